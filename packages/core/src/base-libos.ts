@@ -1,0 +1,420 @@
+import { AF_INET, Opcode, SOCK_DGRAM, SOCK_STREAM } from './constants.js';
+import { DemiError } from './errors.js';
+import { TokenTable, type Waiter } from './token-table.js';
+import type { Capability, LibOS, QDesc, QResult, QToken, Sga, SockoptValue, SocketAddress, WaitAnyResult } from './types.js';
+import {
+  assertAddress,
+  assertInteger,
+  assertPopSize,
+  assertQd,
+  assertSga,
+  assertTimeout,
+  describe,
+} from './validate.js';
+
+/** How long waitSync spins on non-blocking polls before it lets the backend block briefly. */
+const SPIN_BEFORE_BLOCKING_MS = 0.2;
+/** How long one slice of polling may hold the event loop in a polled backend. */
+const POLL_SLICE_MS = 0.5;
+const PIPE_NAME = /^[A-Za-z0-9._:-]{1,200}$/;
+
+/**
+ * Everything a LibOS shares: argument checks, the token table, and the wait
+ * engine. A backend implements the `do*` operations it supports (the rest throw
+ * ENOTSUP), `poll()` to make progress, and says how async waits sleep.
+ */
+export abstract class BaseLibOS implements LibOS {
+  abstract readonly name: string;
+  abstract readonly capabilities: ReadonlySet<Capability>;
+
+  protected readonly tokens = new TokenTable();
+  #asyncWaiters = 0;
+  #sleeping = false;
+  #timer: NodeJS.Timeout | undefined;
+  #sliceScheduled = false;
+  #closed = false;
+
+  // ---- what a backend provides -------------------------------------------
+
+  /** Makes progress and completes tokens; may block up to `timeoutMs` (0: never block). */
+  protected abstract poll(timeoutMs: number): void;
+
+  /**
+   * Starts or stops waking this LibOS while async waits are outstanding. A backend
+   * with a file descriptor watches it on libuv and calls `progress()` when it is
+   * ready (no CPU while idle). The default polls in short slices that yield to the
+   * event loop, for devices that can only be polled.
+   */
+  protected setWakeups(active: boolean): void {
+    if (active) this.#scheduleSlice();
+  }
+
+  /** Milliseconds until the backend's next timer, if it has one (retransmits, keepalive). */
+  protected nextTimerMs(): number | undefined {
+    return undefined;
+  }
+
+  protected doSocket(_domain: number, _type: number, _protocol: number): QDesc {
+    throw this.unsupported('socket');
+  }
+  protected doBind(_qd: QDesc, _addr: SocketAddress): void {
+    throw this.unsupported('bind');
+  }
+  protected doListen(_qd: QDesc, _backlog: number): void {
+    throw this.unsupported('listen');
+  }
+  protected doAccept(_qd: QDesc): QToken {
+    throw this.unsupported('accept');
+  }
+  protected doConnect(_qd: QDesc, _addr: SocketAddress): QToken {
+    throw this.unsupported('connect');
+  }
+  protected abstract doClose(qd: QDesc): void;
+  protected doAsyncClose(qd: QDesc): QToken {
+    this.doClose(qd);
+    const qt = this.tokens.issue(qd, Opcode.CLOSE);
+    this.tokens.complete(qt, { opcode: Opcode.CLOSE, ret: 0 });
+    return qt;
+  }
+  protected abstract doPush(qd: QDesc, sga: Sga): QToken;
+  protected doPushto(_qd: QDesc, _sga: Sga, _addr: SocketAddress): QToken {
+    throw this.unsupported('pushto');
+  }
+  protected abstract doPop(qd: QDesc, size: number): QToken;
+  protected doCreatePipe(_name: string): QDesc {
+    throw this.unsupported('createPipe');
+  }
+  protected doOpenPipe(_name: string): QDesc {
+    throw this.unsupported('openPipe');
+  }
+  protected doSetsockopt(_qd: QDesc, _level: number, _name: number, _value: SockoptValue): void {
+    throw this.unsupported('setsockopt');
+  }
+  protected doGetsockopt(_qd: QDesc, _level: number, _name: number): SockoptValue {
+    throw this.unsupported('getsockopt');
+  }
+  protected doGetpeername(_qd: QDesc): SocketAddress {
+    throw this.unsupported('getpeername');
+  }
+  protected doGetsockname(_qd: QDesc): SocketAddress {
+    throw this.unsupported('getsockname');
+  }
+  protected doSgaalloc(size: number): Sga {
+    return { segments: [new Uint8Array(size)] };
+  }
+  protected doSgafree(_sga: Sga): void {}
+  protected abstract doShutdown(): Promise<void> | void;
+
+  protected unsupported(syscall: string): DemiError {
+    return new DemiError('ENOTSUP', `${this.name} does not support ${syscall} (capabilities: ${[...this.capabilities].join(', ') || 'none'})`, { syscall });
+  }
+
+  // ---- the contract: validate, then hand to the backend -------------------
+
+  socket(domain: number, type: number, protocol = 0): QDesc {
+    this.#live('socket');
+    assertInteger(domain, 'domain', 'socket', 0, 0xffff);
+    assertInteger(type, 'type', 'socket', 0, 0xffff);
+    assertInteger(protocol, 'protocol', 'socket', 0, 0xffff);
+    if (domain !== AF_INET) throw new DemiError('ENOTSUP', `only AF_INET (${AF_INET}) sockets are supported, got domain ${domain}`, { syscall: 'socket' });
+    if (type === SOCK_STREAM && !this.capabilities.has('tcp')) throw new DemiError('ENOTSUP', `${this.name} has no stream (TCP) sockets`, { syscall: 'socket' });
+    if (type === SOCK_DGRAM && !this.capabilities.has('udp')) throw new DemiError('ENOTSUP', `${this.name} has no datagram (UDP) sockets`, { syscall: 'socket' });
+    if (type !== SOCK_STREAM && type !== SOCK_DGRAM) throw new DemiError('ENOTSUP', `socket type ${type} is not SOCK_STREAM or SOCK_DGRAM`, { syscall: 'socket' });
+    return this.doSocket(domain, type, protocol);
+  }
+
+  bind(qd: QDesc, addr: SocketAddress): void {
+    this.#live('bind');
+    this.doBind(assertQd(qd, 'bind'), assertAddress(addr, 'bind'));
+  }
+
+  listen(qd: QDesc, backlog: number): void {
+    this.#live('listen');
+    this.doListen(assertQd(qd, 'listen'), assertInteger(backlog, 'backlog', 'listen', 0, 65535));
+  }
+
+  accept(qd: QDesc): QToken {
+    this.#live('accept');
+    return this.doAccept(assertQd(qd, 'accept'));
+  }
+
+  connect(qd: QDesc, addr: SocketAddress): QToken {
+    this.#live('connect');
+    return this.doConnect(assertQd(qd, 'connect'), assertAddress(addr, 'connect', false));
+  }
+
+  close(qd: QDesc): void {
+    this.#live('close');
+    this.doClose(assertQd(qd, 'close'));
+  }
+
+  asyncClose(qd: QDesc): QToken {
+    this.#live('asyncClose');
+    return this.doAsyncClose(assertQd(qd, 'asyncClose'));
+  }
+
+  push(qd: QDesc, sga: Sga): QToken {
+    this.#live('push');
+    return this.doPush(assertQd(qd, 'push'), assertSga(sga, 'push'));
+  }
+
+  pushto(qd: QDesc, sga: Sga, addr: SocketAddress): QToken {
+    this.#live('pushto');
+    return this.doPushto(assertQd(qd, 'pushto'), assertSga(sga, 'pushto'), assertAddress(addr, 'pushto', false));
+  }
+
+  pop(qd: QDesc, size?: number): QToken {
+    this.#live('pop');
+    return this.doPop(assertQd(qd, 'pop'), assertPopSize(size, 'pop'));
+  }
+
+  sgaalloc(size: number): Sga {
+    this.#live('sgaalloc');
+    return this.doSgaalloc(assertInteger(size, 'size', 'sgaalloc', 0, 1 << 30));
+  }
+
+  readonly #freed = new WeakSet<Sga>();
+  sgafree(sga: Sga): void {
+    assertSga(sga, 'sgafree');
+    if (this.#freed.has(sga)) throw new DemiError('EINVAL', 'sga was already freed', { syscall: 'sgafree' });
+    this.#freed.add(sga);
+    this.doSgafree(sga);
+  }
+
+  createPipe(name: string): QDesc {
+    this.#live('createPipe');
+    if (!this.capabilities.has('pipe')) throw this.unsupported('createPipe');
+    return this.doCreatePipe(assertPipeName(name, 'createPipe'));
+  }
+
+  openPipe(name: string): QDesc {
+    this.#live('openPipe');
+    if (!this.capabilities.has('pipe')) throw this.unsupported('openPipe');
+    return this.doOpenPipe(assertPipeName(name, 'openPipe'));
+  }
+
+  setsockopt(qd: QDesc, level: number, name: number, value: SockoptValue): void {
+    this.#live('setsockopt');
+    assertQd(qd, 'setsockopt');
+    assertInteger(level, 'level', 'setsockopt', 0, 0xffff);
+    assertInteger(name, 'name', 'setsockopt', 0, 0xffff);
+    const ok =
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0x7fffffff) ||
+      (typeof value === 'object' && value !== null && typeof value.onoff === 'boolean' && Number.isInteger(value.linger) && value.linger >= 0 && value.linger <= 0xffff);
+    if (!ok) throw new DemiError('EINVAL', `option value must be a boolean, a non-negative integer or {onoff, linger}, got ${describe(value)}`, { syscall: 'setsockopt' });
+    this.doSetsockopt(qd, level, name, value);
+  }
+
+  getsockopt(qd: QDesc, level: number, name: number): SockoptValue {
+    this.#live('getsockopt');
+    assertQd(qd, 'getsockopt');
+    assertInteger(level, 'level', 'getsockopt', 0, 0xffff);
+    assertInteger(name, 'name', 'getsockopt', 0, 0xffff);
+    return this.doGetsockopt(qd, level, name);
+  }
+
+  getpeername(qd: QDesc): SocketAddress {
+    this.#live('getpeername');
+    return this.doGetpeername(assertQd(qd, 'getpeername'));
+  }
+
+  getsockname(qd: QDesc): SocketAddress {
+    this.#live('getsockname');
+    return this.doGetsockname(assertQd(qd, 'getsockname'));
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.tokens.failEverything();
+    this.#stopSleeping();
+    await this.doShutdown();
+  }
+
+  get isShutdown(): boolean {
+    return this.#closed;
+  }
+
+  // ---- waiting ------------------------------------------------------------
+
+  wait(qt: QToken, timeoutMs?: number): Promise<QResult> {
+    return this.waitAny([qt], timeoutMs).then((r) => r.result);
+  }
+
+  waitAny(qts: readonly QToken[], timeoutMs?: number): Promise<WaitAnyResult> {
+    try {
+      const timeout = assertTimeout(timeoutMs, 'wait');
+      this.#checkTokens(qts, 'wait');
+      const ready = this.#takeFirst(qts);
+      if (ready !== undefined) return Promise.resolve(ready);
+      this.poll(0);
+      const afterPoll = this.#takeFirst(qts);
+      if (afterPoll !== undefined) return Promise.resolve(afterPoll);
+      return new Promise<WaitAnyResult>((resolve, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        const finish = (): void => {
+          for (const qt of qts) this.tokens.setWaiter(qt, undefined);
+          if (timer !== undefined) clearTimeout(timer);
+          this.#waiterGone();
+        };
+        const waiter: Waiter = {
+          deliver: (result) => {
+            finish();
+            resolve({ index: qts.indexOf(result.qt), result });
+            return true;
+          },
+        };
+        for (const qt of qts) this.tokens.setWaiter(qt, waiter);
+        if (timeout !== undefined) {
+          timer = setTimeout(() => {
+            finish();
+            reject(new DemiError('ETIMEDOUT', `no completion within ${timeout} ms; the token${qts.length > 1 ? 's remain' : ' remains'} valid`, { syscall: 'wait' }));
+          }, timeout);
+        }
+        this.#waiterAdded();
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  waitNextN(n: number, timeoutMs?: number): Promise<QResult[]> {
+    try {
+      assertInteger(n, 'n', 'waitNextN', 1, 1 << 20);
+      const timeout = assertTimeout(timeoutMs, 'waitNextN');
+      if (this.tokens.anyWaiter !== undefined) throw new DemiError('EINVAL', 'another waitNextN is already outstanding', { syscall: 'waitNextN' });
+      this.poll(0);
+      const ready = this.tokens.takeUnclaimed(n);
+      if (ready.length > 0) return Promise.resolve(ready);
+      return new Promise<QResult[]>((resolve, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        const finish = (): void => {
+          this.tokens.anyWaiter = undefined;
+          if (timer !== undefined) clearTimeout(timer);
+          this.#waiterGone();
+        };
+        this.tokens.anyWaiter = {
+          deliver: (result) => {
+            finish();
+            // Completions landing in the same poll are handed out together.
+            queueMicrotask(() => resolve([result, ...this.tokens.takeUnclaimed(n - 1)]));
+            return true;
+          },
+        };
+        if (timeout !== undefined) {
+          timer = setTimeout(() => {
+            finish();
+            reject(new DemiError('ETIMEDOUT', `no completion within ${timeout} ms`, { syscall: 'waitNextN' }));
+          }, timeout);
+        }
+        this.#waiterAdded();
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  waitSync(qt: QToken, timeoutMs?: number): QResult {
+    return this.waitAnySync([qt], timeoutMs).result;
+  }
+
+  waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
+    const timeout = assertTimeout(timeoutMs, 'waitSync');
+    this.#checkTokens(qts, 'waitSync');
+    const start = performance.now();
+    const deadline = timeout === undefined ? Number.POSITIVE_INFINITY : start + timeout;
+    for (;;) {
+      const ready = this.#takeFirst(qts);
+      if (ready !== undefined) return ready;
+      const now = performance.now();
+      if (now >= deadline) {
+        throw new DemiError('ETIMEDOUT', `no completion within ${timeout} ms; the token remains valid`, { syscall: 'waitSync' });
+      }
+      // Spin first for the lowest latency; then let the backend block briefly so
+      // two busy processes on one core do not starve each other.
+      this.poll(now - start < SPIN_BEFORE_BLOCKING_MS ? 0 : Math.max(0, Math.min(1, deadline - now)));
+    }
+  }
+
+  /** Backends call this when their wake-up source fires: polls and re-arms timers. */
+  protected progress(): void {
+    if (this.#closed) return;
+    this.poll(0);
+    this.#armTimer();
+  }
+
+  #checkTokens(qts: readonly QToken[], syscall: string): void {
+    if (!Array.isArray(qts) || qts.length === 0) {
+      throw new DemiError('EINVAL', `expected a non-empty array of queue tokens, got ${describe(qts)}`, { syscall });
+    }
+    for (const qt of qts) {
+      if (this.tokens.entry(qt, syscall).waiter !== undefined) {
+        throw new DemiError('EINVAL', `queue token ${qt} is already being waited on`, { syscall });
+      }
+    }
+  }
+
+  #takeFirst(qts: readonly QToken[]): WaitAnyResult | undefined {
+    for (let index = 0; index < qts.length; index++) {
+      const result = this.tokens.take(qts[index]!);
+      if (result !== undefined) return { index, result };
+    }
+    return undefined;
+  }
+
+  #waiterAdded(): void {
+    this.#asyncWaiters++;
+    if (!this.#sleeping) {
+      this.#sleeping = true;
+      this.setWakeups(true);
+    }
+    this.#armTimer();
+  }
+
+  #waiterGone(): void {
+    this.#asyncWaiters--;
+    if (this.#asyncWaiters === 0) this.#stopSleeping();
+  }
+
+  #stopSleeping(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#sleeping) {
+      this.#sleeping = false;
+      this.setWakeups(false);
+    }
+  }
+
+  #armTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#asyncWaiters === 0) return;
+    const ms = this.nextTimerMs();
+    if (ms !== undefined) this.#timer = setTimeout(() => this.progress(), Math.max(0, ms));
+  }
+
+  #scheduleSlice(): void {
+    if (this.#sliceScheduled) return;
+    this.#sliceScheduled = true;
+    setImmediate(() => {
+      this.#sliceScheduled = false;
+      if (!this.#sleeping || this.#closed) return;
+      const end = performance.now() + POLL_SLICE_MS;
+      do this.poll(0);
+      while (this.#sleeping && performance.now() < end);
+      if (this.#sleeping) this.#scheduleSlice();
+    });
+  }
+
+  #live(syscall: string): void {
+    if (this.#closed) throw new DemiError('EBADF', `${this.name} has been shut down`, { syscall });
+  }
+}
+
+function assertPipeName(name: unknown, syscall: string): string {
+  if (typeof name !== 'string' || !PIPE_NAME.test(name)) {
+    throw new DemiError('EINVAL', `pipe name must be 1-200 characters of [A-Za-z0-9._:-] (no '/'), got ${describe(name)}`, { syscall });
+  }
+  return name;
+}

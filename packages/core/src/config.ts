@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { DemiError } from './errors.js';
+
+/**
+ * The YAML configuration: Demikernel's keys where they apply, plus a section per
+ * backend for demi's own. Every section and key is optional; unknown keys are
+ * errors, so a typo never silently falls back to a default.
+ */
+
+const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, 'a dotted IPv4 address such as 10.0.0.1');
+const mac = z.string().regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, 'a MAC address such as 02:00:00:00:00:01');
+const port = z.number().int().min(0).max(65535);
+const positive = z.number().int().positive();
+
+export const configSchema = z
+  .object({
+    demikernel: z.object({ local_ipv4_addr: ipv4.optional(), local_link_addr: mac.optional(), prefix_length: z.number().int().min(0).max(32).optional(), gateway: ipv4.optional() }).strict().optional(),
+    raw_socket: z
+      .object({
+        interface_name: z.string().min(1).max(15).optional(),
+        /** Demikernel's spelling of interface_name. */
+        linux_interface_name: z.string().min(1).max(15).optional(),
+        mode: z.enum(['af_packet', 'af_xdp']).optional(),
+        xdp_mode: z.enum(['skb', 'native']).optional(),
+        xdp_interface_index: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
+    dpdk: z.object({ eal_init: z.array(z.string()).optional(), port_id: z.number().int().min(0).optional() }).strict().optional(),
+    tcp_socket_options: z
+      .object({
+        keepalive: z.object({ enabled: z.boolean(), time_millis: z.number().int().min(0).optional(), interval: z.number().int().min(0).optional() }).strict().optional(),
+        linger: z.object({ enabled: z.boolean(), time_seconds: z.number().int().min(0).optional() }).strict().optional(),
+        nodelay: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    inetstack_config: z
+      .object({
+        mtu: z.number().int().min(576).max(9216).optional(),
+        mss: z.number().int().min(88).max(9176).optional(),
+        enable_jumbo_frames: z.boolean().optional(),
+        arp_table: z.record(mac, ipv4).optional(),
+        arp_request_retries: z.number().int().min(0).max(100).optional(),
+        arp_request_timeout: positive.optional(),
+        arp_cache_ttl: positive.optional(),
+        arp_disable: z.boolean().optional(),
+        udp_checksum_offload: z.boolean().optional(),
+        tcp_checksum_offload: z.boolean().optional(),
+        congestion_control: z.enum(['cubic', 'newreno', 'none']).optional(),
+        tcp_retries: z.number().int().min(1).max(64).optional(),
+        receive_window: positive.optional(),
+      })
+      .strict()
+      .optional(),
+    catnap: z.object({ pop_size: positive.optional() }).strict().optional(),
+    catmem: z.object({ ring_size: positive.optional(), directory: z.string().optional() }).strict().optional(),
+    catloop: z.object({ ring_size: positive.optional(), first_ephemeral_port: port.optional() }).strict().optional(),
+  })
+  .strict();
+
+export type DemiConfig = z.infer<typeof configSchema>;
+
+/** Where a configuration came from, for messages. */
+export interface LoadedConfig {
+  config: DemiConfig;
+  source: string;
+}
+
+/**
+ * Loads the configuration: `source` (a path or an object) if given, else the file
+ * named by DEMI_CONFIG, else CONFIG_PATH, else an empty configuration. Scalar keys
+ * are then overridden from upper-case environment variables naming their path
+ * (`INETSTACK_CONFIG_MTU=9000`, `RAW_SOCKET_INTERFACE_NAME=veth0`).
+ */
+export function loadConfig(source?: string | DemiConfig, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let raw: unknown = {};
+  let where = 'defaults';
+  const path = typeof source === 'string' ? source : source === undefined ? (env.DEMI_CONFIG ?? env.CONFIG_PATH) : undefined;
+  if (path !== undefined && path !== '') {
+    where = path;
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'ENOENT';
+      throw new DemiError(code === 'ENOENT' ? 'ENOENT' : 'EINVAL', `cannot read config file ${path}: ${(err as Error).message}`, { syscall: 'init', cause: err });
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new DemiError('EINVAL', `config file ${path} is not valid YAML: ${(err as Error).message}`, { syscall: 'init', cause: err });
+    }
+  } else if (typeof source === 'object' && source !== null) {
+    raw = structuredClone(source);
+    where = 'options.config';
+  }
+  applyEnvOverrides(raw, env);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = issue.path.join('.') || '(top level)';
+      const extra = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => [...issue.path, k].join('.')).join(', ')}` : issue.message;
+      return `${key}: ${extra}`;
+    });
+    throw new DemiError('EINVAL', `invalid configuration in ${where}:\n  ${problems.join('\n  ')}`, { syscall: 'init' });
+  }
+  return { config: parsed.data, source: where };
+}
+
+/** Every scalar key the schema knows, as [section, key] pairs. */
+function scalarKeys(): Array<[string, string, z.ZodType]> {
+  const out: Array<[string, string, z.ZodType]> = [];
+  for (const [section, sectionSchema] of Object.entries(configSchema.shape)) {
+    const inner = (sectionSchema as z.ZodOptional<z.ZodObject>).unwrap();
+    for (const [key, keySchema] of Object.entries(inner.shape)) {
+      const base = keySchema instanceof z.ZodOptional ? keySchema.unwrap() : keySchema;
+      if (base instanceof z.ZodString || base instanceof z.ZodNumber || base instanceof z.ZodBoolean || base instanceof z.ZodEnum) {
+        out.push([section, key, base as z.ZodType]);
+      }
+    }
+  }
+  return out;
+}
+
+function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): void {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return;
+  const root = raw as Record<string, Record<string, unknown>>;
+  for (const [section, key, schema] of scalarKeys()) {
+    const value = env[`${section}_${key}`.toUpperCase()];
+    if (value === undefined || value === '') continue;
+    let typed: unknown = value;
+    if (schema instanceof z.ZodNumber) typed = Number(value);
+    else if (schema instanceof z.ZodBoolean) typed = value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+    root[section] = { ...(root[section] ?? {}), [key]: typed };
+  }
+}
+
+/** Names of the environment variables that override scalar keys (for docs and tools). */
+export function configEnvNames(): string[] {
+  return scalarKeys().map(([section, key]) => `${section}_${key}`.toUpperCase());
+}
