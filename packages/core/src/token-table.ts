@@ -1,6 +1,7 @@
 import { Opcode } from './constants.js';
 import { DemiError, ERRNO } from './errors.js';
 import type { QDesc, QResult, QToken } from './types.js';
+import { describe } from './validate.js';
 
 /** Someone blocked in wait/waitAny/waitNextN. */
 export interface Waiter {
@@ -68,7 +69,7 @@ export class TokenTable {
   /** The entry of a token this LibOS issued and nobody has consumed, or a DemiError. */
   entry(qt: unknown, syscall: string): Entry {
     if (typeof qt !== 'number' || !Number.isSafeInteger(qt) || qt <= 0) {
-      throw new DemiError('EINVAL', `not a queue token: ${String(qt)}`, { syscall });
+      throw new DemiError('EINVAL', `not a queue token: ${describe(qt)}`, { syscall });
     }
     if (Math.floor(qt / INSTANCE_SPAN) !== this.instance) {
       throw new DemiError('EINVAL', `queue token ${qt} was not issued by this LibOS`, { syscall });

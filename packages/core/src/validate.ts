@@ -97,5 +97,6 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'function') return 'a function';
-  return value.constructor?.name ? `a ${value.constructor.name}` : 'an object';
+  const ctor = (value as { constructor?: { name?: unknown } }).constructor;
+  return typeof ctor?.name === 'string' && ctor.name !== '' ? `a ${ctor.name}` : 'an object';
 }

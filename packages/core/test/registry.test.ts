@@ -1,0 +1,109 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AF_INET, chooseLibOS, init, register, SOCK_STREAM } from '../src/index.js';
+import { MemoryLibOS, MemoryNetwork } from './support/memory-libos.js';
+
+const coreDir = resolve(__dirname, '..');
+const require = createRequire(import.meta.url);
+
+/**
+ * An application directory holding only @demi/core (built) and the LibOS packages
+ * a test names, so "installed" means what it means for a user.
+ */
+function app(installed: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'demi-registry-'));
+  const core = join(dir, 'node_modules/@demi/core');
+  mkdirSync(core, { recursive: true });
+  cpSync(join(coreDir, 'dist'), join(core, 'dist'), { recursive: true });
+  cpSync(join(coreDir, 'package.json'), join(core, 'package.json'));
+  for (const dep of ['yaml', 'zod']) symlinkSync(dirname(require.resolve(`${dep}/package.json`)), join(dir, 'node_modules', dep));
+  for (const name of installed) {
+    const pkg = join(dir, 'node_modules/@demi', name);
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: `@demi/${name}`, type: 'module', exports: { '.': './index.js', './package.json': './package.json' } }));
+    writeFileSync(join(pkg, 'index.js'), `export function createLibOS(ctx) { return { name: '${name}', mtu: ctx.config.inetstack_config?.mtu }; }\n`);
+  }
+  writeFileSync(join(dir, 'main.mjs'), `import { init } from '@demi/core';
+try { const l = await init(); console.log(JSON.stringify({ ok: l.name, mtu: l.mtu })); }
+catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }\n`);
+  return dir;
+}
+
+function run(dir: string, env: Record<string, string> = {}): { ok?: string; mtu?: number; code?: string; message?: string } {
+  const clean = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
+  return JSON.parse(execFileSync(process.execPath, ['main.mjs'], { cwd: dir, env: clean, encoding: 'utf8' }).trim());
+}
+
+describe('registry in an application', () => {
+  beforeAll(() => {
+    // The tests load core's build output, as an application would.
+    require.resolve(join(coreDir, 'dist/index.js'));
+  });
+
+  it('with nothing installed, says what to install', () => {
+    const r = run(app([]));
+    expect(r.code).toBe('ENOENT');
+    expect(r.message).toContain('npm install @demi/catnap');
+  });
+
+  it('a known LibOS that is not installed names the package, the command and what is installed', () => {
+    const r = run(app(['catnap']), { DEMI_LIBOS: 'catmem' });
+    expect(r.code).toBe('ENOENT');
+    expect(r.message).toContain("LibOS 'catmem' is not installed");
+    expect(r.message).toContain('npm install @demi/catmem');
+    expect(r.message).toContain('installed: catnap');
+  });
+
+  it('an unknown name lists the known ones', () => {
+    const r = run(app(['catnap']), { DEMI_LIBOS: 'catfish' });
+    expect(r.code).toBe('EINVAL');
+    expect(r.message).toMatch(/unknown LibOS "catfish"; known: catnap, catmem, catloop, catpowder, catnip/);
+  });
+
+  it('with no variable set: the only installed one, else catnap', () => {
+    expect(run(app(['catmem'])).ok).toBe('catmem');
+    expect(run(app(['catmem', 'catnap', 'catloop'])).ok).toBe('catnap');
+    expect(run(app(['catmem', 'catloop'])).code).toBe('EINVAL');
+  });
+
+  it('DEMI_LIBOS beats LIBOS; names are case-insensitive; config reaches the loader', () => {
+    const dir = app(['catmem', 'catnap', 'catloop']);
+    expect(run(dir, { LIBOS: 'CatMem' }).ok).toBe('catmem');
+    expect(run(dir, { DEMI_LIBOS: 'catloop', LIBOS: 'catmem' }).ok).toBe('catloop');
+    writeFileSync(join(dir, 'c.yaml'), 'inetstack_config: { mtu: 1400 }\n');
+    expect(run(dir, { DEMI_LIBOS: 'catnap', DEMI_CONFIG: join(dir, 'c.yaml') }).mtu).toBe(1400);
+    expect(run(dir, { DEMI_LIBOS: 'catnap', DEMI_CONFIG: join(dir, 'nope.yaml') }).code).toBe('ENOENT');
+  });
+});
+
+describe('registry in process', () => {
+  const network = new MemoryNetwork();
+  register('memtest', () => new MemoryLibOS(network));
+
+  it('options.libos beats the environment, case-insensitively', () => {
+    expect(chooseLibOS({ libos: 'MemTest', env: { DEMI_LIBOS: 'catnap' } })).toBe('memtest');
+    expect(chooseLibOS({ env: { DEMI_LIBOS: 'memtest', LIBOS: 'catmem' } })).toBe('memtest');
+  });
+
+  it('several LibOSes live side by side in one process, tokens not interchangeable', async () => {
+    const a = await init({ libos: 'memtest', env: {} });
+    const b = await init({ libos: 'memtest', env: {} });
+    expect(a).not.toBe(b);
+    const qd = a.socket(AF_INET, SOCK_STREAM);
+    a.bind(qd, { address: '127.0.0.1', port: 7001 });
+    a.listen(qd, 1);
+    const qt = a.accept(qd);
+    await expect(b.wait(qt, 1)).rejects.toMatchObject({ code: 'EINVAL' });
+    await a.shutdown();
+    await b.shutdown();
+  });
+
+  it('register rejects bad names and loaders', () => {
+    expect(() => register('Bad Name', () => new MemoryLibOS(network))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => register('ok', 42 as never)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+  });
+});

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { AF_INET, DemiError, ERRNO, Opcode, SOCK_STREAM } from '../src/index.js';
+import { MemoryLibOS, MemoryNetwork } from './support/memory-libos.js';
+
+async function connected() {
+  const net = new MemoryNetwork();
+  const libos = new MemoryLibOS(net);
+  const l = libos.socket(AF_INET, SOCK_STREAM);
+  libos.bind(l, { address: '127.0.0.1', port: 5000 });
+  libos.listen(l, 8);
+  const acc = libos.accept(l);
+  const c = libos.socket(AF_INET, SOCK_STREAM);
+  await libos.wait(libos.connect(c, { address: '127.0.0.1', port: 5000 }));
+  const s = (await libos.wait(acc)).accepted!.qd;
+  return { libos, l, c, s };
+}
+
+const data = (text: string) => ({ segments: [new TextEncoder().encode(text)] });
+
+describe('wait semantics', () => {
+  it('wait with no timeout waits until the operation completes', async () => {
+    const { libos, c, s } = await connected();
+    const qt = libos.pop(s);
+    let done = false;
+    const waiting = libos.wait(qt).then((r) => {
+      done = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(done).toBe(false);
+    libos.push(c, data('x'));
+    const result = await waiting;
+    expect(result).toMatchObject({ opcode: Opcode.POP, qd: s, qt, ret: 0 });
+  });
+
+  it('ETIMEDOUT leaves the token valid; success consumes it', async () => {
+    const { libos, c, s } = await connected();
+    const qt = libos.pop(s);
+    await expect(libos.wait(qt, 10)).rejects.toMatchObject({ code: 'ETIMEDOUT', errno: ERRNO.ETIMEDOUT });
+    expect(() => libos.waitSync(qt, 1)).toThrow(expect.objectContaining({ code: 'ETIMEDOUT' }));
+    libos.push(c, data('y'));
+    expect((await libos.wait(qt, 1000)).opcode).toBe(Opcode.POP);
+    await expect(libos.wait(qt)).rejects.toMatchObject({ code: 'EINVAL' });
+    expect(() => libos.waitSync(qt)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+  });
+
+  it('a token from another LibOS is EINVAL', async () => {
+    const a = await connected();
+    const b = await connected();
+    const qt = a.libos.pop(a.s);
+    await expect(b.libos.wait(qt, 5)).rejects.toThrow(/not issued by this LibOS/);
+    await expect(b.libos.wait(-1)).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(b.libos.wait(1.5)).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(b.libos.wait('7' as unknown as number)).rejects.toMatchObject({ code: 'EINVAL' });
+  });
+
+  it('a token already being waited on cannot be waited on again concurrently', async () => {
+    const { libos, c, s } = await connected();
+    const qt = libos.pop(s);
+    const first = libos.wait(qt);
+    await expect(libos.wait(qt, 5)).rejects.toThrow(/already being waited on/);
+    libos.push(c, data('z'));
+    expect((await first).ret).toBe(0);
+  });
+
+  it('waitAny resolves {index, result} of the first completion and leaves the others pending', async () => {
+    const { libos, c, s } = await connected();
+    const pop = libos.pop(s);
+    const other = (await connected()).libos;
+    void other;
+    const push = libos.push(c, data('a'));
+    const r = await libos.waitAny([pop, push]);
+    expect(r.index).toBe(0);
+    expect(r.result.qt).toBe(pop);
+    expect((await libos.wait(push)).opcode).toBe(Opcode.PUSH);
+    await expect(libos.waitAny([])).rejects.toMatchObject({ code: 'EINVAL' });
+  });
+
+  it('waitNextN hands out completions of unclaimed tokens, up to n', async () => {
+    const { libos, c, s } = await connected();
+    const pops = [libos.pop(s), libos.pop(s), libos.pop(s)];
+    const next = libos.waitNextN(2, 1000);
+    libos.push(c, data('1'));
+    libos.push(c, data('2'));
+    const first = await next;
+    expect(first.length).toBeGreaterThanOrEqual(1);
+    expect(first.length).toBeLessThanOrEqual(2);
+    expect(first.every((r) => pops.includes(r.qt) || r.opcode === Opcode.PUSH)).toBe(true);
+    await expect(libos.waitNextN(0)).rejects.toMatchObject({ code: 'EINVAL' });
+  });
+
+  it('operations pending on a closed socket complete FAILED with ECANCELED', async () => {
+    const { libos, s } = await connected();
+    const qt = libos.pop(s);
+    libos.close(s);
+    expect(await libos.wait(qt)).toMatchObject({ opcode: Opcode.FAILED, ret: ERRNO.ECANCELED });
+  });
+
+  it('shutdown cancels everything and later calls are EBADF', async () => {
+    const { libos, s } = await connected();
+    const qt = libos.pop(s);
+    const waiting = libos.wait(qt);
+    await libos.shutdown();
+    expect(await waiting).toMatchObject({ opcode: Opcode.FAILED, ret: ERRNO.ECANCELED });
+    expect(() => libos.socket(AF_INET, SOCK_STREAM)).toThrow(DemiError);
+    expect(() => libos.pop(s)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    await libos.shutdown();
+  });
+
+  it('sgafree rejects double free and non-sgas', () => {
+    const libos = new MemoryLibOS(new MemoryNetwork());
+    const sga = libos.sgaalloc(128);
+    expect(sga.segments[0]!.byteLength).toBe(128);
+    libos.sgafree(sga);
+    expect(() => libos.sgafree(sga)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => libos.sgafree({} as never)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => libos.sgaalloc(-1)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+  });
+
+  it('pipes on a socket-only LibOS are ENOTSUP; sockets on a pipe-only LibOS are ENOTSUP', () => {
+    const sockets = new MemoryLibOS(new MemoryNetwork(), ['tcp']);
+    expect(() => sockets.createPipe('p')).toThrow(expect.objectContaining({ code: 'ENOTSUP' }));
+    const pipes = new MemoryLibOS(new MemoryNetwork(), ['pipe']);
+    expect(() => pipes.socket(AF_INET, SOCK_STREAM)).toThrow(expect.objectContaining({ code: 'ENOTSUP' }));
+  });
+});
