@@ -18,14 +18,28 @@ if (!existsSync(join(pkgDir, 'CMakeLists.txt'))) {
 const require = createRequire(join(pkgDir, 'package.json'));
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
 const debug = process.env.DEMI_ADDON_DEBUG === '1';
-const args = [cmakeJs, 'build', '--directory', pkgDir, '--out', join(pkgDir, 'build'), '--parallel', '2'];
+const args = [
+  cmakeJs,
+  'build',
+  '--directory',
+  pkgDir,
+  '--out',
+  join(pkgDir, 'build'),
+  '--parallel',
+  '2',
+];
 if (debug) args.push('--debug');
-const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+const result = spawnSync(process.execPath, args, {
+  stdio: ['ignore', 'pipe', 'pipe'],
+  encoding: 'utf8',
+});
 if (result.status !== 0) {
   process.stdout.write(result.stdout ?? '');
   process.stderr.write(result.stderr ?? '');
-  console.error(`demi addon build failed in ${pkgDir} (status ${result.status}).\n` +
-    'It needs cmake >= 3.15 and a C++17 compiler: apt-get install -y cmake g++');
+  console.error(
+    `demi addon build failed in ${pkgDir} (status ${result.status}).\n` +
+      'It needs cmake >= 3.15 and a C++17 compiler: apt-get install -y cmake g++',
+  );
   process.exit(result.status ?? 1);
 }
 const warnings = (result.stdout + result.stderr).split('\n').filter((l) => /warning:/.test(l));

@@ -1,7 +1,17 @@
 import { AF_INET, Opcode, SOCK_DGRAM, SOCK_STREAM } from './constants.js';
 import { DemiError } from './errors.js';
 import { TokenTable, type Waiter } from './token-table.js';
-import type { Capability, LibOS, QDesc, QResult, QToken, Sga, SockoptValue, SocketAddress, WaitAnyResult } from './types.js';
+import type {
+  Capability,
+  LibOS,
+  QDesc,
+  QResult,
+  QToken,
+  Sga,
+  SocketAddress,
+  SockoptValue,
+  WaitAnyResult,
+} from './types.js';
 import {
   assertAddress,
   assertInteger,
@@ -106,7 +116,11 @@ export abstract class BaseLibOS implements LibOS {
   protected abstract doShutdown(): Promise<void> | void;
 
   protected unsupported(syscall: string): DemiError {
-    return new DemiError('ENOTSUP', `${this.name} does not support ${syscall} (capabilities: ${[...this.capabilities].join(', ') || 'none'})`, { syscall });
+    return new DemiError(
+      'ENOTSUP',
+      `${this.name} does not support ${syscall} (capabilities: ${[...this.capabilities].join(', ') || 'none'})`,
+      { syscall },
+    );
   }
 
   // ---- the contract: validate, then hand to the backend -------------------
@@ -116,10 +130,24 @@ export abstract class BaseLibOS implements LibOS {
     assertInteger(domain, 'domain', 'socket', 0, 0xffff);
     assertInteger(type, 'type', 'socket', 0, 0xffff);
     assertInteger(protocol, 'protocol', 'socket', 0, 0xffff);
-    if (domain !== AF_INET) throw new DemiError('ENOTSUP', `only AF_INET (${AF_INET}) sockets are supported, got domain ${domain}`, { syscall: 'socket' });
-    if (type === SOCK_STREAM && !this.capabilities.has('tcp')) throw new DemiError('ENOTSUP', `${this.name} has no stream (TCP) sockets`, { syscall: 'socket' });
-    if (type === SOCK_DGRAM && !this.capabilities.has('udp')) throw new DemiError('ENOTSUP', `${this.name} has no datagram (UDP) sockets`, { syscall: 'socket' });
-    if (type !== SOCK_STREAM && type !== SOCK_DGRAM) throw new DemiError('ENOTSUP', `socket type ${type} is not SOCK_STREAM or SOCK_DGRAM`, { syscall: 'socket' });
+    if (domain !== AF_INET)
+      throw new DemiError(
+        'ENOTSUP',
+        `only AF_INET (${AF_INET}) sockets are supported, got domain ${domain}`,
+        { syscall: 'socket' },
+      );
+    if (type === SOCK_STREAM && !this.capabilities.has('tcp'))
+      throw new DemiError('ENOTSUP', `${this.name} has no stream (TCP) sockets`, {
+        syscall: 'socket',
+      });
+    if (type === SOCK_DGRAM && !this.capabilities.has('udp'))
+      throw new DemiError('ENOTSUP', `${this.name} has no datagram (UDP) sockets`, {
+        syscall: 'socket',
+      });
+    if (type !== SOCK_STREAM && type !== SOCK_DGRAM)
+      throw new DemiError('ENOTSUP', `socket type ${type} is not SOCK_STREAM or SOCK_DGRAM`, {
+        syscall: 'socket',
+      });
     return this.doSocket(domain, type, protocol);
   }
 
@@ -160,7 +188,11 @@ export abstract class BaseLibOS implements LibOS {
 
   pushto(qd: QDesc, sga: Sga, addr: SocketAddress): QToken {
     this.#live('pushto');
-    return this.doPushto(assertQd(qd, 'pushto'), assertSga(sga, 'pushto'), assertAddress(addr, 'pushto', false));
+    return this.doPushto(
+      assertQd(qd, 'pushto'),
+      assertSga(sga, 'pushto'),
+      assertAddress(addr, 'pushto', false),
+    );
   }
 
   pop(qd: QDesc, size?: number): QToken {
@@ -176,7 +208,8 @@ export abstract class BaseLibOS implements LibOS {
   readonly #freed = new WeakSet<Sga>();
   sgafree(sga: Sga): void {
     assertSga(sga, 'sgafree');
-    if (this.#freed.has(sga)) throw new DemiError('EINVAL', 'sga was already freed', { syscall: 'sgafree' });
+    if (this.#freed.has(sga))
+      throw new DemiError('EINVAL', 'sga was already freed', { syscall: 'sgafree' });
     this.#freed.add(sga);
     this.doSgafree(sga);
   }
@@ -201,8 +234,18 @@ export abstract class BaseLibOS implements LibOS {
     const ok =
       typeof value === 'boolean' ||
       (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0x7fffffff) ||
-      (typeof value === 'object' && value !== null && typeof value.onoff === 'boolean' && Number.isInteger(value.linger) && value.linger >= 0 && value.linger <= 0xffff);
-    if (!ok) throw new DemiError('EINVAL', `option value must be a boolean, a non-negative integer or {onoff, linger}, got ${describe(value)}`, { syscall: 'setsockopt' });
+      (typeof value === 'object' &&
+        value !== null &&
+        typeof value.onoff === 'boolean' &&
+        Number.isInteger(value.linger) &&
+        value.linger >= 0 &&
+        value.linger <= 0xffff);
+    if (!ok)
+      throw new DemiError(
+        'EINVAL',
+        `option value must be a boolean, a non-negative integer or {onoff, linger}, got ${describe(value)}`,
+        { syscall: 'setsockopt' },
+      );
     this.doSetsockopt(qd, level, name, value);
   }
 
@@ -269,7 +312,13 @@ export abstract class BaseLibOS implements LibOS {
         if (timeout !== undefined) {
           timer = setTimeout(() => {
             finish();
-            reject(new DemiError('ETIMEDOUT', `no completion within ${timeout} ms; the token${qts.length > 1 ? 's remain' : ' remains'} valid`, { syscall: 'wait' }));
+            reject(
+              new DemiError(
+                'ETIMEDOUT',
+                `no completion within ${timeout} ms; the token${qts.length > 1 ? 's remain' : ' remains'} valid`,
+                { syscall: 'wait' },
+              ),
+            );
           }, timeout);
         }
         this.#waiterAdded();
@@ -283,7 +332,10 @@ export abstract class BaseLibOS implements LibOS {
     try {
       assertInteger(n, 'n', 'waitNextN', 1, 1 << 20);
       const timeout = assertTimeout(timeoutMs, 'waitNextN');
-      if (this.tokens.anyWaiter !== undefined) throw new DemiError('EINVAL', 'another waitNextN is already outstanding', { syscall: 'waitNextN' });
+      if (this.tokens.anyWaiter !== undefined)
+        throw new DemiError('EINVAL', 'another waitNextN is already outstanding', {
+          syscall: 'waitNextN',
+        });
       this.poll(0);
       const ready = this.tokens.takeUnclaimed(n);
       if (ready.length > 0) return Promise.resolve(ready);
@@ -305,7 +357,11 @@ export abstract class BaseLibOS implements LibOS {
         if (timeout !== undefined) {
           timer = setTimeout(() => {
             finish();
-            reject(new DemiError('ETIMEDOUT', `no completion within ${timeout} ms`, { syscall: 'waitNextN' }));
+            reject(
+              new DemiError('ETIMEDOUT', `no completion within ${timeout} ms`, {
+                syscall: 'waitNextN',
+              }),
+            );
           }, timeout);
         }
         this.#waiterAdded();
@@ -329,11 +385,17 @@ export abstract class BaseLibOS implements LibOS {
       if (ready !== undefined) return ready;
       const now = performance.now();
       if (now >= deadline) {
-        throw new DemiError('ETIMEDOUT', `no completion within ${timeout} ms; the token remains valid`, { syscall: 'waitSync' });
+        throw new DemiError(
+          'ETIMEDOUT',
+          `no completion within ${timeout} ms; the token remains valid`,
+          { syscall: 'waitSync' },
+        );
       }
       // Spin first for the lowest latency; then let the backend block briefly so
       // two busy processes on one core do not starve each other.
-      this.poll(now - start < SPIN_BEFORE_BLOCKING_MS ? 0 : Math.max(0, Math.min(1, deadline - now)));
+      this.poll(
+        now - start < SPIN_BEFORE_BLOCKING_MS ? 0 : Math.max(0, Math.min(1, deadline - now)),
+      );
     }
   }
 
@@ -346,7 +408,11 @@ export abstract class BaseLibOS implements LibOS {
 
   #checkTokens(qts: readonly QToken[], syscall: string): void {
     if (!Array.isArray(qts) || qts.length === 0) {
-      throw new DemiError('EINVAL', `expected a non-empty array of queue tokens, got ${describe(qts)}`, { syscall });
+      throw new DemiError(
+        'EINVAL',
+        `expected a non-empty array of queue tokens, got ${describe(qts)}`,
+        { syscall },
+      );
     }
     for (const qt of qts) {
       if (this.tokens.entry(qt, syscall).waiter !== undefined) {
@@ -414,7 +480,11 @@ export abstract class BaseLibOS implements LibOS {
 
 function assertPipeName(name: unknown, syscall: string): string {
   if (typeof name !== 'string' || !PIPE_NAME.test(name)) {
-    throw new DemiError('EINVAL', `pipe name must be 1-200 characters of [A-Za-z0-9._:-] (no '/'), got ${describe(name)}`, { syscall });
+    throw new DemiError(
+      'EINVAL',
+      `pipe name must be 1-200 characters of [A-Za-z0-9._:-] (no '/'), got ${describe(name)}`,
+      { syscall },
+    );
   }
   return name;
 }

@@ -9,14 +9,29 @@ import { DemiError } from './errors.js';
  * errors, so a typo never silently falls back to a default.
  */
 
-const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, 'a dotted IPv4 address such as 10.0.0.1');
-const mac = z.string().regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, 'a MAC address such as 02:00:00:00:00:01');
+const ipv4 = z
+  .string()
+  .regex(
+    /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/,
+    'a dotted IPv4 address such as 10.0.0.1',
+  );
+const mac = z
+  .string()
+  .regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, 'a MAC address such as 02:00:00:00:00:01');
 const port = z.number().int().min(0).max(65535);
 const positive = z.number().int().positive();
 
 export const configSchema = z
   .object({
-    demikernel: z.object({ local_ipv4_addr: ipv4.optional(), local_link_addr: mac.optional(), prefix_length: z.number().int().min(0).max(32).optional(), gateway: ipv4.optional() }).strict().optional(),
+    demikernel: z
+      .object({
+        local_ipv4_addr: ipv4.optional(),
+        local_link_addr: mac.optional(),
+        prefix_length: z.number().int().min(0).max(32).optional(),
+        gateway: ipv4.optional(),
+      })
+      .strict()
+      .optional(),
     raw_socket: z
       .object({
         interface_name: z.string().min(1).max(15).optional(),
@@ -28,11 +43,27 @@ export const configSchema = z
       })
       .strict()
       .optional(),
-    dpdk: z.object({ eal_init: z.array(z.string()).optional(), port_id: z.number().int().min(0).optional() }).strict().optional(),
+    dpdk: z
+      .object({
+        eal_init: z.array(z.string()).optional(),
+        port_id: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
     tcp_socket_options: z
       .object({
-        keepalive: z.object({ enabled: z.boolean(), time_millis: z.number().int().min(0).optional(), interval: z.number().int().min(0).optional() }).strict().optional(),
-        linger: z.object({ enabled: z.boolean(), time_seconds: z.number().int().min(0).optional() }).strict().optional(),
+        keepalive: z
+          .object({
+            enabled: z.boolean(),
+            time_millis: z.number().int().min(0).optional(),
+            interval: z.number().int().min(0).optional(),
+          })
+          .strict()
+          .optional(),
+        linger: z
+          .object({ enabled: z.boolean(), time_seconds: z.number().int().min(0).optional() })
+          .strict()
+          .optional(),
         nodelay: z.boolean().optional(),
       })
       .strict()
@@ -56,8 +87,14 @@ export const configSchema = z
       .strict()
       .optional(),
     catnap: z.object({ pop_size: positive.optional() }).strict().optional(),
-    catmem: z.object({ ring_size: positive.optional(), directory: z.string().optional() }).strict().optional(),
-    catloop: z.object({ ring_size: positive.optional(), first_ephemeral_port: port.optional() }).strict().optional(),
+    catmem: z
+      .object({ ring_size: positive.optional(), directory: z.string().optional() })
+      .strict()
+      .optional(),
+    catloop: z
+      .object({ ring_size: positive.optional(), first_ephemeral_port: port.optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -75,10 +112,18 @@ export interface LoadedConfig {
  * are then overridden from upper-case environment variables naming their path
  * (`INETSTACK_CONFIG_MTU=9000`, `RAW_SOCKET_INTERFACE_NAME=veth0`).
  */
-export function loadConfig(source?: string | DemiConfig, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfig(
+  source?: string | DemiConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): LoadedConfig {
   let raw: unknown = {};
   let where = 'defaults';
-  const path = typeof source === 'string' ? source : source === undefined ? (env.DEMI_CONFIG ?? env.CONFIG_PATH) : undefined;
+  const path =
+    typeof source === 'string'
+      ? source
+      : source === undefined
+        ? (env.DEMI_CONFIG ?? env.CONFIG_PATH)
+        : undefined;
   if (path !== undefined && path !== '') {
     where = path;
     let text: string;
@@ -86,12 +131,20 @@ export function loadConfig(source?: string | DemiConfig, env: NodeJS.ProcessEnv 
       text = readFileSync(path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'ENOENT';
-      throw new DemiError(code === 'ENOENT' ? 'ENOENT' : 'EINVAL', `cannot read config file ${path}: ${(err as Error).message}`, { syscall: 'init', cause: err });
+      throw new DemiError(
+        code === 'ENOENT' ? 'ENOENT' : 'EINVAL',
+        `cannot read config file ${path}: ${(err as Error).message}`,
+        { syscall: 'init', cause: err },
+      );
     }
     try {
       raw = parseYaml(text) ?? {};
     } catch (err) {
-      throw new DemiError('EINVAL', `config file ${path} is not valid YAML: ${(err as Error).message}`, { syscall: 'init', cause: err });
+      throw new DemiError(
+        'EINVAL',
+        `config file ${path} is not valid YAML: ${(err as Error).message}`,
+        { syscall: 'init', cause: err },
+      );
     }
   } else if (typeof source === 'object' && source !== null) {
     raw = structuredClone(source);
@@ -102,10 +155,17 @@ export function loadConfig(source?: string | DemiConfig, env: NodeJS.ProcessEnv 
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const key = issue.path.join('.') || '(top level)';
-      const extra = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => [...issue.path, k].join('.')).join(', ')}` : issue.message;
+      const extra =
+        issue.code === 'unrecognized_keys'
+          ? `unknown key(s) ${issue.keys.map((k) => [...issue.path, k].join('.')).join(', ')}`
+          : issue.message;
       return `${key}: ${extra}`;
     });
-    throw new DemiError('EINVAL', `invalid configuration in ${where}:\n  ${problems.join('\n  ')}`, { syscall: 'init' });
+    throw new DemiError(
+      'EINVAL',
+      `invalid configuration in ${where}:\n  ${problems.join('\n  ')}`,
+      { syscall: 'init' },
+    );
   }
   return { config: parsed.data, source: where };
 }
@@ -117,7 +177,12 @@ function scalarKeys(): Array<[string, string, z.ZodType]> {
     const inner = (sectionSchema as z.ZodOptional<z.ZodObject>).unwrap();
     for (const [key, keySchema] of Object.entries(inner.shape)) {
       const base = keySchema instanceof z.ZodOptional ? keySchema.unwrap() : keySchema;
-      if (base instanceof z.ZodString || base instanceof z.ZodNumber || base instanceof z.ZodBoolean || base instanceof z.ZodEnum) {
+      if (
+        base instanceof z.ZodString ||
+        base instanceof z.ZodNumber ||
+        base instanceof z.ZodBoolean ||
+        base instanceof z.ZodEnum
+      ) {
         out.push([section, key, base as z.ZodType]);
       }
     }
@@ -133,7 +198,13 @@ function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): void {
     if (value === undefined || value === '') continue;
     let typed: unknown = value;
     if (schema instanceof z.ZodNumber) typed = Number(value);
-    else if (schema instanceof z.ZodBoolean) typed = value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+    else if (schema instanceof z.ZodBoolean)
+      typed =
+        value === 'true' || value === '1'
+          ? true
+          : value === 'false' || value === '0'
+            ? false
+            : value;
     root[section] = { ...(root[section] ?? {}), [key]: typed };
   }
 }

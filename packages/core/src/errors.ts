@@ -68,8 +68,15 @@ export class DemiError extends Error {
   readonly errno: number;
   readonly syscall: string | undefined;
 
-  constructor(code: ErrnoCode | string, message: string, options?: { syscall?: string; cause?: unknown }) {
-    super(`${code}: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
+  constructor(
+    code: ErrnoCode | string,
+    message: string,
+    options?: { syscall?: string; cause?: unknown },
+  ) {
+    super(
+      `${code}: ${message}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'DemiError';
     this.code = code;
     this.errno = errnoNumber(code);
@@ -78,7 +85,11 @@ export class DemiError extends Error {
 
   /** A DemiError from a Linux errno number. */
   static fromErrno(errno: number, message: string, syscall?: string): DemiError {
-    return new DemiError(errnoCode(errno), message, syscall === undefined ? undefined : { syscall });
+    return new DemiError(
+      errnoCode(errno),
+      message,
+      syscall === undefined ? undefined : { syscall },
+    );
   }
 }
 

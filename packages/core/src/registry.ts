@@ -29,9 +29,14 @@ const requireHere = createRequire(import.meta.url);
 /** Adds (or replaces) a LibOS under `name`; out-of-tree backends register this way. */
 export function register(name: string, loader: LibOSLoader): void {
   if (typeof name !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(name)) {
-    throw new DemiError('EINVAL', `LibOS name must be lower-case letters, digits, '-' or '_', got ${JSON.stringify(name)}`, { syscall: 'register' });
+    throw new DemiError(
+      'EINVAL',
+      `LibOS name must be lower-case letters, digits, '-' or '_', got ${JSON.stringify(name)}`,
+      { syscall: 'register' },
+    );
   }
-  if (typeof loader !== 'function') throw new DemiError('EINVAL', 'loader must be a function', { syscall: 'register' });
+  if (typeof loader !== 'function')
+    throw new DemiError('EINVAL', 'loader must be a function', { syscall: 'register' });
   loaders.set(name, loader);
 }
 
@@ -58,7 +63,11 @@ export function chooseLibOS(options: InitOptions = {}): string {
   if (asked !== undefined && asked !== '') {
     const name = asked.toLowerCase();
     if (!registeredNames().includes(name)) {
-      throw new DemiError('EINVAL', `unknown LibOS ${JSON.stringify(asked)}; known: ${registeredNames().join(', ')}`, { syscall: 'init' });
+      throw new DemiError(
+        'EINVAL',
+        `unknown LibOS ${JSON.stringify(asked)}; known: ${registeredNames().join(', ')}`,
+        { syscall: 'init' },
+      );
     }
     return name;
   }
@@ -67,9 +76,17 @@ export function chooseLibOS(options: InitOptions = {}): string {
   if (installed.length === 1) return installed[0]!;
   if (installed.includes('catnap')) return 'catnap';
   if (installed.length === 0) {
-    throw new DemiError('ENOENT', 'no LibOS is installed; install one, e.g. `npm install @demi/catnap` (kernel sockets)', { syscall: 'init' });
+    throw new DemiError(
+      'ENOENT',
+      'no LibOS is installed; install one, e.g. `npm install @demi/catnap` (kernel sockets)',
+      { syscall: 'init' },
+    );
   }
-  throw new DemiError('EINVAL', `several LibOSes are installed (${installed.join(', ')}); choose one with DEMI_LIBOS`, { syscall: 'init' });
+  throw new DemiError(
+    'EINVAL',
+    `several LibOSes are installed (${installed.join(', ')}); choose one with DEMI_LIBOS`,
+    { syscall: 'init' },
+  );
 }
 
 /**
@@ -91,11 +108,26 @@ async function packageLoader(name: string): Promise<LibOSLoader> {
     mod = await import(pkg);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((err as Error).message).includes(pkg)) {
+    if (
+      (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+      String((err as Error).message).includes(pkg)
+    ) {
       const installed = installedLibOSes();
-      throw new DemiError('ENOENT', `LibOS '${name}' is not installed. Install it with: npm install ${pkg}` + (installed.length > 0 ? ` (installed: ${installed.join(', ')})` : ' (no LibOS is installed)'), { syscall: 'init', cause: err });
+      throw new DemiError(
+        'ENOENT',
+        `LibOS '${name}' is not installed. Install it with: npm install ${pkg}` +
+          (installed.length > 0
+            ? ` (installed: ${installed.join(', ')})`
+            : ' (no LibOS is installed)'),
+        { syscall: 'init', cause: err },
+      );
     }
-    throw err instanceof DemiError ? err : new DemiError('EINVAL', `LibOS '${name}' failed to load: ${(err as Error).message}`, { syscall: 'init', cause: err });
+    throw err instanceof DemiError
+      ? err
+      : new DemiError('EINVAL', `LibOS '${name}' failed to load: ${(err as Error).message}`, {
+          syscall: 'init',
+          cause: err,
+        });
   }
   if (typeof mod.createLibOS !== 'function') {
     throw new DemiError('EINVAL', `${pkg} does not export createLibOS()`, { syscall: 'init' });

@@ -76,7 +76,11 @@ export class TokenTable {
     }
     const entry = this.#entries.get(qt);
     if (entry === undefined) {
-      throw new DemiError('EINVAL', `queue token ${qt} is not outstanding (already waited on, or never issued)`, { syscall });
+      throw new DemiError(
+        'EINVAL',
+        `queue token ${qt} is not outstanding (already waited on, or never issued)`,
+        { syscall },
+      );
     }
     return entry;
   }

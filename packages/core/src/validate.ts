@@ -9,9 +9,19 @@ import type { Sga, SocketAddress } from './types.js';
 
 const MAX_IO_SIZE = 1 << 30;
 
-export function assertInteger(value: unknown, what: string, syscall: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+export function assertInteger(
+  value: unknown,
+  what: string,
+  syscall: string,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new DemiError('EINVAL', `${what} must be an integer in [${min}, ${max}], got ${describe(value)}`, { syscall });
+    throw new DemiError(
+      'EINVAL',
+      `${what} must be an integer in [${min}, ${max}], got ${describe(value)}`,
+      { syscall },
+    );
   }
   return value;
 }
@@ -26,7 +36,11 @@ export function assertQd(qd: unknown, syscall: string): number {
 export function assertTimeout(timeoutMs: unknown, syscall: string): number | undefined {
   if (timeoutMs === undefined || timeoutMs === null) return undefined;
   if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-    throw new DemiError('EINVAL', `timeoutMs must be a non-negative number, got ${describe(timeoutMs)}`, { syscall });
+    throw new DemiError(
+      'EINVAL',
+      `timeoutMs must be a non-negative number, got ${describe(timeoutMs)}`,
+      { syscall },
+    );
   }
   return timeoutMs === Number.POSITIVE_INFINITY ? undefined : timeoutMs;
 }
@@ -39,11 +53,17 @@ export function isIPv4(address: unknown): address is string {
 
 export function assertAddress(addr: unknown, syscall: string, allowPortZero = true): SocketAddress {
   if (typeof addr !== 'object' || addr === null) {
-    throw new DemiError('EINVAL', `address must be {address, port}, got ${describe(addr)}`, { syscall });
+    throw new DemiError('EINVAL', `address must be {address, port}, got ${describe(addr)}`, {
+      syscall,
+    });
   }
   const { address, port } = addr as Record<string, unknown>;
   if (!isIPv4(address)) {
-    throw new DemiError('EINVAL', `address must be a dotted IPv4 string, got ${describe(address)}`, { syscall });
+    throw new DemiError(
+      'EINVAL',
+      `address must be a dotted IPv4 string, got ${describe(address)}`,
+      { syscall },
+    );
   }
   assertInteger(port, 'port', syscall, allowPortZero ? 0 : 1, 65535);
   return { address, port: port as number };
@@ -51,18 +71,28 @@ export function assertAddress(addr: unknown, syscall: string, allowPortZero = tr
 
 export function assertSga(sga: unknown, syscall: string): Sga {
   if (typeof sga !== 'object' || sga === null || !Array.isArray((sga as Sga).segments)) {
-    throw new DemiError('EINVAL', `sga must be {segments: Uint8Array[]}, got ${describe(sga)}`, { syscall });
+    throw new DemiError('EINVAL', `sga must be {segments: Uint8Array[]}, got ${describe(sga)}`, {
+      syscall,
+    });
   }
   const segments = (sga as Sga).segments;
   let total = 0;
   for (const seg of segments) {
     if (!(seg instanceof Uint8Array)) {
-      throw new DemiError('EINVAL', `every sga segment must be a Uint8Array, got ${describe(seg)}`, { syscall });
+      throw new DemiError(
+        'EINVAL',
+        `every sga segment must be a Uint8Array, got ${describe(seg)}`,
+        { syscall },
+      );
     }
     total += seg.byteLength;
   }
   if (total > MAX_IO_SIZE) {
-    throw new DemiError('EINVAL', `sga holds ${total} bytes; at most ${MAX_IO_SIZE} per operation`, { syscall });
+    throw new DemiError(
+      'EINVAL',
+      `sga holds ${total} bytes; at most ${MAX_IO_SIZE} per operation`,
+      { syscall },
+    );
   }
   return sga as Sga;
 }
@@ -92,8 +122,10 @@ export function assertPopSize(size: unknown, syscall: string): number {
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'function') return 'a function';

@@ -48,16 +48,24 @@ describe('config', () => {
   it('takes options, then DEMI_CONFIG, then CONFIG_PATH', () => {
     const a = file('a.yaml', 'inetstack_config: { mtu: 1400 }');
     const b = file('b.yaml', 'inetstack_config: { mtu: 1300 }');
-    expect(loadConfig(undefined, { DEMI_CONFIG: a, CONFIG_PATH: b }).config.inetstack_config?.mtu).toBe(1400);
+    expect(
+      loadConfig(undefined, { DEMI_CONFIG: a, CONFIG_PATH: b }).config.inetstack_config?.mtu,
+    ).toBe(1400);
     expect(loadConfig(undefined, { CONFIG_PATH: b }).config.inetstack_config?.mtu).toBe(1300);
     expect(loadConfig(b, { DEMI_CONFIG: a }).config.inetstack_config?.mtu).toBe(1300);
-    expect(loadConfig({ inetstack_config: { mtu: 1200 } }, {}).config.inetstack_config?.mtu).toBe(1200);
+    expect(loadConfig({ inetstack_config: { mtu: 1200 } }, {}).config.inetstack_config?.mtu).toBe(
+      1200,
+    );
     expect(loadConfig(undefined, {}).config).toEqual({});
   });
 
   it('upper-case environment variables override scalar keys, typed', () => {
     const path = file('env.yaml', DEMIKERNEL_STYLE);
-    const { config } = loadConfig(path, { INETSTACK_CONFIG_MTU: '9000', TCP_SOCKET_OPTIONS_NODELAY: 'false', RAW_SOCKET_INTERFACE_NAME: 'eth9' });
+    const { config } = loadConfig(path, {
+      INETSTACK_CONFIG_MTU: '9000',
+      TCP_SOCKET_OPTIONS_NODELAY: 'false',
+      RAW_SOCKET_INTERFACE_NAME: 'eth9',
+    });
     expect(config.inetstack_config?.mtu).toBe(9000);
     expect(config.tcp_socket_options?.nodelay).toBe(false);
     expect(config.raw_socket?.interface_name).toBe('eth9');
@@ -65,8 +73,13 @@ describe('config', () => {
   });
 
   it('a bad key names the file, the key and what was expected', () => {
-    const path = file('bad.yaml', 'demikernel:\n  local_ipv4_addr: 300.1.1.1\ninetstack_config:\n  mtuu: 1500\n');
-    expect(() => loadConfig(path, {})).toThrow(/bad\.yaml[\s\S]*demikernel\.local_ipv4_addr: a dotted IPv4 address[\s\S]*inetstack_config\.mtuu/);
+    const path = file(
+      'bad.yaml',
+      'demikernel:\n  local_ipv4_addr: 300.1.1.1\ninetstack_config:\n  mtuu: 1500\n',
+    );
+    expect(() => loadConfig(path, {})).toThrow(
+      /bad\.yaml[\s\S]*demikernel\.local_ipv4_addr: a dotted IPv4 address[\s\S]*inetstack_config\.mtuu/,
+    );
     try {
       loadConfig(path, {});
     } catch (err) {
@@ -75,12 +88,20 @@ describe('config', () => {
   });
 
   it('a wrong type or an unparsable environment value is an error too', () => {
-    expect(() => loadConfig({ inetstack_config: { mtu: 'big' } } as never, {})).toThrow(/inetstack_config\.mtu/);
-    expect(() => loadConfig(undefined, { INETSTACK_CONFIG_MTU: 'lots' })).toThrow(/inetstack_config\.mtu/);
+    expect(() => loadConfig({ inetstack_config: { mtu: 'big' } } as never, {})).toThrow(
+      /inetstack_config\.mtu/,
+    );
+    expect(() => loadConfig(undefined, { INETSTACK_CONFIG_MTU: 'lots' })).toThrow(
+      /inetstack_config\.mtu/,
+    );
   });
 
   it('a missing file is ENOENT and invalid YAML is EINVAL, both naming the file', () => {
-    expect(() => loadConfig(join(dir, 'absent.yaml'), {})).toThrow(expect.objectContaining({ code: 'ENOENT', message: expect.stringContaining('absent.yaml') }));
-    expect(() => loadConfig(file('broken.yaml', 'a: [1, 2\n b: }'), {})).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('broken.yaml') }));
+    expect(() => loadConfig(join(dir, 'absent.yaml'), {})).toThrow(
+      expect.objectContaining({ code: 'ENOENT', message: expect.stringContaining('absent.yaml') }),
+    );
+    expect(() => loadConfig(file('broken.yaml', 'a: [1, 2\n b: }'), {})).toThrow(
+      expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('broken.yaml') }),
+    );
   });
 });

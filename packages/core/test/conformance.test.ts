@@ -36,6 +36,16 @@ runConformance({
     const a = new MemoryLibOS(network, ['pipe']);
     const b = new MemoryLibOS(network, ['pipe']);
     let port = 1;
-    return { server: a, client: b, serverAddress: '127.0.0.1', nextPort: () => port++, closedPort: () => 9, teardown: async () => { await a.shutdown(); await b.shutdown(); } };
+    return {
+      server: a,
+      client: b,
+      serverAddress: '127.0.0.1',
+      nextPort: () => port++,
+      closedPort: () => 9,
+      teardown: async () => {
+        await a.shutdown();
+        await b.shutdown();
+      },
+    };
   },
 });

@@ -14,7 +14,24 @@ describe('DemiError', () => {
   });
 
   it('maps every code of the contract to its Linux number and back', () => {
-    const linux: Record<string, number> = { EBADF: 9, EINVAL: 22, ENOTSUP: 95, EADDRINUSE: 98, EADDRNOTAVAIL: 99, EDESTADDRREQ: 89, EISCONN: 106, ENOTCONN: 107, ECONNREFUSED: 111, ECONNRESET: 104, ETIMEDOUT: 110, ECANCELED: 125, EAGAIN: 11, ENOPROTOOPT: 92, EEXIST: 17, ENOENT: 2 };
+    const linux: Record<string, number> = {
+      EBADF: 9,
+      EINVAL: 22,
+      ENOTSUP: 95,
+      EADDRINUSE: 98,
+      EADDRNOTAVAIL: 99,
+      EDESTADDRREQ: 89,
+      EISCONN: 106,
+      ENOTCONN: 107,
+      ECONNREFUSED: 111,
+      ECONNRESET: 104,
+      ETIMEDOUT: 110,
+      ECANCELED: 125,
+      EAGAIN: 11,
+      ENOPROTOOPT: 92,
+      EEXIST: 17,
+      ENOENT: 2,
+    };
     for (const [code, errno] of Object.entries(linux)) {
       expect(ERRNO[code as keyof typeof ERRNO]).toBe(errno);
       expect(errnoCode(errno)).toBe(code);

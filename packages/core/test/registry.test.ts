@@ -20,22 +20,41 @@ function app(installed: string[]): string {
   mkdirSync(core, { recursive: true });
   cpSync(join(coreDir, 'dist'), join(core, 'dist'), { recursive: true });
   cpSync(join(coreDir, 'package.json'), join(core, 'package.json'));
-  for (const dep of ['yaml', 'zod']) symlinkSync(dirname(require.resolve(`${dep}/package.json`)), join(dir, 'node_modules', dep));
+  for (const dep of ['yaml', 'zod'])
+    symlinkSync(dirname(require.resolve(`${dep}/package.json`)), join(dir, 'node_modules', dep));
   for (const name of installed) {
     const pkg = join(dir, 'node_modules/@demi', name);
     mkdirSync(pkg, { recursive: true });
-    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: `@demi/${name}`, type: 'module', exports: { '.': './index.js', './package.json': './package.json' } }));
-    writeFileSync(join(pkg, 'index.js'), `export function createLibOS(ctx) { return { name: '${name}', mtu: ctx.config.inetstack_config?.mtu }; }\n`);
+    writeFileSync(
+      join(pkg, 'package.json'),
+      JSON.stringify({
+        name: `@demi/${name}`,
+        type: 'module',
+        exports: { '.': './index.js', './package.json': './package.json' },
+      }),
+    );
+    writeFileSync(
+      join(pkg, 'index.js'),
+      `export function createLibOS(ctx) { return { name: '${name}', mtu: ctx.config.inetstack_config?.mtu }; }\n`,
+    );
   }
-  writeFileSync(join(dir, 'main.mjs'), `import { init } from '@demi/core';
+  writeFileSync(
+    join(dir, 'main.mjs'),
+    `import { init } from '@demi/core';
 try { const l = await init(); console.log(JSON.stringify({ ok: l.name, mtu: l.mtu })); }
-catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }\n`);
+catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }\n`,
+  );
   return dir;
 }
 
-function run(dir: string, env: Record<string, string> = {}): { ok?: string; mtu?: number; code?: string; message?: string } {
+function run(
+  dir: string,
+  env: Record<string, string> = {},
+): { ok?: string; mtu?: number; code?: string; message?: string } {
   const clean = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
-  return JSON.parse(execFileSync(process.execPath, ['main.mjs'], { cwd: dir, env: clean, encoding: 'utf8' }).trim());
+  return JSON.parse(
+    execFileSync(process.execPath, ['main.mjs'], { cwd: dir, env: clean, encoding: 'utf8' }).trim(),
+  );
 }
 
 describe('registry in an application', () => {
@@ -61,7 +80,9 @@ describe('registry in an application', () => {
   it('an unknown name lists the known ones', () => {
     const r = run(app(['catnap']), { DEMI_LIBOS: 'catfish' });
     expect(r.code).toBe('EINVAL');
-    expect(r.message).toMatch(/unknown LibOS "catfish"; known: catnap, catmem, catloop, catpowder, catnip/);
+    expect(r.message).toMatch(
+      /unknown LibOS "catfish"; known: catnap, catmem, catloop, catpowder, catnip/,
+    );
   });
 
   it('with no variable set: the only installed one, else catnap', () => {
@@ -76,7 +97,9 @@ describe('registry in an application', () => {
     expect(run(dir, { DEMI_LIBOS: 'catloop', LIBOS: 'catmem' }).ok).toBe('catloop');
     writeFileSync(join(dir, 'c.yaml'), 'inetstack_config: { mtu: 1400 }\n');
     expect(run(dir, { DEMI_LIBOS: 'catnap', DEMI_CONFIG: join(dir, 'c.yaml') }).mtu).toBe(1400);
-    expect(run(dir, { DEMI_LIBOS: 'catnap', DEMI_CONFIG: join(dir, 'nope.yaml') }).code).toBe('ENOENT');
+    expect(run(dir, { DEMI_LIBOS: 'catnap', DEMI_CONFIG: join(dir, 'nope.yaml') }).code).toBe(
+      'ENOENT',
+    );
   });
 });
 
@@ -103,7 +126,9 @@ describe('registry in process', () => {
   });
 
   it('register rejects bad names and loaders', () => {
-    expect(() => register('Bad Name', () => new MemoryLibOS(network))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => register('Bad Name', () => new MemoryLibOS(network))).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
     expect(() => register('ok', 42 as never)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 });

@@ -7,12 +7,46 @@ const anything = fc.oneof(
   fc.anything(),
   fc.integer(),
   fc.double(),
-  fc.constantFrom(-1, 0, 1, 2 ** 31, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, null, undefined),
-  fc.record({ address: fc.oneof(fc.ipV4(), fc.string()), port: fc.oneof(fc.integer(), fc.double()) }),
+  fc.constantFrom(
+    -1,
+    0,
+    1,
+    2 ** 31,
+    2 ** 53,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    null,
+    undefined,
+  ),
+  fc.record({
+    address: fc.oneof(fc.ipV4(), fc.string()),
+    port: fc.oneof(fc.integer(), fc.double()),
+  }),
   fc.record({ segments: fc.array(fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.string())) }),
 );
 
-const calls: Array<keyof LibOS> = ['socket', 'bind', 'listen', 'accept', 'connect', 'close', 'asyncClose', 'push', 'pushto', 'pop', 'sgaalloc', 'sgafree', 'createPipe', 'openPipe', 'setsockopt', 'getsockopt', 'getpeername', 'getsockname', 'waitSync', 'waitAnySync'];
+const calls: Array<keyof LibOS> = [
+  'socket',
+  'bind',
+  'listen',
+  'accept',
+  'connect',
+  'close',
+  'asyncClose',
+  'push',
+  'pushto',
+  'pop',
+  'sgaalloc',
+  'sgafree',
+  'createPipe',
+  'openPipe',
+  'setsockopt',
+  'getsockopt',
+  'getpeername',
+  'getsockname',
+  'waitSync',
+  'waitAnySync',
+];
 
 describe('argument validation', () => {
   it('any argument to any call either works or throws a DemiError', () => {
@@ -44,9 +78,18 @@ describe('argument validation', () => {
   it('addresses must be dotted IPv4 with a port in range', () => {
     const libos = new MemoryLibOS(new MemoryNetwork());
     const qd = libos.socket(AF_INET, SOCK_STREAM);
-    for (const addr of [{ address: '256.0.0.1', port: 1 }, { address: '1.2.3', port: 1 }, { address: '::1', port: 1 }, { address: '1.2.3.4', port: -1 }, { address: '1.2.3.4', port: 65536 }, { address: '1.2.3.4', port: 1.5 }]) {
+    for (const addr of [
+      { address: '256.0.0.1', port: 1 },
+      { address: '1.2.3', port: 1 },
+      { address: '::1', port: 1 },
+      { address: '1.2.3.4', port: -1 },
+      { address: '1.2.3.4', port: 65536 },
+      { address: '1.2.3.4', port: 1.5 },
+    ]) {
       expect(() => libos.bind(qd, addr)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     }
-    expect(() => libos.connect(qd, { address: '1.2.3.4', port: 0 })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => libos.connect(qd, { address: '1.2.3.4', port: 0 })).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
   });
 });

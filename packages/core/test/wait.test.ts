@@ -36,7 +36,10 @@ describe('wait semantics', () => {
   it('ETIMEDOUT leaves the token valid; success consumes it', async () => {
     const { libos, c, s } = await connected();
     const qt = libos.pop(s);
-    await expect(libos.wait(qt, 10)).rejects.toMatchObject({ code: 'ETIMEDOUT', errno: ERRNO.ETIMEDOUT });
+    await expect(libos.wait(qt, 10)).rejects.toMatchObject({
+      code: 'ETIMEDOUT',
+      errno: ERRNO.ETIMEDOUT,
+    });
     expect(() => libos.waitSync(qt, 1)).toThrow(expect.objectContaining({ code: 'ETIMEDOUT' }));
     libos.push(c, data('y'));
     expect((await libos.wait(qt, 1000)).opcode).toBe(Opcode.POP);
@@ -121,6 +124,8 @@ describe('wait semantics', () => {
     const sockets = new MemoryLibOS(new MemoryNetwork(), ['tcp']);
     expect(() => sockets.createPipe('p')).toThrow(expect.objectContaining({ code: 'ENOTSUP' }));
     const pipes = new MemoryLibOS(new MemoryNetwork(), ['pipe']);
-    expect(() => pipes.socket(AF_INET, SOCK_STREAM)).toThrow(expect.objectContaining({ code: 'ENOTSUP' }));
+    expect(() => pipes.socket(AF_INET, SOCK_STREAM)).toThrow(
+      expect.objectContaining({ code: 'ENOTSUP' }),
+    );
   });
 });

@@ -27,7 +27,9 @@ export function sgaOf(data: Uint8Array | string): Sga {
 export async function ok(libos: LibOS, qt: number, opcode: number): Promise<QResult> {
   const result = await libos.wait(qt, OP_TIMEOUT_MS);
   if (result.opcode !== opcode || result.ret !== 0) {
-    throw new Error(`expected opcode ${opcode} with ret 0, got opcode ${result.opcode} ret ${result.ret} (${errnoCode(result.ret)})`);
+    throw new Error(
+      `expected opcode ${opcode} with ret 0, got opcode ${result.opcode} ret ${result.ret} (${errnoCode(result.ret)})`,
+    );
   }
   return result;
 }
@@ -68,7 +70,10 @@ export async function connectPair(env: ConformanceEnv, backlog = 16): Promise<Co
   const acceptQt = server.accept(listener);
   const clientQd = client.socket(AF_INET, SOCK_STREAM);
   const connectQt = client.connect(clientQd, { address: env.serverAddress, port });
-  const [accepted] = await Promise.all([ok(server, acceptQt, Opcode.ACCEPT), ok(client, connectQt, Opcode.CONNECT)]);
+  const [accepted] = await Promise.all([
+    ok(server, acceptQt, Opcode.ACCEPT),
+    ok(client, connectQt, Opcode.CONNECT),
+  ]);
   return { listener, serverQd: accepted.accepted!.qd, clientQd };
 }
 
@@ -80,7 +85,8 @@ export async function popExactly(libos: LibOS, qd: QDesc, length: number): Promi
     const result = await ok(libos, libos.pop(qd), Opcode.POP);
     const data = bytes(result.sga);
     if (data.byteLength === 0) throw new Error(`EOF after ${got} of ${length} bytes`);
-    if (got + data.byteLength > length) throw new Error(`received ${got + data.byteLength} bytes, more than the ${length} sent`);
+    if (got + data.byteLength > length)
+      throw new Error(`received ${got + data.byteLength} bytes, more than the ${length} sent`);
     out.set(data, got);
     got += data.byteLength;
   }
@@ -101,7 +107,12 @@ export function pattern(length: number, seed: number): Uint8Array {
 }
 
 /** Pushes `data` in chunks, keeping a few pushes in flight. */
-export async function pushAll(libos: LibOS, qd: QDesc, data: Uint8Array, chunk = 64 * 1024): Promise<void> {
+export async function pushAll(
+  libos: LibOS,
+  qd: QDesc,
+  data: Uint8Array,
+  chunk = 64 * 1024,
+): Promise<void> {
   const inflight: Promise<QResult>[] = [];
   for (let at = 0; at < data.byteLength; at += chunk) {
     inflight.push(ok(libos, libos.push(qd, sgaOf(data.subarray(at, at + chunk))), Opcode.PUSH));

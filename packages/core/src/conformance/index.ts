@@ -8,8 +8,8 @@ import {
   equalBytes,
   expectDemiError,
   expectRejects,
-  ok,
   OP_TIMEOUT_MS,
+  ok,
   pattern,
   popExactly,
   pushAll,
@@ -17,8 +17,8 @@ import {
 } from './helpers.js';
 import type { ConformanceEnv, ConformanceTarget } from './target.js';
 
-export type { ConformanceEnv, ConformanceTarget } from './target.js';
 export * from './helpers.js';
+export type { ConformanceEnv, ConformanceTarget } from './target.js';
 
 export interface ConformanceOptions {
   /** Capabilities to exercise; defaults to the server LibOS's own. */
@@ -69,7 +69,8 @@ const scenarios: Scenario[] = [
       const n = 64;
       const serving = (async () => {
         const accepted: number[] = [];
-        for (let i = 0; i < n; i++) accepted.push((await ok(server, server.accept(listener), Opcode.ACCEPT)).accepted!.qd);
+        for (let i = 0; i < n; i++)
+          accepted.push((await ok(server, server.accept(listener), Opcode.ACCEPT)).accepted!.qd);
         await Promise.all(
           accepted.map(async (qd) => {
             const data = await popExactly(server, qd, 4);
@@ -81,7 +82,11 @@ const scenarios: Scenario[] = [
       const clients = await Promise.all(
         Array.from({ length: n }, async (_, i) => {
           const qd = client.socket(AF_INET, SOCK_STREAM);
-          await ok(client, client.connect(qd, { address: env.serverAddress, port }), Opcode.CONNECT);
+          await ok(
+            client,
+            client.connect(qd, { address: env.serverAddress, port }),
+            Opcode.CONNECT,
+          );
           const msg = new Uint8Array(new Uint32Array([i * 7919]).buffer);
           await ok(client, client.push(qd, sgaOf(msg)), Opcode.PUSH);
           expect(equalBytes(await popExactly(client, qd, 4), msg)).toBe(true);
@@ -207,10 +212,16 @@ const scenarios: Scenario[] = [
       expectDemiError(() => server.listen(qd, 16), 'EDESTADDRREQ');
       expectDemiError(() => server.bind(qd, { address: 'nope', port: 1 }), 'EINVAL');
       expectDemiError(() => server.bind(qd, { address: env.serverAddress, port: 70000 }), 'EINVAL');
-      expectDemiError(() => server.push(qd, { segments: ['text' as unknown as Uint8Array] }), 'EINVAL');
+      expectDemiError(
+        () => server.push(qd, { segments: ['text' as unknown as Uint8Array] }),
+        'EINVAL',
+      );
       expectDemiError(() => server.pop(qd, 0), 'EINVAL');
       server.bind(qd, { address: env.serverAddress, port: env.nextPort() });
-      expectDemiError(() => server.bind(qd, { address: env.serverAddress, port: env.nextPort() }), 'EINVAL');
+      expectDemiError(
+        () => server.bind(qd, { address: env.serverAddress, port: env.nextPort() }),
+        'EINVAL',
+      );
       server.close(qd);
     },
   },
@@ -238,7 +249,10 @@ const scenarios: Scenario[] = [
     async run(env) {
       const { client } = env;
       const qd = client.socket(AF_INET, SOCK_STREAM);
-      const result = await client.wait(client.connect(qd, { address: env.serverAddress, port: env.closedPort() }), OP_TIMEOUT_MS);
+      const result = await client.wait(
+        client.connect(qd, { address: env.serverAddress, port: env.closedPort() }),
+        OP_TIMEOUT_MS,
+      );
       expect(result.opcode).toBe(Opcode.FAILED);
       expect(result.ret).toBe(ERRNO.ECONNREFUSED);
       client.close(qd);
@@ -273,7 +287,11 @@ const scenarios: Scenario[] = [
       server.bind(s, { address: env.serverAddress, port });
       const c = client.socket(AF_INET, SOCK_DGRAM);
       const popQt = server.pop(s);
-      await ok(client, client.pushto(c, sgaOf('datagram'), { address: env.serverAddress, port }), Opcode.PUSH);
+      await ok(
+        client,
+        client.pushto(c, sgaOf('datagram'), { address: env.serverAddress, port }),
+        Opcode.PUSH,
+      );
       const got = await ok(server, popQt, Opcode.POP);
       expect(new TextDecoder().decode(bytes(got.sga))).toBe('datagram');
       const from = got.addr ?? got.sga?.addr;
@@ -300,9 +318,13 @@ const scenarios: Scenario[] = [
       expectDemiError(() => client.openPipe('bad/name'), 'EINVAL');
       const b = client.openPipe(name);
       await ok(server, server.push(a, sgaOf('to b')), Opcode.PUSH);
-      expect(new TextDecoder().decode(bytes((await ok(client, client.pop(b), Opcode.POP)).sga))).toBe('to b');
+      expect(
+        new TextDecoder().decode(bytes((await ok(client, client.pop(b), Opcode.POP)).sga)),
+      ).toBe('to b');
       await ok(client, client.push(b, sgaOf('to a')), Opcode.PUSH);
-      expect(new TextDecoder().decode(bytes((await ok(server, server.pop(a), Opcode.POP)).sga))).toBe('to a');
+      expect(
+        new TextDecoder().decode(bytes((await ok(server, server.pop(a), Opcode.POP)).sga)),
+      ).toBe('to a');
       const pending = client.pop(b);
       server.close(a);
       const eof = await ok(client, pending, Opcode.POP);
@@ -332,7 +354,8 @@ export function runConformance(target: ConformanceTarget, options: ConformanceOp
     let env: ConformanceEnv;
     beforeEach(async () => {
       env = await target.setup();
-      if (options.bulkBytes !== undefined) (env as ConformanceEnv & { bulkBytes?: number }).bulkBytes = options.bulkBytes;
+      if (options.bulkBytes !== undefined)
+        (env as ConformanceEnv & { bulkBytes?: number }).bulkBytes = options.bulkBytes;
     });
     afterEach(async () => {
       await env?.teardown();
@@ -353,6 +376,9 @@ export function runConformance(target: ConformanceTarget, options: ConformanceOp
       }
       it(scenario.name, () => scenario.run(env), 120_000);
     }
-    if (skipped.length > 0) console.info(`[conformance: ${target.name}] skipped ${skipped.length}: ${skipped.join('; ')}`);
+    if (skipped.length > 0)
+      console.info(
+        `[conformance: ${target.name}] skipped ${skipped.length}: ${skipped.join('; ')}`,
+      );
   });
 }

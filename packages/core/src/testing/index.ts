@@ -6,7 +6,11 @@ import { describe, it } from 'vitest';
  * missing they are skipped and logged (tools/test.mjs prints every skip with its
  * reason); with DEMI_REQUIRE_PRIVILEGED=1 a missing requirement fails instead.
  */
-export function describePrivileged(title: string, missing: () => string | undefined, body: () => void): void {
+export function describePrivileged(
+  title: string,
+  missing: () => string | undefined,
+  body: () => void,
+): void {
   const reason = missing();
   if (reason === undefined) {
     describe(title, body);
@@ -27,5 +31,7 @@ export function describePrivileged(title: string, missing: () => string | undefi
 
 /** Why this process cannot do privileged networking, or undefined if it can. */
 export function missingRoot(): string | undefined {
-  return process.getuid?.() === 0 ? undefined : 'needs root (CAP_NET_ADMIN/CAP_NET_RAW); run as root';
+  return process.getuid?.() === 0
+    ? undefined
+    : 'needs root (CAP_NET_ADMIN/CAP_NET_RAW); run as root';
 }

@@ -49,7 +49,10 @@ export class MemoryLibOS extends BaseLibOS {
   readonly #socks = new Map<QDesc, Sock>();
   #nextQd = 1;
 
-  constructor(readonly network: MemoryNetwork, capabilities: Capability[] = ['tcp', 'udp', 'pipe']) {
+  constructor(
+    readonly network: MemoryNetwork,
+    capabilities: Capability[] = ['tcp', 'udp', 'pipe'],
+  ) {
     super();
     this.capabilities = new Set(capabilities);
   }
@@ -64,7 +67,18 @@ export class MemoryLibOS extends BaseLibOS {
   }
 
   #new(type: number): Sock {
-    const s: Sock = { owner: this, qd: this.#nextQd++, type, listening: false, backlog: 0, acceptQueue: [], acceptWaiters: [], rx: [], rxEof: false, popWaiters: [] };
+    const s: Sock = {
+      owner: this,
+      qd: this.#nextQd++,
+      type,
+      listening: false,
+      backlog: 0,
+      acceptQueue: [],
+      acceptWaiters: [],
+      rx: [],
+      rxEof: false,
+      popWaiters: [],
+    };
     this.#socks.set(s.qd, s);
     return s;
   }
@@ -78,7 +92,8 @@ export class MemoryLibOS extends BaseLibOS {
     if (s.local !== undefined) throw new DemiError('EINVAL', 'already bound', { syscall: 'bind' });
     const local = addr.port === 0 ? { ...addr, port: this.network.nextPort++ } : addr;
     if (s.type !== SOCK_STREAM) {
-      if (this.network.datagrams.has(key(local))) throw new DemiError('EADDRINUSE', key(local), { syscall: 'bind' });
+      if (this.network.datagrams.has(key(local)))
+        throw new DemiError('EADDRINUSE', key(local), { syscall: 'bind' });
       this.network.datagrams.set(key(local), s);
     }
     s.local = local;
@@ -86,8 +101,10 @@ export class MemoryLibOS extends BaseLibOS {
 
   protected override doListen(qd: QDesc, backlog: number): void {
     const s = this.#sock(qd, 'listen');
-    if (s.local === undefined) throw new DemiError('EDESTADDRREQ', 'bind first', { syscall: 'listen' });
-    if (this.network.listeners.has(key(s.local))) throw new DemiError('EADDRINUSE', key(s.local), { syscall: 'listen' });
+    if (s.local === undefined)
+      throw new DemiError('EDESTADDRREQ', 'bind first', { syscall: 'listen' });
+    if (this.network.listeners.has(key(s.local)))
+      throw new DemiError('EADDRINUSE', key(s.local), { syscall: 'listen' });
     s.listening = true;
     s.backlog = Math.max(1, backlog);
     this.network.listeners.set(key(s.local), s);
@@ -107,13 +124,18 @@ export class MemoryLibOS extends BaseLibOS {
       const conn = s.acceptQueue.shift()!;
       const qt = s.acceptWaiters.shift()!;
       this.#socks.set(conn.qd, conn);
-      this.tokens.complete(qt, { opcode: Opcode.ACCEPT, ret: 0, accepted: { qd: conn.qd, addr: conn.remote! } });
+      this.tokens.complete(qt, {
+        opcode: Opcode.ACCEPT,
+        ret: 0,
+        accepted: { qd: conn.qd, addr: conn.remote! },
+      });
     }
   }
 
   protected override doConnect(qd: QDesc, addr: SocketAddress): QToken {
     const s = this.#sock(qd, 'connect');
-    if (s.peer !== undefined) throw new DemiError('EISCONN', 'already connected', { syscall: 'connect' });
+    if (s.peer !== undefined)
+      throw new DemiError('EISCONN', 'already connected', { syscall: 'connect' });
     const qt = this.tokens.issue(qd, Opcode.CONNECT);
     const listener = this.network.listeners.get(key(addr));
     if (listener === undefined || listener.acceptQueue.length >= listener.backlog) {
@@ -123,7 +145,21 @@ export class MemoryLibOS extends BaseLibOS {
     s.local ??= { address: '127.0.0.1', port: this.network.nextPort++ };
     s.remote = addr;
     const server = listener.owner;
-    const conn: Sock = { owner: server, qd: server.#nextQd++, type: SOCK_STREAM, local: addr, remote: s.local, listening: false, backlog: 0, acceptQueue: [], acceptWaiters: [], rx: [], rxEof: false, popWaiters: [], peer: s };
+    const conn: Sock = {
+      owner: server,
+      qd: server.#nextQd++,
+      type: SOCK_STREAM,
+      local: addr,
+      remote: s.local,
+      listening: false,
+      backlog: 0,
+      acceptQueue: [],
+      acceptWaiters: [],
+      rx: [],
+      rxEof: false,
+      popWaiters: [],
+      peer: s,
+    };
     s.peer = conn;
     listener.acceptQueue.push(conn);
     server.#matchAccepts(listener);
@@ -180,7 +216,11 @@ export class MemoryLibOS extends BaseLibOS {
       const { qt, size } = s.popWaiters.shift()!;
       const head = s.rx[0];
       if (head === undefined) {
-        this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [new Uint8Array(0)] } });
+        this.tokens.complete(qt, {
+          opcode: Opcode.POP,
+          ret: 0,
+          sga: { segments: [new Uint8Array(0)] },
+        });
         continue;
       }
       let data = head.data;
@@ -192,12 +232,18 @@ export class MemoryLibOS extends BaseLibOS {
       }
       const sga: Sga = { segments: [data] };
       if (head.from) sga.addr = head.from;
-      this.tokens.complete(qt, head.from ? { opcode: Opcode.POP, ret: 0, sga, addr: head.from } : { opcode: Opcode.POP, ret: 0, sga });
+      this.tokens.complete(
+        qt,
+        head.from
+          ? { opcode: Opcode.POP, ret: 0, sga, addr: head.from }
+          : { opcode: Opcode.POP, ret: 0, sga },
+      );
     }
   }
 
   protected override doCreatePipe(name: string): QDesc {
-    if (this.network.pipes.has(name)) throw new DemiError('EEXIST', name, { syscall: 'createPipe' });
+    if (this.network.pipes.has(name))
+      throw new DemiError('EEXIST', name, { syscall: 'createPipe' });
     const s = this.#new(0);
     this.network.pipes.set(name, { ends: [s] });
     return s.qd;
@@ -215,7 +261,8 @@ export class MemoryLibOS extends BaseLibOS {
 
   protected override doGetpeername(qd: QDesc): SocketAddress {
     const s = this.#sock(qd, 'getpeername');
-    if (s.remote === undefined) throw new DemiError('ENOTCONN', 'not connected', { syscall: 'getpeername' });
+    if (s.remote === undefined)
+      throw new DemiError('ENOTCONN', 'not connected', { syscall: 'getpeername' });
     return s.remote;
   }
 

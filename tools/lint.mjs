@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// `npm run lint`: biome for TypeScript/JavaScript, clang-format (dry run) for C++.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const bin = (name) => join(root, 'node_modules/.bin', name);
+
+const biome = spawnSync(
+  bin('biome'),
+  ['check', '--diagnostic-level=error', 'packages', 'tools', 'benchmarks', 'examples'],
+  { cwd: root, stdio: 'inherit' },
+).status;
+
+const cxx = [];
+for (const pkg of readdirSync(join(root, 'packages'))) {
+  const dir = join(root, 'packages', pkg, 'native');
+  try {
+    if (!statSync(dir).isDirectory()) continue;
+  } catch {
+    continue;
+  }
+  for (const f of readdirSync(dir)) if (/\.(cc|cpp|h|hpp)$/.test(f)) cxx.push(join(dir, f));
+}
+const clang =
+  cxx.length === 0
+    ? 0
+    : spawnSync(bin('clang-format'), ['--dry-run', '--Werror', ...cxx], {
+        cwd: root,
+        stdio: 'inherit',
+      }).status;
+if (clang !== 0)
+  console.error('C++ formatting differs: node_modules/.bin/clang-format -i packages/*/native/*');
+process.exit(biome === 0 && clang === 0 ? 0 : 1);

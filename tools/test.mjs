@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// `npm test`: installs missing system packages (as root), builds every package
+// through nx, runs every package's tests one package at a time (network tests
+// share namespaces and ports), runs the benchmark smoke test, then prints every
+// suite that was skipped and why, and a closing 'N passed, N failed' line.
+// With DEMI_REQUIRE_PRIVILEGED=1 a suite that needs root or a device fails
+// instead of skipping.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureSystemPackages } from './system-packages.mjs';
+
+const root = new URL('..', import.meta.url).pathname;
+const nx = join(root, 'node_modules/.bin/nx');
+const args = process.argv.slice(2);
+const skipBench = args.includes('--no-bench');
+const only = args.filter((a) => !a.startsWith('--'));
+
+function step(title) {
+  console.log(`\n=== ${title} ===`);
+}
+
+function run(cmd, cmdArgs, env = {}) {
+  const r = spawnSync(cmd, cmdArgs, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
+  return r.status ?? 1;
+}
+
+step('system packages');
+const { missing } = ensureSystemPackages();
+if (missing.length > 0 && process.env.DEMI_REQUIRE_PRIVILEGED === '1') {
+  console.error(`demi: cannot continue without: ${missing.join(' ')}`);
+  process.exit(1);
+}
+
+step('build');
+const projects = only.length > 0 ? ['--projects', only.join(',')] : [];
+if (run(nx, ['run-many', '-t', 'build', ...projects, '--outputStyle=stream']) !== 0)
+  process.exit(1);
+
+step('test');
+const skipLog = join(mkdtempSync(join(tmpdir(), 'demi-test-')), 'skips.jsonl');
+const packages = readdirSync(join(root, 'packages'))
+  .filter((p) => existsSync(join(root, 'packages', p, 'vitest.config.ts')))
+  .filter((p) => only.length === 0 || only.some((o) => o === p || o === `@demi/${p}`));
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const failedPackages = [];
+for (const pkg of packages) {
+  const dir = join(root, 'packages', pkg);
+  const results = join(dir, '.vitest-results.json');
+  rmSync(results, { force: true });
+  console.log(`\n--- @demi/${pkg} ---`);
+  const status = spawnSync(
+    join(root, 'node_modules/.bin/vitest'),
+    ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`],
+    {
+      cwd: dir,
+      stdio: 'inherit',
+      env: { ...process.env, DEMI_SKIP_LOG: skipLog },
+    },
+  ).status;
+  if (existsSync(results)) {
+    const r = JSON.parse(readFileSync(results, 'utf8'));
+    passed += r.numPassedTests;
+    failed += r.numFailedTests;
+    skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+    rmSync(results, { force: true });
+  }
+  if (status !== 0) {
+    failedPackages.push(pkg);
+    if (!existsSync(results)) failed += 1;
+  }
+}
+
+let benchStatus = 0;
+if (!skipBench && only.length === 0 && existsSync(join(root, 'benchmarks/run.mjs'))) {
+  step('benchmark smoke test (--quick: checks completion, not speed)');
+  benchStatus = run(process.execPath, [join(root, 'benchmarks/run.mjs'), '--quick', '--no-save']);
+  if (benchStatus === 0) passed += 1;
+  else failed += 1;
+}
+
+step('summary');
+const skips = existsSync(skipLog)
+  ? readFileSync(skipLog, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+  : [];
+if (skips.length > 0) {
+  console.log(`Skipped ${skips.length} suite(s) that need privileges or devices:`);
+  for (const s of skips) console.log(`  - ${s.suite}: ${s.reason}`);
+  console.log(
+    'Run as root (CI sets DEMI_REQUIRE_PRIVILEGED=1, which turns these skips into failures).',
+  );
+} else {
+  console.log('No privileged suite was skipped.');
+}
+if (failedPackages.length > 0) console.log(`Failing packages: ${failedPackages.join(', ')}`);
+if (benchStatus !== 0) console.log('The benchmark smoke test failed.');
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failedPackages.length > 0 || benchStatus !== 0 ? 1 : 0);
