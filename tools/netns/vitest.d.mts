@@ -1,0 +1,3 @@
+import type { NetnsPair, PairOptions } from './index.mjs';
+
+export function useNetnsPair(options?: PairOptions): { readonly pair: NetnsPair };
