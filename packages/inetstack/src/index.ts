@@ -1,4 +1,5 @@
-export type { Clock, DeviceOffloads, FrameDevice } from './device/device.js';
+export * from './device/index.js';
 export * from './wire/index.js';
 export * from './util/addr.js';
 export * from './util/random.js';
+export { Timer, TimerHeap } from './util/timers.js';
