@@ -1,0 +1,102 @@
+// The catnap engine: kernel sockets under our own queue descriptors, an epoll
+// instance (edge-triggered), per-socket operation queues, and the record
+// buffer through which completions cross to JS in batches.
+#pragma once
+#include <napi.h>
+#include <sys/epoll.h>
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "records.h"
+#include "slabs.h"
+#include "socket.h"
+#include "wakeup.h"
+
+namespace catnap {
+
+// Socket options every new TCP socket gets (from tcp_socket_options).
+struct TcpDefaults {
+  bool nodelay = true;
+  bool keepalive = false;
+  int keep_idle_s = 0;      // 0: the kernel's default
+  int keep_interval_s = 0;  // 0: the kernel's default
+  bool linger = false;
+  int linger_s = 0;
+};
+
+class Engine : public Napi::ObjectWrap<Engine> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Engine(const Napi::CallbackInfo& info);
+  ~Engine() override;
+
+ private:
+  // ---- entry points from JS (engine.cc); each validates every argument ----
+  Napi::Value RecordBuffer(const Napi::CallbackInfo& info);
+  Napi::Value SlabOf(const Napi::CallbackInfo& info);
+  Napi::Value NewSocket(const Napi::CallbackInfo& info);
+  Napi::Value Bind(const Napi::CallbackInfo& info);
+  Napi::Value Listen(const Napi::CallbackInfo& info);
+  Napi::Value Accept(const Napi::CallbackInfo& info);
+  Napi::Value Connect(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value AsyncClose(const Napi::CallbackInfo& info);
+  Napi::Value Push(const Napi::CallbackInfo& info);
+  Napi::Value Pushto(const Napi::CallbackInfo& info);
+  Napi::Value Pop(const Napi::CallbackInfo& info);
+  Napi::Value Poll(const Napi::CallbackInfo& info);
+  Napi::Value SetWakeups(const Napi::CallbackInfo& info);
+  Napi::Value Setsockopt(const Napi::CallbackInfo& info);
+  Napi::Value Getsockopt(const Napi::CallbackInfo& info);
+  Napi::Value Peername(const Napi::CallbackInfo& info);
+  Napi::Value Sockname(const Napi::CallbackInfo& info);
+  Napi::Value SocketCount(const Napi::CallbackInfo& info);
+  Napi::Value Shutdown(const Napi::CallbackInfo& info);
+
+  // The socket named by argument `i`, or EBADF.
+  Socket& Lookup(const Napi::CallbackInfo& info, size_t i, const char* syscall);
+  // Checks the engine is live and points the record writer at the shared buffer.
+  void BeginCall(Napi::Env env, const char* syscall);
+  Napi::Value PushCommon(const Napi::CallbackInfo& info, const char* syscall, bool to);
+  static void OnWake(void* self);
+
+  // ---- the I/O core (io.cc) ----
+  uint32_t NextQd();
+  Socket* Find(uint32_t qd);
+  Socket& Add(int fd, bool stream);  // takes ownership of fd; throws (and closes it) on failure
+  void ApplyTcpDefaults(int fd);
+  void Destroy(uint32_t qd);
+  void CloseAll();
+
+  // Each returns true when the operation completed (a record was written).
+  bool PopOnce(Socket& s, double token, uint32_t size);
+  bool AcceptOnce(Socket& s, double token);
+  bool PushOnce(Socket& s, PendingPush& p);
+
+  // Runs every queued operation the socket's readiness allows, oldest first.
+  // Returns false when the socket finished an asyncClose and no longer exists.
+  bool Progress(Socket& s);
+  void CheckConnect(Socket& s);
+  void DrainAccepts(Socket& s);
+  void DrainPops(Socket& s);
+  void DrainPushes(Socket& s);
+  void Defer(Socket& s);
+  int WaitKernel(epoll_event* events, int max, double timeout_ms);
+  void PollKernel(double timeout_ms);
+
+  int epfd_ = -1;
+  TcpDefaults tcp_;
+  std::unordered_map<uint32_t, std::unique_ptr<Socket>> sockets_;
+  std::vector<uint32_t> deferred_;  // sockets cut short by a full record buffer
+  Records records_;
+  Napi::Reference<Napi::ArrayBuffer> record_buffer_;
+  Slabs slabs_;
+  Napi::FunctionReference on_wake_;  // weak: the TS object owns the function
+  std::unique_ptr<Napi::AsyncContext> async_context_;
+  Wakeup wakeup_;
+};
+
+}  // namespace catnap

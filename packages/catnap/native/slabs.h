@@ -1,0 +1,46 @@
+// Popped bytes land directly in JS-visible slabs, as Node's Buffer pool does:
+// each pop's data is a range of the current slab (JS makes a subarray view of
+// it), and a fresh slab starts when the current one cannot hold a whole pop.
+// A slab stays alive as long as JS holds any view of it.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace catnap {
+
+constexpr size_t kSlabBytes = 512 * 1024;
+
+class Slabs {
+ public:
+  struct Space {
+    uint8_t* data;
+    size_t offset;
+    double generation;
+  };
+
+  // Drops the slabs replaced during the previous call: JS has fetched what it needed.
+  void BeginCall() {
+    if (!retired_.empty()) retired_.clear();
+  }
+
+  // Room for `want` (<= kSlabBytes) bytes at the current slab's free offset.
+  Space Reserve(Napi::Env env, size_t want);
+  void Commit(size_t used);
+
+  // The slab of a generation written into a record of the current call.
+  Napi::Value Lookup(Napi::Env env, double generation);
+  void Release();
+
+ private:
+  void Fresh(Napi::Env env);
+
+  Napi::Reference<Napi::ArrayBuffer> current_;
+  double generation_ = 0;
+  size_t used_ = 0;
+  std::vector<std::pair<double, Napi::Reference<Napi::ArrayBuffer>>> retired_;
+};
+
+}  // namespace catnap

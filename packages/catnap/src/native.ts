@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { DemiError } from '@demi/core';
+
+/**
+ * The addon's surface (native/engine.cc). Every call validates its arguments
+ * again natively; calls that can complete operations return how many
+ * completion records they wrote into `records()`.
+ */
+export interface NativeEngine {
+  records(): ArrayBuffer;
+  slab(generation: number): ArrayBuffer;
+  socket(type: number): number;
+  bind(qd: number, ip: number, port: number): void;
+  listen(qd: number, backlog: number): void;
+  accept(qd: number, qt: number): number;
+  connect(qd: number, qt: number, ip: number, port: number): number;
+  close(qd: number): void;
+  asyncClose(qd: number, qt: number): number;
+  push(qd: number, qt: number, data: Uint8Array | readonly Uint8Array[]): number;
+  pushto(qd: number, qt: number, data: Uint8Array | readonly Uint8Array[], ip: number, port: number): number;
+  pop(qd: number, qt: number, size: number): number;
+  poll(timeoutMs: number): number;
+  setWakeups(active: boolean): void;
+  setsockopt(qd: number, level: number, name: number, value: number, lingerSeconds: number): void;
+  getsockopt(qd: number, level: number, name: number): boolean | { onoff: boolean; linger: number };
+  peername(qd: number): number;
+  sockname(qd: number): number;
+  socketCount(): number;
+  shutdown(): void;
+}
+
+/** TCP options every new socket gets. */
+export interface EngineOptions {
+  nodelay?: boolean;
+  keepalive?: boolean;
+  keepIdleSeconds?: number;
+  keepIntervalSeconds?: number;
+  linger?: boolean;
+  lingerSeconds?: number;
+}
+
+export interface Addon {
+  Engine: new (onWake: () => void, options?: EngineOptions) => NativeEngine;
+  /** Float64 slots per completion record. */
+  RECORD_SLOTS: number;
+  /** Records one call can write at most. */
+  RECORD_CAPACITY: number;
+  SLAB_BYTES: number;
+}
+
+/** Where the addon is: DEMI_CATNAP_ADDON, else build/Release beside src/ and dist/. */
+export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.DEMI_CATNAP_ADDON;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  return fileURLToPath(new URL('../build/Release/demi_catnap.node', import.meta.url));
+}
+
+let loaded: Addon | undefined;
+
+export function loadAddon(): Addon {
+  if (loaded !== undefined) return loaded;
+  if (process.platform !== 'linux') {
+    throw new DemiError('ENOTSUP', `catnap needs Linux (epoll); this is ${process.platform}`, { syscall: 'init' });
+  }
+  const path = addonPath();
+  try {
+    loaded = createRequire(import.meta.url)(path) as Addon;
+  } catch (err) {
+    const hint = existsSync(path)
+      ? `it exists but failed to load (${(err as Error).message})`
+      : 'it is not built: run `npm run build` in packages/catnap (needs cmake and a C++17 compiler: apt-get install -y cmake g++), or set DEMI_CATNAP_ADDON to a built demi_catnap.node';
+    throw new DemiError('ENOENT', `catnap's native addon ${path}: ${hint}`, { syscall: 'init', cause: err });
+  }
+  return loaded;
+}
+
+/** A native exception as a DemiError (the addon sets `errno` on everything it throws). */
+export function toDemiError(err: unknown, syscall: string): unknown {
+  if (err instanceof DemiError) return err;
+  const errno = (err as { errno?: unknown } | null)?.errno;
+  if (err instanceof Error && typeof errno === 'number') return DemiError.fromErrno(errno, err.message, syscall);
+  return err;
+}
