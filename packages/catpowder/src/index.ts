@@ -1,0 +1,4 @@
+export { RawDevice, type RawDeviceStats } from './raw-device.js';
+export { optionsFromConfig, type RawDeviceOptions, validateOptions } from './options.js';
+export type { DeviceOffloads, FrameDevice } from './frame-device.js';
+export { features } from './features.js';

@@ -1,0 +1,166 @@
+import { DemiError, describe } from '@demi/core';
+import type { DeviceOffloads, FrameDevice } from './frame-device.js';
+import { loadAddon, type NativeDevice, toDemiError } from './native.js';
+import { type RawDeviceOptions, validateOptions } from './options.js';
+
+/** Counters of one device, for tests and tuning. */
+export interface RawDeviceStats {
+  rxFrames: number;
+  rxBytes: number;
+  /** Frames the device threw away: truncated, oversized, VLAN-tagged, bad checksum. */
+  rxDropped: number;
+  /** Frames that arrived with a partial checksum (a local sender's offload) and were completed. */
+  rxPartialChecksums: number;
+  txFrames: number;
+  txBytes: number;
+  /** Frames refused: malformed, oversized, or the device queue stayed full. */
+  txDropped: number;
+  /** Frames the kernel dropped because the receive ring was full. */
+  kernelDrops: number;
+  lastTxError: string | null;
+}
+
+/**
+ * A raw Ethernet device on a Linux interface: AF_PACKET (a TPACKET_V2 receive
+ * ring, sendmmsg) or AF_XDP. Frames cross to native code a batch at a time
+ * through two arenas of fixed-size slots; received frames are views into the
+ * receive arena, valid only during the `receive` callback.
+ */
+export class RawDevice implements FrameDevice {
+  readonly mac: Uint8Array;
+  readonly mtu: number;
+  readonly offloads: DeviceOffloads;
+  readonly interfaceName: string;
+  readonly interfaceIndex: number;
+  /** 'af_packet', 'af_xdp (skb)' or 'af_xdp (native)'. */
+  readonly mode: string;
+
+  readonly #native: NativeDevice;
+  readonly #rxData: Uint8Array;
+  readonly #rxLens: Uint32Array;
+  readonly #txData: Uint8Array;
+  readonly #txLens: Uint32Array;
+  readonly #slots: number;
+  readonly #slotSize: number;
+  readonly #maxFrame: number;
+  #txCount = 0;
+  #txRefused = 0;
+  #closed = false;
+
+  constructor(options: RawDeviceOptions) {
+    validateOptions(options);
+    const { RawDevice: Native } = loadAddon();
+    const checksums = options.checksumOffload ?? true;
+    try {
+      this.#native = new Native({
+        interfaceName: options.interfaceName,
+        interfaceIndex: options.interfaceIndex,
+        mode: options.mode,
+        xdpMode: options.xdpMode,
+        queue: options.queue,
+        netns: options.netns,
+        batchSize: options.batchSize,
+        ringFrames: options.ringFrames,
+        promiscuous: options.promiscuous,
+        verifyChecksums: checksums,
+        fillChecksums: checksums,
+      });
+    } catch (err) {
+      throw toDemiError(err);
+    }
+    const info = this.#native.info();
+    this.mac = new Uint8Array(info.mac);
+    this.mtu = info.mtu;
+    this.interfaceName = info.interfaceName;
+    this.interfaceIndex = info.interfaceIndex;
+    this.mode = info.mode;
+    this.offloads = { rxChecksum: checksums, txChecksum: checksums };
+    this.#slots = info.slots;
+    this.#slotSize = info.slotSize;
+    this.#rxData = new Uint8Array(info.rxData);
+    this.#rxLens = new Uint32Array(info.rxLens);
+    this.#txData = new Uint8Array(info.txData);
+    this.#txLens = new Uint32Array(info.txLens);
+    this.#maxFrame = Math.min(info.mtu + 18, info.slotSize);
+  }
+
+  receive(onFrame: (frame: Uint8Array) => void): number {
+    this.#live('receive');
+    let n: number;
+    try {
+      n = this.#native.receive();
+    } catch (err) {
+      throw toDemiError(err);
+    }
+    const data = this.#rxData;
+    const lens = this.#rxLens;
+    const slot = this.#slotSize;
+    for (let i = 0; i < n; i++) {
+      const at = i * slot;
+      onFrame(data.subarray(at, at + lens[i]!));
+    }
+    return n;
+  }
+
+  send(frame: Uint8Array): boolean {
+    this.#live('send');
+    if (!(frame instanceof Uint8Array)) {
+      throw new DemiError('EINVAL', `send takes a Uint8Array frame, got ${describe(frame)}`, { syscall: 'send' });
+    }
+    const len = frame.byteLength;
+    if (len < 14 || len > this.#maxFrame) {
+      this.#txRefused++;
+      return false;
+    }
+    if (this.#txCount === this.#slots) this.flush();
+    const i = this.#txCount++;
+    this.#txData.set(frame, i * this.#slotSize);
+    this.#txLens[i] = len;
+    return true;
+  }
+
+  flush(): void {
+    this.#live('flush');
+    const n = this.#txCount;
+    if (n === 0) return;
+    this.#txCount = 0;
+    try {
+      this.#native.transmit(n);
+    } catch (err) {
+      throw toDemiError(err);
+    }
+  }
+
+  setWakeup(onReadable: (() => void) | undefined): void {
+    if (this.#closed) {
+      if (onReadable === undefined) return;
+      this.#live('setWakeup');
+    }
+    try {
+      this.#native.setWakeup(onReadable);
+    } catch (err) {
+      throw toDemiError(err);
+    }
+  }
+
+  stats(): RawDeviceStats {
+    this.#live('stats');
+    const s = this.#native.stats();
+    return { ...s, txDropped: s.txDropped + this.#txRefused };
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#txCount = 0;
+    this.#native.close();
+  }
+
+  #live(syscall: string): void {
+    if (this.#closed) throw new DemiError('EBADF', `catpowder device ${this.interfaceName} is closed`, { syscall });
+  }
+}
