@@ -1,0 +1,264 @@
+// The JS-facing surface. Every entry point checks every argument and reports
+// problems as exceptions carrying `code` and `errno`; nothing here aborts.
+// push and pop are one call each and return plain numbers, so the hot path
+// allocates nothing on the native side.
+#include <napi.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ring.h"
+#include "segment.h"
+#include "waiter.h"
+
+using catmem::Context;
+using catmem::End;
+
+namespace {
+
+Napi::Error MakeError(Napi::Env env, int err, const std::string& message) {
+  Napi::Error e = Napi::Error::New(env, message);
+  const char* name = strerrorname_np(err);
+  e.Set("code", Napi::String::New(env, name != nullptr ? name : "E" + std::to_string(err)));
+  e.Set("errno", Napi::Number::New(env, err));
+  return e;
+}
+
+[[noreturn]] void Throw(Napi::Env env, int err, const std::string& message) { throw MakeError(env, err, message); }
+
+double IntArg(const Napi::CallbackInfo& info, size_t i, const char* what, double min, double max) {
+  if (info.Length() <= i || !info[i].IsNumber()) Throw(info.Env(), EINVAL, std::string(what) + " must be a number");
+  const double v = info[i].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(v) || v != std::floor(v) || v < min || v > max) {
+    Throw(info.Env(), EINVAL, std::string(what) + " must be an integer in [" + std::to_string(static_cast<int64_t>(min)) + ", " +
+                                  std::to_string(static_cast<int64_t>(max)) + "]");
+  }
+  return v;
+}
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what, size_t max_len) {
+  if (info.Length() <= i || !info[i].IsString()) Throw(info.Env(), EINVAL, std::string(what) + " must be a string");
+  std::string s = info[i].As<Napi::String>().Utf8Value();
+  if (s.size() > max_len) Throw(info.Env(), EINVAL, std::string(what) + " is too long");
+  if (s.find('\0') != std::string::npos) Throw(info.Env(), EINVAL, std::string(what) + " contains a NUL character");
+  return s;
+}
+
+catmem::Place PlaceArg(const Napi::CallbackInfo& info, size_t i) {
+  catmem::Place place;
+  if (info.Length() > i && !info[i].IsUndefined() && !info[i].IsNull()) place.dir = StringArg(info, i, "directory", 4000);
+  return place;
+}
+
+}  // namespace
+
+class CatmemAddon : public Napi::Addon<CatmemAddon> {
+ public:
+  CatmemAddon(Napi::Env env, Napi::Object exports) {
+    DefineAddon(exports, {
+                             InstanceMethod("newContext", &CatmemAddon::NewContext),
+                             InstanceMethod("destroyContext", &CatmemAddon::DestroyContext),
+                             InstanceMethod("setStaging", &CatmemAddon::SetStaging),
+                             InstanceMethod("create", &CatmemAddon::Create),
+                             InstanceMethod("open", &CatmemAddon::Open),
+                             InstanceMethod("info", &CatmemAddon::Info),
+                             InstanceMethod("push", &CatmemAddon::Push),
+                             InstanceMethod("pop", &CatmemAddon::Pop),
+                             InstanceMethod("close", &CatmemAddon::Close),
+                             InstanceMethod("sleep", &CatmemAddon::Sleep),
+                             InstanceMethod("setWakeups", &CatmemAddon::SetWakeups),
+                             InstanceMethod("list", &CatmemAddon::List),
+                             InstanceMethod("removeStale", &CatmemAddon::RemoveStale),
+                         });
+    exports.Set("layoutVersion", Napi::Number::New(env, catmem::kVersion));
+    exports.Set("defaultRingSize", Napi::Number::New(env, static_cast<double>(catmem::kDefaultRingSize)));
+    exports.Set("minRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMinRingSize)));
+    exports.Set("maxRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMaxRingSize)));
+  }
+
+  ~CatmemAddon() {
+    for (auto& ctx : contexts_) {
+      if (ctx) ctx->Shutdown();
+    }
+  }
+
+ private:
+  struct Slot {
+    std::shared_ptr<End> end;
+    Context* ctx = nullptr;
+  };
+
+  Napi::Value NewContext(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsFunction()) Throw(info.Env(), EINVAL, "newContext needs a wake-up function");
+    contexts_.push_back(std::make_shared<Context>(info.Env(), info[0].As<Napi::Function>()));
+    return Napi::Number::New(info.Env(), static_cast<double>(contexts_.size()));
+  }
+
+  Context& Ctx(const Napi::CallbackInfo& info, size_t i) {
+    const double id = IntArg(info, i, "context", 1, 1e9);
+    if (id > contexts_.size() || !contexts_[static_cast<size_t>(id) - 1]) Throw(info.Env(), EBADF, "no such context");
+    return *contexts_[static_cast<size_t>(id) - 1];
+  }
+
+  Slot& SlotArg(const Napi::CallbackInfo& info, size_t i) {
+    const double h = IntArg(info, i, "handle", 1, 1e9);
+    if (h > slots_.size() || !slots_[static_cast<size_t>(h) - 1].end) Throw(info.Env(), EBADF, "no such pipe handle");
+    return slots_[static_cast<size_t>(h) - 1];
+  }
+
+  Napi::Value DestroyContext(const Napi::CallbackInfo& info) {
+    Context& ctx = Ctx(info, 0);
+    ctx.Shutdown();
+    for (Slot& slot : slots_) {
+      if (slot.ctx == &ctx) {
+        slot.end.reset();
+        slot.ctx = nullptr;
+      }
+    }
+    for (auto& c : contexts_) {
+      if (c.get() == &ctx) c.reset();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value SetStaging(const Napi::CallbackInfo& info) {
+    Context& ctx = Ctx(info, 0);
+    if (info.Length() < 2 || !info[1].IsArrayBuffer()) Throw(info.Env(), EINVAL, "staging must be an ArrayBuffer");
+    ctx.SetStaging(info[1].As<Napi::ArrayBuffer>());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Adopt(const Napi::CallbackInfo& info, Context& ctx, std::shared_ptr<catmem::Mapping> map, int side) {
+    auto end = std::make_shared<End>(std::move(map), side);
+    ctx.Add(end);
+    size_t index = 0;
+    while (index < slots_.size() && slots_[index].end) index++;
+    if (index == slots_.size()) slots_.emplace_back();
+    slots_[index].end = end;
+    slots_[index].ctx = &ctx;
+    return Napi::Number::New(info.Env(), static_cast<double>(index + 1));
+  }
+
+  Napi::Value Create(const Napi::CallbackInfo& info) {
+    Context& ctx = Ctx(info, 0);
+    const std::string name = StringArg(info, 1, "pipe name", 1024);
+    const double ring_size = IntArg(info, 2, "ring size", 0, 1e12);
+    const catmem::Place place = PlaceArg(info, 3);
+    try {
+      return Adopt(info, ctx, catmem::CreateSegment(name, static_cast<uint64_t>(ring_size), place), 0);
+    } catch (const catmem::SysError& e) {
+      Throw(info.Env(), e.err, e.message);
+    }
+  }
+
+  Napi::Value Open(const Napi::CallbackInfo& info) {
+    Context& ctx = Ctx(info, 0);
+    const std::string name = StringArg(info, 1, "pipe name", 1024);
+    const catmem::Place place = PlaceArg(info, 2);
+    try {
+      return Adopt(info, ctx, catmem::OpenSegment(name, place), 1);
+    } catch (const catmem::SysError& e) {
+      Throw(info.Env(), e.err, e.message);
+    }
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Slot& slot = SlotArg(info, 0);
+    Napi::Array out = Napi::Array::New(info.Env(), 3);
+    out.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(slot.end->ring_size())));
+    out.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(slot.end->max_payload())));
+    out.Set(2u, Napi::Number::New(info.Env(), slot.end->side()));
+    return out;
+  }
+
+  Napi::Value Push(const Napi::CallbackInfo& info) {
+    Slot& slot = SlotArg(info, 0);
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (info.Length() < 2 || !info[1].IsTypedArray() ||
+        napi_get_typedarray_info(info.Env(), info[1], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+      Throw(info.Env(), EINVAL, "push data must be a Uint8Array");
+    }
+    if (length == 0 || data == nullptr) return Napi::Number::New(info.Env(), 0);
+    const int64_t r = slot.end->Push(static_cast<const uint8_t*>(data), length);
+    if (r >= 0 && static_cast<uint64_t>(r) < length) slot.ctx->WantChanged();
+    return Napi::Number::New(info.Env(), static_cast<double>(r));
+  }
+
+  Napi::Value Pop(const Napi::CallbackInfo& info) {
+    Slot& slot = SlotArg(info, 0);
+    const double max = IntArg(info, 1, "pop size", 1, 1e12);
+    Context& ctx = *slot.ctx;
+    if (ctx.staging() == nullptr || ctx.staging_size() == 0) Throw(info.Env(), EINVAL, "no staging buffer");
+    const int64_t r = slot.end->Pop(ctx.staging(), std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size()));
+    if (r == catmem::kAgain) ctx.WantChanged();
+    return Napi::Number::New(info.Env(), static_cast<double>(r));
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Slot& slot = SlotArg(info, 0);
+    std::shared_ptr<End> end = std::move(slot.end);
+    Context* ctx = slot.ctx;
+    slot.ctx = nullptr;
+    end->Close();
+    ctx->Remove(end.get());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Sleep(const Napi::CallbackInfo& info) {
+    Context& ctx = Ctx(info, 0);
+    const double ms = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : NAN;
+    if (!std::isfinite(ms) || ms < 0 || ms > 60000) Throw(info.Env(), EINVAL, "sleep takes 0 to 60000 ms");
+    ctx.Sleep(static_cast<int64_t>(ms * 1e6));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value SetWakeups(const Napi::CallbackInfo& info) {
+    Context& ctx = Ctx(info, 0);
+    if (info.Length() < 2 || !info[1].IsBoolean()) Throw(info.Env(), EINVAL, "setWakeups takes a boolean");
+    ctx.SetActive(info.Env(), info[1].As<Napi::Boolean>().Value());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value List(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto pipes = catmem::ListSegments(PlaceArg(info, 0));
+    Napi::Array out = Napi::Array::New(env, pipes.size());
+    for (size_t i = 0; i < pipes.size(); i++) {
+      const auto& p = pipes[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", p.name);
+      o.Set("ringSize", Napi::Number::New(env, static_cast<double>(p.ring_size)));
+      o.Set("state", Napi::Number::New(env, p.state));
+      Napi::Array ends = Napi::Array::New(env, 2);
+      for (uint32_t k = 0; k < 2; k++) {
+        Napi::Object e = Napi::Object::New(env);
+        e.Set("state", Napi::Number::New(env, p.end_state[k]));
+        e.Set("pid", Napi::Number::New(env, p.pid[k]));
+        e.Set("alive", Napi::Boolean::New(env, p.alive[k]));
+        ends.Set(k, e);
+      }
+      o.Set("ends", ends);
+      o.Set("stale", Napi::Boolean::New(env, p.stale));
+      out.Set(static_cast<uint32_t>(i), o);
+    }
+    return out;
+  }
+
+  Napi::Value RemoveStale(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto names = catmem::RemoveStaleSegments(PlaceArg(info, 0));
+    Napi::Array out = Napi::Array::New(env, names.size());
+    for (size_t i = 0; i < names.size(); i++) out.Set(static_cast<uint32_t>(i), names[i]);
+    return out;
+  }
+
+  std::vector<std::shared_ptr<Context>> contexts_;
+  std::vector<Slot> slots_;
+};
+
+NODE_API_ADDON(CatmemAddon)

@@ -1,0 +1,90 @@
+// The shared-memory layout of one catmem pipe. README.md ("Shared-memory
+// layout") describes the same thing in prose, byte by byte; benchmarks/c/shm-ring.c
+// speaks it from C. Change all three together and bump kVersion.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <sys/types.h>
+
+namespace catmem {
+
+// "DEMIMEM1" read as a little-endian u64.
+constexpr uint64_t kMagic = 0x314D454D494D4544ull;
+constexpr uint32_t kVersion = 1;
+constexpr uint32_t kHeaderSize = 4096;
+constexpr uint64_t kMinRingSize = 4096;
+constexpr uint64_t kMaxRingSize = 256ull << 20;
+constexpr uint64_t kDefaultRingSize = 1ull << 20;
+// Every record starts with this many bytes: u32 payload length, u32 zero.
+constexpr uint64_t kRecordHeader = 8;
+constexpr size_t kMaxName = 200;
+// Shared-memory object names are this prefix followed by the pipe name.
+constexpr const char* kPrefix = "demi-catmem.";
+
+// Header.state
+enum SegmentState : uint32_t { kInitializing = 0, kReady = 1, kRemoved = 2 };
+// EndInfo.state
+enum EndState : uint32_t { kVacant = 0, kOpen = 1, kClosed = 2 };
+
+// Open-file-description lock bytes (fcntl F_OFD_SETLK, length 1).
+constexpr off_t kLockEnd0 = 0;     // held by the creator while its end is open
+constexpr off_t kLockEnd1 = 1;     // held by the opener while its end is open
+constexpr off_t kLockSetup = 2;    // held briefly around create/open/close/remove
+
+// Lines are 128 bytes apart: the adjacent-line prefetcher pairs 64-byte lines,
+// so 64 would still let producer and consumer counters false-share.
+constexpr size_t kLine = 128;
+
+struct alignas(kLine) EndInfo {
+  std::atomic<uint32_t> state;  // EndState; kClosed is end-of-file for the peer
+  int32_t pid;                  // for listings only; liveness is the lock byte
+};
+
+struct alignas(kLine) WakeLine {
+  std::atomic<uint32_t> seq;          // futex word: peers add 1 and FUTEX_WAKE
+  std::atomic<uint32_t> rx_sleepers;  // waiters of this end waiting for data
+  std::atomic<uint32_t> tx_sleepers;  // waiters of this end waiting for space
+};
+
+struct alignas(kLine) Counter {
+  std::atomic<uint64_t> value;  // bytes, monotonically increasing, never wraps
+};
+
+struct alignas(kLine) Header {
+  uint64_t magic;
+  uint32_t version;
+  uint32_t header_size;
+  uint64_t ring_size;
+  uint64_t segment_size;
+  std::atomic<uint32_t> state;  // SegmentState
+  uint32_t reserved;
+  EndInfo end[2];     // [0] creator, [1] opener
+  WakeLine wake[2];   // [i] wakes end i
+  // Ring r carries end r's pushes to end 1-r: tail written by end r,
+  // head written by end 1-r.
+  Counter tail[2];
+  Counter head[2];
+};
+
+static_assert(std::atomic<uint32_t>::is_always_lock_free, "u32 atomics must be lock-free in shared memory");
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "u64 atomics must be lock-free in shared memory");
+static_assert(sizeof(std::atomic<uint64_t>) == 8 && sizeof(std::atomic<uint32_t>) == 4, "atomics must have plain size");
+static_assert(offsetof(Header, state) == 32, "layout");
+static_assert(offsetof(Header, end) == 128, "layout");
+static_assert(offsetof(Header, wake) == 384, "layout");
+static_assert(offsetof(Header, tail) == 640, "layout");
+static_assert(offsetof(Header, head) == 896, "layout");
+static_assert(sizeof(Header) == 1152, "layout");
+static_assert(sizeof(Header) <= kHeaderSize, "header fits its page");
+
+inline uint64_t RingOffset(int ring, uint64_t ring_size) { return kHeaderSize + static_cast<uint64_t>(ring) * ring_size; }
+inline uint64_t SegmentSize(uint64_t ring_size) { return kHeaderSize + 2 * ring_size; }
+// Largest payload one record carries: a record then fills at most half the ring,
+// so a producer can write one while the consumer reads the other.
+inline uint64_t MaxPayload(uint64_t ring_size) { return ring_size / 2 - kRecordHeader; }
+inline uint64_t Align8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
+inline bool ValidRingSize(uint64_t n) { return n >= kMinRingSize && n <= kMaxRingSize && (n & (n - 1)) == 0; }
+
+}  // namespace catmem

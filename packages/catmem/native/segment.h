@@ -1,0 +1,81 @@
+// Naming, creating, joining, leaving and removing the shared-memory object of a
+// pipe. Every state change of the header happens under the setup lock byte, and
+// each open end holds its own lock byte, so a crashed process is noticed by the
+// kernel releasing its locks: no timeouts, no reliance on pids never being reused.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layout.h"
+
+namespace catmem {
+
+// An error with an errno code name, turned into a DemiError by the TS layer.
+struct SysError {
+  int err;
+  std::string message;
+};
+
+// Where segments live: POSIX shared memory (shm_open) when dir is empty, else
+// regular files in dir (for tmpfs or hugetlbfs mounts chosen by the user).
+struct Place {
+  std::string dir;
+};
+
+// One process's mapping of one segment. Unmaps and closes on destruction, which
+// also drops any lock this open file description holds.
+class Mapping {
+ public:
+  Mapping(int fd, void* base, uint64_t size, std::string name, Place place);
+  ~Mapping();
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+
+  Header* header() const { return static_cast<Header*>(base_); }
+  uint8_t* base() const { return static_cast<uint8_t*>(base_); }
+  uint64_t size() const { return size_; }
+  int fd() const { return fd_; }
+  const std::string& name() const { return name_; }
+  const Place& place() const { return place_; }
+
+ private:
+  int fd_;
+  void* base_;
+  uint64_t size_;
+  std::string name_;
+  Place place_;
+};
+
+bool ValidName(const std::string& name);
+
+// Creates pipe `name` and returns end 0. EEXIST if a live pipe has the name;
+// a pipe none of whose ends is alive is taken over.
+std::shared_ptr<Mapping> CreateSegment(const std::string& name, uint64_t ring_size, const Place& place);
+// Joins pipe `name` as end 1. ENOENT if absent (or its creator is gone), EBUSY
+// if it already has its second end.
+std::shared_ptr<Mapping> OpenSegment(const std::string& name, const Place& place);
+// Marks end `side` closed (end of file for the peer) and, when no other end is
+// open, removes the name. The mapping itself stays valid until released.
+void CloseEnd(Mapping& map, int side);
+// True when the end on `side` is marked open but its process no longer holds
+// the end's lock byte: it died without closing.
+bool EndDied(const Mapping& map, int side);
+
+struct PipeInfo {
+  std::string name;
+  uint64_t ring_size = 0;
+  uint32_t state = 0;  // SegmentState, or 99 when the header is unreadable
+  uint32_t end_state[2] = {0, 0};
+  int32_t pid[2] = {0, 0};
+  bool alive[2] = {false, false};
+  bool stale = false;  // no end alive: safe to remove
+};
+
+std::vector<PipeInfo> ListSegments(const Place& place);
+// Removes every stale segment; returns the names removed.
+std::vector<std::string> RemoveStaleSegments(const Place& place);
+
+}  // namespace catmem

@@ -1,0 +1,251 @@
+#include "waiter.h"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "futex.h"
+
+namespace catmem {
+
+namespace {
+
+// Liveness checks and re-evaluation happen at least this often while waiting.
+constexpr int64_t kHeartbeatNs = 100 * 1000 * 1000;
+// Sync waits spin this long, then yield this many times, before sleeping.
+constexpr int64_t kSpinNs = 2000;
+constexpr int kYields = 8;
+// futex_waitv takes at most 128 words; one is the waiter's own control word.
+constexpr unsigned kMaxWait = 127;
+constexpr int64_t kFallbackSliceNs = 1000 * 1000;
+
+using Ends = std::vector<std::shared_ptr<End>>;
+
+bool AnyReady(const Ends& ends) {
+  for (const auto& e : ends) {
+    if (e->Ready()) return true;
+  }
+  return false;
+}
+
+void CheckPeers(const Ends& ends) {
+  const int64_t now = MonoNs();
+  for (const auto& e : ends) e->CheckPeer(now);
+}
+
+void Nap(int64_t ns) {
+  timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+  nanosleep(&ts, nullptr);
+}
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Announces this thread as a sleeper on every end that wants something, checks
+// once more (the peer either sees the announcement or we see its data), then
+// sleeps on all their futex words (and `control`, if given) at most rel_ns.
+bool SleepOn(const Ends& ends, int64_t rel_ns, std::atomic<uint32_t>* control, uint32_t control_seen) {
+  FutexWaitv words[kMaxWait + 1];
+  std::pair<End*, uint32_t> registered[kMaxWait];
+  unsigned n = 0;
+  bool truncated = false;
+  for (const auto& e : ends) {
+    const uint32_t wants = e->wants();
+    if (wants == 0) continue;
+    if (n == kMaxWait) {
+      truncated = true;
+      break;
+    }
+    WakeLine* line = e->my_wake();
+    const uint32_t seq = line->seq.load(std::memory_order_seq_cst);
+    if (wants & kWantRx) line->rx_sleepers.fetch_add(1, std::memory_order_seq_cst);
+    if (wants & kWantTx) line->tx_sleepers.fetch_add(1, std::memory_order_seq_cst);
+    words[n] = FutexWaitv{seq, reinterpret_cast<uint64_t>(&line->seq), kFutexShared32, 0};
+    registered[n] = {e.get(), wants};
+    n++;
+  }
+  const unsigned sleepers = n;
+  if (control != nullptr) words[n++] = FutexWaitv{control_seen, reinterpret_cast<uint64_t>(control), kFutexPrivate32, 0};
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  bool ready = AnyReady(ends);
+  if (!ready) {
+    const int64_t slice = truncated ? std::min(rel_ns, kFallbackSliceNs) : rel_ns;
+    if (n == 0) {
+      Nap(std::min(rel_ns, kFallbackSliceNs));
+    } else if (!FutexWaitMany(words, n, slice)) {
+      // Kernel before 5.16: sleep on one word, briefly, and re-check the rest.
+      FutexWaitShared(reinterpret_cast<std::atomic<uint32_t>*>(words[0].uaddr), static_cast<uint32_t>(words[0].val),
+                      std::min(slice, kFallbackSliceNs));
+    }
+  }
+  for (unsigned i = 0; i < sleepers; i++) {
+    WakeLine* line = registered[i].first->my_wake();
+    if (registered[i].second & kWantRx) line->rx_sleepers.fetch_sub(1, std::memory_order_seq_cst);
+    if (registered[i].second & kWantTx) line->tx_sleepers.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  return ready || AnyReady(ends);
+}
+
+}  // namespace
+
+Context::Context(Napi::Env env, Napi::Function on_wake) {
+  tsfn_ = Napi::ThreadSafeFunction::New(env, on_wake, "demi-catmem-waiter", 0, 1);
+  tsfn_.Unref(env);
+}
+
+Context::~Context() { Shutdown(); }
+
+void Context::Add(const std::shared_ptr<End>& end) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ends_.push_back(end);
+}
+
+void Context::Remove(const End* end) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ends_.erase(std::remove_if(ends_.begin(), ends_.end(), [end](const std::shared_ptr<End>& e) { return e.get() == end; }), ends_.end());
+  }
+  // The waiter may be asleep on this end's word: let it drop its reference.
+  if (sleeping_.load(std::memory_order_seq_cst)) Poke();
+}
+
+std::vector<std::shared_ptr<End>> Context::Wanting() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Ends out;
+  for (const auto& e : ends_) {
+    if (e->wants() != 0) out.push_back(e);
+  }
+  return out;
+}
+
+void Context::Sleep(int64_t timeout_ns) {
+  const int64_t start = MonoNs();
+  const int64_t deadline = start + timeout_ns;
+  Ends ends = Wanting();
+  if (ends.empty()) {
+    Nap(std::min(timeout_ns, kFallbackSliceNs));
+    return;
+  }
+  CheckPeers(ends);
+  if (AnyReady(ends)) return;
+  while (MonoNs() - start < kSpinNs) {
+    CpuRelax();
+    if (AnyReady(ends)) return;
+  }
+  // A peer sharing this core gets to run here.
+  for (int i = 0; i < kYields; i++) {
+    sched_yield();
+    if (AnyReady(ends)) return;
+  }
+  const int64_t left = deadline - MonoNs();
+  if (left > 0) SleepOn(ends, std::min(left, kHeartbeatNs), nullptr, 0);
+}
+
+void Context::Poke() {
+  control_.fetch_add(1, std::memory_order_seq_cst);
+  FutexWakePrivate(&control_);
+}
+
+void Context::Ack() {
+  notified_.store(false, std::memory_order_seq_cst);
+  Poke();
+}
+
+void Context::SetActive(Napi::Env env, bool active) {
+  if (shut_) return;
+  if (active) {
+    if (!referenced_) {
+      tsfn_.Ref(env);
+      referenced_ = true;
+    }
+    active_.store(true, std::memory_order_seq_cst);
+    if (!started_) {
+      started_ = true;
+      thread_ = std::thread([this] { Run(); });
+    }
+    Poke();
+  } else {
+    if (referenced_) {
+      tsfn_.Unref(env);
+      referenced_ = false;
+    }
+    active_.store(false, std::memory_order_seq_cst);
+    // Stop it announcing itself as a sleeper, which would cost the peer a wake per message.
+    if (sleeping_.load(std::memory_order_seq_cst)) Poke();
+  }
+}
+
+void Context::Run() {
+  while (!stop_.load(std::memory_order_acquire)) {
+    const uint32_t seen = control_.load(std::memory_order_seq_cst);
+    if (!active_.load(std::memory_order_seq_cst) || notified_.load(std::memory_order_seq_cst)) {
+      timespec ts{1, 0};
+      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&control_), FUTEX_WAIT_PRIVATE, seen, &ts, nullptr, 0);
+      continue;
+    }
+    // Announce before taking the snapshot: an end that starts wanting after
+    // the snapshot sees sleeping_ and pokes us.
+    sleeping_.store(true, std::memory_order_seq_cst);
+    Ends ends = Wanting();
+    CheckPeers(ends);
+    bool ready = AnyReady(ends);
+    if (!ready && !ends.empty()) {
+      const int64_t spin_until = MonoNs() + kSpinNs;
+      while (!ready && MonoNs() < spin_until && control_.load(std::memory_order_relaxed) == seen) {
+        CpuRelax();
+        ready = AnyReady(ends);
+      }
+    }
+    if (!ready && control_.load(std::memory_order_seq_cst) == seen) ready = SleepOn(ends, kHeartbeatNs, &control_, seen);
+    sleeping_.store(false, std::memory_order_seq_cst);
+    ends.clear();
+    if (ready && active_.load(std::memory_order_seq_cst) && !stop_.load(std::memory_order_acquire)) {
+      notified_.store(true, std::memory_order_seq_cst);
+      std::shared_ptr<Context> self = shared_from_this();
+      napi_status status = tsfn_.NonBlockingCall([self](Napi::Env env, Napi::Function on_wake) {
+        if (env == nullptr) return;
+        try {
+          if (!self->shut_) on_wake.Call({});
+        } catch (const Napi::Error& e) {
+          self->Ack();
+          e.ThrowAsJavaScriptException();
+          return;
+        }
+        self->Ack();
+      });
+      if (status != napi_ok) break;  // the handle is closing: the environment is going away
+    }
+  }
+}
+
+void Context::Shutdown() {
+  if (shut_) return;
+  shut_ = true;
+  stop_.store(true, std::memory_order_seq_cst);
+  Poke();
+  if (thread_.joinable()) thread_.join();
+  tsfn_.Release();
+  Ends ends;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ends.swap(ends_);
+  }
+  for (const auto& e : ends) e->Close();
+  staging_ref_.Reset();
+  staging_ = nullptr;
+  staging_size_ = 0;
+}
+
+void Context::SetStaging(Napi::ArrayBuffer buffer) {
+  staging_ref_ = Napi::Persistent(buffer);
+  staging_ = static_cast<uint8_t*>(buffer.Data());
+  staging_size_ = buffer.ByteLength();
+}
+
+}  // namespace catmem

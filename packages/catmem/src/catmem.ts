@@ -1,0 +1,221 @@
+import { BaseLibOS, type Capability, DemiError, ERRNO, Opcode, type QDesc, type QToken, type Sga, sgaBytes } from '@demi/core';
+import { assertDirectory, assertRingSize, type CatmemOptions, DEFAULT_RING_SIZE } from './config.js';
+import { type CatmemNative, native, nativeError } from './native.js';
+import { PipeEnd } from './pipe-end.js';
+
+const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['pipe', 'multiprocess']);
+const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
+const EOF_SGA: Sga = { segments: [] };
+const EAGAIN = -ERRNO.EAGAIN;
+
+/**
+ * Pipes between processes over POSIX shared memory: each pipe is two
+ * single-producer/single-consumer rings of messages. A push or pop is one call
+ * into native code that completes inline whenever the ring allows; waiting
+ * spins, yields, then sleeps on a process-shared futex.
+ */
+export class Catmem extends BaseLibOS {
+  readonly name = 'catmem';
+  readonly capabilities = CAPABILITIES;
+  /** Ring size of the pipes this instance creates (openPipe takes the creator's). */
+  readonly ringSize: number;
+  readonly directory: string | undefined;
+
+  readonly #native: CatmemNative;
+  readonly #ctx: number;
+  readonly #ends = new Map<QDesc, PipeEnd>();
+  /** Ends with pending operations: the only ones poll looks at. */
+  readonly #busy = new Set<PipeEnd>();
+  #staging = new Uint8Array(0);
+  #nextQd = 1;
+
+  constructor(options: CatmemOptions = {}) {
+    super();
+    this.ringSize = options.ringSize === undefined ? DEFAULT_RING_SIZE : assertRingSize(options.ringSize);
+    this.directory = assertDirectory(options.directory);
+    this.#native = native();
+    this.#ctx = this.#native.newContext(() => this.progress());
+  }
+
+  // ---- pipes --------------------------------------------------------------
+
+  protected override doCreatePipe(name: string): QDesc {
+    let handle: number;
+    try {
+      handle = this.#native.create(this.#ctx, name, this.ringSize, this.directory);
+    } catch (err) {
+      throw nativeError(err, 'createPipe');
+    }
+    return this.#adopt(handle, name);
+  }
+
+  protected override doOpenPipe(name: string): QDesc {
+    let handle: number;
+    try {
+      handle = this.#native.open(this.#ctx, name, this.directory);
+    } catch (err) {
+      throw nativeError(err, 'openPipe');
+    }
+    return this.#adopt(handle, name);
+  }
+
+  #adopt(handle: number, name: string): QDesc {
+    const [ringSize, maxMessage, side] = this.#native.info(handle);
+    if (this.#staging.byteLength < maxMessage) {
+      // Pops land here first: one buffer, as large as the largest record.
+      this.#staging = new Uint8Array(maxMessage);
+      this.#native.setStaging(this.#ctx, this.#staging.buffer as ArrayBuffer);
+    }
+    const qd = this.#nextQd++;
+    this.#ends.set(qd, new PipeEnd(qd, handle, name, side, ringSize, maxMessage));
+    return qd;
+  }
+
+  #end(qd: QDesc, syscall: string): PipeEnd {
+    const end = this.#ends.get(qd);
+    if (end === undefined) throw new DemiError('EBADF', `no open pipe with queue descriptor ${qd}`, { syscall });
+    if (end.closeQt !== undefined) throw new DemiError('EBADF', `pipe ${qd} is being closed`, { syscall });
+    return end;
+  }
+
+  /** The pipe behind a queue descriptor: its name, side and sizes. */
+  pipeInfo(qd: QDesc): { name: string; side: 'creator' | 'opener'; ringSize: number; maxMessage: number } {
+    const end = this.#ends.get(qd);
+    if (end === undefined) throw new DemiError('EBADF', `no open pipe with queue descriptor ${qd}`, { syscall: 'pipeInfo' });
+    return { name: end.name, side: end.side === 0 ? 'creator' : 'opener', ringSize: end.ringSize, maxMessage: end.maxMessage };
+  }
+
+  // ---- data ---------------------------------------------------------------
+
+  protected override doPush(qd: QDesc, sga: Sga): QToken {
+    const end = this.#end(qd, 'push');
+    const data = sga.segments.length === 1 ? sga.segments[0]! : sgaBytes(sga);
+    const qt = this.tokens.issue(qd, Opcode.PUSH);
+    if (data.byteLength === 0) {
+      // A zero-length record would read as end of file: nothing to send.
+      this.tokens.complete(qt, PUSHED);
+      return qt;
+    }
+    let offset = 0;
+    if (end.pushes.length === 0) {
+      const r = this.#native.push(end.handle, data);
+      if (r === data.byteLength) {
+        this.tokens.complete(qt, PUSHED);
+        return qt;
+      }
+      if (r < 0) {
+        this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: -r });
+        return qt;
+      }
+      offset = r;
+    }
+    end.pushes.push({ qt, data, offset });
+    this.#busy.add(end);
+    return qt;
+  }
+
+  protected override doPop(qd: QDesc, size: number): QToken {
+    const end = this.#end(qd, 'pop');
+    const qt = this.tokens.issue(qd, Opcode.POP);
+    if (end.pops.length === 0 && this.#popNow(end, qt, size)) return qt;
+    end.pops.push({ qt, size });
+    this.#busy.add(end);
+    return qt;
+  }
+
+  /** One pop attempt; false when nothing is there yet. */
+  #popNow(end: PipeEnd, qt: QToken, size: number): boolean {
+    const r = this.#native.pop(end.handle, size);
+    if (r > 0) {
+      this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [this.#staging.slice(0, r)] } });
+    } else if (r === 0) {
+      this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: EOF_SGA });
+    } else if (r === EAGAIN) {
+      return false;
+    } else {
+      this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: -r });
+    }
+    return true;
+  }
+
+  /** Moves one end's pending work forward; true if anything completed. */
+  #advance(end: PipeEnd): boolean {
+    let progressed = false;
+    while (end.pushes.length > 0) {
+      const p = end.pushes[0]!;
+      const r = this.#native.push(end.handle, p.offset === 0 ? p.data : p.data.subarray(p.offset));
+      if (r < 0) {
+        end.pushes.shift();
+        this.tokens.complete(p.qt, { opcode: Opcode.FAILED, ret: -r });
+        progressed = true;
+        continue;
+      }
+      p.offset += r;
+      if (p.offset < p.data.byteLength) break;
+      end.pushes.shift();
+      this.tokens.complete(p.qt, PUSHED);
+      progressed = true;
+    }
+    while (end.pops.length > 0 && this.#popNow(end, end.pops[0]!.qt, end.pops[0]!.size)) {
+      end.pops.shift();
+      progressed = true;
+    }
+    if (end.closeQt !== undefined && end.pushes.length === 0) {
+      this.#finishClose(end);
+      progressed = true;
+    }
+    if (end.idle) this.#busy.delete(end);
+    return progressed;
+  }
+
+  protected poll(timeoutMs: number): void {
+    if (this.#busy.size === 0) return;
+    let progressed = false;
+    for (const end of this.#busy) if (this.#advance(end)) progressed = true;
+    if (progressed || timeoutMs <= 0 || this.isShutdown) return;
+    this.#native.sleep(this.#ctx, timeoutMs);
+    for (const end of this.#busy) this.#advance(end);
+  }
+
+  protected override setWakeups(active: boolean): void {
+    if (!this.isShutdown) this.#native.setWakeups(this.#ctx, active);
+  }
+
+  // ---- closing ------------------------------------------------------------
+
+  protected override doClose(qd: QDesc): void {
+    const end = this.#ends.get(qd);
+    if (end === undefined) throw new DemiError('EBADF', `no open pipe with queue descriptor ${qd}`, { syscall: 'close' });
+    this.#release(end);
+    this.tokens.failAll(qd);
+  }
+
+  protected override doAsyncClose(qd: QDesc): QToken {
+    const end = this.#end(qd, 'asyncClose');
+    end.closeQt = this.tokens.issue(qd, Opcode.CLOSE);
+    const qt = end.closeQt;
+    if (end.pushes.length === 0) this.#finishClose(end);
+    else this.#busy.add(end);
+    return qt;
+  }
+
+  #finishClose(end: PipeEnd): void {
+    const qt = end.closeQt!;
+    this.#release(end);
+    for (const p of end.pops.splice(0)) this.tokens.complete(p.qt, { opcode: Opcode.FAILED, ret: ERRNO.ECANCELED });
+    this.tokens.complete(qt, { opcode: Opcode.CLOSE, ret: 0 });
+  }
+
+  #release(end: PipeEnd): void {
+    this.#ends.delete(end.qd);
+    this.#busy.delete(end);
+    this.#native.close(end.handle);
+  }
+
+  protected override doShutdown(): void {
+    this.#native.destroyContext(this.#ctx);
+    this.#ends.clear();
+    this.#busy.clear();
+    this.#staging = new Uint8Array(0);
+  }
+}

@@ -1,0 +1,12 @@
+import type { LibOS, LoaderContext } from '@demi/core';
+import { Catmem } from './catmem.js';
+import { optionsFromConfig } from './config.js';
+
+export { Catmem } from './catmem.js';
+export { type CatmemOptions, DEFAULT_RING_SIZE, MAX_RING_SIZE, MIN_RING_SIZE } from './config.js';
+export { listPipes, removeStalePipes, type PipeListing, type EndState } from './pipes.js';
+
+/** The registry's entry point: `init({ libos: 'catmem' })` or DEMI_LIBOS=catmem. */
+export function createLibOS(context?: LoaderContext): LibOS {
+  return new Catmem(optionsFromConfig(context));
+}

@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DemiError } from '@demi/core';
+
+/** One pipe as the native listing reports it. */
+export interface RawPipeInfo {
+  name: string;
+  ringSize: number;
+  /** 0 initializing, 1 ready, 2 removed, 99 unreadable header. */
+  state: number;
+  ends: Array<{ state: number; pid: number; alive: boolean }>;
+  stale: boolean;
+}
+
+/** The addon's entry points (native/addon.cc). Every argument is checked natively too. */
+export interface CatmemNative {
+  newContext(onWake: () => void): number;
+  destroyContext(ctx: number): void;
+  setStaging(ctx: number, buffer: ArrayBuffer): void;
+  create(ctx: number, name: string, ringSize: number, directory?: string): number;
+  open(ctx: number, name: string, directory?: string): number;
+  /** [ring size, largest payload of one record, side (0 creator, 1 opener)]. */
+  info(handle: number): [number, number, number];
+  /** Bytes written (whole records), or a negative errno. */
+  push(handle: number, data: Uint8Array): number;
+  /** Bytes copied to the staging buffer, 0 at end of file, or a negative errno (-EAGAIN: nothing yet). */
+  pop(handle: number, max: number): number;
+  close(handle: number): void;
+  sleep(ctx: number, ms: number): void;
+  setWakeups(ctx: number, active: boolean): void;
+  list(directory?: string): RawPipeInfo[];
+  removeStale(directory?: string): string[];
+  readonly layoutVersion: number;
+  readonly defaultRingSize: number;
+  readonly minRingSize: number;
+  readonly maxRingSize: number;
+}
+
+const ADDON = 'demi_catmem.node';
+
+function candidates(): string[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const out: string[] = [];
+  if (process.env.DEMI_CATMEM_ADDON) out.push(process.env.DEMI_CATMEM_ADDON);
+  // dist/ and src/ both sit beside build/.
+  out.push(join(here, '..', 'build', 'Release', ADDON), join(here, '..', 'build', 'Debug', ADDON));
+  return out;
+}
+
+let loaded: CatmemNative | undefined;
+
+/** Loads the addon once; explains what to do when it is missing. */
+export function native(): CatmemNative {
+  if (loaded !== undefined) return loaded;
+  const require = createRequire(import.meta.url);
+  const tried: string[] = [];
+  for (const path of candidates()) {
+    if (!existsSync(path)) {
+      tried.push(`${path} (missing)`);
+      continue;
+    }
+    try {
+      loaded = require(path) as CatmemNative;
+      return loaded;
+    } catch (err) {
+      tried.push(`${path} (${(err as Error).message})`);
+    }
+  }
+  throw new DemiError('ENOENT', `the catmem native addon could not be loaded; tried:\n  ${tried.join('\n  ')}\n` +
+    'Build it with `npm run build -w @demi/catmem` (needs cmake and a C++17 compiler), or point DEMI_CATMEM_ADDON at a built demi_catmem.node.', { syscall: 'init' });
+}
+
+/** Turns an exception from the addon into a DemiError carrying its errno. */
+export function nativeError(err: unknown, syscall: string): DemiError {
+  if (err instanceof DemiError) return err;
+  const errno = (err as { errno?: unknown }).errno;
+  const message = err instanceof Error ? err.message : String(err);
+  if (typeof errno === 'number') return DemiError.fromErrno(errno, message, syscall);
+  return new DemiError('EINVAL', message, { syscall });
+}
