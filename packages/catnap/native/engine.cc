@@ -138,7 +138,7 @@ void Engine::OnWake(void* self) {
   if (fn.IsEmpty() || !fn.IsFunction()) return;  // the TS object was collected
   try {
     // MakeCallback runs microtasks afterwards, so promises resolved here settle now.
-    fn.As<Napi::Function>().MakeCallback(env.Undefined(), {}, *engine->async_context_);
+    fn.As<Napi::Function>().MakeCallback(env.Global(), {}, *engine->async_context_);
   } catch (const Napi::Error& error) {
     napi_fatal_exception(env, error.Value());
   }
