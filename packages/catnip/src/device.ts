@@ -1,0 +1,180 @@
+import { DemiError } from '@demi/core';
+import { toDemiError } from './errors.js';
+import type { DeviceOffloads, FrameDevice } from './frame-device.js';
+import { loadDpdk, type NativePort, type NativePortInfo, type NativePortStats } from './native.js';
+import { type CatnipDeviceOptions, ealArgv, validateOptions } from './options.js';
+
+const ETH_HEADER = 14;
+
+/** What the port is and how its checksums are done. */
+export interface CatnipPortInfo {
+  portId: number;
+  /** The DPDK driver, e.g. 'net_af_packet', 'net_memif', 'net_ixgbe'. */
+  driver: string;
+  /** The device name, e.g. 'net_memif0' or a PCI address. */
+  device: string;
+  /** Which checksums the driver itself offers (the rest are done in software). */
+  hardwareChecksum: NativePortInfo['hardwareChecksum'];
+}
+
+export type CatnipDeviceStats = NativePortStats;
+
+/**
+ * A DPDK ethdev port as a FrameDevice for @demi/inetstack. Frames cross
+ * between DPDK's mbufs and one ArrayBuffer shared with native code, one native
+ * call per burst in each direction. DPDK is polled: there is no wake-up source,
+ * so async waits poll in short slices and waitSync spins.
+ */
+export class CatnipDevice implements FrameDevice {
+  readonly mac: Uint8Array;
+  readonly mtu: number;
+  readonly offloads: DeviceOffloads;
+  readonly port: CatnipPortInfo;
+
+  readonly #native: NativePort;
+  readonly #u8: Uint8Array;
+  readonly #u32: Uint32Array;
+  readonly #rxLens: number;
+  readonly #txLens: number;
+  readonly #rxSlots: number;
+  readonly #txSlots: number;
+  readonly #slotSize: number;
+  readonly #txSlotCount: number;
+  readonly #txQueueLimit: number;
+  #txCount = 0;
+  /** Frames native code still holds because the driver's queue was full. */
+  #queued = 0;
+  #receiving = false;
+  #closed = false;
+
+  /**
+   * Starts DPDK's EAL (or joins it, if another instance in this process did)
+   * and configures and starts the port. Throws DemiError with DPDK's own words.
+   */
+  constructor(options: CatnipDeviceOptions = {}) {
+    validateOptions(options);
+    const addon = loadDpdk();
+    const { args, defaults } = ealArgv(options);
+    try {
+      this.#native = new addon.Port({
+        ealArgs: args,
+        restoreAffinity: defaults,
+        netns: options.netns,
+        portId: options.portId,
+        rxBurst: options.rxBurst,
+        txSlots: options.txSlots,
+        rxDesc: options.rxDesc,
+        txDesc: options.txDesc,
+        mbufs: options.mbufs,
+        mtu: options.mtu,
+        softwareChecksum: options.softwareChecksum,
+        promiscuous: options.promiscuous,
+      });
+    } catch (err) {
+      throw toDemiError(err);
+    }
+    const info = this.#native.info();
+    const { layout } = info;
+    this.mac = Uint8Array.from(info.mac);
+    this.mtu = info.mtu;
+    this.offloads = Object.freeze({ rxChecksum: info.rxChecksum, txChecksum: info.txChecksum });
+    this.port = Object.freeze({
+      portId: info.portId,
+      driver: info.driver,
+      device: info.device,
+      hardwareChecksum: Object.freeze(info.hardwareChecksum),
+    });
+    const arena = this.#native.arena;
+    this.#u8 = new Uint8Array(arena);
+    this.#u32 = new Uint32Array(arena);
+    this.#rxLens = layout.rxLens / 4;
+    this.#txLens = layout.txLens / 4;
+    this.#rxSlots = layout.rxSlots;
+    this.#txSlots = layout.txSlots;
+    this.#slotSize = layout.slotSize;
+    this.#txSlotCount = (layout.size - layout.txSlots) / layout.slotSize;
+    // Native code queues up to max(2 x slots, 256) refused frames; past that, send says no.
+    this.#txQueueLimit = Math.max(2 * this.#txSlotCount, 256) - this.#txSlotCount;
+  }
+
+  receive(onFrame: (frame: Uint8Array) => void): number {
+    // A callback that receives again would overwrite the frames being handed out.
+    if (this.#closed || this.#receiving) return 0;
+    this.#receiving = true;
+    try {
+      const n = this.#native.rx();
+      for (let i = 0; i < n; i++) {
+        const start = this.#rxSlots + i * this.#slotSize;
+        onFrame(this.#u8.subarray(start, start + this.#u32[this.#rxLens + i]!));
+      }
+      return n;
+    } finally {
+      this.#receiving = false;
+    }
+  }
+
+  send(frame: Uint8Array): boolean {
+    if (this.#closed) return false;
+    const len = frame.byteLength;
+    if (len < ETH_HEADER || len > this.#slotSize) {
+      throw new DemiError(
+        'EMSGSIZE',
+        `an Ethernet frame must be ${ETH_HEADER}-${this.#slotSize} bytes for this port (MTU ${this.mtu}), got ${len}`,
+        { syscall: 'send' },
+      );
+    }
+    if (this.#txCount === this.#txSlotCount) this.flush();
+    if (this.#queued > this.#txQueueLimit) {
+      this.flush();
+      if (this.#queued > this.#txQueueLimit) return false;
+    }
+    this.#u8.set(frame, this.#txSlots + this.#txCount * this.#slotSize);
+    this.#u32[this.#txLens + this.#txCount] = len;
+    this.#txCount++;
+    return true;
+  }
+
+  flush(): void {
+    if (this.#closed || (this.#txCount === 0 && this.#queued === 0)) return;
+    const count = this.#txCount;
+    this.#txCount = 0;
+    this.#queued = this.#native.tx(count);
+  }
+
+  /** Stops and closes the port; the last catnip instance in the process also cleans up the EAL. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Frames and bytes moved, and what was dropped where. */
+  stats(): CatnipDeviceStats {
+    if (this.#closed) throw new DemiError('EBADF', 'the catnip device is closed', { syscall: 'stats' });
+    return this.#native.stats();
+  }
+
+  /** Whether the link is up (a memif link is up once its peer connected). */
+  link(): { up: boolean; speedMbps: number } {
+    if (this.#closed) return { up: false, speedMbps: 0 };
+    return this.#native.link();
+  }
+
+  /** Resolves when the link is up; rejects with ETIMEDOUT after `timeoutMs`. */
+  async waitForLink(timeoutMs = 10_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.link().up) {
+      if (this.#closed) throw new DemiError('EBADF', 'the catnip device is closed', { syscall: 'waitForLink' });
+      if (performance.now() > deadline) {
+        throw new DemiError('ETIMEDOUT', `the link of ${this.port.device} did not come up within ${timeoutMs} ms`, {
+          syscall: 'waitForLink',
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+}
