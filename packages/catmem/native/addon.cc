@@ -93,7 +93,7 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
 
   Napi::Value NewContext(const Napi::CallbackInfo& info) {
     if (info.Length() < 1 || !info[0].IsFunction()) Throw(info.Env(), EINVAL, "newContext needs a wake-up function");
-    contexts_.push_back(std::make_shared<Context>(info.Env(), info[0].As<Napi::Function>()));
+    contexts_.push_back(Context::Create(info.Env(), info[0].As<Napi::Function>()));
     return Napi::Number::New(info.Env(), static_cast<double>(contexts_.size()));
   }
 

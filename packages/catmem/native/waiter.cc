@@ -13,8 +13,8 @@ namespace {
 
 // Liveness checks and re-evaluation happen at least this often while waiting.
 constexpr int64_t kHeartbeatNs = 100 * 1000 * 1000;
-// Sync waits spin this long, then yield this many times, before sleeping.
-constexpr int64_t kSpinNs = 2000;
+// Waits spin this long, then (sync waits) yield this many times, before sleeping.
+constexpr int64_t kSpinNs = 1000;
 constexpr int kYields = 8;
 // futex_waitv takes at most 128 words; one is the waiter's own control word.
 constexpr unsigned kMaxWait = 127;
@@ -94,9 +94,22 @@ bool SleepOn(const Ends& ends, int64_t rel_ns, std::atomic<uint32_t>* control, u
 
 }  // namespace
 
-Context::Context(Napi::Env env, Napi::Function on_wake) {
-  tsfn_ = Napi::ThreadSafeFunction::New(env, on_wake, "demi-catmem-waiter", 0, 1);
-  tsfn_.Unref(env);
+std::shared_ptr<Context> Context::Create(Napi::Env env, Napi::Function on_wake) {
+  auto ctx = std::make_shared<Context>();
+  auto* holder = new std::shared_ptr<Context>(ctx);
+  try {
+    ctx->tsfn_ = Napi::ThreadSafeFunction::New(env, on_wake, "demi-catmem-waiter", 0, 1,
+                                               [](Napi::Env, std::shared_ptr<Context>* h) {
+                                                 (*h)->TsfnGone();
+                                                 delete h;
+                                               },
+                                               holder);
+  } catch (...) {
+    delete holder;
+    throw;
+  }
+  ctx->tsfn_.Unref(env);
+  return ctx;
 }
 
 Context::~Context() { Shutdown(); }
@@ -158,7 +171,7 @@ void Context::Ack() {
 }
 
 void Context::SetActive(Napi::Env env, bool active) {
-  if (shut_) return;
+  if (shut_ || tsfn_gone_) return;
   if (active) {
     if (!referenced_) {
       tsfn_.Ref(env);
@@ -224,13 +237,22 @@ void Context::Run() {
   }
 }
 
-void Context::Shutdown() {
-  if (shut_) return;
-  shut_ = true;
+void Context::StopThread() {
   stop_.store(true, std::memory_order_seq_cst);
   Poke();
   if (thread_.joinable()) thread_.join();
-  tsfn_.Release();
+}
+
+void Context::TsfnGone() {
+  StopThread();
+  tsfn_gone_ = true;
+}
+
+void Context::Shutdown() {
+  if (shut_) return;
+  shut_ = true;
+  StopThread();
+  if (!tsfn_gone_) tsfn_.Release();
   Ends ends;
   {
     std::lock_guard<std::mutex> lock(mu_);

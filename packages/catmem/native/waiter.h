@@ -19,7 +19,10 @@ namespace catmem {
 
 class Context : public std::enable_shared_from_this<Context> {
  public:
-  Context(Napi::Env env, Napi::Function on_wake);
+  // The thread-safe function keeps the context alive until Node finalizes it,
+  // which also happens, without any call from us, when the environment exits.
+  static std::shared_ptr<Context> Create(Napi::Env env, Napi::Function on_wake);
+  Context() = default;
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
@@ -43,6 +46,9 @@ class Context : public std::enable_shared_from_this<Context> {
 
  private:
   void Run();
+  void StopThread();
+  // Node finalized the thread-safe function: never touch it again.
+  void TsfnGone();
   void Poke();
   void Ack();
   std::vector<std::shared_ptr<End>> Wanting();
@@ -57,6 +63,7 @@ class Context : public std::enable_shared_from_this<Context> {
   bool started_ = false;
   bool shut_ = false;
   bool referenced_ = false;
+  bool tsfn_gone_ = false;
   std::thread thread_;
   Napi::ThreadSafeFunction tsfn_;
   Napi::Reference<Napi::ArrayBuffer> staging_ref_;

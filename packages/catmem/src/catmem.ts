@@ -1,4 +1,18 @@
-import { BaseLibOS, type Capability, DemiError, ERRNO, Opcode, type QDesc, type QToken, type Sga, sgaBytes } from '@demi/core';
+import {
+  assertTimeout,
+  BaseLibOS,
+  type Capability,
+  DemiError,
+  describe,
+  ERRNO,
+  Opcode,
+  type QDesc,
+  type QResult,
+  type QToken,
+  type Sga,
+  sgaBytes,
+  type WaitAnyResult,
+} from '@demi/core';
 import { assertDirectory, assertRingSize, type CatmemOptions, DEFAULT_RING_SIZE } from './config.js';
 import { type CatmemNative, native, nativeError } from './native.js';
 import { PipeEnd } from './pipe-end.js';
@@ -7,6 +21,11 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['pipe', 'mult
 const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
 const EOF_SGA: Sga = { segments: [] };
 const EAGAIN = -ERRNO.EAGAIN;
+/**
+ * How long waitSync polls without yielding. Short: on a 2-core machine the
+ * peer may share this core, and a longer spin only delays it.
+ */
+const SPIN_MS = 0.002;
 
 /**
  * Pipes between processes over POSIX shared memory: each pipe is two
@@ -175,6 +194,48 @@ export class Catmem extends BaseLibOS {
     if (progressed || timeoutMs <= 0 || this.isShutdown) return;
     this.#native.sleep(this.#ctx, timeoutMs);
     for (const end of this.#busy) this.#advance(end);
+  }
+
+  // ---- waiting --------------------------------------------------------------
+
+  override waitSync(qt: QToken, timeoutMs?: number): QResult {
+    return this.waitAnySync([qt], timeoutMs).result;
+  }
+
+  /**
+   * Busy-polls like BaseLibOS's, but spins only a few microseconds before each
+   * poll(t > 0), which yields the core and then sleeps on the futex; the
+   * peer's next push wakes it.
+   */
+  override waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
+    const timeout = assertTimeout(timeoutMs, 'waitSync');
+    if (!Array.isArray(qts) || qts.length === 0) {
+      throw new DemiError('EINVAL', `expected a non-empty array of queue tokens, got ${describe(qts)}`, { syscall: 'waitSync' });
+    }
+    for (const qt of qts) {
+      if (this.tokens.entry(qt, 'waitSync').waiter !== undefined) {
+        throw new DemiError('EINVAL', `queue token ${qt} is already being waited on`, { syscall: 'waitSync' });
+      }
+    }
+    let start = -1;
+    let deadline = Number.POSITIVE_INFINITY;
+    let polled = false;
+    for (;;) {
+      for (let index = 0; index < qts.length; index++) {
+        const result = this.tokens.take(qts[index]!);
+        if (result !== undefined) return { index, result };
+      }
+      const now = performance.now();
+      if (start < 0) {
+        start = now;
+        if (timeout !== undefined) deadline = now + timeout;
+      }
+      if (now >= deadline && polled) {
+        throw new DemiError('ETIMEDOUT', `no completion within ${timeout} ms; the token remains valid`, { syscall: 'waitSync' });
+      }
+      this.poll(now - start < SPIN_MS ? 0 : Math.min(1, deadline - now));
+      polled = true;
+    }
   }
 
   protected override setWakeups(active: boolean): void {
