@@ -1,0 +1,142 @@
+import { ERRNO } from '@demi/core';
+import { TX_PENDING, type TxDone } from '../arp/arp-layer.js';
+import { IP_OFFSET, L4_OFFSET } from '../link/link-layer.js';
+import { IPV4_BROADCAST, MAC_BROADCAST, prefixMask } from '../util/addr.js';
+import { emitIpv4Header, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_FLAG_DF, IPV4_FLAG_MF, IPV4_HEADER_LEN, Ipv4View } from '../wire/ipv4.js';
+import type { InetStack } from '../stack/inet-stack.js';
+import { Reassembler } from './reassembly.js';
+
+/**
+ * IPv4 (RFC 791): verifies and demultiplexes received packets (reassembling
+ * fragments), and sends packets whose transport part is already in the link's
+ * transmit buffer, resolving the next hop and fragmenting when needed.
+ */
+export class Ipv4Layer {
+  readonly #view = new Ipv4View();
+  readonly reassembly: Reassembler;
+  #ident: number;
+  readonly #mask: number;
+  readonly #subnetBroadcast: number;
+
+  constructor(readonly stack: InetStack) {
+    this.reassembly = new Reassembler(stack);
+    this.#ident = stack.random.nextU32() & 0xffff;
+    const c = stack.config;
+    this.#mask = prefixMask(c.prefixLength);
+    this.#subnetBroadcast = c.prefixLength >= 31 ? IPV4_BROADCAST : ((c.ipv4 & this.#mask) | ~this.#mask) >>> 0;
+  }
+
+  input(buf: Uint8Array, off: number, len: number): void {
+    const ip = this.#view;
+    const stack = this.stack;
+    const s = stack.stats;
+    if (!ip.wrap(buf, off, len)) {
+      s.rxMalformed++;
+      return;
+    }
+    if (!stack.device.offloads.rxChecksum && !ip.verifyChecksum()) {
+      s.rxBadChecksum++;
+      return;
+    }
+    const dst = ip.dst;
+    const broadcast = dst === IPV4_BROADCAST || dst === this.#subnetBroadcast;
+    if (dst !== stack.config.ipv4 && !broadcast) {
+      s.rxNotForUs++;
+      return;
+    }
+    s.ipIn++;
+    if (ip.isFragment) {
+      const whole = this.reassembly.add(ip);
+      if (whole !== undefined) this.#deliver(whole.protocol, whole.src, whole.dst, whole.buf, 0, whole.length, -1, broadcast);
+      return;
+    }
+    this.#deliver(ip.protocol, ip.src, dst, buf, ip.payloadOffset, ip.payloadLength, ip.off, broadcast);
+  }
+
+  #deliver(protocol: number, src: number, dst: number, buf: Uint8Array, off: number, len: number, ipOff: number, broadcast: boolean): void {
+    const stack = this.stack;
+    if (protocol === IPPROTO_TCP) {
+      if (!broadcast) stack.tcp.input(src, dst, buf, off, len);
+    } else if (protocol === IPPROTO_UDP) stack.udp.input(src, dst, buf, off, len, ipOff, broadcast);
+    else if (protocol === IPPROTO_ICMP) stack.icmp.input(src, dst, buf, off, len, broadcast);
+    else stack.stats.rxUnknownProtocol++;
+  }
+
+  /** The address a packet for `dst` is handed to on the link: `dst` itself, or the gateway. */
+  nextHop(dst: number): number {
+    const c = this.stack.config;
+    if (c.gateway === undefined || ((dst ^ c.ipv4) & this.#mask) === 0) return dst;
+    return c.gateway;
+  }
+
+  isBroadcast(dst: number): boolean {
+    return dst === IPV4_BROADCAST || dst === this.#subnetBroadcast;
+  }
+
+  /**
+   * Sends the `l4Length` bytes at link.tx[L4_OFFSET...] to `dst`. Returns 0 when
+   * sent, TX_PENDING when waiting for ARP (then `done` gets the outcome), or an errno.
+   */
+  output(dst: number, protocol: number, l4Length: number, done?: TxDone): number {
+    const stack = this.stack;
+    const b = stack.link.tx;
+    const df = protocol === IPPROTO_TCP ? IPV4_FLAG_DF : 0;
+    emitIpv4Header(b, IP_OFFSET, stack.config.ipv4, dst, protocol, l4Length, stack.config.ip.ttl, this.#nextIdent(), df, !stack.device.offloads.txChecksum);
+    return this.#route(dst, b, L4_OFFSET + l4Length, done);
+  }
+
+  /**
+   * Sends a transport payload that may exceed the MTU, fragmenting it. `l4` is
+   * the whole transport message (header included, checksum already set).
+   */
+  outputLarge(dst: number, protocol: number, l4: Uint8Array, done?: TxDone): number {
+    const stack = this.stack;
+    const room = stack.config.mtu - IPV4_HEADER_LEN;
+    const b = stack.link.tx;
+    if (l4.byteLength <= room) {
+      b.set(l4, L4_OFFSET);
+      return this.output(dst, protocol, l4.byteLength, done);
+    }
+    if (l4.byteLength > 65535 - IPV4_HEADER_LEN) return ERRNO.EMSGSIZE;
+    const step = room & ~7;
+    const ident = this.#nextIdent();
+    let result = 0;
+    let pending = 0;
+    let firstError = 0;
+    const fragmentDone: TxDone | undefined =
+      done === undefined
+        ? undefined
+        : (errno) => {
+            if (errno !== 0 && firstError === 0) firstError = errno;
+            if (--pending === 0) done(firstError);
+          };
+    for (let at = 0; at < l4.byteLength; at += step) {
+      const n = Math.min(step, l4.byteLength - at);
+      const more = at + n < l4.byteLength ? IPV4_FLAG_MF : 0;
+      b.set(l4.subarray(at, at + n), L4_OFFSET);
+      emitIpv4Header(b, IP_OFFSET, stack.config.ipv4, dst, protocol, n, stack.config.ip.ttl, ident, more | (at / 8), !stack.device.offloads.txChecksum);
+      const r = this.#route(dst, b, L4_OFFSET + n, fragmentDone);
+      if (r === TX_PENDING) pending++;
+      else if (r !== 0) return r;
+      result = r === TX_PENDING ? TX_PENDING : result;
+    }
+    stack.stats.fragmentsSent++;
+    return result;
+  }
+
+  #route(dst: number, b: Uint8Array, length: number, done: TxDone | undefined): number {
+    const stack = this.stack;
+    stack.stats.ipOut++;
+    if (dst === stack.config.ipv4) return stack.link.transmitIpv4(b, length, stack.config.mac);
+    if (this.isBroadcast(dst)) return stack.link.transmitIpv4(b, length, MAC_BROADCAST);
+    const hop = this.nextHop(dst);
+    const mac = stack.arp.lookup(hop);
+    if (mac !== undefined) return stack.link.transmitIpv4(b, length, mac);
+    return stack.arp.enqueue(hop, b.slice(0, length), done);
+  }
+
+  #nextIdent(): number {
+    this.#ident = (this.#ident + 1) & 0xffff;
+    return this.#ident;
+  }
+}

@@ -1,0 +1,86 @@
+import { ERRNO } from '@demi/core';
+import { macEquals, MAC_BROADCAST } from '../util/addr.js';
+import { FrameQueue } from '../util/frame-queue.js';
+import { emitEthernetHeader, ETH_HEADER_LEN, EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../wire/ethernet.js';
+import type { InetStack } from '../stack/inet-stack.js';
+
+/** Where the IPv4 header and the transport header start in the transmit buffer. */
+export const IP_OFFSET = ETH_HEADER_LEN;
+export const L4_OFFSET = ETH_HEADER_LEN + 20;
+
+/**
+ * Ethernet: accepts frames for our MAC and broadcast, hands ARP and IPv4 up, and
+ * owns the one transmit buffer every layer writes its packets into.
+ */
+export class LinkLayer {
+  /** Scratch for building one outgoing frame; the device copies it on send. */
+  readonly tx: Uint8Array;
+  readonly #eth = new EthernetView();
+  /** Views of `tx` by frame length, so sending does not allocate a view per frame. */
+  readonly #views: Array<Uint8Array | undefined> = [];
+  /** Frames we sent to our own address, handed back in at the next poll. */
+  readonly #loopback = new FrameQueue<Uint8Array>(1024);
+
+  constructor(readonly stack: InetStack) {
+    this.tx = new Uint8Array(stack.config.mtu + ETH_HEADER_LEN);
+  }
+
+  input(frame: Uint8Array): void {
+    const eth = this.#eth;
+    const s = this.stack.stats;
+    if (!eth.wrap(frame)) {
+      s.rxMalformed++;
+      return;
+    }
+    if (!eth.dstIs(this.stack.config.mac) && !eth.dstIs(MAC_BROADCAST)) {
+      s.rxNotForUs++;
+      return;
+    }
+    const type = eth.etherType;
+    if (type === ETHERTYPE_IPV4) this.stack.ipv4.input(frame, eth.payloadOffset, eth.payloadLength);
+    else if (type === ETHERTYPE_ARP) this.stack.arp.input(frame, eth.payloadOffset, eth.payloadLength);
+    else s.rxUnknownProtocol++;
+  }
+
+  /** Hands looped-back frames to `input`; returns how many. */
+  drainLoopback(): number {
+    let n = 0;
+    for (let f = this.#loopback.shift(); f !== undefined && n < 256; f = this.#loopback.shift()) {
+      n++;
+      this.input(f);
+    }
+    return n;
+  }
+
+  /** Writes the Ethernet header into buf[0..14) and sends buf[0, length). */
+  transmit(buf: Uint8Array, length: number, dstMac: Uint8Array, etherType: number): number {
+    emitEthernetHeader(buf, 0, dstMac, this.stack.config.mac, etherType);
+    if (macEquals(dstMac, 0, this.stack.config.mac)) {
+      if (!this.#loopback.push(buf.slice(0, length))) return ERRNO.ENOBUFS;
+      return 0;
+    }
+    let frame: Uint8Array;
+    if (buf === this.tx) {
+      frame = this.#views[length] ?? (this.#views[length] = this.tx.subarray(0, length));
+    } else {
+      frame = buf.byteLength === length ? buf : buf.subarray(0, length);
+    }
+    const device = this.stack.device;
+    this.stack.stats.txFrames++;
+    if (device.send(frame)) return 0;
+    // A full queue: push the batch out and try once more, as a driver would.
+    device.flush();
+    if (device.send(frame)) return 0;
+    this.stack.stats.txDropped++;
+    return ERRNO.ENOBUFS;
+  }
+
+  /** Sends an IPv4 packet held at buf[14, length) to `dstMac`. */
+  transmitIpv4(buf: Uint8Array, length: number, dstMac: Uint8Array): number {
+    return this.transmit(buf, length, dstMac, ETHERTYPE_IPV4);
+  }
+
+  transmitArp(buf: Uint8Array, length: number, dstMac: Uint8Array): number {
+    return this.transmit(buf, length, dstMac, ETHERTYPE_ARP);
+  }
+}

@@ -1,0 +1,41 @@
+/** Counters for what the stack did and dropped, for tests, tools and debugging. */
+export function newStackStats() {
+  return {
+    rxFrames: 0,
+    rxMalformed: 0,
+    rxBadChecksum: 0,
+    rxNotForUs: 0,
+    rxUnknownProtocol: 0,
+    txFrames: 0,
+    txDropped: 0,
+    ipIn: 0,
+    ipOut: 0,
+    fragmentsSent: 0,
+    reassembled: 0,
+    reassemblyDrops: 0,
+    reassemblyTimeouts: 0,
+    arpIn: 0,
+    arpOut: 0,
+    arpFailures: 0,
+    arpQueueDrops: 0,
+    icmpIn: 0,
+    icmpOut: 0,
+    udpIn: 0,
+    udpOut: 0,
+    udpNoPort: 0,
+    udpQueueDrops: 0,
+    tcpIn: 0,
+    tcpOut: 0,
+    tcpRetransmits: 0,
+    tcpFastRetransmits: 0,
+    tcpTimeouts: 0,
+    tcpRstOut: 0,
+    tcpDropped: 0,
+    tcpOooSegments: 0,
+    tcpChallengeAcks: 0,
+    /** Exceptions caught while processing one frame or timer (a bug in the stack if non-zero). */
+    internalErrors: 0,
+  };
+}
+
+export type StackStats = ReturnType<typeof newStackStats>;

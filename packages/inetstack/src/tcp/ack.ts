@@ -1,0 +1,186 @@
+import type { TcpConnection } from './connection.js';
+import type { Segment } from './segment.js';
+import { seqGe, seqGt, seqLe, seqLt, seqMax, seqSub } from './seq.js';
+
+/** Duplicate ACKs that signal a loss (RFC 5681). */
+const DUP_THRESH = 3;
+
+/**
+ * ACK processing for a synchronized connection: window updates, the SACK
+ * scoreboard, new data acknowledged (RTT, congestion control, timers), duplicate
+ * ACKs and fast retransmit/recovery (NewReno, RFC 6582; with SACK, RFC 6675's
+ * loss recovery).
+ */
+export function processAck(c: TcpConnection, seg: Segment, now: number): void {
+  const ack = seg.ack;
+  const stack = c.layer.stack;
+  // Window update (RFC 9293 3.10.7.4): only from a segment newer than the last one that set it.
+  let windowChanged = false;
+  if (seqLt(c.sndWl1, seg.seq) || (c.sndWl1 === seg.seq && seqLe(c.sndWl2, ack))) {
+    const wnd = seg.window * 2 ** c.sndScale;
+    windowChanged = wnd !== c.sndWnd;
+    c.sndWnd = wnd;
+    c.sndWl1 = seg.seq;
+    c.sndWl2 = ack;
+    if (wnd > c.maxSndWnd) c.maxSndWnd = wnd;
+    if (wnd > 0 && c.persistTimer.armed) {
+      stack.timers.cancel(c.persistTimer);
+      c.rtt.backoff = 0;
+    }
+  }
+  if (c.sackOk && seg.options.sackCount > 0) takeSackBlocks(c, seg);
+
+  if (seqGt(ack, c.sndUna)) {
+    newAck(c, seg, now);
+  } else if (ack === c.sndUna && seg.dataLen === 0 && (seg.flags & 3) === 0 && !windowChanged && c.sndMax !== c.sndUna) {
+    duplicateAck(c, now);
+  }
+}
+
+function takeSackBlocks(c: TcpConnection, seg: Segment): void {
+  const o = seg.options;
+  for (let i = 0; i < o.sackCount; i++) {
+    const left = o.sackBlocks[2 * i]!;
+    const right = o.sackBlocks[2 * i + 1]!;
+    // Blocks below sndUna (D-SACK) or beyond what we sent are not scoreboard material.
+    if (!seqLt(left, right) || seqLe(right, c.sndUna) || seqGt(right, c.sndMax)) continue;
+    const base = c.sndUnaAbs;
+    const l = base + Math.max(0, seqSub(left, c.sndUna));
+    const r = base + seqSub(right, c.sndUna);
+    c.sacked.add(l, r);
+  }
+}
+
+function newAck(c: TcpConnection, seg: Segment, now: number): void {
+  const stack = c.layer.stack;
+  const ack = seg.ack;
+  const acked = seqSub(ack, c.sndUna);
+  const flight = seqSub(c.sndMax, c.sndUna);
+
+  // Release acknowledged data (a SYN or FIN occupies sequence space but no buffer).
+  const dataAcked = Math.min(Math.max(0, seqSub(ack, c.sndBufSeq)), c.sndBuf.length);
+  if (dataAcked > 0) {
+    c.sndBuf.discard(dataAcked);
+    c.sndBufSeq = (c.sndBufSeq + dataAcked) >>> 0;
+  }
+  c.sndUna = ack;
+  c.sndUnaAbs += acked;
+  if (seqLt(c.sndNxt, ack)) c.sndNxt = ack;
+  c.sacked.removeBelow(c.sndUnaAbs);
+  c.rtxCount = 0;
+  c.probes = 0;
+
+  // RTT: from the echoed timestamp when there is one, else the timed segment (Karn's rule).
+  const o = seg.options;
+  if (c.tsOk && o.hasTimestamp && o.tsEcr !== 0) {
+    const sample = ((Math.floor(now) + c.tsOffset - o.tsEcr) | 0) >>> 0;
+    if (sample < 60_000) c.rtt.sample(sample);
+    c.timing = false;
+  } else if (c.timing && seqGt(ack, c.timedSeq)) {
+    c.rtt.sample(now - c.timedAt);
+    c.timing = false;
+  }
+  c.rtt.backoff = 0;
+
+  if (c.inRecovery) {
+    if (seqLe(c.recoverSeq, ack)) {
+      c.inRecovery = false;
+      c.dupAcks = 0;
+      c.cc.onRecoveryEnd(seqSub(c.sndMax, c.sndUna), now);
+    } else {
+      // Partial ACK (RFC 6582 3.2): the next hole is lost too; resend it now.
+      if (!c.sackOk) c.cc.cwnd = Math.max(c.cc.cwnd - acked + c.mss, c.mss);
+      if (seqLe(c.highRxt, c.sndUna)) c.forceRetransmit = true;
+    }
+  } else {
+    c.dupAcks = 0;
+    c.cc.onAck(acked, flight, now, c.rtt.srtt);
+  }
+
+  // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
+  if (c.sndUna === c.sndMax) stack.timers.cancel(c.rtxTimer);
+  else stack.timers.set(c.rtxTimer, now + c.rtt.rto);
+
+  if (dataAcked > 0 && c.canSend) c.events?.onWritable?.();
+  c.layer.markDirty(c);
+}
+
+function duplicateAck(c: TcpConnection, now: number): void {
+  c.dupAcks++;
+  if (c.inRecovery) {
+    // NewReno inflation: each duplicate means a segment left the network.
+    if (!c.sackOk) c.cc.cwnd += c.mss;
+    c.layer.markDirty(c);
+    return;
+  }
+  const sackLoss = c.sackOk && c.sacked.size > (DUP_THRESH - 1) * c.mss;
+  // After a timeout, duplicates of data sent before it must not trigger another reduction (RFC 6582 4.1).
+  if ((c.dupAcks >= DUP_THRESH || sackLoss) && seqGe(c.sndUna, c.recoverSeq)) enterRecovery(c, now);
+}
+
+export function enterRecovery(c: TcpConnection, now: number): void {
+  const flight = seqSub(c.sndMax, c.sndUna);
+  c.inRecovery = true;
+  c.recoverSeq = c.sndMax;
+  c.highRxt = c.sndUna;
+  c.forceRetransmit = true;
+  c.timing = false;
+  c.cc.onCongestion(flight, now);
+  if (!c.sackOk) c.cc.cwnd = c.cc.ssthresh + DUP_THRESH * c.mss;
+  c.layer.stack.stats.tcpFastRetransmits++;
+  c.layer.markDirty(c);
+}
+
+/** The next segment to retransmit in recovery, written to `hole`; false when there is none. */
+export const hole = { seq: 0, len: 0 };
+
+export function nextHole(c: TcpConnection): boolean {
+  const dataEnd = (c.sndBufSeq + c.sndBuf.length) >>> 0;
+  const start = seqMax(c.sndUna, c.highRxt);
+  if (!c.sackOk || c.sacked.isEmpty) {
+    // Without SACK only the first unacknowledged segment is known to be lost.
+    if (seqGt(start, c.sndUna)) return false;
+    const len = Math.min(c.mss, seqSub(dataEnd, c.sndUna));
+    if (len <= 0) return false;
+    hole.seq = c.sndUna;
+    hole.len = len;
+    return true;
+  }
+  const base = c.sndUnaAbs;
+  const endAbs = base + seqSub(dataEnd, c.sndUna);
+  const high = c.sacked.last!;
+  let abs = base + seqSub(start, c.sndUna);
+  while (abs < high) {
+    const covered = c.sacked.endOfRangeContaining(abs);
+    if (covered !== undefined) {
+      abs = covered;
+      continue;
+    }
+    // RFC 6675 IsLost: the first hole is; others need enough SACKed data above them.
+    if (abs !== base && c.sacked.sizeFrom(abs) <= (DUP_THRESH - 1) * c.mss) return false;
+    let holeEnd = high;
+    for (let i = 0; i < c.sacked.count; i++) {
+      if (c.sacked.start(i) > abs) {
+        holeEnd = c.sacked.start(i);
+        break;
+      }
+    }
+    const len = Math.min(c.mss, holeEnd - abs, endAbs - abs);
+    if (len <= 0) return false;
+    hole.seq = (c.sndUna + (abs - base)) >>> 0;
+    hole.len = len;
+    return true;
+  }
+  return false;
+}
+
+/** RFC 6675's pipe: bytes believed to be in the network during SACK recovery. */
+export function pipe(c: TcpConnection): number {
+  const base = c.sndUnaAbs;
+  const maxAbs = base + seqSub(c.sndMax, c.sndUna);
+  const high = c.sacked.last ?? base;
+  const above = maxAbs - Math.max(high, base);
+  const rxt = Math.min(base + Math.max(0, seqSub(c.highRxt, c.sndUna)), Math.max(high, base));
+  const sackedBelowRxt = c.sacked.sizeFrom(base) - c.sacked.sizeFrom(rxt);
+  return Math.max(0, above + (rxt - base - sackedBelowRxt));
+}

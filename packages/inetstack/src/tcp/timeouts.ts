@@ -1,0 +1,66 @@
+import { ERRNO } from '@demi/core';
+import type { TcpConnection } from './connection.js';
+import { output, sendData, sendProbe } from './output.js';
+import { seqAdd, seqSub } from './seq.js';
+import { TcpState } from './state.js';
+
+/**
+ * The retransmission timer (RFC 6298 5.4-5.7): resend from the oldest
+ * unacknowledged byte with a backed-off RTO and a one-segment congestion window;
+ * after too many tries the connection fails with ETIMEDOUT.
+ */
+export function onRetransmitTimeout(c: TcpConnection, now: number): void {
+  const s = c.state;
+  if (s === TcpState.CLOSED || s === TcpState.LISTEN || s === TcpState.TIME_WAIT || c.sndUna === c.sndMax) return;
+  const stack = c.layer.stack;
+  const handshake = s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED;
+  const limit = handshake ? stack.config.tcp.synRetries : stack.config.tcp.retries;
+  if (c.rtxCount >= limit) {
+    stack.stats.tcpTimeouts++;
+    // A half-open child of a listener just goes away; anything else reports the failure.
+    if (s === TcpState.SYN_RECEIVED && c.listener !== undefined) c.release();
+    else c.fail(ERRNO.ETIMEDOUT);
+    return;
+  }
+  c.rtxCount++;
+  if (!handshake) c.cc.onTimeout(seqSub(c.sndMax, c.sndUna), now);
+  c.inRecovery = false;
+  c.forceRetransmit = false;
+  c.dupAcks = 0;
+  c.sacked.clear();
+  c.recoverSeq = c.sndMax;
+  c.highRxt = c.sndUna;
+  c.timing = false;
+  c.rtt.backOff();
+  c.sndNxt = c.sndUna;
+  stack.timers.set(c.rtxTimer, now + c.rtt.rto);
+  output(c, now);
+}
+
+/**
+ * The persist timer: the peer's window is closed (or too small to be worth a
+ * segment) and nothing is in flight to bring an update. Send what fits, or probe.
+ */
+export function onPersistTimeout(c: TcpConnection, now: number): void {
+  const s = c.state;
+  if (s !== TcpState.ESTABLISHED && s !== TcpState.CLOSE_WAIT && s !== TcpState.FIN_WAIT_1 && s !== TcpState.CLOSING && s !== TcpState.LAST_ACK) return;
+  const stack = c.layer.stack;
+  const dataEnd = seqAdd(c.sndBufSeq, c.sndBuf.length);
+  const dataLeft = seqSub(dataEnd, c.sndNxt);
+  if (dataLeft <= 0) return;
+  const wndRoom = seqSub(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
+  if (wndRoom > 0) {
+    // The override RFC 9293 allows: send the runt the window permits.
+    sendData(c, c.sndNxt, Math.min(wndRoom, c.mss, dataLeft), now);
+    return;
+  }
+  if (c.probes >= stack.config.tcp.retries) {
+    stack.stats.tcpTimeouts++;
+    c.fail(ERRNO.ETIMEDOUT);
+    return;
+  }
+  c.probes++;
+  sendProbe(c);
+  c.rtt.backOff();
+  stack.timers.set(c.persistTimer, now + c.rtt.rto);
+}
