@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 
+#include "control.h"
 #include "eal.h"
 #include "error.h"
 #include "log_capture.h"
@@ -120,6 +121,8 @@ class PortWrap : public Napi::ObjectWrap<PortWrap> {
       PortOptions p;
       p.netns = eal.netns;
       p.port_id = static_cast<uint16_t>(GetUint(o, "portId", 0, 0, RTE_MAX_ETHPORTS - 1));
+      p.port_name = GetString(o, "portName");
+      if (p.port_name.size() > 256) ThrowInvalid("portName is too long");
       p.rx_burst = static_cast<uint16_t>(GetUint(o, "rxBurst", 64, 1, 512));
       p.tx_slots = static_cast<uint16_t>(GetUint(o, "txSlots", 128, 1, 1024));
       p.rx_desc = static_cast<uint16_t>(GetUint(o, "rxDesc", 1024, 16, 8192));
@@ -141,7 +144,7 @@ class PortWrap : public Napi::ObjectWrap<PortWrap> {
       uint64_t mark = LogCapture::Mark();
       EalAcquire(eal);
       try {
-        port_ = std::make_unique<Port>(p);
+        RunOnControlThread([&] { port_ = std::make_unique<Port>(p); });
       } catch (CatnipError& e) {
         EalRelease(false);
         // Drivers that failed to probe during rte_eal_init said why there.
@@ -169,7 +172,7 @@ class PortWrap : public Napi::ObjectWrap<PortWrap> {
   // Closes the port and drops the EAL reference; safe to call twice.
   void Release() {
     if (port_ == nullptr) return;
-    port_->Close();
+    RunOnControlThread([&] { port_->Close(); });
     port_.reset();
     EalRelease();
   }

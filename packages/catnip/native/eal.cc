@@ -17,6 +17,7 @@
 #include <rte_log.h>
 #include <rte_version.h>
 
+#include "control.h"
 #include "eal_args.h"
 #include "error.h"
 #include "log_capture.h"
@@ -151,11 +152,11 @@ void JoinLocked(Global& g, const EalRequest& request) {
     std::string name = DeviceName(devargs);
     if (rte_eth_dev_get_port_by_name(name.c_str(), &port) == 0) continue;
     uint64_t mark = LogCapture::Mark();
-    int ret;
-    {
+    int ret = 0;
+    RunOnControlThread([&] {
       NetnsScope scope(request.netns);
       ret = rte_dev_probe(devargs.c_str());
-    }
+    });
     if (ret < 0 && ret != -EEXIST) {
       throw CatnipError(-ret, "rte_dev_probe",
                         "cannot add device " + devargs + " to the running EAL: " + ErrorText(-ret),
@@ -166,11 +167,13 @@ void JoinLocked(Global& g, const EalRequest& request) {
 }
 
 void CloseAllPortsLocked() {
-  uint16_t port;
-  RTE_ETH_FOREACH_DEV(port) {
-    rte_eth_dev_stop(port);
-    rte_eth_dev_close(port);
-  }
+  RunOnControlThread([] {
+    uint16_t port;
+    RTE_ETH_FOREACH_DEV(port) {
+      rte_eth_dev_stop(port);
+      rte_eth_dev_close(port);
+    }
+  });
 }
 
 }  // namespace

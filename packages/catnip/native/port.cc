@@ -56,7 +56,16 @@ std::string PortList() {
 
 Port::Port(const PortOptions& options) : options_(options) {
   uint64_t mark = LogCapture::Mark();
-  const uint16_t id = options.port_id;
+  if (!options.port_name.empty()) {
+    uint16_t by_name;
+    if (rte_eth_dev_get_port_by_name(options.port_name.c_str(), &by_name) != 0) {
+      throw CatnipError(ENODEV, "rte_eth_dev_get_port_by_name",
+                        "no DPDK port for device " + options.port_name + " (did its driver fail to probe?); ports: " +
+                            PortList());
+    }
+    options_.port_id = by_name;
+  }
+  const uint16_t id = options_.port_id;
   auto fail = [&](int err, const std::string& syscall, const std::string& message) {
     std::string log = LogCapture::Since(mark);
     Unwind();

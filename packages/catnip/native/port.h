@@ -18,6 +18,8 @@ namespace catnip {
 
 struct PortOptions {
   uint16_t port_id = 0;
+  // When set, the port is the one of this device name (port_id is ignored).
+  std::string port_name;
   std::string netns;
   uint16_t rx_burst = 64;
   uint16_t tx_slots = 128;

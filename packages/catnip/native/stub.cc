@@ -18,7 +18,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 Napi::Value Unavailable(const Napi::CallbackInfo& info) {
   Napi::Error err = Napi::Error::New(info.Env(), kReason);
   err.Set("code", "ENOTSUP");
-  err.Set("errno", 95);
+  err.Set("errno", Napi::Number::New(info.Env(), 95));
   err.Set("syscall", "rte_eal_init");
   throw err;
 }
@@ -26,7 +26,7 @@ Napi::Value Unavailable(const Napi::CallbackInfo& info) {
 Napi::Value EalStatus(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("state", "down");
-  o.Set("refs", 0);
+  o.Set("refs", Napi::Number::New(info.Env(), 0));
   o.Set("args", Napi::Array::New(info.Env()));
   return o;
 }

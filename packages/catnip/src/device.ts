@@ -6,6 +6,16 @@ import { type CatnipDeviceOptions, ealArgv, validateOptions } from './options.js
 
 const ETH_HEADER = 14;
 
+function firstVdevName(args: readonly string[]): string | undefined {
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') break;
+    const devargs = a === '--vdev' ? args[i + 1] : a.startsWith('--vdev=') ? a.slice(7) : undefined;
+    if (devargs !== undefined) return devargs.split(',')[0];
+  }
+  return undefined;
+}
+
 /** What the port is and how its checksums are done. */
 export interface CatnipPortInfo {
   portId: number;
@@ -61,6 +71,9 @@ export class CatnipDevice implements FrameDevice {
         restoreAffinity: defaults,
         netns: options.netns,
         portId: options.portId,
+        // Without a port number, the port of the first --vdev: port 0 in a fresh
+        // EAL, and the right one when joining an EAL another instance started.
+        portName: options.portId === undefined ? firstVdevName(args) : undefined,
         rxBurst: options.rxBurst,
         txSlots: options.txSlots,
         rxDesc: options.rxDesc,

@@ -11,7 +11,10 @@ export interface CatnipDeviceOptions {
   ealArgs?: readonly string[];
   /** Virtual devices for the default arguments, e.g. 'net_af_packet0,iface=veth0'. */
   vdevs?: readonly string[];
-  /** The ethdev port (default 0). */
+  /**
+   * The ethdev port. Default: the port of the first --vdev in the EAL
+   * arguments, else 0.
+   */
   portId?: number;
   /**
    * Probe devices and configure the port inside this named network namespace
