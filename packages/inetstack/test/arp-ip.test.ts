@@ -133,7 +133,7 @@ describe('ipv4', () => {
     if (typeof ep === 'number') throw new Error();
     const good = udpFrame(1, 7, new Uint8Array([9]));
     const badSum = good.slice();
-    badSum[14 + 10] ^= 0xff;
+    badSum[14 + 10]! ^= 0xff;
     h.inject(badSum);
     h.inject(udpFrame(1, 7, new Uint8Array([9]), PEER_IP, '10.0.0.3'));
     const short = good.slice(0, 14 + 19);
@@ -151,7 +151,7 @@ describe('ipv4', () => {
     const ep = h.stack.udp.bind(7);
     if (typeof ep === 'number') throw new Error();
     const f = udpFrame(1, 7, new Uint8Array([9]));
-    f[14 + 10] ^= 0xff;
+    f[14 + 10]! ^= 0xff;
     h.inject(f);
     expect(ep.queue.size).toBe(1);
   });

@@ -18,7 +18,7 @@ describe('icmp', () => {
   it('ignores an echo request with a bad checksum, and broadcast pings', () => {
     const h = peer();
     const f = icmpFrame({ type: ICMP_ECHO_REQUEST, code: 0, rest: 1, payload: new Uint8Array(8) });
-    f[f.length - 1] ^= 1;
+    f[f.length - 1]! ^= 1;
     h.inject(f);
     h.inject(icmpFrame({ type: ICMP_ECHO_REQUEST, code: 0, rest: 1, payload: new Uint8Array(8) }, PEER_IP, '10.0.0.255'));
     h.nothing();
@@ -60,7 +60,7 @@ describe('udp', () => {
     const ep = h.stack.udp.bind(9000);
     if (typeof ep === 'number') throw new Error();
     const bad = udpFrame(1, 9000, new Uint8Array([5]));
-    bad[bad.length - 1] ^= 0x10;
+    bad[bad.length - 1]! ^= 0x10;
     h.inject(bad);
     expect(ep.queue.size).toBe(0);
     const none = udpFrame(1, 9000, new Uint8Array([5]));

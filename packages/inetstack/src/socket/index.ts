@@ -1,0 +1,2 @@
+export { InetStackLibOS, type InetStackLibOSOptions } from './libos.js';
+export { stackConfigFromDemi } from './demi-config.js';
