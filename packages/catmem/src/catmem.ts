@@ -17,6 +17,15 @@ import { assertDirectory, assertRingSize, type CatmemOptions, DEFAULT_RING_SIZE 
 import { type CatmemNative, native, nativeError } from './native.js';
 import { PipeEnd } from './pipe-end.js';
 
+/** Per instance not yet shut down: closes its ends (EOF, unlink) if the process exits first. */
+const live = new Set<() => void>();
+let exitHooked = false;
+
+function closeAllAtExit(): void {
+  for (const close of live) close();
+  live.clear();
+}
+
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['pipe', 'multiprocess']);
 const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
 const EOF_SGA: Sga = { segments: [] };
@@ -54,6 +63,11 @@ export class Catmem extends BaseLibOS {
     this.directory = assertDirectory(options.directory);
     this.#native = native();
     this.#ctx = this.#native.newContext(() => this.progress());
+    live.add(this.#closeAtExit);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.on('exit', closeAllAtExit);
+    }
   }
 
   // ---- pipes --------------------------------------------------------------
@@ -199,7 +213,10 @@ export class Catmem extends BaseLibOS {
   // ---- waiting --------------------------------------------------------------
 
   override waitSync(qt: QToken, timeoutMs?: number): QResult {
-    return this.waitAnySync([qt], timeoutMs).result;
+    // Already complete (a push or pop that finished inline): no checks needed,
+    // take() hands out only results of this table that nobody else waits on.
+    if (timeoutMs !== undefined) assertTimeout(timeoutMs, 'waitSync');
+    return this.tokens.take(qt) ?? this.waitAnySync([qt], timeoutMs).result;
   }
 
   /**
@@ -273,8 +290,10 @@ export class Catmem extends BaseLibOS {
     this.#native.close(end.handle);
   }
 
+  readonly #closeAtExit = (): void => this.#native.destroyContext(this.#ctx);
+
   protected override doShutdown(): void {
-    this.#native.destroyContext(this.#ctx);
+    if (live.delete(this.#closeAtExit)) this.#native.destroyContext(this.#ctx);
     this.#ends.clear();
     this.#busy.clear();
     this.#staging = new Uint8Array(0);

@@ -143,8 +143,9 @@ describe('a peer killed with SIGKILL', () => {
 });
 
 describe('the event loop', () => {
-  for (const how of ['leave', 'shutdown'] as const) {
-    it(`is not held after an async wait completes (${how === 'leave' ? 'no shutdown' : 'after shutdown'})`, async () => {
+  const titles = { leave: 'no shutdown', shutdown: 'after shutdown', exit: 'process.exit with pipes open' };
+  for (const how of ['leave', 'shutdown', 'exit'] as const) {
+    it(`is not held after an async wait completes, and nothing is left in /dev/shm (${titles[how]})`, async () => {
       const name = uniqueName(`exit-${how}`);
       const child = fixture('exit.mjs', name, how);
       expect(await child.line()).toBe('got 42');
