@@ -1,6 +1,6 @@
 import { DemiError } from '@demi/core';
 import { toDemiError } from './errors.js';
-import type { DeviceOffloads, FrameDevice } from './frame-device.js';
+import type { DeviceOffloads, FrameDevice } from '@demi/inetstack';
 import { loadDpdk, type NativePort, type NativePortInfo, type NativePortStats } from './native.js';
 import { type CatnipDeviceOptions, ealArgv, validateOptions } from './options.js';
 

@@ -1,4 +1,4 @@
 export { CatnipDevice, type CatnipDeviceStats, type CatnipPortInfo } from './device.js';
 export { dpdkInfo, dpdkLog, type EalStatus, ealStatus, retainEal } from './eal.js';
-export type { DeviceOffloads, FrameDevice } from './frame-device.js';
+export type { DeviceOffloads, FrameDevice } from '@demi/inetstack';
 export { type CatnipDeviceOptions, defaultEalArgs, optionsFromConfig, validateOptions } from './options.js';
