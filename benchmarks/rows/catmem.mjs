@@ -21,15 +21,31 @@ const SIZE = 64;
 const CHILD_TIMEOUT_MS = 180_000;
 
 function counts(quick, mode) {
-  if (mode === 'async') return quick ? { rounds: 1000, warmup: 200 } : { rounds: 10_000, warmup: 1000 };
+  if (mode === 'async')
+    return quick ? { rounds: 1000, warmup: 200 } : { rounds: 10_000, warmup: 1000 };
   return quick ? { rounds: 5000, warmup: 1000 } : { rounds: 50_000, warmup: 5000 };
 }
 
 export function rows() {
   return [
-    { id: 'catmem-c-floor', group: 'rtt-64', label: 'shm ring in C, catmem layout (floor)', run: (ctx) => runC(ctx) },
-    { id: 'catmem-sync', group: 'rtt-64', label: 'catmem waitSync, 2 processes', run: (ctx) => runNode(ctx, 'sync') },
-    { id: 'catmem-async', group: 'rtt-64', label: 'catmem async wait, 2 processes', run: (ctx) => runNode(ctx, 'async') },
+    {
+      id: 'catmem-c-floor',
+      group: 'rtt-64',
+      label: 'shm ring in C, catmem layout (floor)',
+      run: (ctx) => runC(ctx),
+    },
+    {
+      id: 'catmem-sync',
+      group: 'rtt-64',
+      label: 'catmem waitSync, 2 processes',
+      run: (ctx) => runNode(ctx, 'sync'),
+    },
+    {
+      id: 'catmem-async',
+      group: 'rtt-64',
+      label: 'catmem async wait, 2 processes',
+      run: (ctx) => runNode(ctx, 'async'),
+    },
   ];
 }
 
@@ -46,7 +62,10 @@ function buildC() {
   if (existsSync(exe)) return { exe };
   const tmp = `${exe}.${process.pid}.tmp`;
   const built = spawnSync('cc', ['-O2', '-std=c11', '-o', tmp, C_SOURCE], { encoding: 'utf8' });
-  if (built.status !== 0) return { skip: `cc failed: ${(built.stderr || built.error?.message || '').trim().split('\n')[0]}` };
+  if (built.status !== 0)
+    return {
+      skip: `cc failed: ${(built.stderr || built.error?.message || '').trim().split('\n')[0]}`,
+    };
   renameSync(tmp, exe);
   return { exe };
 }
@@ -56,17 +75,31 @@ async function runC(ctx) {
   if (built.skip) return { skip: built.skip };
   const { rounds, warmup } = counts(ctx.quick, 'sync');
   ctx.progress?.(0, 'C floor');
-  const out = await collect(spawn(built.exe, ['bench', String(rounds), String(warmup), String(SIZE)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const out = await collect(
+    spawn(built.exe, ['bench', String(rounds), String(warmup), String(SIZE)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   ctx.progress?.(1, 'C floor');
   return { samplesNs: JSON.parse(out).samplesNs };
 }
 
 function catmemAvailable() {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', "await import('@demi/catmem').then((m) => new m.Catmem().shutdown())"], {
-    cwd: dirname(SELF),
-    encoding: 'utf8',
-  });
-  return r.status === 0 ? undefined : `@demi/catmem does not load (build it: npm run build -w @demi/catmem): ${(r.stderr || '').trim().split('\n').pop()}`;
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      "await import('@demi/catmem').then((m) => new m.Catmem().shutdown())",
+    ],
+    {
+      cwd: dirname(SELF),
+      encoding: 'utf8',
+    },
+  );
+  return r.status === 0
+    ? undefined
+    : `@demi/catmem does not load (build it: npm run build -w @demi/catmem): ${(r.stderr || '').trim().split('\n').pop()}`;
 }
 
 async function runNode(ctx, mode) {
@@ -74,13 +107,20 @@ async function runNode(ctx, mode) {
   if (missing) return { skip: missing };
   const { rounds, warmup } = counts(ctx.quick, mode);
   const name = `bench-${process.pid}-${mode}-${Date.now()}`;
-  const pong = spawn(process.execPath, [SELF, '--child', 'pong', name, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const pong = spawn(process.execPath, [SELF, '--child', 'pong', name, mode], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const pongDone = collect(pong);
   await firstLine(pong.stdout, 'ready');
-  const ping = spawn(process.execPath, [SELF, '--child', 'ping', name, mode, String(rounds), String(warmup)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ping = spawn(
+    process.execPath,
+    [SELF, '--child', 'ping', name, mode, String(rounds), String(warmup)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   ping.stderr.setEncoding('utf8');
   ping.stderr.on('data', (chunk) => {
-    for (const m of chunk.matchAll(/^progress ([\d.]+)$/gm)) ctx.progress?.(Number(m[1]), `catmem ${mode}`);
+    for (const m of chunk.matchAll(/^progress ([\d.]+)$/gm))
+      ctx.progress?.(Number(m[1]), `catmem ${mode}`);
   });
   const out = await collect(ping);
   await pongDone;
@@ -103,7 +143,15 @@ function collect(child) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve(stdout);
-      else reject(new Error(`${child.spawnfile} exited with ${signal ?? code}: ${stderr.replace(/^progress .*\n/gm, '').trim().slice(0, 500)}`));
+      else
+        reject(
+          new Error(
+            `${child.spawnfile} exited with ${signal ?? code}: ${stderr
+              .replace(/^progress .*\n/gm, '')
+              .trim()
+              .slice(0, 500)}`,
+          ),
+        );
     });
   });
 }
@@ -161,12 +209,15 @@ async function childPing(name, mode, rounds, warmup) {
       r = await libos.wait(libos.pop(qd));
     }
     const t1 = performance.now();
-    if (r.ret !== 0 || r.sga.segments[0]?.byteLength !== SIZE) throw new Error(`bad echo at round ${i}: ret ${r.ret}`);
+    if (r.ret !== 0 || r.sga.segments[0]?.byteLength !== SIZE)
+      throw new Error(`bad echo at round ${i}: ret ${r.ret}`);
     if (i >= warmup) samples[i - warmup] = (t1 - t0) * 1e6;
   }
   libos.close(qd);
   await libos.shutdown();
-  process.stdout.write(`${JSON.stringify({ samplesNs: Array.from(samples, (x) => Math.round(x)) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ samplesNs: Array.from(samples, (x) => Math.round(x)) })}\n`,
+  );
 }
 
 // node:net over loopback, for the standalone comparison only (the runner has its own rows).
@@ -210,12 +261,20 @@ function childNetPing(port, rounds, warmup) {
 
 async function runNet(ctx) {
   const { rounds, warmup } = counts(ctx.quick, 'async');
-  const echo = spawn(process.execPath, [SELF, '--child', 'net-echo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const echo = spawn(process.execPath, [SELF, '--child', 'net-echo'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const echoDone = collect(echo);
   const port = await new Promise((resolve) => {
     echo.stdout.once('data', (d) => resolve(Number(String(d).split(' ')[1])));
   });
-  const out = await collect(spawn(process.execPath, [SELF, '--child', 'net-ping', String(port), String(rounds), String(warmup)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const out = await collect(
+    spawn(
+      process.execPath,
+      [SELF, '--child', 'net-ping', String(port), String(rounds), String(warmup)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
   await echoDone;
   return { samplesNs: JSON.parse(out).samplesNs };
 }
@@ -224,28 +283,52 @@ async function runNet(ctx) {
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length === 0
+    ? Number.NaN
+    : s.length % 2
+      ? s[(s.length - 1) / 2]
+      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function standalone(argv) {
   const quick = argv.includes('--quick');
   const ctx = { quick, progress: () => {} };
-  const all = [...rows(ctx), { id: 'net-tcp', group: 'rtt-64', label: 'node:net TCP loopback (comparison)', run: runNet }];
+  const all = [
+    ...rows(ctx),
+    { id: 'net-tcp', group: 'rtt-64', label: 'node:net TCP loopback (comparison)', run: runNet },
+  ];
   const results = [];
   for (const row of all) {
     process.stderr.write(`${row.label} ...\n`);
     const r = await row.run(ctx);
-    results.push({ id: row.id, label: row.label, ...(r.skip ? { skip: r.skip } : { n: r.samplesNs.length, medianNs: median(r.samplesNs) }) });
+    results.push({
+      id: row.id,
+      label: row.label,
+      ...(r.skip ? { skip: r.skip } : { n: r.samplesNs.length, medianNs: median(r.samplesNs) }),
+    });
   }
   const floor = results.find((r) => r.label.includes('floor'))?.medianNs;
   const sync = results.find((r) => r.id === 'catmem-sync')?.medianNs;
   const tcp = results.find((r) => r.id === 'net-tcp')?.medianNs;
   if (argv.includes('--json')) {
-    console.log(JSON.stringify({ date: new Date().toISOString(), results, syncOverFloor: sync / floor, tcpOverSync: tcp / sync }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          results,
+          syncOverFloor: sync / floor,
+          tcpOverSync: tcp / sync,
+        },
+        null,
+        2,
+      ),
+    );
     return;
   }
   for (const r of results) {
-    console.log(`${r.label.padEnd(42)} ${r.skip ? `skipped: ${r.skip}` : `median ${(r.medianNs / 1000).toFixed(2).padStart(9)} us  (n=${r.n}${floor ? `, ${(r.medianNs / floor).toFixed(1)}x floor` : ''})`}`);
+    console.log(
+      `${r.label.padEnd(42)} ${r.skip ? `skipped: ${r.skip}` : `median ${(r.medianNs / 1000).toFixed(2).padStart(9)} us  (n=${r.n}${floor ? `, ${(r.medianNs / floor).toFixed(1)}x floor` : ''})`}`,
+    );
   }
   if (sync && floor) console.log(`catmem sync / C floor: ${(sync / floor).toFixed(1)}x`);
   if (sync && tcp) console.log(`node:net TCP / catmem sync: ${(tcp / sync).toFixed(1)}x`);
@@ -256,7 +339,13 @@ if (process.argv[1] === SELF) {
   if (args[0] === '--child') {
     const [, role, a, b, c, d] = args;
     const run =
-      role === 'pong' ? childPong(a, b) : role === 'ping' ? childPing(a, b, Number(c), Number(d)) : role === 'net-echo' ? childNetEcho() : childNetPing(Number(a), Number(b), Number(c));
+      role === 'pong'
+        ? childPong(a, b)
+        : role === 'ping'
+          ? childPing(a, b, Number(c), Number(d))
+          : role === 'net-echo'
+            ? childNetEcho()
+            : childNetPing(Number(a), Number(b), Number(c));
     Promise.resolve(run).catch((err) => {
       process.stderr.write(`${err.stack ?? err}\n`);
       process.exit(1);

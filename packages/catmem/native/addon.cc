@@ -27,29 +27,37 @@ Napi::Error MakeError(Napi::Env env, int err, const std::string& message) {
   return e;
 }
 
-[[noreturn]] void Throw(Napi::Env env, int err, const std::string& message) { throw MakeError(env, err, message); }
+[[noreturn]] void Throw(Napi::Env env, int err, const std::string& message) {
+  throw MakeError(env, err, message);
+}
 
 double IntArg(const Napi::CallbackInfo& info, size_t i, const char* what, double min, double max) {
-  if (info.Length() <= i || !info[i].IsNumber()) Throw(info.Env(), EINVAL, std::string(what) + " must be a number");
+  if (info.Length() <= i || !info[i].IsNumber())
+    Throw(info.Env(), EINVAL, std::string(what) + " must be a number");
   const double v = info[i].As<Napi::Number>().DoubleValue();
   if (!std::isfinite(v) || v != std::floor(v) || v < min || v > max) {
-    Throw(info.Env(), EINVAL, std::string(what) + " must be an integer in [" + std::to_string(static_cast<int64_t>(min)) + ", " +
-                                  std::to_string(static_cast<int64_t>(max)) + "]");
+    Throw(info.Env(), EINVAL,
+          std::string(what) + " must be an integer in [" +
+              std::to_string(static_cast<int64_t>(min)) + ", " +
+              std::to_string(static_cast<int64_t>(max)) + "]");
   }
   return v;
 }
 
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what, size_t max_len) {
-  if (info.Length() <= i || !info[i].IsString()) Throw(info.Env(), EINVAL, std::string(what) + " must be a string");
+  if (info.Length() <= i || !info[i].IsString())
+    Throw(info.Env(), EINVAL, std::string(what) + " must be a string");
   std::string s = info[i].As<Napi::String>().Utf8Value();
   if (s.size() > max_len) Throw(info.Env(), EINVAL, std::string(what) + " is too long");
-  if (s.find('\0') != std::string::npos) Throw(info.Env(), EINVAL, std::string(what) + " contains a NUL character");
+  if (s.find('\0') != std::string::npos)
+    Throw(info.Env(), EINVAL, std::string(what) + " contains a NUL character");
   return s;
 }
 
 catmem::Place PlaceArg(const Napi::CallbackInfo& info, size_t i) {
   catmem::Place place;
-  if (info.Length() > i && !info[i].IsUndefined() && !info[i].IsNull()) place.dir = StringArg(info, i, "directory", 4000);
+  if (info.Length() > i && !info[i].IsUndefined() && !info[i].IsNull())
+    place.dir = StringArg(info, i, "directory", 4000);
   return place;
 }
 
@@ -74,7 +82,8 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
                              InstanceMethod("removeStale", &CatmemAddon::RemoveStale),
                          });
     exports.Set("layoutVersion", Napi::Number::New(env, catmem::kVersion));
-    exports.Set("defaultRingSize", Napi::Number::New(env, static_cast<double>(catmem::kDefaultRingSize)));
+    exports.Set("defaultRingSize",
+                Napi::Number::New(env, static_cast<double>(catmem::kDefaultRingSize)));
     exports.Set("minRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMinRingSize)));
     exports.Set("maxRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMaxRingSize)));
   }
@@ -92,20 +101,23 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
   };
 
   Napi::Value NewContext(const Napi::CallbackInfo& info) {
-    if (info.Length() < 1 || !info[0].IsFunction()) Throw(info.Env(), EINVAL, "newContext needs a wake-up function");
+    if (info.Length() < 1 || !info[0].IsFunction())
+      Throw(info.Env(), EINVAL, "newContext needs a wake-up function");
     contexts_.push_back(Context::Create(info.Env(), info[0].As<Napi::Function>()));
     return Napi::Number::New(info.Env(), static_cast<double>(contexts_.size()));
   }
 
   Context& Ctx(const Napi::CallbackInfo& info, size_t i) {
     const double id = IntArg(info, i, "context", 1, 1e9);
-    if (id > contexts_.size() || !contexts_[static_cast<size_t>(id) - 1]) Throw(info.Env(), EBADF, "no such context");
+    if (id > contexts_.size() || !contexts_[static_cast<size_t>(id) - 1])
+      Throw(info.Env(), EBADF, "no such context");
     return *contexts_[static_cast<size_t>(id) - 1];
   }
 
   Slot& SlotArg(const Napi::CallbackInfo& info, size_t i) {
     const double h = IntArg(info, i, "handle", 1, 1e9);
-    if (h > slots_.size() || !slots_[static_cast<size_t>(h) - 1].end) Throw(info.Env(), EBADF, "no such pipe handle");
+    if (h > slots_.size() || !slots_[static_cast<size_t>(h) - 1].end)
+      Throw(info.Env(), EBADF, "no such pipe handle");
     return slots_[static_cast<size_t>(h) - 1];
   }
 
@@ -126,12 +138,14 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
 
   Napi::Value SetStaging(const Napi::CallbackInfo& info) {
     Context& ctx = Ctx(info, 0);
-    if (info.Length() < 2 || !info[1].IsArrayBuffer()) Throw(info.Env(), EINVAL, "staging must be an ArrayBuffer");
+    if (info.Length() < 2 || !info[1].IsArrayBuffer())
+      Throw(info.Env(), EINVAL, "staging must be an ArrayBuffer");
     ctx.SetStaging(info[1].As<Napi::ArrayBuffer>());
     return info.Env().Undefined();
   }
 
-  Napi::Value Adopt(const Napi::CallbackInfo& info, Context& ctx, std::shared_ptr<catmem::Mapping> map, int side) {
+  Napi::Value Adopt(const Napi::CallbackInfo& info, Context& ctx,
+                    std::shared_ptr<catmem::Mapping> map, int side) {
     auto end = std::make_shared<End>(std::move(map), side);
     ctx.Add(end);
     size_t index = 0;
@@ -148,7 +162,8 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
     const double ring_size = IntArg(info, 2, "ring size", 0, 1e12);
     const catmem::Place place = PlaceArg(info, 3);
     try {
-      return Adopt(info, ctx, catmem::CreateSegment(name, static_cast<uint64_t>(ring_size), place), 0);
+      return Adopt(info, ctx, catmem::CreateSegment(name, static_cast<uint64_t>(ring_size), place),
+                   0);
     } catch (const catmem::SysError& e) {
       Throw(info.Env(), e.err, e.message);
     }
@@ -180,7 +195,9 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
     size_t length = 0;
     void* data = nullptr;
     if (info.Length() < 2 || !info[1].IsTypedArray() ||
-        napi_get_typedarray_info(info.Env(), info[1], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+        napi_get_typedarray_info(info.Env(), info[1], &type, &length, &data, nullptr, nullptr) !=
+            napi_ok ||
+        type != napi_uint8_array) {
       Throw(info.Env(), EINVAL, "push data must be a Uint8Array");
     }
     if (length == 0 || data == nullptr) return Napi::Number::New(info.Env(), 0);
@@ -193,8 +210,10 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
     Slot& slot = SlotArg(info, 0);
     const double max = IntArg(info, 1, "pop size", 1, 1e12);
     Context& ctx = *slot.ctx;
-    if (ctx.staging() == nullptr || ctx.staging_size() == 0) Throw(info.Env(), EINVAL, "no staging buffer");
-    const int64_t r = slot.end->Pop(ctx.staging(), std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size()));
+    if (ctx.staging() == nullptr || ctx.staging_size() == 0)
+      Throw(info.Env(), EINVAL, "no staging buffer");
+    const int64_t r = slot.end->Pop(
+        ctx.staging(), std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size()));
     if (r == catmem::kAgain) ctx.WantChanged();
     return Napi::Number::New(info.Env(), static_cast<double>(r));
   }
@@ -211,15 +230,18 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
 
   Napi::Value Sleep(const Napi::CallbackInfo& info) {
     Context& ctx = Ctx(info, 0);
-    const double ms = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : NAN;
-    if (!std::isfinite(ms) || ms < 0 || ms > 60000) Throw(info.Env(), EINVAL, "sleep takes 0 to 60000 ms");
+    const double ms =
+        info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : NAN;
+    if (!std::isfinite(ms) || ms < 0 || ms > 60000)
+      Throw(info.Env(), EINVAL, "sleep takes 0 to 60000 ms");
     ctx.Sleep(static_cast<int64_t>(ms * 1e6));
     return info.Env().Undefined();
   }
 
   Napi::Value SetWakeups(const Napi::CallbackInfo& info) {
     Context& ctx = Ctx(info, 0);
-    if (info.Length() < 2 || !info[1].IsBoolean()) Throw(info.Env(), EINVAL, "setWakeups takes a boolean");
+    if (info.Length() < 2 || !info[1].IsBoolean())
+      Throw(info.Env(), EINVAL, "setWakeups takes a boolean");
     ctx.SetActive(info.Env(), info[1].As<Napi::Boolean>().Value());
     return info.Env().Undefined();
   }

@@ -27,15 +27,16 @@ struct FutexWaitv {
   uint32_t reserved;
 };
 
-constexpr uint32_t kFutexShared32 = 2;          // FUTEX_32
-constexpr uint32_t kFutexPrivate32 = 2 | 128;   // FUTEX_32 | FUTEX_PRIVATE_FLAG
+constexpr uint32_t kFutexShared32 = 2;         // FUTEX_32
+constexpr uint32_t kFutexPrivate32 = 2 | 128;  // FUTEX_32 | FUTEX_PRIVATE_FLAG
 
 inline void FutexWakeShared(std::atomic<uint32_t>* word) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
 }
 
 inline void FutexWakePrivate(std::atomic<uint32_t>* word) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
+          nullptr, 0);
 }
 
 // Sleeps while *word == expected, at most rel_ns nanoseconds.

@@ -3,10 +3,11 @@
 // speaks it from C. Change all three together and bump kVersion.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <sys/types.h>
 
 namespace catmem {
 
@@ -29,9 +30,9 @@ enum SegmentState : uint32_t { kInitializing = 0, kReady = 1, kRemoved = 2 };
 enum EndState : uint32_t { kVacant = 0, kOpen = 1, kClosed = 2 };
 
 // Open-file-description lock bytes (fcntl F_OFD_SETLK, length 1).
-constexpr off_t kLockEnd0 = 0;     // held by the creator while its end is open
-constexpr off_t kLockEnd1 = 1;     // held by the opener while its end is open
-constexpr off_t kLockSetup = 2;    // held briefly around create/open/close/remove
+constexpr off_t kLockEnd0 = 0;   // held by the creator while its end is open
+constexpr off_t kLockEnd1 = 1;   // held by the opener while its end is open
+constexpr off_t kLockSetup = 2;  // held briefly around create/open/close/remove
 
 // Lines are 128 bytes apart: the adjacent-line prefetcher pairs 64-byte lines,
 // so 64 would still let producer and consumer counters false-share.
@@ -60,17 +61,20 @@ struct alignas(kLine) Header {
   uint64_t segment_size;
   std::atomic<uint32_t> state;  // SegmentState
   uint32_t reserved;
-  EndInfo end[2];     // [0] creator, [1] opener
-  WakeLine wake[2];   // [i] wakes end i
+  EndInfo end[2];    // [0] creator, [1] opener
+  WakeLine wake[2];  // [i] wakes end i
   // Ring r carries end r's pushes to end 1-r: tail written by end r,
   // head written by end 1-r.
   Counter tail[2];
   Counter head[2];
 };
 
-static_assert(std::atomic<uint32_t>::is_always_lock_free, "u32 atomics must be lock-free in shared memory");
-static_assert(std::atomic<uint64_t>::is_always_lock_free, "u64 atomics must be lock-free in shared memory");
-static_assert(sizeof(std::atomic<uint64_t>) == 8 && sizeof(std::atomic<uint32_t>) == 4, "atomics must have plain size");
+static_assert(std::atomic<uint32_t>::is_always_lock_free,
+              "u32 atomics must be lock-free in shared memory");
+static_assert(std::atomic<uint64_t>::is_always_lock_free,
+              "u64 atomics must be lock-free in shared memory");
+static_assert(sizeof(std::atomic<uint64_t>) == 8 && sizeof(std::atomic<uint32_t>) == 4,
+              "atomics must have plain size");
 static_assert(offsetof(Header, state) == 32, "layout");
 static_assert(offsetof(Header, end) == 128, "layout");
 static_assert(offsetof(Header, wake) == 384, "layout");
@@ -79,12 +83,16 @@ static_assert(offsetof(Header, head) == 896, "layout");
 static_assert(sizeof(Header) == 1152, "layout");
 static_assert(sizeof(Header) <= kHeaderSize, "header fits its page");
 
-inline uint64_t RingOffset(int ring, uint64_t ring_size) { return kHeaderSize + static_cast<uint64_t>(ring) * ring_size; }
+inline uint64_t RingOffset(int ring, uint64_t ring_size) {
+  return kHeaderSize + static_cast<uint64_t>(ring) * ring_size;
+}
 inline uint64_t SegmentSize(uint64_t ring_size) { return kHeaderSize + 2 * ring_size; }
 // Largest payload one record carries: a record then fills at most half the ring,
 // so a producer can write one while the consumer reads the other.
 inline uint64_t MaxPayload(uint64_t ring_size) { return ring_size / 2 - kRecordHeader; }
 inline uint64_t Align8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
-inline bool ValidRingSize(uint64_t n) { return n >= kMinRingSize && n <= kMaxRingSize && (n & (n - 1)) == 0; }
+inline bool ValidRingSize(uint64_t n) {
+  return n >= kMinRingSize && n <= kMaxRingSize && (n & (n - 1)) == 0;
+}
 
 }  // namespace catmem

@@ -50,7 +50,8 @@ End::End(std::shared_ptr<Mapping> map, int side)
 }
 
 void End::Want(uint32_t bit) {
-  if ((want_.load(std::memory_order_relaxed) & bit) == 0) want_.fetch_or(bit, std::memory_order_seq_cst);
+  if ((want_.load(std::memory_order_relaxed) & bit) == 0)
+    want_.fetch_or(bit, std::memory_order_seq_cst);
 }
 
 bool End::PeerGone() const { return peer_dead_.load(std::memory_order_acquire); }
@@ -115,7 +116,8 @@ int64_t End::Pop(uint8_t* out, uint64_t max) {
         rx_tail_cache_ = rx_tail_->load(std::memory_order_acquire);
         if (rx_tail_cache_ == rx_head_local_) {
           Unwant(kWantRx);
-          return peer_info_->state.load(std::memory_order_acquire) == kClosed ? kPopEof : -ECONNRESET;
+          return peer_info_->state.load(std::memory_order_acquire) == kClosed ? kPopEof
+                                                                              : -ECONNRESET;
         }
       } else {
         Want(kWantRx);
@@ -125,7 +127,8 @@ int64_t End::Pop(uint8_t* out, uint64_t max) {
   }
   const uint64_t avail = rx_tail_cache_ - rx_head_local_;
   uint32_t len = 0;
-  if (avail <= ring_size_ && avail >= kRecordHeader) memcpy(&len, rx_data_ + (rx_head_local_ & mask_), sizeof len);
+  if (avail <= ring_size_ && avail >= kRecordHeader)
+    memcpy(&len, rx_data_ + (rx_head_local_ & mask_), sizeof len);
   if (len == 0 || len > max_payload_ || kRecordHeader + Align8(len) > avail || rx_partial_ >= len) {
     Unwant(kWantRx);  // the peer wrote nonsense into the ring
     return -EIO;
@@ -155,10 +158,14 @@ bool End::Ready() {
   const uint32_t w = want_.load(std::memory_order_seq_cst);
   if (w == 0) return false;
   if (PeerGone() || peer_info_->state.load(std::memory_order_acquire) == kClosed) return true;
-  if ((w & kWantRx) && rx_tail_->load(std::memory_order_acquire) != rx_head_->load(std::memory_order_acquire)) return true;
+  if ((w & kWantRx) &&
+      rx_tail_->load(std::memory_order_acquire) != rx_head_->load(std::memory_order_acquire))
+    return true;
   if (w & kWantTx) {
-    const uint64_t used = tx_tail_->load(std::memory_order_acquire) - tx_head_->load(std::memory_order_acquire);
-    if (used > ring_size_ || ring_size_ - used >= tx_need_.load(std::memory_order_relaxed)) return true;
+    const uint64_t used =
+        tx_tail_->load(std::memory_order_acquire) - tx_head_->load(std::memory_order_acquire);
+    if (used > ring_size_ || ring_size_ - used >= tx_need_.load(std::memory_order_relaxed))
+      return true;
   }
   return false;
 }

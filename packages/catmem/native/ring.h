@@ -52,7 +52,8 @@ class End {
  private:
   void Want(uint32_t bit);
   void Unwant(uint32_t bit) {
-    if (want_.load(std::memory_order_relaxed) & bit) want_.fetch_and(~bit, std::memory_order_relaxed);
+    if (want_.load(std::memory_order_relaxed) & bit)
+      want_.fetch_and(~bit, std::memory_order_relaxed);
   }
   bool PeerGone() const;
   void WakePeer();

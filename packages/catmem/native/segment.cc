@@ -90,7 +90,8 @@ class SetupLock {
  public:
   explicit SetupLock(int fd) : fd_(fd) {
     int err = LockByte(fd, kLockSetup, true);
-    if (err != 0) throw SysError{err, std::string("cannot take the pipe's setup lock: ") + strerror(err)};
+    if (err != 0)
+      throw SysError{err, std::string("cannot take the pipe's setup lock: ") + strerror(err)};
   }
   ~SetupLock() { UnlockByte(fd_, kLockSetup); }
   SetupLock(const SetupLock&) = delete;
@@ -103,7 +104,8 @@ class SetupLock {
 class HeaderView {
  public:
   HeaderView(int fd, bool writable) {
-    base_ = mmap(nullptr, kHeaderSize, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+    base_ = mmap(nullptr, kHeaderSize, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
+                 fd, 0);
   }
   ~HeaderView() {
     if (base_ != MAP_FAILED) munmap(base_, kHeaderSize);
@@ -125,7 +127,8 @@ uint64_t FileSize(int fd) {
 enum class Verdict { kLive, kStale, kRemoved };
 
 bool EndLive(const Header* h, int fd, int side) {
-  return h->end[side].state.load(std::memory_order_acquire) == kOpen && HeldByOther(fd, side == 0 ? kLockEnd0 : kLockEnd1);
+  return h->end[side].state.load(std::memory_order_acquire) == kOpen &&
+         HeldByOther(fd, side == 0 ? kLockEnd0 : kLockEnd1);
 }
 
 // Decides what an existing object is. Call with the setup lock held.
@@ -135,7 +138,8 @@ Verdict Inspect(int fd) {
   HeaderView view(fd, false);
   const Header* h = view.get();
   if (h == nullptr) return locked ? Verdict::kLive : Verdict::kStale;
-  if (h->magic == kMagic && h->state.load(std::memory_order_acquire) == kRemoved) return Verdict::kRemoved;
+  if (h->magic == kMagic && h->state.load(std::memory_order_acquire) == kRemoved)
+    return Verdict::kRemoved;
   if (h->magic == kMagic && h->version == kVersion) {
     return EndLive(h, fd, 0) || EndLive(h, fd, 1) ? Verdict::kLive : Verdict::kStale;
   }
@@ -169,7 +173,8 @@ void* MapAll(int fd, uint64_t size) {
 int Reserve(int fd, uint64_t size) {
   int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
   if (err == 0) return 0;
-  if (err == EOPNOTSUPP || err == EINVAL) return ftruncate(fd, static_cast<off_t>(size)) == 0 ? 0 : errno;
+  if (err == EOPNOTSUPP || err == EINVAL)
+    return ftruncate(fd, static_cast<off_t>(size)) == 0 ? 0 : errno;
   return err;
 }
 
@@ -186,15 +191,19 @@ Mapping::~Mapping() {
 bool ValidName(const std::string& name) {
   if (name.empty() || name.size() > kMaxName) return false;
   for (char c : name) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-';
     if (!ok) return false;
   }
   return true;
 }
 
-std::shared_ptr<Mapping> CreateSegment(const std::string& name, uint64_t ring_size, const Place& place) {
-  if (!ValidName(name)) throw SysError{EINVAL, "pipe name must be 1-200 characters of [A-Za-z0-9._:-]"};
-  if (!ValidRingSize(ring_size)) throw SysError{EINVAL, "ring size must be a power of two from 4 KiB to 256 MiB"};
+std::shared_ptr<Mapping> CreateSegment(const std::string& name, uint64_t ring_size,
+                                       const Place& place) {
+  if (!ValidName(name))
+    throw SysError{EINVAL, "pipe name must be 1-200 characters of [A-Za-z0-9._:-]"};
+  if (!ValidRingSize(ring_size))
+    throw SysError{EINVAL, "ring size must be a power of two from 4 KiB to 256 MiB"};
   const uint64_t size = SegmentSize(ring_size);
   for (int attempt = 0; attempt < 16; attempt++) {
     Fd fd(OpenObject(name, place, O_RDWR | O_CREAT | O_EXCL));
@@ -207,7 +216,8 @@ std::shared_ptr<Mapping> CreateSegment(const std::string& name, uint64_t ring_si
       if (err == 0 && base == MAP_FAILED) err = errno;
       if (err != 0) {
         UnlinkObject(name, place);
-        throw SysError{err == ENOSPC ? ENOSPC : err, "cannot create " + Describe(name, place) + ": " + strerror(err)};
+        throw SysError{err == ENOSPC ? ENOSPC : err,
+                       "cannot create " + Describe(name, place) + ": " + strerror(err)};
       }
       Header* h = static_cast<Header*>(base);
       h->version = kVersion;
@@ -228,14 +238,16 @@ std::shared_ptr<Mapping> CreateSegment(const std::string& name, uint64_t ring_si
     if (old.get() < 0) {
       if (errno == ENOENT) continue;  // removed meanwhile: try again
       int err = errno;
-      throw SysError{err == EACCES ? EEXIST : err, "a pipe named " + name + " exists and cannot be opened: " + strerror(err)};
+      throw SysError{err == EACCES ? EEXIST : err,
+                     "a pipe named " + name + " exists and cannot be opened: " + strerror(err)};
     }
     SetupLock setup(old.get());
     switch (Inspect(old.get())) {
       case Verdict::kRemoved:
         continue;
       case Verdict::kLive:
-        throw SysError{EEXIST, "a live pipe named " + name + " exists (" + Describe(name, place) + ")"};
+        throw SysError{EEXIST,
+                       "a live pipe named " + name + " exists (" + Describe(name, place) + ")"};
       case Verdict::kStale:
         RemoveStale(old.get(), name, place);
         continue;
@@ -245,7 +257,8 @@ std::shared_ptr<Mapping> CreateSegment(const std::string& name, uint64_t ring_si
 }
 
 std::shared_ptr<Mapping> OpenSegment(const std::string& name, const Place& place) {
-  if (!ValidName(name)) throw SysError{EINVAL, "pipe name must be 1-200 characters of [A-Za-z0-9._:-]"};
+  if (!ValidName(name))
+    throw SysError{EINVAL, "pipe name must be 1-200 characters of [A-Za-z0-9._:-]"};
   Fd fd(OpenObject(name, place, O_RDWR));
   if (fd.get() < 0) {
     int err = errno;
@@ -254,25 +267,35 @@ std::shared_ptr<Mapping> OpenSegment(const std::string& name, const Place& place
   }
   SetupLock setup(fd.get());
   const uint64_t file_size = FileSize(fd.get());
-  if (file_size < kHeaderSize) throw SysError{ENOENT, "pipe " + name + " was never completely created (remove it with `demi-catmem clean`)"};
+  if (file_size < kHeaderSize)
+    throw SysError{
+        ENOENT,
+        "pipe " + name + " was never completely created (remove it with `demi-catmem clean`)"};
   uint64_t ring_size = 0;
   {
     HeaderView view(fd.get(), false);
     const Header* h = view.get();
     if (h == nullptr) throw SysError{errno, "cannot map " + Describe(name, place)};
-    if (h->magic != kMagic) throw SysError{EINVAL, Describe(name, place) + " is not a catmem pipe (bad magic)"};
+    if (h->magic != kMagic)
+      throw SysError{EINVAL, Describe(name, place) + " is not a catmem pipe (bad magic)"};
     uint32_t state = h->state.load(std::memory_order_acquire);
     if (state == kRemoved) throw SysError{ENOENT, "no pipe named " + name + " (it was closed)"};
-    if (h->version != kVersion) throw SysError{EINVAL, "pipe " + name + " has layout version " + std::to_string(h->version) + "; this build speaks " + std::to_string(kVersion)};
+    if (h->version != kVersion)
+      throw SysError{EINVAL, "pipe " + name + " has layout version " + std::to_string(h->version) +
+                                 "; this build speaks " + std::to_string(kVersion)};
     if (state != kReady) throw SysError{ENOENT, "pipe " + name + " was never completely created"};
     ring_size = h->ring_size;
-    if (h->header_size != kHeaderSize || !ValidRingSize(ring_size) || h->segment_size != SegmentSize(ring_size) || file_size < SegmentSize(ring_size)) {
+    if (h->header_size != kHeaderSize || !ValidRingSize(ring_size) ||
+        h->segment_size != SegmentSize(ring_size) || file_size < SegmentSize(ring_size)) {
       throw SysError{EINVAL, Describe(name, place) + " has an inconsistent header"};
     }
-    if (!EndLive(h, fd.get(), 0)) throw SysError{ENOENT, "pipe " + name + " has no creator any more (it closed or exited)"};
-    if (h->end[1].state.load(std::memory_order_acquire) != kVacant) throw SysError{EBUSY, "pipe " + name + " already has both ends"};
+    if (!EndLive(h, fd.get(), 0))
+      throw SysError{ENOENT, "pipe " + name + " has no creator any more (it closed or exited)"};
+    if (h->end[1].state.load(std::memory_order_acquire) != kVacant)
+      throw SysError{EBUSY, "pipe " + name + " already has both ends"};
   }
-  if (LockByte(fd.get(), kLockEnd1, false) != 0) throw SysError{EBUSY, "pipe " + name + " already has both ends"};
+  if (LockByte(fd.get(), kLockEnd1, false) != 0)
+    throw SysError{EBUSY, "pipe " + name + " already has both ends"};
   const uint64_t size = SegmentSize(ring_size);
   void* base = MapAll(fd.get(), size);
   if (base == MAP_FAILED) {
@@ -307,7 +330,8 @@ void CloseEnd(Mapping& map, int side) {
 
 bool EndDied(const Mapping& map, int side) {
   const Header* h = map.header();
-  return h->end[side].state.load(std::memory_order_acquire) == kOpen && !HeldByOther(map.fd(), side == 0 ? kLockEnd0 : kLockEnd1);
+  return h->end[side].state.load(std::memory_order_acquire) == kOpen &&
+         !HeldByOther(map.fd(), side == 0 ? kLockEnd0 : kLockEnd1);
 }
 
 namespace {

@@ -53,7 +53,8 @@ bool ValidName(const std::string& name);
 
 // Creates pipe `name` and returns end 0. EEXIST if a live pipe has the name;
 // a pipe none of whose ends is alive is taken over.
-std::shared_ptr<Mapping> CreateSegment(const std::string& name, uint64_t ring_size, const Place& place);
+std::shared_ptr<Mapping> CreateSegment(const std::string& name, uint64_t ring_size,
+                                       const Place& place);
 // Joins pipe `name` as end 1. ENOENT if absent (or its creator is gone), EBUSY
 // if it already has its second end.
 std::shared_ptr<Mapping> OpenSegment(const std::string& name, const Place& place);

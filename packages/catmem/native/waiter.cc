@@ -50,7 +50,8 @@ inline void CpuRelax() {
 // Announces this thread as a sleeper on every end that wants something, checks
 // once more (the peer either sees the announcement or we see its data), then
 // sleeps on all their futex words (and `control`, if given) at most rel_ns.
-bool SleepOn(const Ends& ends, int64_t rel_ns, std::atomic<uint32_t>* control, uint32_t control_seen) {
+bool SleepOn(const Ends& ends, int64_t rel_ns, std::atomic<uint32_t>* control,
+             uint32_t control_seen) {
   FutexWaitv words[kMaxWait + 1];
   std::pair<End*, uint32_t> registered[kMaxWait];
   unsigned n = 0;
@@ -71,7 +72,8 @@ bool SleepOn(const Ends& ends, int64_t rel_ns, std::atomic<uint32_t>* control, u
     n++;
   }
   const unsigned sleepers = n;
-  if (control != nullptr) words[n++] = FutexWaitv{control_seen, reinterpret_cast<uint64_t>(control), kFutexPrivate32, 0};
+  if (control != nullptr)
+    words[n++] = FutexWaitv{control_seen, reinterpret_cast<uint64_t>(control), kFutexPrivate32, 0};
   std::atomic_thread_fence(std::memory_order_seq_cst);
   bool ready = AnyReady(ends);
   if (!ready) {
@@ -80,8 +82,8 @@ bool SleepOn(const Ends& ends, int64_t rel_ns, std::atomic<uint32_t>* control, u
       Nap(std::min(rel_ns, kFallbackSliceNs));
     } else if (!FutexWaitMany(words, n, slice)) {
       // Kernel before 5.16: sleep on one word, briefly, and re-check the rest.
-      FutexWaitShared(reinterpret_cast<std::atomic<uint32_t>*>(words[0].uaddr), static_cast<uint32_t>(words[0].val),
-                      std::min(slice, kFallbackSliceNs));
+      FutexWaitShared(reinterpret_cast<std::atomic<uint32_t>*>(words[0].uaddr),
+                      static_cast<uint32_t>(words[0].val), std::min(slice, kFallbackSliceNs));
     }
   }
   for (unsigned i = 0; i < sleepers; i++) {
@@ -98,12 +100,13 @@ std::shared_ptr<Context> Context::Create(Napi::Env env, Napi::Function on_wake) 
   auto ctx = std::make_shared<Context>();
   auto* holder = new std::shared_ptr<Context>(ctx);
   try {
-    ctx->tsfn_ = Napi::ThreadSafeFunction::New(env, on_wake, "demi-catmem-waiter", 0, 1,
-                                               [](Napi::Env, std::shared_ptr<Context>* h) {
-                                                 (*h)->TsfnGone();
-                                                 delete h;
-                                               },
-                                               holder);
+    ctx->tsfn_ = Napi::ThreadSafeFunction::New(
+        env, on_wake, "demi-catmem-waiter", 0, 1,
+        [](Napi::Env, std::shared_ptr<Context>* h) {
+          (*h)->TsfnGone();
+          delete h;
+        },
+        holder);
   } catch (...) {
     delete holder;
     throw;
@@ -122,7 +125,9 @@ void Context::Add(const std::shared_ptr<End>& end) {
 void Context::Remove(const End* end) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ends_.erase(std::remove_if(ends_.begin(), ends_.end(), [end](const std::shared_ptr<End>& e) { return e.get() == end; }), ends_.end());
+    ends_.erase(std::remove_if(ends_.begin(), ends_.end(),
+                               [end](const std::shared_ptr<End>& e) { return e.get() == end; }),
+                ends_.end());
   }
   // The waiter may be asleep on this end's word: let it drop its reference.
   if (sleeping_.load(std::memory_order_seq_cst)) Poke();
@@ -199,7 +204,8 @@ void Context::Run() {
     const uint32_t seen = control_.load(std::memory_order_seq_cst);
     if (!active_.load(std::memory_order_seq_cst) || notified_.load(std::memory_order_seq_cst)) {
       timespec ts{1, 0};
-      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&control_), FUTEX_WAIT_PRIVATE, seen, &ts, nullptr, 0);
+      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&control_), FUTEX_WAIT_PRIVATE, seen, &ts,
+              nullptr, 0);
       continue;
     }
     // Announce before taking the snapshot: an end that starts wanting after
@@ -215,10 +221,12 @@ void Context::Run() {
         ready = AnyReady(ends);
       }
     }
-    if (!ready && control_.load(std::memory_order_seq_cst) == seen) ready = SleepOn(ends, kHeartbeatNs, &control_, seen);
+    if (!ready && control_.load(std::memory_order_seq_cst) == seen)
+      ready = SleepOn(ends, kHeartbeatNs, &control_, seen);
     sleeping_.store(false, std::memory_order_seq_cst);
     ends.clear();
-    if (ready && active_.load(std::memory_order_seq_cst) && !stop_.load(std::memory_order_acquire)) {
+    if (ready && active_.load(std::memory_order_seq_cst) &&
+        !stop_.load(std::memory_order_acquire)) {
       notified_.store(true, std::memory_order_seq_cst);
       std::shared_ptr<Context> self = shared_from_this();
       napi_status status = tsfn_.NonBlockingCall([self](Napi::Env env, Napi::Function on_wake) {

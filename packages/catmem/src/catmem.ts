@@ -13,7 +13,12 @@ import {
   sgaBytes,
   type WaitAnyResult,
 } from '@demi/core';
-import { assertDirectory, assertRingSize, type CatmemOptions, DEFAULT_RING_SIZE } from './config.js';
+import {
+  assertDirectory,
+  assertRingSize,
+  type CatmemOptions,
+  DEFAULT_RING_SIZE,
+} from './config.js';
 import { type CatmemNative, native, nativeError } from './native.js';
 import { PipeEnd } from './pipe-end.js';
 
@@ -59,7 +64,8 @@ export class Catmem extends BaseLibOS {
 
   constructor(options: CatmemOptions = {}) {
     super();
-    this.ringSize = options.ringSize === undefined ? DEFAULT_RING_SIZE : assertRingSize(options.ringSize);
+    this.ringSize =
+      options.ringSize === undefined ? DEFAULT_RING_SIZE : assertRingSize(options.ringSize);
     this.directory = assertDirectory(options.directory);
     this.#native = native();
     this.#ctx = this.#native.newContext(() => this.progress());
@@ -106,16 +112,31 @@ export class Catmem extends BaseLibOS {
 
   #end(qd: QDesc, syscall: string): PipeEnd {
     const end = this.#ends.get(qd);
-    if (end === undefined) throw new DemiError('EBADF', `no open pipe with queue descriptor ${qd}`, { syscall });
-    if (end.closeQt !== undefined) throw new DemiError('EBADF', `pipe ${qd} is being closed`, { syscall });
+    if (end === undefined)
+      throw new DemiError('EBADF', `no open pipe with queue descriptor ${qd}`, { syscall });
+    if (end.closeQt !== undefined)
+      throw new DemiError('EBADF', `pipe ${qd} is being closed`, { syscall });
     return end;
   }
 
   /** The pipe behind a queue descriptor: its name, side and sizes. */
-  pipeInfo(qd: QDesc): { name: string; side: 'creator' | 'opener'; ringSize: number; maxMessage: number } {
+  pipeInfo(qd: QDesc): {
+    name: string;
+    side: 'creator' | 'opener';
+    ringSize: number;
+    maxMessage: number;
+  } {
     const end = this.#ends.get(qd);
-    if (end === undefined) throw new DemiError('EBADF', `no open pipe with queue descriptor ${qd}`, { syscall: 'pipeInfo' });
-    return { name: end.name, side: end.side === 0 ? 'creator' : 'opener', ringSize: end.ringSize, maxMessage: end.maxMessage };
+    if (end === undefined)
+      throw new DemiError('EBADF', `no open pipe with queue descriptor ${qd}`, {
+        syscall: 'pipeInfo',
+      });
+    return {
+      name: end.name,
+      side: end.side === 0 ? 'creator' : 'opener',
+      ringSize: end.ringSize,
+      maxMessage: end.maxMessage,
+    };
   }
 
   // ---- data ---------------------------------------------------------------
@@ -160,7 +181,11 @@ export class Catmem extends BaseLibOS {
   #popNow(end: PipeEnd, qt: QToken, size: number): boolean {
     const r = this.#native.pop(end.handle, size);
     if (r > 0) {
-      this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [this.#staging.slice(0, r)] } });
+      this.tokens.complete(qt, {
+        opcode: Opcode.POP,
+        ret: 0,
+        sga: { segments: [this.#staging.slice(0, r)] },
+      });
     } else if (r === 0) {
       this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: EOF_SGA });
     } else if (r === EAGAIN) {
@@ -227,11 +252,17 @@ export class Catmem extends BaseLibOS {
   override waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
     const timeout = assertTimeout(timeoutMs, 'waitSync');
     if (!Array.isArray(qts) || qts.length === 0) {
-      throw new DemiError('EINVAL', `expected a non-empty array of queue tokens, got ${describe(qts)}`, { syscall: 'waitSync' });
+      throw new DemiError(
+        'EINVAL',
+        `expected a non-empty array of queue tokens, got ${describe(qts)}`,
+        { syscall: 'waitSync' },
+      );
     }
     for (const qt of qts) {
       if (this.tokens.entry(qt, 'waitSync').waiter !== undefined) {
-        throw new DemiError('EINVAL', `queue token ${qt} is already being waited on`, { syscall: 'waitSync' });
+        throw new DemiError('EINVAL', `queue token ${qt} is already being waited on`, {
+          syscall: 'waitSync',
+        });
       }
     }
     let start = -1;
@@ -248,7 +279,11 @@ export class Catmem extends BaseLibOS {
         if (timeout !== undefined) deadline = now + timeout;
       }
       if (now >= deadline && polled) {
-        throw new DemiError('ETIMEDOUT', `no completion within ${timeout} ms; the token remains valid`, { syscall: 'waitSync' });
+        throw new DemiError(
+          'ETIMEDOUT',
+          `no completion within ${timeout} ms; the token remains valid`,
+          { syscall: 'waitSync' },
+        );
       }
       this.poll(now - start < SPIN_MS ? 0 : Math.min(1, deadline - now));
       polled = true;
@@ -263,7 +298,10 @@ export class Catmem extends BaseLibOS {
 
   protected override doClose(qd: QDesc): void {
     const end = this.#ends.get(qd);
-    if (end === undefined) throw new DemiError('EBADF', `no open pipe with queue descriptor ${qd}`, { syscall: 'close' });
+    if (end === undefined)
+      throw new DemiError('EBADF', `no open pipe with queue descriptor ${qd}`, {
+        syscall: 'close',
+      });
     this.#release(end);
     this.tokens.failAll(qd);
   }
@@ -280,7 +318,8 @@ export class Catmem extends BaseLibOS {
   #finishClose(end: PipeEnd): void {
     const qt = end.closeQt!;
     this.#release(end);
-    for (const p of end.pops.splice(0)) this.tokens.complete(p.qt, { opcode: Opcode.FAILED, ret: ERRNO.ECANCELED });
+    for (const p of end.pops.splice(0))
+      this.tokens.complete(p.qt, { opcode: Opcode.FAILED, ret: ERRNO.ECANCELED });
     this.tokens.complete(qt, { opcode: Opcode.CLOSE, ret: 0 });
   }
 

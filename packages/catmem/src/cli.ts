@@ -35,8 +35,15 @@ function main(argv: string[]): number {
         console.log('no catmem pipes');
       } else {
         for (const p of pipes) {
-          const ends = p.ends.map((e) => `${e.role} ${e.state}${e.pid ? ` pid ${e.pid}` : ''}${e.state === 'open' ? (e.alive ? ' (alive)' : ' (dead)') : ''}`).join(', ');
-          console.log(`${p.name}  ${p.state}  ring ${p.ringSize} B  ${ends}${p.stale ? '  STALE' : ''}`);
+          const ends = p.ends
+            .map(
+              (e) =>
+                `${e.role} ${e.state}${e.pid ? ` pid ${e.pid}` : ''}${e.state === 'open' ? (e.alive ? ' (alive)' : ' (dead)') : ''}`,
+            )
+            .join(', ');
+          console.log(
+            `${p.name}  ${p.state}  ring ${p.ringSize} B  ${ends}${p.stale ? '  STALE' : ''}`,
+          );
         }
       }
       return 0;
@@ -44,11 +51,18 @@ function main(argv: string[]): number {
     case 'clean': {
       const removed = removeStalePipes(options);
       if (values.json) console.log(JSON.stringify(removed));
-      else console.log(removed.length === 0 ? 'nothing to remove' : `removed ${removed.length}: ${removed.join(', ')}`);
+      else
+        console.log(
+          removed.length === 0
+            ? 'nothing to remove'
+            : `removed ${removed.length}: ${removed.join(', ')}`,
+        );
       return 0;
     }
     default:
-      console.error(`${positionals[0] === undefined ? 'missing command' : `unknown command ${positionals[0]}`}\n\n${USAGE}`);
+      console.error(
+        `${positionals[0] === undefined ? 'missing command' : `unknown command ${positionals[0]}`}\n\n${USAGE}`,
+      );
       return 2;
   }
 }
@@ -57,7 +71,11 @@ function parse(argv: string[]) {
   return parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { dir: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      dir: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
 }
 

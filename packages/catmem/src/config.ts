@@ -15,8 +15,18 @@ export interface CatmemOptions {
 }
 
 export function assertRingSize(value: unknown, what = 'ringSize'): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_RING_SIZE || value > MAX_RING_SIZE || (value & (value - 1)) !== 0) {
-    throw new DemiError('EINVAL', `${what} must be a power of two from ${MIN_RING_SIZE} (4 KiB) to ${MAX_RING_SIZE} (256 MiB), got ${String(value)}`, { syscall: 'init' });
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < MIN_RING_SIZE ||
+    value > MAX_RING_SIZE ||
+    (value & (value - 1)) !== 0
+  ) {
+    throw new DemiError(
+      'EINVAL',
+      `${what} must be a power of two from ${MIN_RING_SIZE} (4 KiB) to ${MAX_RING_SIZE} (256 MiB), got ${String(value)}`,
+      { syscall: 'init' },
+    );
   }
   return value;
 }
@@ -24,16 +34,24 @@ export function assertRingSize(value: unknown, what = 'ringSize'): number {
 export function assertDirectory(value: unknown, what = 'directory'): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '' || value.includes('\0') || value.length > 4000) {
-    throw new DemiError('EINVAL', `${what} must be a non-empty path, got ${JSON.stringify(value)}`, { syscall: 'init' });
+    throw new DemiError(
+      'EINVAL',
+      `${what} must be a non-empty path, got ${JSON.stringify(value)}`,
+      { syscall: 'init' },
+    );
   }
   return value;
 }
 
 /** Reads the `catmem` section of the configuration, defensively. */
 export function optionsFromConfig(context: LoaderContext | undefined): CatmemOptions {
-  const section = (context?.config as { catmem?: { ring_size?: unknown; directory?: unknown } } | undefined)?.catmem;
+  const section = (
+    context?.config as { catmem?: { ring_size?: unknown; directory?: unknown } } | undefined
+  )?.catmem;
   const options: CatmemOptions = {};
-  if (section?.ring_size !== undefined) options.ringSize = assertRingSize(section.ring_size, 'catmem.ring_size');
-  if (section?.directory !== undefined) options.directory = assertDirectory(section.directory, 'catmem.directory');
+  if (section?.ring_size !== undefined)
+    options.ringSize = assertRingSize(section.ring_size, 'catmem.ring_size');
+  if (section?.directory !== undefined)
+    options.directory = assertDirectory(section.directory, 'catmem.directory');
   return options;
 }

@@ -68,8 +68,12 @@ export function native(): CatmemNative {
       tried.push(`${path} (${(err as Error).message})`);
     }
   }
-  throw new DemiError('ENOENT', `the catmem native addon could not be loaded; tried:\n  ${tried.join('\n  ')}\n` +
-    'Build it with `npm run build -w @demi/catmem` (needs cmake and a C++17 compiler), or point DEMI_CATMEM_ADDON at a built demi_catmem.node.', { syscall: 'init' });
+  throw new DemiError(
+    'ENOENT',
+    `the catmem native addon could not be loaded; tried:\n  ${tried.join('\n  ')}\n` +
+      'Build it with `npm run build -w @demi/catmem` (needs cmake and a C++17 compiler), or point DEMI_CATMEM_ADDON at a built demi_catmem.node.',
+    { syscall: 'init' },
+  );
 }
 
 /** Turns an exception from the addon into a DemiError carrying its errno. */

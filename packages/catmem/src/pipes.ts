@@ -22,13 +22,20 @@ export function listPipes(options: { directory?: string } = {}): PipeListing[] {
   try {
     return native()
       .list(directory)
-      .map((p): PipeListing => ({
-        name: p.name,
-        ringSize: p.ringSize,
-        state: SEGMENT_STATES[p.state] ?? 'invalid',
-        ends: p.ends.map((e, i): PipeListing['ends'][number] => ({ role: i === 0 ? 'creator' : 'opener', state: END_STATES[e.state] ?? 'closed', pid: e.pid, alive: e.alive })),
-        stale: p.stale,
-      }))
+      .map(
+        (p): PipeListing => ({
+          name: p.name,
+          ringSize: p.ringSize,
+          state: SEGMENT_STATES[p.state] ?? 'invalid',
+          ends: p.ends.map((e, i): PipeListing['ends'][number] => ({
+            role: i === 0 ? 'creator' : 'opener',
+            state: END_STATES[e.state] ?? 'closed',
+            pid: e.pid,
+            alive: e.alive,
+          })),
+          stale: p.stale,
+        }),
+      )
       .sort((a, b) => a.name.localeCompare(b.name));
   } catch (err) {
     throw nativeError(err, 'listPipes');

@@ -2,7 +2,21 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CatmemNative, native } from '../src/native.js';
 
-const ENTRY_POINTS = ['newContext', 'destroyContext', 'setStaging', 'create', 'open', 'info', 'push', 'pop', 'close', 'sleep', 'setWakeups', 'list', 'removeStale'] as const;
+const ENTRY_POINTS = [
+  'newContext',
+  'destroyContext',
+  'setStaging',
+  'create',
+  'open',
+  'info',
+  'push',
+  'pop',
+  'close',
+  'sleep',
+  'setWakeups',
+  'list',
+  'removeStale',
+] as const;
 
 // Values near what the addon accepts, plus junk: the interesting inputs are the almost-valid ones.
 const arg = fc.oneof(
@@ -10,7 +24,14 @@ const arg = fc.oneof(
   fc.integer({ min: -2, max: 6 }),
   fc.constantFrom(0, 1, 2, 4096, 1e12, -0, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, 1.5),
   fc.constantFrom('x', '', 'a/b', '../..', '/tmp', 'garbage-pipe', 'é', '\0'),
-  fc.constantFrom(new Uint8Array(0), new Uint8Array(70000), new Uint16Array(3), new ArrayBuffer(16), Buffer.from('hi'), new DataView(new ArrayBuffer(4))),
+  fc.constantFrom(
+    new Uint8Array(0),
+    new Uint8Array(70000),
+    new Uint16Array(3),
+    new ArrayBuffer(16),
+    Buffer.from('hi'),
+    new DataView(new ArrayBuffer(4)),
+  ),
   fc.constantFrom(true, false, null, undefined, () => {}, Symbol('s'), 10n, {}, []),
 );
 
@@ -51,8 +72,12 @@ describe('the raw addon survives garbage', () => {
       expect(() => n.push(bad as number, new Uint8Array(1))).toThrow();
       expect(() => n.pop(bad as number, 10)).toThrow();
     }
-    expect(() => n.push(h, 'text' as unknown as Uint8Array)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-    expect(() => n.push(h, new Uint16Array(2) as unknown as Uint8Array)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => n.push(h, 'text' as unknown as Uint8Array)).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
+    expect(() => n.push(h, new Uint16Array(2) as unknown as Uint8Array)).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
     expect(() => n.pop(h2, 0)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     expect(n.push(h, new Uint8Array([1, 2, 3]))).toBe(3);
     expect(n.pop(h2, 1e12)).toBe(3);

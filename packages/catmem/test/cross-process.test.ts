@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Catmem } from '../src/index.js';
 import { fixture, uniqueName } from './support/child.js';
 
-const litter = (prefix: string) => readdirSync('/dev/shm').filter((f) => f.startsWith(`demi-catmem.${prefix}`));
+const litter = (prefix: string) =>
+  readdirSync('/dev/shm').filter((f) => f.startsWith(`demi-catmem.${prefix}`));
 
 describe('two Node processes', () => {
   let libos: Catmem | undefined;
@@ -22,9 +23,15 @@ describe('two Node processes', () => {
       expect(await echo.line()).toBe('ready');
       for (let i = 0; i < 128; i++) {
         const msg = new Uint8Array(64).map((_, k) => (i * 7 + k) & 255);
-        const pushed = mode === 'sync' ? libos.waitSync(libos.push(qd, { segments: [msg] }), 10_000) : await libos.wait(libos.push(qd, { segments: [msg] }), 10_000);
+        const pushed =
+          mode === 'sync'
+            ? libos.waitSync(libos.push(qd, { segments: [msg] }), 10_000)
+            : await libos.wait(libos.push(qd, { segments: [msg] }), 10_000);
         expect(pushed.ret).toBe(0);
-        const r = mode === 'sync' ? libos.waitSync(libos.pop(qd), 10_000) : await libos.wait(libos.pop(qd), 10_000);
+        const r =
+          mode === 'sync'
+            ? libos.waitSync(libos.pop(qd), 10_000)
+            : await libos.wait(libos.pop(qd), 10_000);
         expect(r.opcode).toBe(Opcode.POP);
         expect(r.sga!.segments[0]).toEqual(msg);
       }
@@ -45,7 +52,12 @@ describe('two Node processes', () => {
     expect((await producer.exited).code).toBe(0);
     expect((await consumer.exited).code).toBe(0);
     expect(sent.bytes).toBe(1024 ** 3);
-    expect(got).toEqual({ bytes: sent.bytes, messages: sent.messages, inOrder: true, sha256: sent.sha256 });
+    expect(got).toEqual({
+      bytes: sent.bytes,
+      messages: sent.messages,
+      inOrder: true,
+      sha256: sent.sha256,
+    });
     expect(litter(name)).toEqual([]);
   }, 180_000);
 
@@ -69,7 +81,7 @@ describe('a peer killed with SIGKILL', () => {
     libos = undefined;
   });
 
-  it('fails the survivor\'s pending async pop with ECONNRESET', async () => {
+  it("fails the survivor's pending async pop with ECONNRESET", async () => {
     const name = uniqueName('kill-async');
     const victim = fixture('victim.mjs', name, 'create', 'never');
     expect(await victim.line()).toBe('ready');
@@ -85,7 +97,9 @@ describe('a peer killed with SIGKILL', () => {
     expect(r.ret).toBe(ERRNO.ECONNRESET);
     expect((await victim.exited).signal).toBe('SIGKILL');
     // Later pushes fail too; closing the survivor removes the pipe.
-    expect(libos.waitSync(libos.push(qd, { segments: [new Uint8Array(4096)] }), 10_000).ret).toBe(ERRNO.ECONNRESET);
+    expect(libos.waitSync(libos.push(qd, { segments: [new Uint8Array(4096)] }), 10_000).ret).toBe(
+      ERRNO.ECONNRESET,
+    );
     libos.close(qd);
     expect(litter(name)).toEqual([]);
   });
@@ -113,7 +127,9 @@ describe('a peer killed with SIGKILL', () => {
     libos = new Catmem();
     const qd = libos.openPipe(name);
     // The victim's 4 KiB ring fills and nobody drains it.
-    const qts = Array.from({ length: 8 }, () => libos!.push(qd, { segments: [new Uint8Array(1000)] }));
+    const qts = Array.from({ length: 8 }, () =>
+      libos!.push(qd, { segments: [new Uint8Array(1000)] }),
+    );
     const last = libos.wait(qts[7]!, 10_000);
     victim.proc.kill('SIGKILL');
     const r = await last;
@@ -143,7 +159,11 @@ describe('a peer killed with SIGKILL', () => {
 });
 
 describe('the event loop', () => {
-  const titles = { leave: 'no shutdown', shutdown: 'after shutdown', exit: 'process.exit with pipes open' };
+  const titles = {
+    leave: 'no shutdown',
+    shutdown: 'after shutdown',
+    exit: 'process.exit with pipes open',
+  };
   for (const how of ['leave', 'shutdown', 'exit'] as const) {
     it(`is not held after an async wait completes, and nothing is left in /dev/shm (${titles[how]})`, async () => {
       const name = uniqueName(`exit-${how}`);

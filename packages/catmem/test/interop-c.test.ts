@@ -12,7 +12,10 @@ import { uniqueName } from './support/child.js';
 // benchmarks/c/shm-ring.c implements the layout from the README alone; these
 // tests hold Node and C ends of the same pipe.
 const SOURCE = fileURLToPath(new URL('../../../benchmarks/c/shm-ring.c', import.meta.url));
-const hasCc = () => (spawnSync('cc', ['--version']).status === 0 ? undefined : 'needs a C compiler (cc) to build benchmarks/c/shm-ring.c');
+const hasCc = () =>
+  spawnSync('cc', ['--version']).status === 0
+    ? undefined
+    : 'needs a C compiler (cc) to build benchmarks/c/shm-ring.c';
 
 describePrivileged('a C program speaking the layout', hasCc, () => {
   let dir: string;
@@ -20,7 +23,11 @@ describePrivileged('a C program speaking the layout', hasCc, () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'catmem-c-'));
     exe = join(dir, 'shm-ring');
-    const built = spawnSync('cc', ['-O2', '-std=c11', '-Wall', '-Wextra', '-Werror', '-o', exe, SOURCE], { encoding: 'utf8' });
+    const built = spawnSync(
+      'cc',
+      ['-O2', '-std=c11', '-Wall', '-Wextra', '-Werror', '-o', exe, SOURCE],
+      { encoding: 'utf8' },
+    );
     expect(built.stderr).toBe('');
     expect(built.status).toBe(0);
   });
@@ -37,7 +44,9 @@ describePrivileged('a C program speaking the layout', hasCc, () => {
       err += d;
     });
     const ready = new Promise<void>((resolve) => proc.stdout.once('data', () => resolve()));
-    const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) => proc.on('close', (code) => resolve({ code, out, err })));
+    const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
+      proc.on('close', (code) => resolve({ code, out, err })),
+    );
     return { ready, done };
   };
 
@@ -49,7 +58,10 @@ describePrivileged('a C program speaking the layout', hasCc, () => {
     let x = 7;
     for (let i = 0; i < 400; i++) {
       const n = 1 + ((i * 797) % (libos.pipeInfo(qd).maxMessage - 1));
-      const msg = Uint8Array.from({ length: n }, () => (x = (x * 1103515245 + 12345) & 0x7fffffff) & 255);
+      const msg = Uint8Array.from(
+        { length: n },
+        () => (x = (x * 1103515245 + 12345) & 0x7fffffff) & 255,
+      );
       await libos.wait(libos.push(qd, { segments: [msg] }), 10_000);
       const r = await libos.wait(libos.pop(qd, 1 << 20), 10_000);
       expect(r.opcode).toBe(Opcode.POP);
@@ -71,7 +83,9 @@ describePrivileged('a C program speaking the layout', hasCc, () => {
     for (let i = 0; i < 64; i++) {
       const msg = new TextEncoder().encode(`message ${i}`);
       libos.waitSync(libos.push(qd, { segments: [msg] }), 10_000);
-      expect(new TextDecoder().decode(libos.waitSync(libos.pop(qd), 10_000).sga!.segments[0])).toBe(`message ${i}`);
+      expect(new TextDecoder().decode(libos.waitSync(libos.pop(qd), 10_000).sga!.segments[0])).toBe(
+        `message ${i}`,
+      );
     }
     libos.close(qd);
     expect(await c.done).toMatchObject({ code: 0, err: '' });

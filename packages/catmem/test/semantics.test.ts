@@ -8,7 +8,8 @@ import { native } from '../src/native.js';
 import { uniqueName } from './support/child.js';
 
 const bytes = (r: QResult): Uint8Array => r.sga!.segments[0] ?? new Uint8Array(0);
-const seq = (n: number, seed = 0) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
+const seq = (n: number, seed = 0) =>
+  Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
 const sga = (data: Uint8Array) => ({ segments: [data] });
 
 describe('catmem pipes in one process', () => {
@@ -28,7 +29,9 @@ describe('catmem pipes in one process', () => {
 
   it('refuses a second creator (EEXIST), a third end (EBUSY) and absent names (ENOENT)', () => {
     a.createPipe(name);
-    expect(() => b.createPipe(name)).toThrow(expect.objectContaining({ code: 'EEXIST', syscall: 'createPipe' }));
+    expect(() => b.createPipe(name)).toThrow(
+      expect.objectContaining({ code: 'EEXIST', syscall: 'createPipe' }),
+    );
     b.openPipe(name);
     const c = new Catmem();
     expect(() => c.openPipe(name)).toThrow(expect.objectContaining({ code: 'EBUSY' }));
@@ -47,7 +50,7 @@ describe('catmem pipes in one process', () => {
     n.destroyContext(ctx);
   });
 
-  it('keeps message boundaries and takes the creator\'s ring size', () => {
+  it("keeps message boundaries and takes the creator's ring size", () => {
     const qa = a.createPipe(name);
     const qb = b.openPipe(name);
     expect(b.pipeInfo(qb)).toEqual({ name, side: 'opener', ringSize: 4096, maxMessage: 2040 });
@@ -155,8 +158,12 @@ describe('catmem pipes in one process', () => {
   });
 
   it('socket calls are ENOTSUP; shutdown cancels what is pending and closes every pipe', async () => {
-    expect(() => a.socket(AF_INET, SOCK_STREAM)).toThrow(expect.objectContaining({ code: 'ENOTSUP' }));
-    expect(() => a.bind(1, { address: '127.0.0.1', port: 1 })).toThrow(expect.objectContaining({ code: 'ENOTSUP' }));
+    expect(() => a.socket(AF_INET, SOCK_STREAM)).toThrow(
+      expect.objectContaining({ code: 'ENOTSUP' }),
+    );
+    expect(() => a.bind(1, { address: '127.0.0.1', port: 1 })).toThrow(
+      expect.objectContaining({ code: 'ENOTSUP' }),
+    );
     const qa = a.createPipe(name);
     const qb = b.openPipe(name);
     const pending = a.pop(qa);
@@ -170,8 +177,13 @@ describe('catmem pipes in one process', () => {
 
 describe('configuration', () => {
   it('reads catmem.ring_size and catmem.directory and validates them', async () => {
-    expect(() => createLibOS({ config: { catmem: { ring_size: 1000 } }, configSource: 'test', env: {} })).toThrow(
-      expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('catmem.ring_size') }),
+    expect(() =>
+      createLibOS({ config: { catmem: { ring_size: 1000 } }, configSource: 'test', env: {} }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'EINVAL',
+        message: expect.stringContaining('catmem.ring_size'),
+      }),
     );
     for (const ringSize of [2048, 3 * 4096, 512 * 1024 * 1024, 1.5, -4096]) {
       expect(() => new Catmem({ ringSize })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
@@ -187,7 +199,11 @@ describe('configuration', () => {
   it('keeps pipes in a configured directory instead of /dev/shm', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'catmem-dir-'));
     try {
-      const a = createLibOS({ config: { catmem: { directory: dir } }, configSource: 'test', env: {} });
+      const a = createLibOS({
+        config: { catmem: { directory: dir } },
+        configSource: 'test',
+        env: {},
+      });
       const b = new Catmem({ directory: dir });
       const name = uniqueName('dir');
       const qa = a.createPipe(name);

@@ -19,9 +19,13 @@ describe('byte stream model', () => {
           const qb = b.openPipe(name);
           const maxMessage = a.pipeInfo(qa).maxMessage;
           let counter = 0;
-          const pushed = pushSizes.map((n) => Uint8Array.from({ length: n }, () => counter++ & 255));
+          const pushed = pushSizes.map((n) =>
+            Uint8Array.from({ length: n }, () => counter++ & 255),
+          );
           const total = pushed.reduce((s, p) => s + p.byteLength, 0);
-          const pushing = Promise.all(pushed.map((data) => a.wait(a.push(qa, { segments: [data] }), 5000)));
+          const pushing = Promise.all(
+            pushed.map((data) => a.wait(a.push(qa, { segments: [data] }), 5000)),
+          );
           const got: number[] = [];
           const pieces: number[] = [];
           for (let i = 0; got.length < total; i++) {
@@ -39,7 +43,8 @@ describe('byte stream model', () => {
           expect((await b.wait(b.pop(qb), 5000)).sga!.segments).toHaveLength(0);
           await a.shutdown();
           await b.shutdown();
-          if (popSizes.every((s) => s >= maxMessage) && pushSizes.every((s) => s <= maxMessage)) expect(pieces).toEqual(pushSizes);
+          if (popSizes.every((s) => s >= maxMessage) && pushSizes.every((s) => s <= maxMessage))
+            expect(pieces).toEqual(pushSizes);
         },
       ),
       { numRuns: 60 },

@@ -5,7 +5,8 @@ import { Catmem, listPipes, removeStalePipes } from '../src/index.js';
 import { fixture, uniqueName } from './support/child.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
 describe('listing and cleaning pipes', () => {
   const open: Catmem[] = [];
@@ -31,13 +32,20 @@ describe('listing and cleaning pipes', () => {
       stale: false,
     });
     b.openPipe(name);
-    expect(mine()!.ends[1]).toEqual({ role: 'opener', state: 'open', pid: process.pid, alive: true });
+    expect(mine()!.ends[1]).toEqual({
+      role: 'opener',
+      state: 'open',
+      pid: process.pid,
+      alive: true,
+    });
     expect(removeStalePipes()).not.toContain(name);
     expect(mine()).toBeDefined();
     const listed = cli('list', '--json');
     expect(listed.status).toBe(0);
     expect(JSON.parse(listed.stdout).map((p: { name: string }) => p.name)).toContain(name);
-    expect(cli('list').stdout).toContain(`${name}  ready  ring 8192 B  creator open pid ${process.pid} (alive)`);
+    expect(cli('list').stdout).toContain(
+      `${name}  ready  ring 8192 B  creator open pid ${process.pid} (alive)`,
+    );
   });
 
   it('finds and removes pipes whose processes died, by API and by CLI', async () => {
@@ -50,8 +58,14 @@ describe('listing and cleaning pipes', () => {
     };
     const first = await orphan('stale-api');
     const listed = listPipes().find((p) => p.name === first)!;
-    expect([listed.stale, listed.ends[0]!.state, listed.ends[0]!.alive]).toEqual([true, 'open', false]);
-    expect(cli('list').stdout).toMatch(new RegExp(`${first}.*creator open pid \\d+ \\(dead\\).*STALE`));
+    expect([listed.stale, listed.ends[0]!.state, listed.ends[0]!.alive]).toEqual([
+      true,
+      'open',
+      false,
+    ]);
+    expect(cli('list').stdout).toMatch(
+      new RegExp(`${first}.*creator open pid \\d+ \\(dead\\).*STALE`),
+    );
     expect(removeStalePipes()).toContain(first);
     const second = await orphan('stale-cli');
     const cleaned = cli('clean', '--json');

@@ -32,7 +32,11 @@ export function fixture(script: string, ...args: string[]): Child {
   proc.stderr!.on('data', (d: string) => {
     stderr += d;
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
+  const exited = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stderr: string;
+  }>((resolve) => {
     proc.on('close', (code, signal) => {
       for (const w of waiting.splice(0)) w(`<exited ${signal ?? code}: ${stderr.trim()}>`);
       resolve({ code, signal, stderr });
@@ -44,7 +48,8 @@ export function fixture(script: string, ...args: string[]): Child {
     line: () => {
       const ready = lines.shift();
       if (ready !== undefined) return Promise.resolve(ready);
-      if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(`<exited ${proc.signalCode ?? proc.exitCode}: ${stderr.trim()}>`);
+      if (proc.exitCode !== null || proc.signalCode !== null)
+        return Promise.resolve(`<exited ${proc.signalCode ?? proc.exitCode}: ${stderr.trim()}>`);
       return new Promise((resolve) => waiting.push(resolve));
     },
   };
