@@ -1,0 +1,332 @@
+// The JS-facing surface. Every entry point checks every argument and reports
+// problems as exceptions carrying `code` and `errno`; nothing here aborts.
+// push, pop and handshake are one call each and return plain numbers, so the
+// hot path allocates nothing on the native side.
+#include <napi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../../catmem/native/ring.h"
+#include "../../catmem/native/segment.h"
+#include "../../catmem/native/waiter.h"
+#include "connector.h"
+#include "listener.h"
+#include "names.h"
+
+using catmem::Context;
+using catmem::End;
+using catmem::SysError;
+
+namespace {
+
+Napi::Error MakeError(Napi::Env env, int err, const std::string& message) {
+  Napi::Error e = Napi::Error::New(env, message);
+  const char* name = strerrorname_np(err);
+  e.Set("code", Napi::String::New(env, name != nullptr ? name : "E" + std::to_string(err)));
+  e.Set("errno", Napi::Number::New(env, err));
+  return e;
+}
+
+[[noreturn]] void Throw(Napi::Env env, int err, const std::string& message) { throw MakeError(env, err, message); }
+
+double IntArg(const Napi::CallbackInfo& info, size_t i, const char* what, double min, double max) {
+  if (info.Length() <= i || !info[i].IsNumber()) Throw(info.Env(), EINVAL, std::string(what) + " must be a number");
+  const double v = info[i].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(v) || v != std::floor(v) || v < min || v > max) {
+    Throw(info.Env(), EINVAL, std::string(what) + " must be an integer in [" + std::to_string(static_cast<int64_t>(min)) + ", " +
+                                  std::to_string(static_cast<int64_t>(max)) + "]");
+  }
+  return v;
+}
+
+std::string IpArg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsString()) Throw(info.Env(), EINVAL, "address must be a string");
+  std::string s = info[i].As<Napi::String>().Utf8Value();
+  try {
+    catloop::ParseIp(s);
+  } catch (const SysError& e) {
+    Throw(info.Env(), e.err, e.message);
+  }
+  return s;
+}
+
+uint64_t RingSizeArg(const Napi::CallbackInfo& info, size_t i) {
+  const double v = IntArg(info, i, "ring size", static_cast<double>(catmem::kMinRingSize), static_cast<double>(catmem::kMaxRingSize));
+  if (!catmem::ValidRingSize(static_cast<uint64_t>(v))) Throw(info.Env(), EINVAL, "ring size must be a power of two from 4 KiB to 256 MiB");
+  return static_cast<uint64_t>(v);
+}
+
+}  // namespace
+
+class CatloopAddon : public Napi::Addon<CatloopAddon> {
+ public:
+  CatloopAddon(Napi::Env env, Napi::Object exports) {
+    DefineAddon(exports, {
+                             InstanceMethod("newContext", &CatloopAddon::NewContext),
+                             InstanceMethod("destroyContext", &CatloopAddon::DestroyContext),
+                             InstanceMethod("setStaging", &CatloopAddon::SetStaging),
+                             InstanceMethod("bind", &CatloopAddon::Bind),
+                             InstanceMethod("listen", &CatloopAddon::Listen),
+                             InstanceMethod("accept", &CatloopAddon::Accept),
+                             InstanceMethod("connect", &CatloopAddon::Connect),
+                             InstanceMethod("handshake", &CatloopAddon::Handshake),
+                             InstanceMethod("info", &CatloopAddon::Info),
+                             InstanceMethod("push", &CatloopAddon::Push),
+                             InstanceMethod("pop", &CatloopAddon::Pop),
+                             InstanceMethod("close", &CatloopAddon::Close),
+                             InstanceMethod("sleep", &CatloopAddon::Sleep),
+                             InstanceMethod("setWakeups", &CatloopAddon::SetWakeups),
+                         });
+    exports.Set("maxBacklog", Napi::Number::New(env, catloop::kMaxBacklog));
+    exports.Set("minRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMinRingSize)));
+    exports.Set("maxRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMaxRingSize)));
+  }
+
+  ~CatloopAddon() {
+    // The environment is going away (process exit, worker end): close
+    // listeners first so their queued clients are refused, then everything.
+    for (size_t i = 0; i < slots_.size(); i++) Release(slots_[i]);
+    for (auto& ctx : contexts_) {
+      if (ctx) ctx->Shutdown();
+    }
+  }
+
+ private:
+  struct Slot {
+    std::shared_ptr<End> end;  // listener: end 0 of its control pipe; connection: its pipe end
+    std::unique_ptr<catloop::Listener> listener;
+    std::unique_ptr<catloop::Connecting> connecting;
+    Context* ctx = nullptr;
+  };
+
+  Napi::Value NewContext(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsFunction()) Throw(info.Env(), EINVAL, "newContext needs a wake-up function");
+    contexts_.push_back(Context::Create(info.Env(), info[0].As<Napi::Function>()));
+    return Napi::Number::New(info.Env(), static_cast<double>(contexts_.size()));
+  }
+
+  Context& Ctx(const Napi::CallbackInfo& info, size_t i) {
+    const double id = IntArg(info, i, "context", 1, 1e9);
+    if (id > contexts_.size() || !contexts_[static_cast<size_t>(id) - 1]) Throw(info.Env(), EBADF, "no such context");
+    return *contexts_[static_cast<size_t>(id) - 1];
+  }
+
+  Slot& SlotArg(const Napi::CallbackInfo& info, size_t i) {
+    const double h = IntArg(info, i, "handle", 1, 1e9);
+    if (h > slots_.size() || !slots_[static_cast<size_t>(h) - 1].end) Throw(info.Env(), EBADF, "no such socket handle");
+    return slots_[static_cast<size_t>(h) - 1];
+  }
+
+  Slot& ListenerArg(const Napi::CallbackInfo& info, size_t i) {
+    Slot& slot = SlotArg(info, i);
+    if (!slot.listener) Throw(info.Env(), EINVAL, "not a bound socket");
+    return slot;
+  }
+
+  Slot& ConnectionArg(const Napi::CallbackInfo& info, size_t i) {
+    Slot& slot = SlotArg(info, i);
+    if (slot.listener) Throw(info.Env(), EINVAL, "not a connection");
+    return slot;
+  }
+
+  Napi::Value Adopt(Napi::Env env, Context& ctx, std::shared_ptr<End> end, std::unique_ptr<catloop::Listener> listener,
+                    std::unique_ptr<catloop::Connecting> connecting) {
+    ctx.Add(end);
+    size_t index = 0;
+    while (index < slots_.size() && slots_[index].end) index++;
+    if (index == slots_.size()) slots_.emplace_back();
+    Slot& slot = slots_[index];
+    slot.end = std::move(end);
+    slot.listener = std::move(listener);
+    slot.connecting = std::move(connecting);
+    slot.ctx = &ctx;
+    return Napi::Number::New(env, static_cast<double>(index + 1));
+  }
+
+  // Closes whatever the slot holds and empties it.
+  void Release(Slot& slot) {
+    if (!slot.end) return;
+    std::shared_ptr<End> end = std::move(slot.end);
+    if (slot.listener) {
+      slot.listener->Close();
+    } else {
+      end->Close();
+    }
+    slot.listener.reset();
+    slot.connecting.reset();
+    if (slot.ctx != nullptr) slot.ctx->Remove(end.get());
+    slot.ctx = nullptr;
+  }
+
+  Napi::Value DestroyContext(const Napi::CallbackInfo& info) {
+    Context& ctx = Ctx(info, 0);
+    for (Slot& slot : slots_) {
+      if (slot.ctx == &ctx) Release(slot);
+    }
+    ctx.Shutdown();
+    for (auto& c : contexts_) {
+      if (c.get() == &ctx) c.reset();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value SetStaging(const Napi::CallbackInfo& info) {
+    Context& ctx = Ctx(info, 0);
+    if (info.Length() < 2 || !info[1].IsArrayBuffer()) Throw(info.Env(), EINVAL, "staging must be an ArrayBuffer");
+    ctx.SetStaging(info[1].As<Napi::ArrayBuffer>());
+    return info.Env().Undefined();
+  }
+
+  // bind(ctx, ip, port, firstEphemeral) -> [handle, port]
+  Napi::Value Bind(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Context& ctx = Ctx(info, 0);
+    const std::string ip = IpArg(info, 1);
+    const uint32_t port = static_cast<uint32_t>(IntArg(info, 2, "port", 0, 65535));
+    const uint32_t first = static_cast<uint32_t>(IntArg(info, 3, "first ephemeral port", 1, 65535));
+    uint32_t bound = 0;
+    try {
+      auto map = catloop::ClaimAddress(ip, port, catloop::kControlRingSize, first, true, &bound);
+      auto listener = std::make_unique<catloop::Listener>(std::move(map));
+      std::shared_ptr<End> end = listener->end();
+      Napi::Array out = Napi::Array::New(env, 2);
+      out.Set(0u, Adopt(env, ctx, std::move(end), std::move(listener), nullptr));
+      out.Set(1u, Napi::Number::New(env, bound));
+      return out;
+    } catch (const SysError& e) {
+      Throw(env, e.err, e.message);
+    }
+  }
+
+  Napi::Value Listen(const Napi::CallbackInfo& info) {
+    Slot& slot = ListenerArg(info, 0);
+    const uint32_t backlog = static_cast<uint32_t>(IntArg(info, 1, "backlog", 0, 65535));
+    try {
+      slot.listener->Listen(backlog);
+    } catch (const SysError& e) {
+      Throw(info.Env(), e.err, e.message);
+    }
+    return info.Env().Undefined();
+  }
+
+  // accept(handle) -> undefined (nothing queued) | [handle, peer address, peer port]
+  Napi::Value Accept(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Slot& slot = ListenerArg(info, 0);
+    if (!slot.listener->listening()) Throw(env, EINVAL, "the socket is not listening");
+    catloop::Listener::Accepted accepted;
+    bool got = false;
+    try {
+      got = slot.listener->Accept(&accepted);
+    } catch (const SysError& e) {
+      Throw(env, e.err, e.message);
+    }
+    if (!got) {
+      slot.ctx->WantChanged();
+      return env.Undefined();
+    }
+    Context& ctx = *slot.ctx;  // slots_ may grow below: no references into it after Adopt
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(1u, Napi::String::New(env, catloop::FormatIp(accepted.ip_be)));
+    out.Set(2u, Napi::Number::New(env, accepted.port));
+    out.Set(0u, Adopt(env, ctx, std::move(accepted.end), nullptr, nullptr));
+    return out;
+  }
+
+  // connect(ctx, ip, port, localPort, ringSize, firstEphemeral) -> [handle, local address, local port]
+  Napi::Value Connect(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Context& ctx = Ctx(info, 0);
+    const std::string ip = IpArg(info, 1);
+    const uint32_t port = static_cast<uint32_t>(IntArg(info, 2, "port", 1, 65535));
+    const uint32_t local_port = static_cast<uint32_t>(IntArg(info, 3, "local port", 0, 65535));
+    const uint64_t ring_size = RingSizeArg(info, 4);
+    const uint32_t first = static_cast<uint32_t>(IntArg(info, 5, "first ephemeral port", 1, 65535));
+    auto connecting = std::make_unique<catloop::Connecting>();
+    try {
+      catloop::Connected c = catloop::Connect(ip, port, local_port, ring_size, first, connecting.get());
+      Napi::Array out = Napi::Array::New(env, 3);
+      out.Set(1u, Napi::String::New(env, c.local_ip));
+      out.Set(2u, Napi::Number::New(env, c.local_port));
+      out.Set(0u, Adopt(env, ctx, std::move(c.end), nullptr, std::move(connecting)));
+      return out;
+    } catch (const SysError& e) {
+      Throw(env, e.err, e.message);
+    }
+  }
+
+  // handshake(handle) -> 1 connected, 0 still waiting, or a negative errno
+  Napi::Value Handshake(const Napi::CallbackInfo& info) {
+    Slot& slot = ConnectionArg(info, 0);
+    if (!slot.connecting) return Napi::Number::New(info.Env(), 1);
+    const int r = catloop::Handshake(*slot.end, *slot.connecting);
+    if (r == 0) slot.ctx->WantChanged();
+    if (r == 1) slot.connecting.reset();
+    return Napi::Number::New(info.Env(), r);
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Slot& slot = ConnectionArg(info, 0);
+    Napi::Array out = Napi::Array::New(info.Env(), 2);
+    out.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(slot.end->ring_size())));
+    out.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(slot.end->max_payload())));
+    return out;
+  }
+
+  Napi::Value Push(const Napi::CallbackInfo& info) {
+    Slot& slot = SlotArg(info, 0);
+    if (slot.listener || slot.connecting) Throw(info.Env(), ENOTCONN, "the socket is not connected");
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (info.Length() < 2 || !info[1].IsTypedArray() ||
+        napi_get_typedarray_info(info.Env(), info[1], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+      Throw(info.Env(), EINVAL, "push data must be a Uint8Array");
+    }
+    if (length == 0 || data == nullptr) return Napi::Number::New(info.Env(), 0);
+    const int64_t r = slot.end->Push(static_cast<const uint8_t*>(data), length);
+    if (r >= 0 && static_cast<uint64_t>(r) < length) slot.ctx->WantChanged();
+    return Napi::Number::New(info.Env(), static_cast<double>(r));
+  }
+
+  Napi::Value Pop(const Napi::CallbackInfo& info) {
+    Slot& slot = SlotArg(info, 0);
+    if (slot.listener || slot.connecting) Throw(info.Env(), ENOTCONN, "the socket is not connected");
+    const double max = IntArg(info, 1, "pop size", 1, 1e12);
+    Context& ctx = *slot.ctx;
+    if (ctx.staging() == nullptr || ctx.staging_size() == 0) Throw(info.Env(), EINVAL, "no staging buffer");
+    const int64_t r = slot.end->Pop(ctx.staging(), std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size()));
+    if (r == catmem::kAgain) ctx.WantChanged();
+    return Napi::Number::New(info.Env(), static_cast<double>(r));
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Release(SlotArg(info, 0));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Sleep(const Napi::CallbackInfo& info) {
+    Context& ctx = Ctx(info, 0);
+    const double ms = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : NAN;
+    if (!std::isfinite(ms) || ms < 0 || ms > 60000) Throw(info.Env(), EINVAL, "sleep takes 0 to 60000 ms");
+    ctx.Sleep(static_cast<int64_t>(ms * 1e6));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value SetWakeups(const Napi::CallbackInfo& info) {
+    Context& ctx = Ctx(info, 0);
+    if (info.Length() < 2 || !info[1].IsBoolean()) Throw(info.Env(), EINVAL, "setWakeups takes a boolean");
+    ctx.SetActive(info.Env(), info[1].As<Napi::Boolean>().Value());
+    return info.Env().Undefined();
+  }
+
+  std::vector<std::shared_ptr<Context>> contexts_;
+  std::vector<Slot> slots_;
+};
+
+NODE_API_ADDON(CatloopAddon)

@@ -1,0 +1,143 @@
+#include "listener.h"
+
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "names.h"
+
+namespace catloop {
+
+using catmem::End;
+using catmem::Mapping;
+using catmem::SysError;
+
+namespace {
+
+// Holds the clients' lock byte of a listener's segment (blocking: a client holds
+// it only for the few microseconds it takes to write one request).
+class ClientsLock {
+ public:
+  explicit ClientsLock(int fd) : fd_(fd) { locked_ = Set(F_WRLCK, F_OFD_SETLKW); }
+  ~ClientsLock() {
+    if (locked_) Set(F_UNLCK, F_OFD_SETLK);
+  }
+  ClientsLock(const ClientsLock&) = delete;
+  ClientsLock& operator=(const ClientsLock&) = delete;
+
+ private:
+  bool Set(short type, int cmd) {
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = kLockClients;
+    fl.l_len = 1;
+    for (;;) {
+      if (fcntl(fd_, cmd, &fl) == 0) return true;
+      if (errno != EINTR) return false;
+    }
+  }
+  int fd_;
+  bool locked_;
+};
+
+}  // namespace
+
+Listener::Listener(std::shared_ptr<Mapping> map)
+    : map_(std::move(map)), end_(std::make_shared<End>(map_, 0)), block_(BlockOf(map_->base())) {
+  block_->version = kProtocolVersion;
+  block_->backlog.store(0, std::memory_order_relaxed);
+  block_->state.store(kBound, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  block_->magic = kListenerMagic;
+}
+
+void Listener::Listen(uint32_t backlog) {
+  if (closed_) throw SysError{EBADF, "the listener is closed"};
+  if (backlog < 1) backlog = 1;
+  if (backlog > kMaxBacklog) backlog = kMaxBacklog;
+  block_->backlog.store(backlog, std::memory_order_release);
+  block_->state.store(kListening, std::memory_order_release);
+}
+
+bool Listener::Next(Request* req) {
+  for (;;) {
+    uint8_t buf[kRequestSize];
+    const int64_t r = end_->Pop(buf, sizeof buf);
+    if (r == catmem::kAgain) return false;
+    if (r <= 0) {
+      // Clients never join the control pipe as an end, so it cannot reach end of
+      // file; only something else opening it by name can get it here.
+      throw SysError{EIO, "the listener's control pipe was joined by a process that is not a catloop client"};
+    }
+    if (r != static_cast<int64_t>(kRequestSize)) continue;  // not a request: skip it
+    memcpy(req, buf, sizeof *req);
+    if (req->magic == kRequestMagic && req->version == kProtocolVersion && req->port != 0) return true;
+  }
+}
+
+std::shared_ptr<End> Listener::Join(const Request& req, uint32_t status) {
+  const std::string name = PipeName(FormatIp(req.ip), req.port);
+  if (!ConnectionWaiting(name, req.nonce)) {
+    RemoveIfStale(name);  // its client died: nobody else would remove its pipe
+    return nullptr;
+  }
+  std::shared_ptr<Mapping> map;
+  try {
+    map = catmem::OpenSegment(name, catmem::Place{});
+  } catch (const SysError&) {
+    RemoveIfStale(name);
+    return nullptr;
+  }
+  auto end = std::make_shared<End>(map, 1);
+  Block* block = BlockOf(map->base());
+  if (block->magic != kConnectionMagic || block->nonce != req.nonce) {
+    end->Close();  // the name was re-used between the check and the join
+    return nullptr;
+  }
+  const Reply reply{kReplyMagic, status, req.nonce};
+  block->state.store(status == 0 ? kAccepted : kRefused, std::memory_order_release);
+  if (end->Push(reinterpret_cast<const uint8_t*>(&reply), sizeof reply) != static_cast<int64_t>(sizeof reply)) {
+    end->Close();  // the client closed meanwhile
+    return nullptr;
+  }
+  return end;
+}
+
+bool Listener::Accept(Accepted* out) {
+  if (closed_) throw SysError{EBADF, "the listener is closed"};
+  Request req;
+  while (Next(&req)) {
+    auto end = Join(req, 0);
+    if (!end) continue;
+    out->end = std::move(end);
+    out->ip_be = req.ip;
+    out->port = req.port;
+    return true;
+  }
+  return false;
+}
+
+void Listener::Close() {
+  if (closed_) return;
+  closed_ = true;
+  block_->state.store(kListenerClosed, std::memory_order_seq_cst);
+  {
+    // After this, every client either wrote its request already (refused
+    // below) or sees the listener closed and refuses itself.
+    ClientsLock lock(map_->fd());
+    Request req;
+    try {
+      while (Next(&req)) {
+        if (auto end = Join(req, ECONNREFUSED)) end->Close();
+      }
+    } catch (const SysError&) {
+      // A broken ring: the clients left in it see the control pipe closed.
+    }
+  }
+  end_->Close();
+}
+
+}  // namespace catloop

@@ -1,0 +1,428 @@
+import {
+  assertTimeout,
+  BaseLibOS,
+  type Capability,
+  DemiError,
+  describe,
+  ERRNO,
+  IPPROTO_TCP,
+  Opcode,
+  type QDesc,
+  type QResult,
+  type QToken,
+  type Sga,
+  type SocketAddress,
+  sgaBytes,
+  type WaitAnyResult,
+} from '@demi/core';
+import { type CatloopNative, native, nativeError } from './native.js';
+import { type CatloopOptions, resolveOptions } from './options.js';
+import { Socket } from './socket.js';
+
+const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['tcp', 'multiprocess']);
+const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
+const CONNECTED = { opcode: Opcode.CONNECT, ret: 0 } as const;
+const EOF_SGA: Sga = { segments: [] };
+const EAGAIN = -ERRNO.EAGAIN;
+const ANY = '0.0.0.0';
+/**
+ * How long waitSync polls without yielding. Short: on a 2-core machine the
+ * peer may share this core, and a longer spin only delays it; the native sleep
+ * that follows spins and yields a little more before it blocks on the futex.
+ */
+const SPIN_MS = 0.002;
+/** While a connect waits, async waits re-check its listener's liveness this often. */
+const CONNECT_CHECK_MS = 10;
+/** Staging (where pops land) starts this large and grows to the largest record seen. */
+const MIN_STAGING = 64 * 1024;
+
+/**
+ * TCP-like stream sockets between processes on one host over catmem's
+ * shared-memory rings. Every address:port in use is a catmem segment named
+ * after it: a listener's control pipe, or one connection's duplex pipe named
+ * after the client's ephemeral port. Connection set-up goes through the
+ * listener's control pipe; data never touches a kernel socket.
+ */
+export class Catloop extends BaseLibOS {
+  readonly name = 'catloop';
+  readonly capabilities = CAPABILITIES;
+  /** Ring size of the connections this instance opens. */
+  readonly ringSize: number;
+  readonly firstEphemeralPort: number;
+
+  readonly #native: CatloopNative;
+  readonly #ctx: number;
+  readonly #sockets = new Map<QDesc, Socket>();
+  /** Sockets with pending operations: the only ones poll looks at. */
+  readonly #busy = new Set<Socket>();
+  #connecting = 0;
+  #staging = new Uint8Array(0);
+  #nextQd = 1;
+
+  constructor(options: CatloopOptions = {}) {
+    super();
+    const resolved = resolveOptions(options);
+    this.ringSize = resolved.ringSize;
+    this.firstEphemeralPort = resolved.firstEphemeralPort;
+    this.#native = native();
+    this.#ctx = this.#native.newContext(() => this.progress());
+    this.#growStaging(MIN_STAGING);
+  }
+
+  // ---- sockets ------------------------------------------------------------
+
+  protected override doSocket(_domain: number, _type: number, protocol: number): QDesc {
+    if (protocol !== 0 && protocol !== IPPROTO_TCP) {
+      throw new DemiError('EPROTONOSUPPORT', `protocol ${protocol} is not TCP; use 0 or ${IPPROTO_TCP}`, { syscall: 'socket' });
+    }
+    const qd = this.#nextQd++;
+    this.#sockets.set(qd, new Socket(qd));
+    return qd;
+  }
+
+  #socket(qd: QDesc, syscall: string): Socket {
+    const sock = this.#sockets.get(qd);
+    if (sock === undefined) throw new DemiError('EBADF', `no open socket with queue descriptor ${qd}`, { syscall });
+    if (sock.closeQt !== undefined) throw new DemiError('EBADF', `socket ${qd} is being closed`, { syscall });
+    return sock;
+  }
+
+  protected override doBind(qd: QDesc, addr: SocketAddress): void {
+    const sock = this.#socket(qd, 'bind');
+    if (sock.state !== 'fresh') throw new DemiError('EINVAL', `socket ${qd} is already bound`, { syscall: 'bind' });
+    let handle: number;
+    let port: number;
+    try {
+      [handle, port] = this.#native.bind(this.#ctx, addr.address, addr.port, this.firstEphemeralPort);
+    } catch (err) {
+      throw nativeError(err, 'bind');
+    }
+    sock.handle = handle;
+    sock.state = 'bound';
+    sock.local = { address: addr.address, port };
+  }
+
+  protected override doListen(qd: QDesc, backlog: number): void {
+    const sock = this.#socket(qd, 'listen');
+    if (sock.state === 'fresh') throw new DemiError('EDESTADDRREQ', `socket ${qd} must be bound before it listens`, { syscall: 'listen' });
+    if (sock.state !== 'bound' && sock.state !== 'listening') {
+      throw new DemiError('EINVAL', `socket ${qd} is ${sock.state}; only a bound socket can listen`, { syscall: 'listen' });
+    }
+    try {
+      this.#native.listen(sock.handle, backlog);
+    } catch (err) {
+      throw nativeError(err, 'listen');
+    }
+    sock.state = 'listening';
+  }
+
+  protected override doAccept(qd: QDesc): QToken {
+    const sock = this.#socket(qd, 'accept');
+    if (sock.state !== 'listening') throw new DemiError('EINVAL', `socket ${qd} is not listening`, { syscall: 'accept' });
+    const qt = this.tokens.issue(qd, Opcode.ACCEPT);
+    if (sock.accepts.length === 0 && this.#acceptNow(sock, qt)) return qt;
+    sock.accepts.push(qt);
+    this.#busy.add(sock);
+    return qt;
+  }
+
+  /** One accept attempt; false when no connection is queued yet. */
+  #acceptNow(listener: Socket, qt: QToken): boolean {
+    let got: [number, string, number] | undefined;
+    try {
+      got = this.#native.accept(listener.handle);
+    } catch (err) {
+      this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: nativeError(err, 'accept').errno });
+      return true;
+    }
+    if (got === undefined) return false;
+    const [handle, peerAddress, peerPort] = got;
+    const sock = new Socket(this.#nextQd++);
+    sock.handle = handle;
+    sock.state = 'connected';
+    // A wildcard listener's connection is local to the address the client used.
+    const local = listener.local!;
+    sock.local = { address: local.address === ANY ? peerAddress : local.address, port: local.port };
+    sock.remote = { address: peerAddress, port: peerPort };
+    this.#sockets.set(sock.qd, sock);
+    this.#sizeStagingFor(handle);
+    this.tokens.complete(qt, { opcode: Opcode.ACCEPT, ret: 0, accepted: { qd: sock.qd, addr: { ...sock.remote } } });
+    return true;
+  }
+
+  protected override doConnect(qd: QDesc, addr: SocketAddress): QToken {
+    const sock = this.#socket(qd, 'connect');
+    if (sock.state === 'connected') throw new DemiError('EISCONN', `socket ${qd} is already connected`, { syscall: 'connect' });
+    if (sock.state === 'connecting') throw new DemiError('EALREADY', `socket ${qd} is already connecting`, { syscall: 'connect' });
+    if (sock.state === 'listening') throw new DemiError('EINVAL', `socket ${qd} is listening`, { syscall: 'connect' });
+    const qt = this.tokens.issue(qd, Opcode.CONNECT);
+    let localPort = 0;
+    if (sock.state === 'bound') {
+      // The connection's pipe takes the bound address's name.
+      localPort = sock.local!.port;
+      this.#native.close(sock.handle);
+      sock.handle = 0;
+      sock.state = 'fresh';
+      sock.local = undefined;
+    }
+    let handle: number;
+    let localAddress: string;
+    try {
+      [handle, localAddress, localPort] = this.#native.connect(this.#ctx, addr.address, addr.port, localPort, this.ringSize, this.firstEphemeralPort);
+    } catch (err) {
+      // Refusals are results, as for a non-blocking connect.
+      this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: nativeError(err, 'connect').errno });
+      return qt;
+    }
+    sock.handle = handle;
+    sock.state = 'connecting';
+    sock.local = { address: localAddress, port: localPort };
+    sock.remote = { address: addr.address, port: addr.port };
+    sock.connectQt = qt;
+    this.#connecting++;
+    if (!this.#handshake(sock)) this.#busy.add(sock);
+    return qt;
+  }
+
+  /** Checks for the listener's answer; true once the connect completed either way. */
+  #handshake(sock: Socket): boolean {
+    const r = this.#native.handshake(sock.handle);
+    if (r === 0) return false;
+    const qt = sock.connectQt!;
+    sock.connectQt = undefined;
+    this.#connecting--;
+    if (r === 1) {
+      sock.state = 'connected';
+      this.#sizeStagingFor(sock.handle);
+      this.tokens.complete(qt, CONNECTED);
+    } else {
+      this.#native.close(sock.handle);
+      sock.handle = 0;
+      sock.state = 'fresh';
+      sock.local = undefined;
+      sock.remote = undefined;
+      this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: -r });
+    }
+    return true;
+  }
+
+  #sizeStagingFor(handle: number): void {
+    const [, maxPayload] = this.#native.info(handle);
+    this.#growStaging(maxPayload);
+  }
+
+  #growStaging(size: number): void {
+    if (this.#staging.byteLength >= size) return;
+    this.#staging = new Uint8Array(size);
+    this.#native.setStaging(this.#ctx, this.#staging.buffer as ArrayBuffer);
+  }
+
+  #connected(qd: QDesc, syscall: string): Socket {
+    const sock = this.#socket(qd, syscall);
+    if (sock.state !== 'connected') throw new DemiError('ENOTCONN', `socket ${qd} is not connected (it is ${sock.state})`, { syscall });
+    return sock;
+  }
+
+  protected override doGetsockname(qd: QDesc): SocketAddress {
+    const sock = this.#socket(qd, 'getsockname');
+    return sock.local === undefined ? { address: ANY, port: 0 } : { ...sock.local };
+  }
+
+  protected override doGetpeername(qd: QDesc): SocketAddress {
+    const sock = this.#socket(qd, 'getpeername');
+    if (sock.state !== 'connected' || sock.remote === undefined) {
+      throw new DemiError('ENOTCONN', `socket ${qd} is not connected`, { syscall: 'getpeername' });
+    }
+    return { ...sock.remote };
+  }
+
+  // ---- data ---------------------------------------------------------------
+
+  protected override doPush(qd: QDesc, sga: Sga): QToken {
+    const sock = this.#connected(qd, 'push');
+    const data = sga.segments.length === 1 ? sga.segments[0]! : sgaBytes(sga);
+    const qt = this.tokens.issue(qd, Opcode.PUSH);
+    if (data.byteLength === 0) {
+      // A zero-length record would read as end of file: nothing to send.
+      this.tokens.complete(qt, PUSHED);
+      return qt;
+    }
+    let offset = 0;
+    if (sock.pushes.length === 0) {
+      const r = this.#native.push(sock.handle, data);
+      if (r === data.byteLength) {
+        this.tokens.complete(qt, PUSHED);
+        return qt;
+      }
+      if (r < 0) {
+        this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: -r });
+        return qt;
+      }
+      offset = r;
+    }
+    sock.pushes.push({ qt, data, offset });
+    this.#busy.add(sock);
+    return qt;
+  }
+
+  protected override doPop(qd: QDesc, size: number): QToken {
+    const sock = this.#connected(qd, 'pop');
+    const qt = this.tokens.issue(qd, Opcode.POP);
+    if (sock.pops.length === 0 && this.#popNow(sock, qt, size)) return qt;
+    sock.pops.push({ qt, size });
+    this.#busy.add(sock);
+    return qt;
+  }
+
+  /** One pop attempt; false when nothing is there yet. */
+  #popNow(sock: Socket, qt: QToken, size: number): boolean {
+    const r = this.#native.pop(sock.handle, size);
+    if (r > 0) {
+      this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [this.#staging.slice(0, r)] } });
+    } else if (r === 0) {
+      this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: EOF_SGA });
+    } else if (r === EAGAIN) {
+      return false;
+    } else {
+      this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: -r });
+    }
+    return true;
+  }
+
+  // ---- progress -------------------------------------------------------------
+
+  /** Moves one socket's pending work forward; true if anything completed. */
+  #advance(sock: Socket): boolean {
+    let progressed = false;
+    if (sock.connectQt !== undefined && this.#handshake(sock)) progressed = true;
+    while (sock.accepts.length > 0 && this.#acceptNow(sock, sock.accepts[0]!)) {
+      sock.accepts.shift();
+      progressed = true;
+    }
+    while (sock.pushes.length > 0) {
+      const p = sock.pushes[0]!;
+      const r = this.#native.push(sock.handle, p.offset === 0 ? p.data : p.data.subarray(p.offset));
+      if (r < 0) {
+        sock.pushes.shift();
+        this.tokens.complete(p.qt, { opcode: Opcode.FAILED, ret: -r });
+        progressed = true;
+        continue;
+      }
+      p.offset += r;
+      if (p.offset < p.data.byteLength) break;
+      sock.pushes.shift();
+      this.tokens.complete(p.qt, PUSHED);
+      progressed = true;
+    }
+    while (sock.pops.length > 0 && this.#popNow(sock, sock.pops[0]!.qt, sock.pops[0]!.size)) {
+      sock.pops.shift();
+      progressed = true;
+    }
+    if (sock.closeQt !== undefined && sock.pushes.length === 0) {
+      this.#finishClose(sock);
+      progressed = true;
+    }
+    if (sock.idle) this.#busy.delete(sock);
+    return progressed;
+  }
+
+  protected poll(timeoutMs: number): void {
+    if (this.#busy.size === 0) return;
+    let progressed = false;
+    for (const sock of this.#busy) if (this.#advance(sock)) progressed = true;
+    if (progressed || timeoutMs <= 0 || this.isShutdown) return;
+    this.#native.sleep(this.#ctx, timeoutMs);
+    for (const sock of this.#busy) this.#advance(sock);
+  }
+
+  protected override nextTimerMs(): number | undefined {
+    // A listener that dies before it answers wakes nobody: look at it now and then.
+    return this.#connecting > 0 ? CONNECT_CHECK_MS : undefined;
+  }
+
+  protected override setWakeups(active: boolean): void {
+    if (!this.isShutdown) this.#native.setWakeups(this.#ctx, active);
+  }
+
+  override waitSync(qt: QToken, timeoutMs?: number): QResult {
+    return this.waitAnySync([qt], timeoutMs).result;
+  }
+
+  /**
+   * Busy-polls like BaseLibOS's, but spins only a few microseconds before each
+   * poll(t > 0), which spins and yields natively and then sleeps on the futex;
+   * the peer's next push wakes it.
+   */
+  override waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
+    const timeout = assertTimeout(timeoutMs, 'waitSync');
+    if (!Array.isArray(qts) || qts.length === 0) {
+      throw new DemiError('EINVAL', `expected a non-empty array of queue tokens, got ${describe(qts)}`, { syscall: 'waitSync' });
+    }
+    for (const qt of qts) {
+      if (this.tokens.entry(qt, 'waitSync').waiter !== undefined) {
+        throw new DemiError('EINVAL', `queue token ${qt} is already being waited on`, { syscall: 'waitSync' });
+      }
+    }
+    let start = -1;
+    let deadline = Number.POSITIVE_INFINITY;
+    let polled = false;
+    for (;;) {
+      for (let index = 0; index < qts.length; index++) {
+        const result = this.tokens.take(qts[index]!);
+        if (result !== undefined) return { index, result };
+      }
+      const now = performance.now();
+      if (start < 0) {
+        start = now;
+        if (timeout !== undefined) deadline = now + timeout;
+      }
+      if (now >= deadline && polled) {
+        throw new DemiError('ETIMEDOUT', `no completion within ${timeout} ms; the token remains valid`, { syscall: 'waitSync' });
+      }
+      this.poll(now - start < SPIN_MS ? 0 : Math.min(1, deadline - now));
+      polled = true;
+    }
+  }
+
+  // ---- closing ------------------------------------------------------------
+
+  protected override doClose(qd: QDesc): void {
+    const sock = this.#sockets.get(qd);
+    if (sock === undefined) throw new DemiError('EBADF', `no open socket with queue descriptor ${qd}`, { syscall: 'close' });
+    this.#release(sock);
+    this.tokens.failAll(qd);
+  }
+
+  protected override doAsyncClose(qd: QDesc): QToken {
+    const sock = this.#socket(qd, 'asyncClose');
+    sock.closeQt = this.tokens.issue(qd, Opcode.CLOSE);
+    const qt = sock.closeQt;
+    if (sock.pushes.length === 0) this.#finishClose(sock);
+    else this.#busy.add(sock);
+    return qt;
+  }
+
+  #finishClose(sock: Socket): void {
+    const qt = sock.closeQt!;
+    this.#release(sock);
+    this.tokens.complete(qt, { opcode: Opcode.CLOSE, ret: 0 });
+    this.tokens.failAll(sock.qd);
+  }
+
+  /** Closes the native side (a listener refuses what it queued) and forgets the socket. */
+  #release(sock: Socket): void {
+    this.#sockets.delete(sock.qd);
+    this.#busy.delete(sock);
+    if (sock.connectQt !== undefined) this.#connecting--;
+    if (sock.handle !== 0) this.#native.close(sock.handle);
+    sock.handle = 0;
+  }
+
+  protected override doShutdown(): void {
+    this.#native.destroyContext(this.#ctx);
+    this.#sockets.clear();
+    this.#busy.clear();
+    this.#connecting = 0;
+    this.#staging = new Uint8Array(0);
+  }
+}

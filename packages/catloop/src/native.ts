@@ -1,0 +1,81 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DemiError } from '@demi/core';
+
+/** The addon's entry points (native/addon.cc). Every argument is checked natively too. */
+export interface CatloopNative {
+  newContext(onWake: () => void): number;
+  destroyContext(ctx: number): void;
+  setStaging(ctx: number, buffer: ArrayBuffer): void;
+  /** Claims address:port (0: an ephemeral port) as a bound socket: [handle, port]. */
+  bind(ctx: number, address: string, port: number, firstEphemeralPort: number): [number, number];
+  listen(handle: number, backlog: number): void;
+  /** The next queued connection, accepted: [handle, peer address, peer port]; undefined when none waits. */
+  accept(handle: number): [number, string, number] | undefined;
+  /** Queues a connection request: [handle, local address, local port]. Throws ECONNREFUSED and friends. */
+  connect(ctx: number, address: string, port: number, localPort: number, ringSize: number, firstEphemeralPort: number): [number, string, number];
+  /** 1: connected; 0: the listener has not answered yet; negative errno: refused. */
+  handshake(handle: number): number;
+  /** [ring size, largest payload of one record]. */
+  info(handle: number): [number, number];
+  /** Bytes written (whole records), or a negative errno. */
+  push(handle: number, data: Uint8Array): number;
+  /** Bytes copied to the staging buffer, 0 at end of file, or a negative errno (-EAGAIN: nothing yet). */
+  pop(handle: number, max: number): number;
+  close(handle: number): void;
+  sleep(ctx: number, ms: number): void;
+  setWakeups(ctx: number, active: boolean): void;
+  readonly maxBacklog: number;
+  readonly minRingSize: number;
+  readonly maxRingSize: number;
+}
+
+const ADDON = 'demi_catloop.node';
+
+function candidates(): string[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const out: string[] = [];
+  if (process.env.DEMI_CATLOOP_ADDON) out.push(process.env.DEMI_CATLOOP_ADDON);
+  // dist/ and src/ both sit beside build/.
+  out.push(join(here, '..', 'build', 'Release', ADDON), join(here, '..', 'build', 'Debug', ADDON));
+  return out;
+}
+
+let loaded: CatloopNative | undefined;
+
+/** Loads the addon once; explains what to do when it is missing. */
+export function native(): CatloopNative {
+  if (loaded !== undefined) return loaded;
+  const require = createRequire(import.meta.url);
+  const tried: string[] = [];
+  for (const path of candidates()) {
+    if (!existsSync(path)) {
+      tried.push(`${path} (missing)`);
+      continue;
+    }
+    try {
+      loaded = require(path) as CatloopNative;
+      return loaded;
+    } catch (err) {
+      tried.push(`${path} (${(err as Error).message})`);
+    }
+  }
+  throw new DemiError(
+    'ENOENT',
+    `the catloop native addon could not be loaded; tried:\n  ${tried.join('\n  ')}\n` +
+      'Build it with `npm run build -w @demi/catloop` (needs cmake, a C++17 compiler and the catmem sources beside it), ' +
+      'or point DEMI_CATLOOP_ADDON at a built demi_catloop.node.',
+    { syscall: 'init' },
+  );
+}
+
+/** Turns an exception from the addon into a DemiError carrying its errno. */
+export function nativeError(err: unknown, syscall: string): DemiError {
+  if (err instanceof DemiError) return err;
+  const errno = (err as { errno?: unknown }).errno;
+  const message = err instanceof Error ? err.message : String(err);
+  if (typeof errno === 'number') return DemiError.fromErrno(errno, message, syscall);
+  return new DemiError('EINVAL', message, { syscall });
+}

@@ -1,0 +1,41 @@
+import type { QDesc, QToken, SocketAddress } from '@demi/core';
+
+export interface PendingPop {
+  qt: QToken;
+  size: number;
+}
+
+export interface PendingPush {
+  qt: QToken;
+  data: Uint8Array;
+  /** Bytes of data already in the ring. */
+  offset: number;
+}
+
+/**
+ * fresh: just made; bound: holds its address (a control pipe, not yet taking
+ * requests); listening: takes connection requests; connecting: its request is
+ * queued at a listener; connected: has its own pipe.
+ */
+export type SocketState = 'fresh' | 'bound' | 'listening' | 'connecting' | 'connected';
+
+/** JS-side state of one socket: its native handle and what waits on it, in order. */
+export class Socket {
+  state: SocketState = 'fresh';
+  /** Native handle (0: none). */
+  handle = 0;
+  local: SocketAddress | undefined;
+  remote: SocketAddress | undefined;
+  readonly accepts: QToken[] = [];
+  connectQt: QToken | undefined;
+  readonly pops: PendingPop[] = [];
+  readonly pushes: PendingPush[] = [];
+  /** Set by asyncClose: the socket closes once its pushes have left. */
+  closeQt: QToken | undefined;
+
+  constructor(readonly qd: QDesc) {}
+
+  get idle(): boolean {
+    return this.accepts.length === 0 && this.connectQt === undefined && this.pops.length === 0 && this.pushes.length === 0 && this.closeQt === undefined;
+  }
+}
