@@ -54,6 +54,8 @@ export function segmentArrives(c: TcpConnection, seg: Segment, now: number): voi
   }
   c.lastReceiveAt = now;
   c.probes = 0;
+  // RFC 7323 4.3: remember the timestamp of the segment our next ACK will cover.
+  if (c.tsOk && seg.options.hasTimestamp && seqLe(seg.seq, c.lastAckSent)) c.tsRecent = seg.options.tsVal;
 
   // 2. RST: exact match resets; in-window but inexact earns a challenge ACK (RFC 5961 3).
   if (flags & TCP_RST) {
@@ -111,6 +113,11 @@ export function segmentArrives(c: TcpConnection, seg: Segment, now: number): voi
   // 7. Data.
   const s = c.state;
   if (seg.dataLen > 0) {
+    if (c.orphan && (s === TcpState.FIN_WAIT_1 || s === TcpState.FIN_WAIT_2)) {
+      // Nobody will ever read it: tell the peer (as Linux does for data after close).
+      c.abort();
+      return;
+    }
     if (s === TcpState.ESTABLISHED || s === TcpState.FIN_WAIT_1 || s === TcpState.FIN_WAIT_2) receiveData(c, seg);
     else {
       // After the peer's FIN there is nothing more to receive.
@@ -200,9 +207,10 @@ function receiveData(c: TcpConnection, seg: Segment): void {
   }
   const offset = seqSub(seq, c.rcvNxt);
   if (offset === 0) {
+    const hadHoles = !c.ooo.isEmpty;
     c.rcvBuf.writeAt(c.rcvBuf.length, seg.buf, off, len);
     advance(c, len);
-    if (!c.ooo.isEmpty) {
+    if (hadHoles) {
       // Filled (part of) a hole: ACK at once so the sender's recovery moves on.
       c.ackNow = true;
     } else if (++c.segsSinceAck >= 2) {
