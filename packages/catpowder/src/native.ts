@@ -42,6 +42,7 @@ export interface NativeStats {
 export interface NativeAddon {
   RawDevice: new (options: Record<string, unknown>) => NativeDevice;
   features(): { afXdp: boolean; afXdpUnavailable: string | null };
+  runInNetns<T>(name: string, fn: () => T): T;
 }
 
 const ADDON = '../build/Release/demi_catpowder.node';
