@@ -55,6 +55,7 @@ struct wake_line {
 };
 struct counter {
   alignas(128) _Atomic uint64_t value;
+  _Atomic uint32_t cpu; /* tail lines: 1 + the producer's CPU at its last push */
 };
 struct header {
   uint64_t magic;
@@ -218,12 +219,18 @@ static uint64_t now_ns(void) {
 
 static unsigned long spins;
 static uint64_t spin_start;
+static int share_cpu;
 
-/* Spins for 2 us, then yields, as catmem's waitSync does: two busy pollers
- * sharing one core must not starve each other for a whole time slice. */
-static void relax(void) {
-  if (spins++ == 0) spin_start = now_ns();
-  if ((spins & 15) != 0 || now_ns() - spin_start < 2000) {
+/* Spins for 2 us (not at all when the peer last pushed from this CPU), then
+ * yields, as catmem's waitSync does: two busy pollers sharing one core must not
+ * starve each other for a whole time slice. */
+static void relax(const struct pipe_end *p) {
+  if (spins++ == 0) {
+    spin_start = now_ns();
+    uint32_t peer = atomic_load_explicit(&p->h->tail[1 - p->side].cpu, memory_order_relaxed);
+    share_cpu = peer != 0 && peer == (uint32_t)sched_getcpu() + 1;
+  }
+  if (!share_cpu && ((spins & 15) != 0 || now_ns() - spin_start < 2000)) {
     __builtin_ia32_pause();
   } else {
     sched_yield();
@@ -238,12 +245,16 @@ static void push(struct pipe_end *p, const uint8_t *data, uint32_t n) {
   while (p->size - (p->tx_tail - p->tx_head_cache) < need) {
     p->tx_head_cache = atomic_load_explicit(&p->h->head[p->side].value, memory_order_acquire);
     if (p->size - (p->tx_tail - p->tx_head_cache) >= need) break;
-    relax();
+    relax(p);
   }
   uint32_t hdr[2] = {n, 0};
   memcpy(p->tx + (p->tx_tail & p->mask), hdr, sizeof hdr);
   copy_in(p, p->tx_tail + RECORD_HEADER, data, n);
   p->tx_tail += need;
+  uint32_t cpu = (uint32_t)sched_getcpu() + 1;
+  if (atomic_load_explicit(&p->h->tail[p->side].cpu, memory_order_relaxed) != cpu) {
+    atomic_store_explicit(&p->h->tail[p->side].cpu, cpu, memory_order_relaxed);
+  }
   atomic_store_explicit(&p->h->tail[p->side].value, p->tx_tail, memory_order_release);
   atomic_thread_fence(memory_order_seq_cst);
   if (atomic_load_explicit(&p->h->wake[1 - p->side].rx_sleepers, memory_order_relaxed) != 0) wake_end(p->h, 1 - p->side);
@@ -257,7 +268,7 @@ static uint32_t pop(struct pipe_end *p, uint8_t *out, uint32_t cap) {
         atomic_load_explicit(&p->h->tail[1 - p->side].value, memory_order_acquire) == p->rx_head) {
       return 0;
     }
-    relax();
+    relax(p);
   }
   uint32_t hdr[2];
   memcpy(hdr, p->rx + (p->rx_head & p->mask), sizeof hdr);

@@ -1,11 +1,12 @@
-// Benchmark rows for @demi/catmem: 64-byte ping-pong round trips between two
-// Node processes over a shared-memory pipe (waitSync and async wait), beside a C
-// program speaking the same ring layout (the floor).
+// Benchmark rows for @demi/catmem: ping-pong round trips between two Node
+// processes over a shared-memory pipe (waitSync and async wait), beside a C
+// program speaking the same ring layout (c/shm-ring.c, the shared-memory floor).
 //
-// As a row module (benchmarks/run.mjs): `rows(ctx)` returns the rows.
+// As a row module (benchmarks/run.mjs): `rows(ctx)` returns the rows; run(ctx)
+// uses ctx.iterations, ctx.warmup, ctx.signal and ctx.progress when given.
 // Standalone:  node benchmarks/rows/catmem.mjs [--quick] [--json]
-//              runs the rows, plus a node:net TCP ping-pong for comparison, and
-//              prints medians and ratios.
+//              runs the 64-byte rows plus a node:net TCP ping-pong for
+//              comparison, in one run, and prints medians and ratios.
 // The same file is the child process of every row (--child <role> ...).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,46 +15,50 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SIZES } from '../lib/sizes.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const C_SOURCE = join(dirname(SELF), '..', 'c', 'shm-ring.c');
-const SIZE = 64;
-const CHILD_TIMEOUT_MS = 180_000;
+const CHILD_TIMEOUT_MS = 280_000;
 
-function counts(quick, mode) {
-  if (mode === 'async')
-    return quick ? { rounds: 1000, warmup: 200 } : { rounds: 10_000, warmup: 1000 };
-  return quick ? { rounds: 5000, warmup: 1000 } : { rounds: 50_000, warmup: 5000 };
+/** Packages the runner builds (through nx, cached) before these rows run. */
+export const needs = ['@demi/core', '@demi/catmem'];
+
+function counts(ctx) {
+  return {
+    rounds: ctx.iterations ?? (ctx.quick ? 2000 : 50_000),
+    warmup: ctx.warmup ?? (ctx.quick ? 200 : 5000),
+  };
 }
 
 export function rows() {
-  return [
+  return SIZES.flatMap((size) => [
     {
-      id: 'catmem-c-floor',
-      group: 'rtt-64',
+      id: `catmem-c-floor-${size.bytes}`,
+      group: size.group,
       label: 'shm ring in C, catmem layout (floor)',
-      run: (ctx) => runC(ctx),
+      run: (ctx) => runC(ctx, size.bytes),
     },
     {
-      id: 'catmem-sync',
-      group: 'rtt-64',
+      id: `catmem-sync-${size.bytes}`,
+      group: size.group,
       label: 'catmem waitSync, 2 processes',
-      run: (ctx) => runNode(ctx, 'sync'),
+      run: (ctx) => runNode(ctx, 'sync', size.bytes),
     },
     {
-      id: 'catmem-async',
-      group: 'rtt-64',
+      id: `catmem-async-${size.bytes}`,
+      group: size.group,
       label: 'catmem async wait, 2 processes',
-      run: (ctx) => runNode(ctx, 'async'),
+      run: (ctx) => runNode(ctx, 'async', size.bytes),
     },
-  ];
+  ]);
 }
 
 // ---- rows ------------------------------------------------------------------
 
 function buildC() {
   const cc = spawnSync('cc', ['--version'], { encoding: 'utf8' });
-  if (cc.error || cc.status !== 0) return { skip: 'no C compiler (cc) on PATH' };
+  if (cc.error || cc.status !== 0) return { skip: 'no C compiler (cc): apt-get install -y gcc' };
   const source = readFileSync(C_SOURCE);
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
   const dir = join(tmpdir(), 'demi-bench');
@@ -62,29 +67,31 @@ function buildC() {
   if (existsSync(exe)) return { exe };
   const tmp = `${exe}.${process.pid}.tmp`;
   const built = spawnSync('cc', ['-O2', '-std=c11', '-o', tmp, C_SOURCE], { encoding: 'utf8' });
-  if (built.status !== 0)
+  if (built.status !== 0) {
     return {
       skip: `cc failed: ${(built.stderr || built.error?.message || '').trim().split('\n')[0]}`,
     };
+  }
   renameSync(tmp, exe);
   return { exe };
 }
 
-async function runC(ctx) {
+async function runC(ctx, size) {
   const built = buildC();
   if (built.skip) return { skip: built.skip };
-  const { rounds, warmup } = counts(ctx.quick, 'sync');
+  const { rounds, warmup } = counts(ctx);
   ctx.progress?.(0, 'C floor');
-  const out = await collect(
-    spawn(built.exe, ['bench', String(rounds), String(warmup), String(SIZE)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
+  const child = spawn(built.exe, ['bench', String(rounds), String(warmup), String(size)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = await collect(child, ctx.signal);
   ctx.progress?.(1, 'C floor');
   return { samplesNs: JSON.parse(out).samplesNs };
 }
 
+let available;
 function catmemAvailable() {
+  if (available !== undefined) return available;
   const r = spawnSync(
     process.execPath,
     [
@@ -92,42 +99,46 @@ function catmemAvailable() {
       '-e',
       "await import('@demi/catmem').then((m) => new m.Catmem().shutdown())",
     ],
-    {
-      cwd: dirname(SELF),
-      encoding: 'utf8',
-    },
+    { cwd: dirname(SELF), encoding: 'utf8' },
   );
-  return r.status === 0
-    ? undefined
-    : `@demi/catmem does not load (build it: npm run build -w @demi/catmem): ${(r.stderr || '').trim().split('\n').pop()}`;
+  available =
+    r.status === 0
+      ? ''
+      : `@demi/catmem does not load (npm run build -w @demi/catmem): ${(r.stderr || '').trim().split('\n').pop()}`;
+  return available;
 }
 
-async function runNode(ctx, mode) {
+async function runNode(ctx, mode, size) {
   const missing = catmemAvailable();
   if (missing) return { skip: missing };
-  const { rounds, warmup } = counts(ctx.quick, mode);
-  const name = `bench-${process.pid}-${mode}-${Date.now()}`;
+  const { rounds, warmup } = counts(ctx);
+  const name = `bench-${process.pid}-${mode}-${size}-${Date.now()}`;
   const pong = spawn(process.execPath, [SELF, '--child', 'pong', name, mode], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const pongDone = collect(pong);
-  await firstLine(pong.stdout, 'ready');
-  const ping = spawn(
-    process.execPath,
-    [SELF, '--child', 'ping', name, mode, String(rounds), String(warmup)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  ping.stderr.setEncoding('utf8');
-  ping.stderr.on('data', (chunk) => {
-    for (const m of chunk.matchAll(/^progress ([\d.]+)$/gm))
-      ctx.progress?.(Number(m[1]), `catmem ${mode}`);
-  });
-  const out = await collect(ping);
-  await pongDone;
-  return { samplesNs: JSON.parse(out).samplesNs };
+  const pongDone = collect(pong, ctx.signal);
+  pongDone.catch(() => {}); // reported below, or moot if ping failed first
+  try {
+    await firstLine(pong.stdout, 'ready');
+    const ping = spawn(
+      process.execPath,
+      [SELF, '--child', 'ping', name, mode, String(rounds), String(warmup), String(size)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    ping.stderr.setEncoding('utf8');
+    ping.stderr.on('data', (chunk) => {
+      for (const m of chunk.matchAll(/^progress ([\d.]+)$/gm))
+        ctx.progress?.(Number(m[1]), `catmem ${mode}`);
+    });
+    const out = await collect(ping, ctx.signal);
+    await pongDone;
+    return { samplesNs: JSON.parse(out).samplesNs };
+  } finally {
+    if (pong.exitCode === null && pong.signalCode === null) pong.kill('SIGKILL');
+  }
 }
 
-function collect(child) {
+function collect(child, signal) {
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
@@ -138,20 +149,21 @@ function collect(child) {
     child.stderr?.on('data', (d) => {
       stderr += d;
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+    const kill = () => child.kill('SIGKILL');
+    const timer = setTimeout(kill, CHILD_TIMEOUT_MS);
+    signal?.addEventListener('abort', kill, { once: true });
     child.on('error', reject);
-    child.on('close', (code, signal) => {
+    child.on('close', (code, sig) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', kill);
       if (code === 0) resolve(stdout);
-      else
-        reject(
-          new Error(
-            `${child.spawnfile} exited with ${signal ?? code}: ${stderr
-              .replace(/^progress .*\n/gm, '')
-              .trim()
-              .slice(0, 500)}`,
-          ),
-        );
+      else {
+        const why = stderr
+          .replace(/^progress .*\n/gm, '')
+          .trim()
+          .slice(0, 500);
+        reject(new Error(`${child.spawnfile} exited with ${sig ?? code}: ${why}`));
+      }
     });
   });
 }
@@ -169,6 +181,7 @@ function firstLine(stream, expected) {
     };
     stream.setEncoding('utf8');
     stream.on('data', onData);
+    stream.once('end', () => reject(new Error(`child exited before saying ${expected}`)));
   });
 }
 
@@ -189,11 +202,11 @@ async function childPong(name, mode) {
   await libos.shutdown();
 }
 
-async function childPing(name, mode, rounds, warmup) {
+async function childPing(name, mode, rounds, warmup, size) {
   const { Catmem } = await import('@demi/catmem');
   const libos = new Catmem();
   const qd = libos.openPipe(name);
-  const sga = { segments: [new Uint8Array(SIZE).fill(7)] };
+  const sga = { segments: [new Uint8Array(size).fill(7)] };
   const samples = new Float64Array(rounds);
   const total = rounds + warmup;
   const step = Math.max(1, Math.floor(total / 10));
@@ -209,8 +222,9 @@ async function childPing(name, mode, rounds, warmup) {
       r = await libos.wait(libos.pop(qd));
     }
     const t1 = performance.now();
-    if (r.ret !== 0 || r.sga.segments[0]?.byteLength !== SIZE)
+    if (r.ret !== 0 || r.sga.segments[0]?.byteLength !== size) {
       throw new Error(`bad echo at round ${i}: ret ${r.ret}`);
+    }
     if (i >= warmup) samples[i - warmup] = (t1 - t0) * 1e6;
   }
   libos.close(qd);
@@ -233,10 +247,10 @@ function childNetEcho() {
   server.listen(0, '127.0.0.1', () => process.stdout.write(`ready ${server.address().port}\n`));
 }
 
-function childNetPing(port, rounds, warmup) {
+function childNetPing(port, rounds, warmup, size) {
   const socket = net.connect(port, '127.0.0.1');
   socket.setNoDelay(true);
-  const msg = Buffer.alloc(SIZE, 7);
+  const msg = Buffer.alloc(size, 7);
   const samples = [];
   let i = 0;
   let got = 0;
@@ -248,8 +262,8 @@ function childNetPing(port, rounds, warmup) {
   socket.on('connect', send);
   socket.on('data', (d) => {
     got += d.length;
-    if (got < SIZE) return;
-    got -= SIZE;
+    if (got < size) return;
+    got -= size;
     if (i >= warmup) samples.push(Math.round((performance.now() - t0) * 1e6));
     if (++i < rounds + warmup) send();
     else {
@@ -259,22 +273,21 @@ function childNetPing(port, rounds, warmup) {
   });
 }
 
-async function runNet(ctx) {
-  const { rounds, warmup } = counts(ctx.quick, 'async');
+async function runNet(ctx, size) {
+  const { rounds, warmup } = counts(ctx);
   const echo = spawn(process.execPath, [SELF, '--child', 'net-echo'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const echoDone = collect(echo);
+  const echoDone = collect(echo, ctx.signal);
   const port = await new Promise((resolve) => {
     echo.stdout.once('data', (d) => resolve(Number(String(d).split(' ')[1])));
   });
-  const out = await collect(
-    spawn(
-      process.execPath,
-      [SELF, '--child', 'net-ping', String(port), String(rounds), String(warmup)],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
+  const ping = spawn(
+    process.execPath,
+    [SELF, '--child', 'net-ping', String(port), String(rounds), String(warmup), String(size)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  const out = await collect(ping, ctx.signal);
   await echoDone;
   return { samplesNs: JSON.parse(out).samplesNs };
 }
@@ -283,19 +296,21 @@ async function runNet(ctx) {
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? Number.NaN
-    : s.length % 2
-      ? s[(s.length - 1) / 2]
-      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  if (s.length === 0) return Number.NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function standalone(argv) {
   const quick = argv.includes('--quick');
   const ctx = { quick, progress: () => {} };
   const all = [
-    ...rows(ctx),
-    { id: 'net-tcp', group: 'rtt-64', label: 'node:net TCP loopback (comparison)', run: runNet },
+    ...rows(ctx).filter((r) => r.group === 'rtt-64'),
+    {
+      id: 'net-tcp-64',
+      group: 'rtt-64',
+      label: 'node:net TCP loopback (comparison)',
+      run: (c) => runNet(c, 64),
+    },
   ];
   const results = [];
   for (const row of all) {
@@ -308,27 +323,19 @@ async function standalone(argv) {
     });
   }
   const floor = results.find((r) => r.label.includes('floor'))?.medianNs;
-  const sync = results.find((r) => r.id === 'catmem-sync')?.medianNs;
-  const tcp = results.find((r) => r.id === 'net-tcp')?.medianNs;
+  const sync = results.find((r) => r.id === 'catmem-sync-64')?.medianNs;
+  const tcp = results.find((r) => r.id === 'net-tcp-64')?.medianNs;
   if (argv.includes('--json')) {
-    console.log(
-      JSON.stringify(
-        {
-          date: new Date().toISOString(),
-          results,
-          syncOverFloor: sync / floor,
-          tcpOverSync: tcp / sync,
-        },
-        null,
-        2,
-      ),
-    );
+    const summary = { syncOverFloor: sync / floor, tcpOverSync: tcp / sync };
+    console.log(JSON.stringify({ date: new Date().toISOString(), results, ...summary }, null, 2));
     return;
   }
   for (const r of results) {
-    console.log(
-      `${r.label.padEnd(42)} ${r.skip ? `skipped: ${r.skip}` : `median ${(r.medianNs / 1000).toFixed(2).padStart(9)} us  (n=${r.n}${floor ? `, ${(r.medianNs / floor).toFixed(1)}x floor` : ''})`}`,
-    );
+    const vs = floor ? `, ${(r.medianNs / floor).toFixed(1)}x floor` : '';
+    const text = r.skip
+      ? `skipped: ${r.skip}`
+      : `median ${(r.medianNs / 1000).toFixed(2).padStart(9)} us  (n=${r.n}${vs})`;
+    console.log(`${r.label.padEnd(42)} ${text}`);
   }
   if (sync && floor) console.log(`catmem sync / C floor: ${(sync / floor).toFixed(1)}x`);
   if (sync && tcp) console.log(`node:net TCP / catmem sync: ${(tcp / sync).toFixed(1)}x`);
@@ -336,24 +343,22 @@ async function standalone(argv) {
 
 const args = process.argv.slice(2);
 if (process.argv[1] === SELF) {
+  const fail = (err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exit(1);
+  };
   if (args[0] === '--child') {
-    const [, role, a, b, c, d] = args;
-    const run =
-      role === 'pong'
-        ? childPong(a, b)
-        : role === 'ping'
-          ? childPing(a, b, Number(c), Number(d))
-          : role === 'net-echo'
-            ? childNetEcho()
-            : childNetPing(Number(a), Number(b), Number(c));
-    Promise.resolve(run).catch((err) => {
-      process.stderr.write(`${err.stack ?? err}\n`);
-      process.exit(1);
-    });
+    const [, role, a, b, c, d, e] = args;
+    const children = {
+      pong: () => childPong(a, b),
+      ping: () => childPing(a, b, Number(c), Number(d), Number(e)),
+      'net-echo': () => childNetEcho(),
+      'net-ping': () => childNetPing(Number(a), Number(b), Number(c), Number(d)),
+    };
+    Promise.resolve()
+      .then(() => children[role]())
+      .catch(fail);
   } else {
-    standalone(args).catch((err) => {
-      process.stderr.write(`${err.stack ?? err}\n`);
-      process.exit(1);
-    });
+    standalone(args).catch(fail);
   }
 }

@@ -51,6 +51,9 @@ struct alignas(kLine) WakeLine {
 
 struct alignas(kLine) Counter {
   std::atomic<uint64_t> value;  // bytes, monotonically increasing, never wraps
+  // tail lines only: 1 + the CPU the producer last pushed from (0: unknown). A
+  // waiter whose peer runs on its own CPU yields at once instead of spinning.
+  std::atomic<uint32_t> cpu;
 };
 
 struct alignas(kLine) Header {

@@ -1,5 +1,7 @@
 #include "ring.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -38,6 +40,8 @@ End::End(std::shared_ptr<Mapping> map, int side)
   tx_data_ = base + RingOffset(side, ring_size_);
   rx_data_ = base + RingOffset(1 - side, ring_size_);
   tx_tail_ = &hdr_->tail[side].value;
+  tx_cpu_ = &hdr_->tail[side].cpu;
+  rx_cpu_ = &hdr_->tail[1 - side].cpu;
   tx_head_ = &hdr_->head[side].value;
   rx_tail_ = &hdr_->tail[1 - side].value;
   rx_head_ = &hdr_->head[1 - side].value;
@@ -95,6 +99,10 @@ int64_t End::Push(const uint8_t* data, uint64_t len) {
     written += chunk;
   }
   if (written > 0) {
+    // Same cache line as the tail: costs the consumer no extra miss.
+    const uint32_t cpu = static_cast<uint32_t>(sched_getcpu() + 1);
+    if (tx_cpu_->load(std::memory_order_relaxed) != cpu)
+      tx_cpu_->store(cpu, std::memory_order_relaxed);
     tx_tail_->store(tx_tail_local_, std::memory_order_release);
     // Pairs with the fence a sleeper issues between announcing itself and
     // re-checking the ring: either it sees this tail or we see it asleep.
@@ -168,6 +176,11 @@ bool End::Ready() {
       return true;
   }
   return false;
+}
+
+bool End::PeerSharesCpu() const {
+  const uint32_t peer = rx_cpu_->load(std::memory_order_relaxed);
+  return peer != 0 && peer == static_cast<uint32_t>(sched_getcpu() + 1);
 }
 
 void End::CheckPeer(int64_t now_ns) {

@@ -38,6 +38,9 @@ class End {
 
   // For waiters (any thread): is what this end wants available now?
   bool Ready();
+  // Whether the peer last pushed from the CPU this thread runs on: spinning
+  // would only delay it.
+  bool PeerSharesCpu() const;
   // Checks, at most every 100 ms per end, whether the peer died without closing.
   void CheckPeer(int64_t now_ns);
 
@@ -67,6 +70,8 @@ class End {
   uint8_t* tx_data_;
   uint8_t* rx_data_;
   std::atomic<uint64_t>* tx_tail_;
+  std::atomic<uint32_t>* tx_cpu_;
+  const std::atomic<uint32_t>* rx_cpu_;
   std::atomic<uint64_t>* tx_head_;
   std::atomic<uint64_t>* rx_tail_;
   std::atomic<uint64_t>* rx_head_;

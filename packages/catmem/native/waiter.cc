@@ -13,8 +13,10 @@ namespace {
 
 // Liveness checks and re-evaluation happen at least this often while waiting.
 constexpr int64_t kHeartbeatNs = 100 * 1000 * 1000;
-// Waits spin this long, then (sync waits) yield this many times, before sleeping.
-constexpr int64_t kSpinNs = 1000;
+// Sync waits spin this long (unless the peer shares this CPU), then yield this
+// many times, before sleeping. The waiter thread spins kWaiterSpinNs.
+constexpr int64_t kSpinNs = 2000;
+constexpr int64_t kWaiterSpinNs = 1000;
 constexpr int kYields = 8;
 // futex_waitv takes at most 128 words; one is the waiter's own control word.
 constexpr unsigned kMaxWait = 127;
@@ -145,16 +147,28 @@ std::vector<std::shared_ptr<End>> Context::Wanting() {
 void Context::Sleep(int64_t timeout_ns) {
   const int64_t start = MonoNs();
   const int64_t deadline = start + timeout_ns;
-  Ends ends = Wanting();
-  if (ends.empty()) {
+  // The JS thread is the only one changing ends_, so it reads it without the
+  // lock; ends that want nothing are never Ready() and are not slept on.
+  const Ends& ends = ends_;
+  bool wanting = false;
+  for (const auto& e : ends) {
+    if (e->wants() != 0) wanting = true;
+  }
+  if (!wanting) {
     Nap(std::min(timeout_ns, kFallbackSliceNs));
     return;
   }
   CheckPeers(ends);
   if (AnyReady(ends)) return;
-  while (MonoNs() - start < kSpinNs) {
-    CpuRelax();
-    if (AnyReady(ends)) return;
+  bool spin = true;
+  for (const auto& e : ends) {
+    if (e->PeerSharesCpu()) spin = false;
+  }
+  while (spin && MonoNs() - start < kSpinNs) {
+    for (int i = 0; i < 16; i++) {
+      if (AnyReady(ends)) return;
+      CpuRelax();
+    }
   }
   // A peer sharing this core gets to run here.
   for (int i = 0; i < kYields; i++) {
@@ -215,7 +229,7 @@ void Context::Run() {
     CheckPeers(ends);
     bool ready = AnyReady(ends);
     if (!ready && !ends.empty()) {
-      const int64_t spin_until = MonoNs() + kSpinNs;
+      const int64_t spin_until = MonoNs() + kWaiterSpinNs;
       while (!ready && MonoNs() < spin_until && control_.load(std::memory_order_relaxed) == seen) {
         CpuRelax();
         ready = AnyReady(ends);

@@ -35,11 +35,6 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['pipe', 'mult
 const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
 const EOF_SGA: Sga = { segments: [] };
 const EAGAIN = -ERRNO.EAGAIN;
-/**
- * How long waitSync polls without yielding. Short: on a 2-core machine the
- * peer may share this core, and a longer spin only delays it.
- */
-const SPIN_MS = 0.002;
 
 /**
  * Pipes between processes over POSIX shared memory: each pipe is two
@@ -245,9 +240,11 @@ export class Catmem extends BaseLibOS {
   }
 
   /**
-   * Busy-polls like BaseLibOS's, but spins only a few microseconds before each
-   * poll(t > 0), which yields the core and then sleeps on the futex; the
-   * peer's next push wakes it.
+   * Like BaseLibOS's, but without its 0.2 ms of poll(0): every poll here is
+   * poll(t > 0), whose native part spins 2 µs on the rings (not at all when the
+   * peer last ran on this CPU), yields a few times, then sleeps on the futex
+   * until the peer's next push. On a 2-core machine the peer often shares this
+   * core, and spinning longer would only delay it.
    */
   override waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
     const timeout = assertTimeout(timeoutMs, 'waitSync');
@@ -265,8 +262,7 @@ export class Catmem extends BaseLibOS {
         });
       }
     }
-    let start = -1;
-    let deadline = Number.POSITIVE_INFINITY;
+    let deadline: number | undefined;
     let polled = false;
     for (;;) {
       for (let index = 0; index < qts.length; index++) {
@@ -274,10 +270,7 @@ export class Catmem extends BaseLibOS {
         if (result !== undefined) return { index, result };
       }
       const now = performance.now();
-      if (start < 0) {
-        start = now;
-        if (timeout !== undefined) deadline = now + timeout;
-      }
+      deadline ??= timeout === undefined ? Number.POSITIVE_INFINITY : now + timeout;
       if (now >= deadline && polled) {
         throw new DemiError(
           'ETIMEDOUT',
@@ -285,7 +278,7 @@ export class Catmem extends BaseLibOS {
           { syscall: 'waitSync' },
         );
       }
-      this.poll(now - start < SPIN_MS ? 0 : Math.min(1, deadline - now));
+      this.poll(Math.min(1, deadline - now));
       polled = true;
     }
   }
