@@ -9,9 +9,12 @@
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("Engine", catnap::Engine::Define(env));
+  exports.Set("createEngine", Napi::Function::New(env, &catnap::Engine::Create, "createEngine"));
   exports.Set("RECORD_SLOTS", Napi::Number::New(env, catnap::kSlots));
   exports.Set("RECORD_CAPACITY", Napi::Number::New(env, catnap::kRecordCapacity));
+  exports.Set("RECORD_ARRAY_LENGTH", Napi::Number::New(env, catnap::kRecordArrayLength));
+  exports.Set("IN_WAKE", Napi::Number::New(env, catnap::kInWake));
+  exports.Set("WANT_WAKEUPS", Napi::Number::New(env, catnap::kWantWakeups));
   exports.Set("SLAB_BYTES", Napi::Number::New(env, static_cast<double>(catnap::kSlabBytes)));
   return exports;
 }

@@ -58,42 +58,85 @@ double Endpoint(const sockaddr_in& addr) {
 
 }  // namespace
 
-Napi::Function Engine::Define(Napi::Env env) {
-  return DefineClass(env, "Engine",
-                     {
-                         InstanceMethod<&Engine::RecordBuffer>("records"),
-                         InstanceMethod<&Engine::SlabOf>("slab"),
-                         InstanceMethod<&Engine::NewSocket>("socket"),
-                         InstanceMethod<&Engine::Bind>("bind"),
-                         InstanceMethod<&Engine::Listen>("listen"),
-                         InstanceMethod<&Engine::Accept>("accept"),
-                         InstanceMethod<&Engine::Connect>("connect"),
-                         InstanceMethod<&Engine::Close>("close"),
-                         InstanceMethod<&Engine::AsyncClose>("asyncClose"),
-                         InstanceMethod<&Engine::Push>("push"),
-                         InstanceMethod<&Engine::Pushto>("pushto"),
-                         InstanceMethod<&Engine::Pop>("pop"),
-                         InstanceMethod<&Engine::Poll>("poll"),
-                         InstanceMethod<&Engine::SetWakeups>("setWakeups"),
-                         InstanceMethod<&Engine::Setsockopt>("setsockopt"),
-                         InstanceMethod<&Engine::Getsockopt>("getsockopt"),
-                         InstanceMethod<&Engine::Peername>("peername"),
-                         InstanceMethod<&Engine::Sockname>("sockname"),
-                         InstanceMethod<&Engine::SocketCount>("socketCount"),
-                         InstanceMethod<&Engine::Shutdown>("shutdown"),
-                     });
+namespace {
+
+using Method = Napi::Value (*)(const Napi::CallbackInfo&);
+struct MethodEntry {
+  const char* name;
+  Method method;
+};
+
+}  // namespace
+
+Napi::Value Engine::Create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::unique_ptr<Engine> owned(new Engine(info));
+  Engine* engine = owned.get();
+  static const MethodEntry kMethods[] = {
+      {"slab", &Call<&Engine::SlabOf>},
+      {"socket", &Call<&Engine::NewSocket>},
+      {"bind", &Call<&Engine::Bind>},
+      {"listen", &Call<&Engine::Listen>},
+      {"accept", &Call<&Engine::Accept>},
+      {"connect", &Call<&Engine::Connect>},
+      {"close", &Call<&Engine::Close>},
+      {"asyncClose", &Call<&Engine::AsyncClose>},
+      {"push", &Call<&Engine::Push>},
+      {"pushto", &Call<&Engine::Pushto>},
+      {"pop", &Call<&Engine::Pop>},
+      {"poll", &Call<&Engine::Poll>},
+      {"setWakeups", &Call<&Engine::SetWakeups>},
+      {"setsockopt", &Call<&Engine::Setsockopt>},
+      {"getsockopt", &Call<&Engine::Getsockopt>},
+      {"peername", &Call<&Engine::Peername>},
+      {"sockname", &Call<&Engine::Sockname>},
+      {"socketCount", &Call<&Engine::SocketCount>},
+      {"shutdown", &Call<&Engine::Shutdown>},
+  };
+  Napi::Object object = Napi::Object::New(env);
+  auto hold = [&](napi_value value) {
+    if (napi_add_finalizer(env, value, engine, &Engine::Release, nullptr, nullptr) != napi_ok) {
+      throw Napi::Error::New(env, "cannot attach the engine to its functions");
+    }
+    engine->js_refs_++;
+    owned.release();  // from here on the finalizers own it
+  };
+  hold(object);
+  for (const MethodEntry& m : kMethods) {
+    Napi::Function fn = Napi::Function::New(env, m.method, m.name, engine);
+    hold(fn);
+    object.Set(m.name, fn);
+  }
+  return object;
 }
 
-Engine::Engine(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<Engine>(info), wakeup_(this, &Engine::OnWake) {
+void Engine::Release(napi_env /*env*/, void* data, void* /*hint*/) {
+  Engine* engine = static_cast<Engine*>(data);
+  if (--engine->js_refs_ == 0) delete engine;
+}
+
+Engine::Engine(const Napi::CallbackInfo& info) : env_(info.Env()), wakeup_(this, &Engine::OnWake) {
   Napi::Env env = info.Env();
   const char* syscall = "init";
   if (info.Length() < 1 || !info[0].IsFunction()) {
-    ThrowErrno(env, EINVAL, syscall, "new Engine(onWake, options?): onWake must be a function");
+    ThrowErrno(env, EINVAL, syscall,
+               "createEngine(onWake, records, options?): onWake must be a function");
   }
-  if (info.Length() > 1 && !info[1].IsUndefined()) {
-    if (!info[1].IsObject()) ThrowErrno(env, EINVAL, syscall, "options must be an object");
-    Napi::Object options = info[1].As<Napi::Object>();
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  bool plain = true;
+  if (napi_get_typedarray_info(env, info[1], &type, &length, &data, &buffer, nullptr) != napi_ok ||
+      type != napi_float64_array || length != kRecordArrayLength ||
+      data == nullptr || napi_is_arraybuffer(env, buffer, &plain) != napi_ok || plain) {
+    ThrowErrno(env, EINVAL, syscall,
+               "records must be a Float64Array of RECORD_ARRAY_LENGTH elements over a "
+               "SharedArrayBuffer");
+  }
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!info[2].IsObject()) ThrowErrno(env, EINVAL, syscall, "options must be an object");
+    Napi::Object options = info[2].As<Napi::Object>();
     auto flag = [&](const char* key, bool& out) {
       Napi::Value v = options.Get(key);
       if (v.IsUndefined()) return;
@@ -117,7 +160,8 @@ Engine::Engine(const Napi::CallbackInfo& info)
     seconds("lingerSeconds", tcp_.linger_s);
   }
   on_wake_ = Napi::Weak(info[0].As<Napi::Function>());
-  record_buffer_ = Napi::Persistent(Napi::ArrayBuffer::New(env, kRecordBytes));
+  record_array_ = Napi::Persistent(info[1].As<Napi::Object>());
+  record_base_ = static_cast<double*>(data);
   async_context_ = std::make_unique<Napi::AsyncContext>(env, "demi:catnap");
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ < 0) ThrowSys(env, errno, syscall, "epoll_create1");
@@ -132,27 +176,52 @@ Engine::~Engine() {
 
 void Engine::OnWake(void* self) {
   Engine* engine = static_cast<Engine*>(self);
+  if (engine->epfd_ < 0) return;
   Napi::Env env = engine->Env();
   Napi::HandleScope scope(env);
   Napi::Value fn = engine->on_wake_.Value();
   if (fn.IsEmpty() || !fn.IsFunction()) return;  // the TS object was collected
   try {
-    // MakeCallback runs microtasks afterwards, so promises resolved here settle now.
-    fn.As<Napi::Function>().MakeCallback(env.Global(), {}, *engine->async_context_);
+    // Harvest here, so a wake-up is one crossing into JS with the batch ready:
+    // onWake(n) walks the n records, as after any other call.
+    engine->BeginCall(env, "wait");
+    engine->PollKernel(0, false);
+    napi_value count = Napi::Number::New(env, engine->records_.Count());
+    double* control = engine->record_base_;
+    // Waits that finish here and the waits their continuations start would
+    // turn wake-ups off and on again, one native call each: JS only notes what
+    // it wants while kInWake is set, and it is applied once, below.
+    control[kInWake] = 1;
+    control[kWantWakeups] = engine->wakeups_ ? 1 : 0;
+    bool threw = false;
+    Napi::Value exception;
+    try {
+      // MakeCallback runs microtasks afterwards, so promises resolved here settle now.
+      fn.As<Napi::Function>().MakeCallback(env.Global(), {count}, *engine->async_context_);
+    } catch (const Napi::Error& error) {
+      threw = true;
+      exception = error.Value();
+    }
+    control[kInWake] = 0;
+    // Also after an exception: an uncaughtException handler may keep the process going.
+    engine->ApplyWakeups(env, control[kWantWakeups] != 0);
+    if (threw) napi_fatal_exception(env, exception);
   } catch (const Napi::Error& error) {
     napi_fatal_exception(env, error.Value());
   }
 }
 
+void Engine::ApplyWakeups(Napi::Env env, bool active) {
+  if (epfd_ < 0 || active == wakeups_) return;
+  if (wakeup_.Set(env, epfd_, active) != 0) {
+    ThrowErrno(env, EIO, "wait", "cannot watch the epoll fd on the event loop");
+  }
+  wakeups_ = active;
+}
+
 void Engine::BeginCall(Napi::Env env, const char* syscall) {
   if (epfd_ < 0) ThrowErrno(env, EBADF, syscall, "this catnap instance has been shut down");
-  void* data = nullptr;
-  size_t length = 0;
-  napi_get_arraybuffer_info(env, record_buffer_.Value(), &data, &length);
-  if (data == nullptr || length != kRecordBytes) {
-    ThrowErrno(env, EINVAL, syscall, "the record buffer was detached");
-  }
-  records_.Begin(static_cast<double*>(data));
+  records_.Begin(record_base_);
   slabs_.BeginCall();
 }
 
@@ -170,10 +239,6 @@ Socket& Engine::Lookup(const Napi::CallbackInfo& info, size_t i, const char* sys
                "no open socket has queue descriptor " + std::to_string(static_cast<uint32_t>(value)));
   }
   return *s;
-}
-
-Napi::Value Engine::RecordBuffer(const Napi::CallbackInfo& /*info*/) {
-  return record_buffer_.Value();
 }
 
 Napi::Value Engine::SlabOf(const Napi::CallbackInfo& info) {
@@ -419,16 +484,16 @@ Napi::Value Engine::Poll(const Napi::CallbackInfo& info) {
   BeginCall(env, "poll");
   double timeout = NumberArg(info, 0, "timeoutMs", "poll");
   if (timeout < 0) ThrowErrno(env, EINVAL, "poll", "timeoutMs must not be negative");
-  PollKernel(std::min(timeout, kMaxTimeoutMs));
+  // Optional second argument: true while waitSync busy-polls.
+  bool spin = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  PollKernel(std::min(timeout, kMaxTimeoutMs), spin && timeout == 0);
   return Napi::Number::New(env, records_.Count());
 }
 
 Napi::Value Engine::SetWakeups(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bool active = BoolArg(info, 0, "active", "wait");
-  if (epfd_ < 0) return env.Undefined();
-  int rc = wakeup_.Set(env, epfd_, active);
-  if (rc != 0) ThrowErrno(env, EIO, "wait", "cannot watch the epoll fd on the event loop");
+  ApplyWakeups(env, active);
   return env.Undefined();
 }
 

@@ -27,15 +27,26 @@ struct TcpDefaults {
   int linger_s = 0;
 };
 
-class Engine : public Napi::ObjectWrap<Engine> {
+// JS sees an engine as a plain object of functions, each bound to the Engine
+// through its Node-API callback data (no per-call unwrap). The object and
+// every function hold a reference: the Engine lives while any of them does.
+class Engine {
  public:
-  static Napi::Function Define(Napi::Env env);
-  explicit Engine(const Napi::CallbackInfo& info);
-  ~Engine() override;
+  // createEngine(onWake, records, options?): `records` is the Float64Array over a
+  // SharedArrayBuffer that completion records are written into.
+  static Napi::Value Create(const Napi::CallbackInfo& info);
+  ~Engine();
 
  private:
+  explicit Engine(const Napi::CallbackInfo& info);
+  Napi::Env Env() const { return Napi::Env(env_); }
+  template <Napi::Value (Engine::*Method)(const Napi::CallbackInfo&)>
+  static Napi::Value Call(const Napi::CallbackInfo& info) {
+    return (static_cast<Engine*>(info.Data())->*Method)(info);
+  }
+  static void Release(napi_env env, void* data, void* hint);
+
   // ---- entry points from JS (engine.cc); each validates every argument ----
-  Napi::Value RecordBuffer(const Napi::CallbackInfo& info);
   Napi::Value SlabOf(const Napi::CallbackInfo& info);
   Napi::Value NewSocket(const Napi::CallbackInfo& info);
   Napi::Value Bind(const Napi::CallbackInfo& info);
@@ -62,6 +73,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void BeginCall(Napi::Env env, const char* syscall);
   Napi::Value PushCommon(const Napi::CallbackInfo& info, const char* syscall, bool to);
   static void OnWake(void* self);
+  void ApplyWakeups(Napi::Env env, bool active);
 
   // ---- the I/O core (io.cc) ----
   uint32_t NextQd();
@@ -85,18 +97,24 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void DrainPushes(Socket& s);
   void Defer(Socket& s);
   int WaitKernel(epoll_event* events, int max, double timeout_ms);
-  void PollKernel(double timeout_ms);
+  void PollKernel(double timeout_ms, bool spin);
 
+  napi_env env_;
+  int js_refs_ = 0;
   int epfd_ = -1;
   TcpDefaults tcp_;
   std::unordered_map<uint32_t, std::unique_ptr<Socket>> sockets_;
   std::vector<uint32_t> deferred_;  // sockets cut short by a full record buffer
   Records records_;
-  Napi::Reference<Napi::ArrayBuffer> record_buffer_;
+  // A SharedArrayBuffer cannot be detached, so its address stays valid for as
+  // long as this reference keeps it alive: no per-call check.
+  Napi::ObjectReference record_array_;
+  double* record_base_ = nullptr;
   Slabs slabs_;
   Napi::FunctionReference on_wake_;  // weak: the TS object owns the function
   std::unique_ptr<Napi::AsyncContext> async_context_;
   Wakeup wakeup_;
+  bool wakeups_ = false;  // the loop is referenced
 };
 
 }  // namespace catnap

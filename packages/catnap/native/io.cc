@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -275,7 +276,7 @@ int Engine::WaitKernel(epoll_event* events, int max, double timeout_ms) {
   return epoll_wait(epfd_, events, max, ms > 2147483647.0 ? 2147483647 : static_cast<int>(ms));
 }
 
-void Engine::PollKernel(double timeout_ms) {
+void Engine::PollKernel(double timeout_ms, bool spin) {
   if (!deferred_.empty()) {
     std::vector<uint32_t> again;
     again.swap(deferred_);
@@ -290,6 +291,12 @@ void Engine::PollKernel(double timeout_ms) {
   if (records_.Count() > 0 || !deferred_.empty()) timeout_ms = 0;
   epoll_event events[kMaxEvents];
   int n = WaitKernel(events, kMaxEvents, timeout_ms);
+  if (n == 0 && spin && records_.Count() == 0) {
+    // Nothing ready while waitSync spins: let a process sharing this core run
+    // (often the very peer we wait for: the scheduler likes to put a woken task
+    // beside its waker). Returns at once when nothing else wants the core.
+    sched_yield();
+  }
   for (int i = 0; i < n; i++) {
     Socket* s = Find(static_cast<uint32_t>(events[i].data.u64));
     if (s == nullptr) continue;  // closed since

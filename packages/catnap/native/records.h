@@ -23,7 +23,13 @@ enum Slot : uint32_t {
 enum Opcode : int { kPush = 1, kPop = 2, kAccept = 3, kConnect = 4, kClose = 5, kFailed = 6 };
 
 constexpr uint32_t kRecordCapacity = 1024;
-constexpr size_t kRecordBytes = kRecordCapacity * kSlots * sizeof(double);
+
+// After the records, two control slots shared with JS (see Engine::OnWake):
+// kInWake is 1 while the addon is calling into JS from a wake-up, and
+// kWantWakeups is what JS asked for meanwhile; the addon applies it on return.
+constexpr uint32_t kInWake = kRecordCapacity * kSlots;
+constexpr uint32_t kWantWakeups = kInWake + 1;
+constexpr uint32_t kRecordArrayLength = kWantWakeups + 1;
 
 class Records {
  public:

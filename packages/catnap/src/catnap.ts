@@ -13,6 +13,7 @@ import {
   SOCK_STREAM,
   type SockoptValue,
   type SocketAddress,
+  type WaitAnyResult,
   SOL_SOCKET,
 } from '@demi/core';
 import { endpointToAddress, ipv4ToInt } from './address.js';
@@ -47,11 +48,24 @@ export class Catnap extends BaseLibOS {
   readonly #records: Float64Array;
   readonly #slots: number;
   readonly #capacity: number;
+  readonly #inWake: number;
+  readonly #wantWakeups: number;
   readonly #popSize: number;
   #slab: ArrayBuffer | undefined;
   #slabGeneration = -1;
-  // Held here: the addon holds it weakly, so a forgotten Catnap can be collected.
-  readonly #onWake = (): void => this.progress();
+  /** Inside waitSync: empty non-blocking polls yield the core (see native PollKernel). */
+  #spinning = false;
+  #skipPoll = false;
+  // Called from the addon when the epoll fd is readable, with the records it has
+  // just harvested. Held here: the addon holds it weakly, so a forgotten Catnap
+  // can be collected.
+  readonly #onWake = (n: number): void => {
+    if (this.isShutdown) return;
+    this.#completed(n);
+    // A full buffer: more may be ready. (progress() would also re-arm timers;
+    // catnap has none, so after a partial batch there is nothing left to do.)
+    if (n === this.#capacity) this.progress();
+  };
 
   constructor(options: CatnapOptions = {}) {
     super();
@@ -60,17 +74,42 @@ export class Catnap extends BaseLibOS {
     this.#popSize = popSize;
     this.#slots = addon.RECORD_SLOTS;
     this.#capacity = addon.RECORD_CAPACITY;
+    // Shared memory cannot be detached, so the addon may keep its address.
+    this.#records = new Float64Array(new SharedArrayBuffer(addon.RECORD_ARRAY_LENGTH * 8));
+    this.#inWake = addon.IN_WAKE;
+    this.#wantWakeups = addon.WANT_WAKEUPS;
     try {
-      this.#engine = new addon.Engine(this.#onWake, engine);
+      this.#engine = addon.createEngine(this.#onWake, this.#records, engine);
     } catch (err) {
       throw toDemiError(err, 'init');
     }
-    this.#records = new Float64Array(this.#engine.records());
   }
 
   /** Open sockets, including ones still finishing an asyncClose (for tests and tools). */
   get socketCount(): number {
     return this.isShutdown ? 0 : this.#engine.socketCount();
+  }
+
+  override waitAny(qts: readonly QToken[], timeoutMs?: number): Promise<WaitAnyResult> {
+    // The wait engine polls once before it sleeps. Not needed here: operations
+    // that could finish already did inside their call, and anything that became
+    // ready since leaves the epoll fd readable, which wakes us on the next turn
+    // of the event loop. Saves a native call and a system call per async wait.
+    this.#skipPoll = true;
+    try {
+      return super.waitAny(qts, timeoutMs);
+    } finally {
+      this.#skipPoll = false;
+    }
+  }
+
+  override waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
+    this.#spinning = true;
+    try {
+      return super.waitAnySync(qts, timeoutMs);
+    } finally {
+      this.#spinning = false;
+    }
   }
 
   override pop(qd: QDesc, size?: number): QToken {
@@ -235,9 +274,10 @@ export class Catnap extends BaseLibOS {
   // ---- progress -----------------------------------------------------------
 
   protected override poll(timeoutMs: number): void {
+    if (this.#skipPoll) return;
     let n: number;
     try {
-      n = this.#engine.poll(timeoutMs);
+      n = this.#engine.poll(timeoutMs, this.#spinning);
       this.#completed(n);
       // A full record buffer means more may be ready: keep going without blocking.
       while (n === this.#capacity) {
@@ -250,7 +290,12 @@ export class Catnap extends BaseLibOS {
   }
 
   protected override setWakeups(active: boolean): void {
-    if (!this.isShutdown) this.#engine.setWakeups(active);
+    if (this.isShutdown) return;
+    // Inside a wake-up (its callback and the microtasks after it) waits end
+    // and begin in quick succession: note the wish, the addon applies the
+    // last one when the wake-up returns to the event loop.
+    if (this.#records[this.#inWake] === 1) this.#records[this.#wantWakeups] = active ? 1 : 0;
+    else this.#engine.setWakeups(active);
   }
 
   /** Walks the records the last native call wrote and completes their tokens. */

@@ -9,7 +9,6 @@ import { DemiError } from '@demi/core';
  * completion records they wrote into `records()`.
  */
 export interface NativeEngine {
-  records(): ArrayBuffer;
   slab(generation: number): ArrayBuffer;
   socket(type: number): number;
   bind(qd: number, ip: number, port: number): void;
@@ -21,7 +20,7 @@ export interface NativeEngine {
   push(qd: number, qt: number, data: Uint8Array | readonly Uint8Array[]): number;
   pushto(qd: number, qt: number, data: Uint8Array | readonly Uint8Array[], ip: number, port: number): number;
   pop(qd: number, qt: number, size: number): number;
-  poll(timeoutMs: number): number;
+  poll(timeoutMs: number, spinning?: boolean): number;
   setWakeups(active: boolean): void;
   setsockopt(qd: number, level: number, name: number, value: number, lingerSeconds: number): void;
   getsockopt(qd: number, level: number, name: number): boolean | { onoff: boolean; linger: number };
@@ -42,11 +41,18 @@ export interface EngineOptions {
 }
 
 export interface Addon {
-  Engine: new (onWake: () => void, options?: EngineOptions) => NativeEngine;
+  /** `records`: a Float64Array of RECORD_ARRAY_LENGTH over a SharedArrayBuffer. */
+  createEngine(onWake: (records: number) => void, records: Float64Array, options?: EngineOptions): NativeEngine;
   /** Float64 slots per completion record. */
   RECORD_SLOTS: number;
   /** Records one call can write at most. */
   RECORD_CAPACITY: number;
+  /** Length of the records array: the records, then the control slots. */
+  RECORD_ARRAY_LENGTH: number;
+  /** Control slot: 1 while the addon runs JS from a wake-up. */
+  IN_WAKE: number;
+  /** Control slot: whether JS wants wake-ups, applied when the wake-up returns. */
+  WANT_WAKEUPS: number;
   SLAB_BYTES: number;
 }
 

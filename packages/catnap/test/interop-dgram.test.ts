@@ -4,6 +4,7 @@ import { AF_INET, Opcode, SOCK_DGRAM } from '@demi/core';
 import { sgaOf } from '@demi/core/conformance';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catnap } from '../src/index.js';
+import { deferred } from './support/deferred.js';
 
 let libos: Catnap;
 beforeEach(() => {
@@ -22,7 +23,7 @@ describe('UDP with node:dgram', () => {
     client.bind(0, '127.0.0.1');
     await once(client, 'listening');
     const replies: string[] = [];
-    const allReplies = Promise.withResolvers<void>();
+    const allReplies = deferred();
     client.on('message', (msg: Buffer) => {
       replies.push(msg.toString());
       if (replies.length === 5) allReplies.resolve();

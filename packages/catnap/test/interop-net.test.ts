@@ -4,6 +4,7 @@ import { AF_INET, Opcode, SOCK_STREAM } from '@demi/core';
 import { equalBytes, pattern, popExactly, pushAll, sgaOf } from '@demi/core/conformance';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catnap } from '../src/index.js';
+import { deferred } from './support/deferred.js';
 import { echoServer } from './support/echo.js';
 
 // Peers not written here: Node's own TCP (libuv) on the other end of every connection.
@@ -104,7 +105,7 @@ describe('16 MiB byte exact in each direction with node:net', () => {
     const down = Buffer.from(pattern(size, 12));
     const received: Buffer[] = [];
     let receivedBytes = 0;
-    const allReceived = Promise.withResolvers<void>();
+    const allReceived = deferred();
     let peer: Socket | undefined;
     const server = createServer((socket) => {
       peer = socket;
