@@ -39,12 +39,6 @@ inline void FutexWakePrivate(std::atomic<uint32_t>* word) {
           nullptr, 0);
 }
 
-// Sleeps while *word == expected, at most rel_ns nanoseconds.
-inline void FutexWaitShared(std::atomic<uint32_t>* word, uint32_t expected, int64_t rel_ns) {
-  timespec ts{static_cast<time_t>(rel_ns / 1000000000), static_cast<long>(rel_ns % 1000000000)};
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT, expected, &ts, nullptr, 0);
-}
-
 inline int64_t MonoNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -52,12 +46,13 @@ inline int64_t MonoNs() {
 }
 
 // Sleeps until any word differs from its val or a wake arrives, at most rel_ns.
-// Returns false when the kernel lacks futex_waitv, so the caller can fall back.
+// Returns false when futex_waitv is unusable here (kernel before 5.16, or it
+// refuses the arguments), so the caller can fall back to a short FUTEX_WAIT.
 inline bool FutexWaitMany(FutexWaitv* waiters, unsigned n, int64_t rel_ns) {
   int64_t deadline = MonoNs() + rel_ns;
   timespec ts{static_cast<time_t>(deadline / 1000000000), static_cast<long>(deadline % 1000000000)};
   long r = syscall(SYS_futex_waitv, waiters, n, 0, &ts, CLOCK_MONOTONIC);
-  return !(r < 0 && errno == ENOSYS);
+  return r >= 0 || errno == ETIMEDOUT || errno == EAGAIN || errno == EINTR;
 }
 
 }  // namespace catmem

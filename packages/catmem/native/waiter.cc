@@ -83,9 +83,13 @@ bool SleepOn(const Ends& ends, int64_t rel_ns, std::atomic<uint32_t>* control,
     if (n == 0) {
       Nap(std::min(rel_ns, kFallbackSliceNs));
     } else if (!FutexWaitMany(words, n, slice)) {
-      // Kernel before 5.16: sleep on one word, briefly, and re-check the rest.
-      FutexWaitShared(reinterpret_cast<std::atomic<uint32_t>*>(words[0].uaddr),
-                      static_cast<uint32_t>(words[0].val), std::min(slice, kFallbackSliceNs));
+      // No usable futex_waitv: sleep on one word, briefly, and re-check the rest.
+      const int64_t ns = std::min(slice, kFallbackSliceNs);
+      timespec ts{0, static_cast<long>(ns)};
+      const int op =
+          (words[0].flags & kFutexPrivate32) == kFutexPrivate32 ? FUTEX_WAIT_PRIVATE : FUTEX_WAIT;
+      syscall(SYS_futex, reinterpret_cast<uint32_t*>(words[0].uaddr), op,
+              static_cast<uint32_t>(words[0].val), &ts, nullptr, 0);
     }
   }
   for (unsigned i = 0; i < sleepers; i++) {

@@ -222,3 +222,22 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('waiting', () => {
+  it('an idle async wait sleeps instead of spinning', async () => {
+    const a = new Catmem();
+    const b = new Catmem();
+    const name = uniqueName('idle');
+    a.createPipe(name);
+    const qb = b.openPipe(name);
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    await expect(b.wait(b.pop(qb), 1000)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    const used = process.cpuUsage(cpu);
+    const wall = performance.now() - start;
+    // A core spinning for the whole second would use ~1000 ms.
+    expect((used.user + used.system) / 1000).toBeLessThan(wall * 0.25);
+    await a.shutdown();
+    await b.shutdown();
+  });
+});
