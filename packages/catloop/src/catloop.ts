@@ -345,6 +345,9 @@ export class Catloop extends BaseLibOS {
   }
 
   override waitSync(qt: QToken, timeoutMs?: number): QResult {
+    // Pushes and pops usually complete inside the call that issued them.
+    const done = this.tokens.take(qt);
+    if (done !== undefined) return done;
     return this.waitAnySync([qt], timeoutMs).result;
   }
 
