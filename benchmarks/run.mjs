@@ -30,14 +30,19 @@ const { values: opts } = parseArgs({
   },
 });
 
-const counts = opts.quick ? { warmup: 200, iterations: 2000 } : { warmup: 5000, iterations: 100_000 };
-if (opts.iterations !== undefined) counts.iterations = Math.max(1, Number.parseInt(opts.iterations, 10) || 0);
+const counts = opts.quick
+  ? { warmup: 200, iterations: 2000 }
+  : { warmup: 5000, iterations: 100_000 };
+if (opts.iterations !== undefined)
+  counts.iterations = Math.max(1, Number.parseInt(opts.iterations, 10) || 0);
 if (opts.warmup !== undefined) counts.warmup = Math.max(0, Number.parseInt(opts.warmup, 10) || 0);
 const ROW_TIMEOUT_MS = opts.quick ? 60_000 : 300_000;
 const base = { quick: opts.quick, ...counts };
 
 // ---- collect rows ----------------------------------------------------------
-const modules = readdirSync(join(here, 'rows')).filter((f) => f.endsWith('.mjs')).sort();
+const modules = readdirSync(join(here, 'rows'))
+  .filter((f) => f.endsWith('.mjs'))
+  .sort();
 const rows = [];
 const needs = new Map(); // package -> modules needing it
 const broken = [];
@@ -50,7 +55,8 @@ for (const file of modules) {
     if (!Array.isArray(defs)) throw new Error('rows(ctx) did not return an array');
     for (const def of defs) {
       for (const key of ['id', 'group', 'label']) {
-        if (typeof def?.[key] !== 'string' || def[key] === '') throw new Error(`a row has no ${key}`);
+        if (typeof def?.[key] !== 'string' || def[key] === '')
+          throw new Error(`a row has no ${key}`);
       }
       if (typeof def.run !== 'function') throw new Error(`row ${def.id} has no run(ctx)`);
       if (rows.some((r) => r.id === def.id)) throw new Error(`row id ${def.id} is used twice`);
@@ -61,13 +67,16 @@ for (const file of modules) {
     broken.push({ source, error: err.message });
   }
 }
-const selected = rows.filter((r) => !opts.only || opts.only.some((o) => r.id.includes(o) || r.label.includes(o)));
+const selected = rows.filter(
+  (r) => !opts.only || opts.only.some((o) => r.id.includes(o) || r.label.includes(o)),
+);
 // Run (and print) group by group, in the order groups first appear.
 const groupOrder = [...new Set(selected.map((r) => r.group))];
 selected.sort((a, b) => groupOrder.indexOf(a.group) - groupOrder.indexOf(b.group));
 
 if (opts.list) {
-  for (const r of selected) console.log(`${r.id.padEnd(24)} ${r.group.padEnd(8)} ${r.label}  (${r.source})`);
+  for (const r of selected)
+    console.log(`${r.id.padEnd(24)} ${r.group.padEnd(8)} ${r.label}  (${r.source})`);
   for (const b of broken) console.log(`${b.source}: cannot load: ${b.error}`);
   process.exit(broken.length > 0 ? 1 : 0);
 }
@@ -78,10 +87,16 @@ if (!opts['no-build'] && needs.size > 0) {
   const nx = join(root, 'node_modules/.bin/nx');
   const projects = [...needs.keys()];
   process.stderr.write(`building ${projects.join(', ')} (nx, cached) ...\n`);
-  const r = spawnSync(nx, ['run-many', '-t', 'build', `--projects=${projects.join(',')}`, '--outputStyle=static'], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(
+    nx,
+    ['run-many', '-t', 'build', `--projects=${projects.join(',')}`, '--outputStyle=static'],
+    { cwd: root, encoding: 'utf8' },
+  );
   if (r.status !== 0) {
     process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}\n`);
-    for (const sources of needs.values()) for (const s of sources) buildFailed.set(s, `build of ${projects.join(', ')} failed (see above)`);
+    for (const sources of needs.values())
+      for (const s of sources)
+        buildFailed.set(s, `build of ${projects.join(', ')} failed (see above)`);
   }
 }
 
@@ -95,9 +110,15 @@ const machine = {
   loadavg: loadavg().map((l) => Number(l.toFixed(2))),
 };
 const started = new Date();
-console.log(`demi ping-pong round trips on 127.0.0.1 — ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`);
-console.log(`${machine.cpus} × ${machine.model}, Linux ${machine.kernel}, Node ${machine.node}, load ${machine.loadavg.join(' ')}`);
-console.log(`${opts.quick ? 'QUICK (smoke test: numbers mean nothing)' : 'full'}: ${counts.warmup} warm-up + ${counts.iterations} measured round trips per row\n`);
+console.log(
+  `demi ping-pong round trips on 127.0.0.1 — ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+);
+console.log(
+  `${machine.cpus} × ${machine.model}, Linux ${machine.kernel}, Node ${machine.node}, load ${machine.loadavg.join(' ')}`,
+);
+console.log(
+  `${opts.quick ? 'QUICK (smoke test: numbers mean nothing)' : 'full'}: ${counts.warmup} warm-up + ${counts.iterations} measured round trips per row\n`,
+);
 
 const progress = new Progress(selected.length);
 const results = [];
@@ -105,14 +126,24 @@ let failures = 0;
 for (const [index, row] of selected.entries()) {
   const title = `${row.group} ${row.label}`;
   progress.startRow(index, title);
-  const result = { id: row.id, group: row.group, label: row.label, role: row.role, source: row.source };
+  const result = {
+    id: row.id,
+    group: row.group,
+    label: row.label,
+    role: row.role,
+    source: row.source,
+  };
   const controller = new AbortController();
   let timer;
   try {
     if (buildFailed.has(row.source)) {
       result.skip = buildFailed.get(row.source);
     } else {
-      const ctx = { ...base, signal: controller.signal, progress: (fraction, note) => progress.update(fraction, note) };
+      const ctx = {
+        ...base,
+        signal: controller.signal,
+        progress: (fraction, note) => progress.update(fraction, note),
+      };
       const timeout = new Promise((_, reject) => {
         timer = setTimeout(() => {
           controller.abort();
@@ -122,10 +153,17 @@ for (const [index, row] of selected.entries()) {
       const outcome = await Promise.race([row.run(ctx), timeout]);
       if (outcome && typeof outcome.skip === 'string') {
         result.skip = outcome.skip;
-      } else if (outcome && Array.isArray(outcome.samplesNs) && outcome.samplesNs.length > 0 && outcome.samplesNs.every(Number.isFinite)) {
+      } else if (
+        outcome &&
+        Array.isArray(outcome.samplesNs) &&
+        outcome.samplesNs.length > 0 &&
+        outcome.samplesNs.every(Number.isFinite)
+      ) {
         Object.assign(result, summarize(outcome.samplesNs));
       } else {
-        throw new Error('run(ctx) must resolve {samplesNs: number[]} (non-empty, finite) or {skip: reason}');
+        throw new Error(
+          'run(ctx) must resolve {samplesNs: number[]} (non-empty, finite) or {skip: reason}',
+        );
       }
     }
   } catch (err) {
@@ -147,11 +185,18 @@ for (const [index, row] of selected.entries()) {
 progress.done();
 
 for (const b of broken) {
-  results.push({ id: b.source, group: 'modules', label: b.source, error: `cannot load: ${b.error}` });
+  results.push({
+    id: b.source,
+    group: 'modules',
+    label: b.source,
+    error: `cannot load: ${b.error}`,
+  });
   failures++;
 }
 console.log(`\n${formatTable(results)}\n`);
-console.log('Lower is better. "vs node:net" and "vs floor" divide p50 by that row\'s p50 in the same group.');
+console.log(
+  'Lower is better. "vs node:net" and "vs floor" divide p50 by that row\'s p50 in the same group.',
+);
 
 if (!opts['no-save']) {
   const dir = join(here, 'results');
@@ -159,7 +204,10 @@ if (!opts['no-save']) {
   const name = `${started.toISOString().slice(0, 10)}${opts.quick ? '-quick' : ''}.json`;
   const file = join(dir, name);
   const clean = results.map(({ source, ...r }) => ({ ...r, source }));
-  writeFileSync(file, `${JSON.stringify({ date: started.toISOString(), machine, quick: opts.quick, ...counts, rows: clean }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ date: started.toISOString(), machine, quick: opts.quick, ...counts, rows: clean }, null, 2)}\n`,
+  );
   console.log(`results: ${existsSync(file) ? `benchmarks/results/${name}` : 'not written'}`);
 }
 if (failures > 0) console.error(`${failures} row(s) failed`);

@@ -13,8 +13,11 @@ export function buildC(name, extraFlags = []) {
   if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return { binary };
   const cc = process.env.CC ?? 'cc';
   mkdirSync(outDir, { recursive: true });
-  const r = spawnSync(cc, ['-O2', '-Wall', '-o', binary, source, ...extraFlags], { encoding: 'utf8' });
+  const r = spawnSync(cc, ['-O2', '-Wall', '-o', binary, source, ...extraFlags], {
+    encoding: 'utf8',
+  });
   if (r.error) return { skip: `no C compiler (${cc}): apt-get install -y gcc` };
-  if (r.status !== 0) return { skip: `${cc} failed on c/${name}.c: ${r.stderr.trim().split('\n')[0]}` };
+  if (r.status !== 0)
+    return { skip: `${cc} failed on c/${name}.c: ${r.stderr.trim().split('\n')[0]}` };
   return { binary };
 }

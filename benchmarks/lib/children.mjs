@@ -16,7 +16,10 @@ const READY_TIMEOUT_MS = 20_000;
 
 /** Starts a server child; resolves with what it printed after `ready` and a stop function. */
 export function startServer(command, args, options = {}) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+  });
   let out = '';
   let err = '';
   const stop = () => {
@@ -25,7 +28,11 @@ export function startServer(command, args, options = {}) {
   const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       stop();
-      reject(new Error(`server ${command} ${args.join(' ')} not ready within ${READY_TIMEOUT_MS} ms: ${err}`));
+      reject(
+        new Error(
+          `server ${command} ${args.join(' ')} not ready within ${READY_TIMEOUT_MS} ms: ${err}`,
+        ),
+      );
     }, READY_TIMEOUT_MS);
     child.stdout.on('data', (chunk) => {
       out += String(chunk);
@@ -42,7 +49,11 @@ export function startServer(command, args, options = {}) {
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`server ${command} exited (${code ?? signal}) before it was ready: ${err.trim()}`));
+      reject(
+        new Error(
+          `server ${command} exited (${code ?? signal}) before it was ready: ${err.trim()}`,
+        ),
+      );
     });
   });
   return { ready, stop, child };
@@ -53,7 +64,10 @@ export function runClient(command, args, ctx, options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'demi-bench-'));
   const out = join(dir, 'samples.f64');
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args, '--out', out], { stdio: ['ignore', 'inherit', 'pipe'], env: options.env ?? process.env });
+    const child = spawn(command, [...args, '--out', out], {
+      stdio: ['ignore', 'inherit', 'pipe'],
+      env: options.env ?? process.env,
+    });
     let err = '';
     let pending = '';
     child.stderr.on('data', (chunk) => {
@@ -69,7 +83,10 @@ export function runClient(command, args, ctx, options = {}) {
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       try {
-        if (code !== 0) throw new Error(`client ${command} ${args.join(' ')} failed (${code ?? signal}): ${(err + pending).trim()}`);
+        if (code !== 0)
+          throw new Error(
+            `client ${command} ${args.join(' ')} failed (${code ?? signal}): ${(err + pending).trim()}`,
+          );
         const bytes = readFileSync(out);
         resolve(Array.from(new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8)));
       } catch (e) {

@@ -14,7 +14,12 @@ export function clientArgs(extra = {}) {
     },
     allowPositionals: true,
   });
-  return { ...values, size: Number(values.size), warmup: Number(values.warmup), iterations: Number(values.iterations) };
+  return {
+    ...values,
+    size: Number(values.size),
+    warmup: Number(values.warmup),
+    iterations: Number(values.iterations),
+  };
 }
 
 /** Reports progress (synchronously: a busy-polling client never yields to the event loop). */

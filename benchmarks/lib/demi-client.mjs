@@ -12,7 +12,9 @@ const args = clientArgs({
 });
 const libos = await init({ libos: args.libos });
 const qd = libos.socket(AF_INET, SOCK_STREAM);
-const connected = await libos.wait(libos.connect(qd, { address: args.address, port: Number(args.port) }));
+const connected = await libos.wait(
+  libos.connect(qd, { address: args.address, port: Number(args.port) }),
+);
 if (connected.opcode !== Opcode.CONNECT) throw new Error(`connect failed: errno ${connected.ret}`);
 
 const sga = { segments: [new Uint8Array(args.size).fill(0x61)] };
@@ -31,14 +33,16 @@ if (args.mode === 'sync') {
   for (let i = 0; i < total; i++) {
     const start = performance.now();
     libos.waitSync(libos.push(qd, sga));
-    for (let got = 0; got < args.size; ) got += libos.waitSync(libos.pop(qd)).sga.segments[0].byteLength;
+    for (let got = 0; got < args.size; )
+      got += libos.waitSync(libos.pop(qd)).sga.segments[0].byteLength;
     record(i, start);
   }
 } else {
   for (let i = 0; i < total; i++) {
     const start = performance.now();
     await libos.wait(libos.push(qd, sga));
-    for (let got = 0; got < args.size; ) got += (await libos.wait(libos.pop(qd))).sga.segments[0].byteLength;
+    for (let got = 0; got < args.size; )
+      got += (await libos.wait(libos.pop(qd))).sga.segments[0].byteLength;
     record(i, start);
   }
 }

@@ -5,7 +5,9 @@ import { connect } from 'node:net';
 import { clientArgs, progress, progressStep, writeSamples } from './client-io.mjs';
 
 const args = clientArgs({ port: { type: 'string' }, path: { type: 'string' } });
-const socket = args.path ? connect(args.path) : connect({ host: '127.0.0.1', port: Number(args.port) });
+const socket = args.path
+  ? connect(args.path)
+  : connect({ host: '127.0.0.1', port: Number(args.port) });
 socket.setNoDelay(true);
 const message = Buffer.alloc(args.size, 0x61);
 const total = args.warmup + args.iterations;

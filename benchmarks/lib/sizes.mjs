@@ -6,5 +6,12 @@ export const SIZES = [
 
 /** The client arguments every ping-pong row passes. */
 export function countArgs(ctx, size) {
-  return ['--size', String(size.bytes), '--warmup', String(ctx.warmup), '--iterations', String(ctx.iterations)];
+  return [
+    '--size',
+    String(size.bytes),
+    '--warmup',
+    String(ctx.warmup),
+    '--iterations',
+    String(ctx.iterations),
+  ];
 }

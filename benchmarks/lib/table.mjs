@@ -2,8 +2,10 @@
 // (node:net) and floor rows.
 
 const us = (ns) => (Number.isFinite(ns) ? (ns / 1000).toFixed(1) : '-');
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '-');
-const rate = (r) => (Number.isFinite(r) ? (r >= 10_000 ? `${Math.round(r / 1000)}k` : String(Math.round(r))) : '-');
+const ratio = (a, b) =>
+  Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '-';
+const rate = (r) =>
+  Number.isFinite(r) ? (r >= 10_000 ? `${Math.round(r / 1000)}k` : String(Math.round(r))) : '-';
 
 /** Adds ratioBaseline / ratioFloor (p50 over the group's baseline and floor p50) to each result. */
 export function addRatios(results) {
@@ -26,7 +28,16 @@ export function addRatios(results) {
 
 export function formatTable(results) {
   const groups = addRatios(results);
-  const header = ['group', 'row', 'p50 µs', 'p99 µs', 'p99.9 µs', 'round trips/s', 'p50 vs node:net', 'p50 vs floor'];
+  const header = [
+    'group',
+    'row',
+    'p50 µs',
+    'p99 µs',
+    'p99.9 µs',
+    'round trips/s',
+    'p50 vs node:net',
+    'p50 vs floor',
+  ];
   const lines = [header];
   for (const [group, members] of groups) {
     const baseline = members.find((r) => r.role === 'baseline' && r.p50Ns !== undefined);
@@ -34,17 +45,37 @@ export function formatTable(results) {
     members.forEach((r, i) => {
       const name = i === 0 ? group : '';
       if (r.skip !== undefined || r.error !== undefined) {
-        lines.push([name, r.label, r.error !== undefined ? `ERROR: ${r.error}` : `skipped: ${r.skip}`]);
+        lines.push([
+          name,
+          r.label,
+          r.error !== undefined ? `ERROR: ${r.error}` : `skipped: ${r.skip}`,
+        ]);
       } else {
-        lines.push([name, r.label, us(r.p50Ns), us(r.p99Ns), us(r.p999Ns), rate(r.roundTripsPerSec), ratio(r.p50Ns, baseline?.p50Ns), ratio(r.p50Ns, floor?.p50Ns)]);
+        lines.push([
+          name,
+          r.label,
+          us(r.p50Ns),
+          us(r.p99Ns),
+          us(r.p999Ns),
+          rate(r.roundTripsPerSec),
+          ratio(r.p50Ns, baseline?.p50Ns),
+          ratio(r.p50Ns, floor?.p50Ns),
+        ]);
       }
     });
   }
-  const widths = header.map((_, c) => Math.max(...lines.filter((l) => l.length === header.length).map((l) => String(l[c]).length)));
+  const widths = header.map((_, c) =>
+    Math.max(...lines.filter((l) => l.length === header.length).map((l) => String(l[c]).length)),
+  );
   return lines
     .map((l) => {
-      if (l.length !== header.length) return `${l[0].padEnd(widths[0])}  ${l[1].padEnd(widths[1])}  ${l[2]}`;
-      return l.map((cell, c) => (c < 2 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ');
+      if (l.length !== header.length)
+        return `${l[0].padEnd(widths[0])}  ${l[1].padEnd(widths[1])}  ${l[2]}`;
+      return l
+        .map((cell, c) =>
+          c < 2 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]),
+        )
+        .join('  ');
     })
     .join('\n');
 }

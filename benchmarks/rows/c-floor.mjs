@@ -1,6 +1,7 @@
 // The floor: blocking TCP sockets from C (c/tcp-pingpong.c, built on the fly).
-import { pingPong } from '../lib/children.mjs';
+
 import { buildC } from '../lib/cc.mjs';
+import { pingPong } from '../lib/children.mjs';
 import { countArgs, SIZES } from '../lib/sizes.mjs';
 
 export function rows() {
@@ -15,7 +16,10 @@ export function rows() {
       return pingPong(
         ctx,
         { command: built.binary, args: ['server'] },
-        { command: built.binary, args: (port) => ['client', '--port', port, ...countArgs(ctx, size)] },
+        {
+          command: built.binary,
+          args: (port) => ['client', '--port', port, ...countArgs(ctx, size)],
+        },
       );
     },
   }));

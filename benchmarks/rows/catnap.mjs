@@ -23,10 +23,22 @@ export function rows() {
       run: (ctx) =>
         pingPong(
           ctx,
-          { command: process.execPath, args: [join(lib, 'demi-server.mjs'), '--libos', 'catnap', '--mode', mode] },
           {
             command: process.execPath,
-            args: (port) => [join(lib, 'demi-client.mjs'), '--libos', 'catnap', '--mode', mode, '--port', port, ...countArgs(ctx, size)],
+            args: [join(lib, 'demi-server.mjs'), '--libos', 'catnap', '--mode', mode],
+          },
+          {
+            command: process.execPath,
+            args: (port) => [
+              join(lib, 'demi-client.mjs'),
+              '--libos',
+              'catnap',
+              '--mode',
+              mode,
+              '--port',
+              port,
+              ...countArgs(ctx, size),
+            ],
           },
         ),
     })),

@@ -19,7 +19,10 @@ export function rows() {
         pingPong(
           ctx,
           { command: process.execPath, args: [join(lib, 'net-server.mjs'), 'tcp'] },
-          { command: process.execPath, args: (port) => [join(lib, 'net-client.mjs'), '--port', port, ...countArgs(ctx, size)] },
+          {
+            command: process.execPath,
+            args: (port) => [join(lib, 'net-client.mjs'), '--port', port, ...countArgs(ctx, size)],
+          },
         ),
     },
     {
@@ -31,7 +34,10 @@ export function rows() {
         return pingPong(
           ctx,
           { command: process.execPath, args: [join(lib, 'net-server.mjs'), 'unix', path] },
-          { command: process.execPath, args: (p) => [join(lib, 'net-client.mjs'), '--path', p, ...countArgs(ctx, size)] },
+          {
+            command: process.execPath,
+            args: (p) => [join(lib, 'net-client.mjs'), '--path', p, ...countArgs(ctx, size)],
+          },
         );
       },
     },

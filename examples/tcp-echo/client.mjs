@@ -15,7 +15,9 @@ const { values: args } = parseArgs({
 
 const libos = await init();
 const qd = libos.socket(AF_INET, SOCK_STREAM);
-const connected = await libos.wait(libos.connect(qd, { address: args.address, port: Number(args.port) }));
+const connected = await libos.wait(
+  libos.connect(qd, { address: args.address, port: Number(args.port) }),
+);
 if (connected.opcode !== Opcode.CONNECT) {
   console.error(`connect to ${args.address}:${args.port} failed: errno ${connected.ret}`);
   process.exit(1);
@@ -32,7 +34,8 @@ for (let i = 0; i < Number(args.count); i++) {
   while (got < size) {
     const popped = await libos.wait(libos.pop(qd));
     const data = popped.sga?.segments[0];
-    if (popped.opcode !== Opcode.POP || data.byteLength === 0) throw new Error('server closed early');
+    if (popped.opcode !== Opcode.POP || data.byteLength === 0)
+      throw new Error('server closed early');
     if (data.some((b) => b !== (i & 0xff))) throw new Error(`message ${i} came back changed`);
     got += data.byteLength;
   }
@@ -40,6 +43,8 @@ for (let i = 0; i < Number(args.count); i++) {
 }
 await libos.wait(libos.asyncClose(qd));
 rtts.sort((a, b) => a - b);
-console.log(`echoed ${rtts.length} messages of ${size} bytes (libos ${libos.name}); ` +
-  `round trip median ${rtts[rtts.length >> 1].toFixed(1)} us, max ${rtts[rtts.length - 1].toFixed(1)} us`);
+console.log(
+  `echoed ${rtts.length} messages of ${size} bytes (libos ${libos.name}); ` +
+    `round trip median ${rtts[rtts.length >> 1].toFixed(1)} us, max ${rtts[rtts.length - 1].toFixed(1)} us`,
+);
 await libos.shutdown();

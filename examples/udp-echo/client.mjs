@@ -23,11 +23,17 @@ for (let i = 0; i < Number(args.count); i++) {
   await libos.wait(libos.pushto(qd, { segments: [message] }, server));
   const popped = await libos.wait(libos.pop(qd), Number(args.timeout));
   const data = popped.sga?.segments[0];
-  if (popped.opcode !== Opcode.POP || data.byteLength !== size || data.some((b) => b !== (i & 0xff))) {
+  if (
+    popped.opcode !== Opcode.POP ||
+    data.byteLength !== size ||
+    data.some((b) => b !== (i & 0xff))
+  ) {
     throw new Error(`datagram ${i} came back wrong`);
   }
   echoed++;
 }
-console.log(`echoed ${echoed} datagrams of ${size} bytes from ${server.address}:${server.port} (libos ${libos.name})`);
+console.log(
+  `echoed ${echoed} datagrams of ${size} bytes from ${server.address}:${server.port} (libos ${libos.name})`,
+);
 libos.close(qd);
 await libos.shutdown();

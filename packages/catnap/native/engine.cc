@@ -128,8 +128,8 @@ Engine::Engine(const Napi::CallbackInfo& info) : env_(info.Env()), wakeup_(this,
   napi_value buffer = nullptr;
   bool plain = true;
   if (napi_get_typedarray_info(env, info[1], &type, &length, &data, &buffer, nullptr) != napi_ok ||
-      type != napi_float64_array || length != kRecordArrayLength ||
-      data == nullptr || napi_is_arraybuffer(env, buffer, &plain) != napi_ok || plain) {
+      type != napi_float64_array || length != kRecordArrayLength || data == nullptr ||
+      napi_is_arraybuffer(env, buffer, &plain) != napi_ok || plain) {
     ThrowErrno(env, EINVAL, syscall,
                "records must be a Float64Array of RECORD_ARRAY_LENGTH elements over a "
                "SharedArrayBuffer");
@@ -229,14 +229,15 @@ Socket& Engine::Lookup(const Napi::CallbackInfo& info, size_t i, const char* sys
   Napi::Env env = info.Env();
   if (epfd_ < 0) ThrowErrno(env, EBADF, syscall, "this catnap instance has been shut down");
   double value = 0;
-  if (napi_get_value_double(env, info[i], &value) != napi_ok || !(value >= 1 && value <= 0x7fffffff) ||
-      value != std::trunc(value)) {
+  if (napi_get_value_double(env, info[i], &value) != napi_ok ||
+      !(value >= 1 && value <= 0x7fffffff) || value != std::trunc(value)) {
     ThrowErrno(env, EBADF, syscall, "not a queue descriptor");
   }
   Socket* s = Find(static_cast<uint32_t>(value));
   if (s == nullptr || s->closing) {
-    ThrowErrno(env, EBADF, syscall,
-               "no open socket has queue descriptor " + std::to_string(static_cast<uint32_t>(value)));
+    ThrowErrno(
+        env, EBADF, syscall,
+        "no open socket has queue descriptor " + std::to_string(static_cast<uint32_t>(value)));
   }
   return *s;
 }

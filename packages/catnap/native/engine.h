@@ -98,6 +98,7 @@ class Engine {
   void Defer(Socket& s);
   int WaitKernel(epoll_event* events, int max, double timeout_ms);
   void PollKernel(double timeout_ms, bool spin);
+  void Dispatch(const epoll_event* events, int n);
 
   napi_env env_;
   int js_refs_ = 0;

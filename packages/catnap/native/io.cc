@@ -5,8 +5,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <ctime>
 
 #include "engine.h"
 #include "errors.h"
@@ -24,6 +25,15 @@ namespace {
 
 constexpr uint32_t kMaxQd = 0x7fffffff;
 constexpr int kMaxEvents = 128;
+// How long one spinning poll (inside waitSync) may spin before it returns to JS,
+// which checks its deadline and then spins again or blocks.
+constexpr int64_t kSpinBudgetNs = 50 * 1000;
+
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 // Queue descriptors are unique across every engine in the process (not kernel
 // fds, which the kernel reuses at once), so a stale or foreign qd is EBADF.
@@ -111,9 +121,9 @@ bool Engine::PopOnce(Socket& s, double token, uint32_t size) {
   socklen_t from_len = sizeof from;
   ssize_t n;
   do {
-    n = s.stream ? ::recv(s.fd, space.data, size, 0)
-                 : ::recvfrom(s.fd, space.data, size, 0, reinterpret_cast<sockaddr*>(&from),
-                              &from_len);
+    n = s.stream
+            ? ::recv(s.fd, space.data, size, 0)
+            : ::recvfrom(s.fd, space.data, size, 0, reinterpret_cast<sockaddr*>(&from), &from_len);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -290,13 +300,29 @@ void Engine::PollKernel(double timeout_ms, bool spin) {
   if (records_.Full()) return;
   if (records_.Count() > 0 || !deferred_.empty()) timeout_ms = 0;
   epoll_event events[kMaxEvents];
-  int n = WaitKernel(events, kMaxEvents, timeout_ms);
-  if (n == 0 && spin && records_.Count() == 0) {
-    // Nothing ready while waitSync spins: let a process sharing this core run
-    // (often the very peer we wait for: the scheduler likes to put a woken task
-    // beside its waker). Returns at once when nothing else wants the core.
-    sched_yield();
+  if (spin && timeout_ms <= 0 && records_.Count() == 0) {
+    // waitSync busy-polls: spin here rather than across the JS boundary, for
+    // a short while, until something completes.
+    const int64_t deadline = MonotonicNs() + kSpinBudgetNs;
+    for (;;) {
+      int n = epoll_wait(epfd_, events, kMaxEvents, 0);
+      if (n > 0) {
+        Dispatch(events, n);
+        if (records_.Count() > 0) return;
+        continue;
+      }
+      if (MonotonicNs() >= deadline) return;
+      // Let a process sharing this core run (often the very peer we wait for:
+      // the scheduler likes to put a woken task beside its waker). Returns at
+      // once when nothing else wants the core.
+      sched_yield();
+    }
   }
+  int n = WaitKernel(events, kMaxEvents, timeout_ms);
+  if (n > 0) Dispatch(events, n);
+}
+
+void Engine::Dispatch(const epoll_event* events, int n) {
   for (int i = 0; i < n; i++) {
     Socket* s = Find(static_cast<uint32_t>(events[i].data.u64));
     if (s == nullptr) continue;  // closed since

@@ -26,7 +26,7 @@ struct Socket {
   int fd = -1;
   bool stream = true;
 
-  bool bound = false;      // bind() succeeded (EDESTADDRREQ check before listen)
+  bool bound = false;  // bind() succeeded (EDESTADDRREQ check before listen)
   bool listening = false;
   bool registered = false;  // added to epoll (lazily, the first time an operation waits)
   // Readiness learned from edge-triggered epoll and from the last system call.

@@ -13,7 +13,8 @@ export function ipv4ToInt(address: string): number {
   const hit = parsed.get(address);
   if (hit !== undefined) return hit;
   const parts = address.split('.');
-  const value = ((Number(parts[0]) * 256 + Number(parts[1])) * 256 + Number(parts[2])) * 256 + Number(parts[3]);
+  const value =
+    ((Number(parts[0]) * 256 + Number(parts[1])) * 256 + Number(parts[2])) * 256 + Number(parts[3]);
   if (parsed.size >= MAX_CACHED) parsed.clear();
   parsed.set(address, value);
   return value;

@@ -11,16 +11,21 @@ import {
   type Sga,
   SO_LINGER,
   SOCK_STREAM,
-  type SockoptValue,
-  type SocketAddress,
-  type WaitAnyResult,
   SOL_SOCKET,
+  type SocketAddress,
+  type SockoptValue,
+  type WaitAnyResult,
 } from '@demi/core';
 import { endpointToAddress, ipv4ToInt } from './address.js';
 import { loadAddon, type NativeEngine, toDemiError } from './native.js';
 import { type CatnapOptions, resolveOptions } from './options.js';
 
-const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['tcp', 'udp', 'sockopt', 'multiprocess']);
+const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
+  'tcp',
+  'udp',
+  'sockopt',
+  'multiprocess',
+]);
 
 // Record slots (native/records.h).
 const TOKEN = 0;
@@ -121,7 +126,11 @@ export class Catnap extends BaseLibOS {
   protected override doSocket(_domain: number, type: number, protocol: number): QDesc {
     const expected = type === SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
     if (protocol !== 0 && protocol !== expected) {
-      throw new DemiError('EPROTONOSUPPORT', `protocol ${protocol} does not go with socket type ${type}; use 0 or ${expected}`, { syscall: 'socket' });
+      throw new DemiError(
+        'EPROTONOSUPPORT',
+        `protocol ${protocol} does not go with socket type ${type}; use 0 or ${expected}`,
+        { syscall: 'socket' },
+      );
     }
     try {
       return this.#engine.socket(type);
@@ -218,12 +227,19 @@ export class Catnap extends BaseLibOS {
     return qt;
   }
 
-  protected override doSetsockopt(qd: QDesc, level: number, name: number, value: SockoptValue): void {
+  protected override doSetsockopt(
+    qd: QDesc,
+    level: number,
+    name: number,
+    value: SockoptValue,
+  ): void {
     let flag = 0;
     let seconds = 0;
     if (level === SOL_SOCKET && name === SO_LINGER) {
       if (typeof value !== 'object') {
-        throw new DemiError('EINVAL', 'SO_LINGER takes {onoff: boolean, linger: seconds}', { syscall: 'setsockopt' });
+        throw new DemiError('EINVAL', 'SO_LINGER takes {onoff: boolean, linger: seconds}', {
+          syscall: 'setsockopt',
+        });
       }
       flag = value.onoff ? 1 : 0;
       seconds = value.linger;
@@ -315,7 +331,9 @@ export class Catnap extends BaseLibOS {
             this.#slab = this.#engine.slab(generation);
             this.#slabGeneration = generation;
           }
-          const sga: Sga = { segments: [new Uint8Array(this.#slab!, r[o + OFFSET]!, r[o + VALUE]!)] };
+          const sga: Sga = {
+            segments: [new Uint8Array(this.#slab!, r[o + OFFSET]!, r[o + VALUE]!)],
+          };
           const endpoint = r[o + ADDR]!;
           if (endpoint >= 0) {
             const addr = endpointToAddress(endpoint);
@@ -327,7 +345,11 @@ export class Catnap extends BaseLibOS {
           break;
         }
         case Opcode.ACCEPT:
-          tokens.complete(qt, { opcode, ret, accepted: { qd: r[o + VALUE]!, addr: endpointToAddress(r[o + ADDR]!) } });
+          tokens.complete(qt, {
+            opcode,
+            ret,
+            accepted: { qd: r[o + VALUE]!, addr: endpointToAddress(r[o + ADDR]!) },
+          });
           break;
         case Opcode.CLOSE:
           tokens.complete(qt, { opcode, ret });
@@ -352,5 +374,7 @@ export class Catnap extends BaseLibOS {
 }
 
 function isKnownFlag(level: number, name: number): boolean {
-  return (level === SOL_SOCKET && (name === 2 || name === 9)) || (level === IPPROTO_TCP && name === 1);
+  return (
+    (level === SOL_SOCKET && (name === 2 || name === 9)) || (level === IPPROTO_TCP && name === 1)
+  );
 }

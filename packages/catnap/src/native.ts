@@ -18,7 +18,13 @@ export interface NativeEngine {
   close(qd: number): void;
   asyncClose(qd: number, qt: number): number;
   push(qd: number, qt: number, data: Uint8Array | readonly Uint8Array[]): number;
-  pushto(qd: number, qt: number, data: Uint8Array | readonly Uint8Array[], ip: number, port: number): number;
+  pushto(
+    qd: number,
+    qt: number,
+    data: Uint8Array | readonly Uint8Array[],
+    ip: number,
+    port: number,
+  ): number;
   pop(qd: number, qt: number, size: number): number;
   poll(timeoutMs: number, spinning?: boolean): number;
   setWakeups(active: boolean): void;
@@ -42,7 +48,11 @@ export interface EngineOptions {
 
 export interface Addon {
   /** `records`: a Float64Array of RECORD_ARRAY_LENGTH over a SharedArrayBuffer. */
-  createEngine(onWake: (records: number) => void, records: Float64Array, options?: EngineOptions): NativeEngine;
+  createEngine(
+    onWake: (records: number) => void,
+    records: Float64Array,
+    options?: EngineOptions,
+  ): NativeEngine;
   /** Float64 slots per completion record. */
   RECORD_SLOTS: number;
   /** Records one call can write at most. */
@@ -68,7 +78,9 @@ let loaded: Addon | undefined;
 export function loadAddon(): Addon {
   if (loaded !== undefined) return loaded;
   if (process.platform !== 'linux') {
-    throw new DemiError('ENOTSUP', `catnap needs Linux (epoll); this is ${process.platform}`, { syscall: 'init' });
+    throw new DemiError('ENOTSUP', `catnap needs Linux (epoll); this is ${process.platform}`, {
+      syscall: 'init',
+    });
   }
   const path = addonPath();
   try {
@@ -77,7 +89,10 @@ export function loadAddon(): Addon {
     const hint = existsSync(path)
       ? `it exists but failed to load (${(err as Error).message})`
       : 'it is not built: run `npm run build` in packages/catnap (needs cmake and a C++17 compiler: apt-get install -y cmake g++), or set DEMI_CATNAP_ADDON to a built demi_catnap.node';
-    throw new DemiError('ENOENT', `catnap's native addon ${path}: ${hint}`, { syscall: 'init', cause: err });
+    throw new DemiError('ENOENT', `catnap's native addon ${path}: ${hint}`, {
+      syscall: 'init',
+      cause: err,
+    });
   }
   return loaded;
 }
@@ -86,6 +101,7 @@ export function loadAddon(): Addon {
 export function toDemiError(err: unknown, syscall: string): unknown {
   if (err instanceof DemiError) return err;
   const errno = (err as { errno?: unknown } | null)?.errno;
-  if (err instanceof Error && typeof errno === 'number') return DemiError.fromErrno(errno, err.message, syscall);
+  if (err instanceof Error && typeof errno === 'number')
+    return DemiError.fromErrno(errno, err.message, syscall);
   return err;
 }

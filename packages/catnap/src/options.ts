@@ -1,4 +1,4 @@
-import { DEFAULT_POP_SIZE, DemiError, type DemiConfig } from '@demi/core';
+import { DEFAULT_POP_SIZE, type DemiConfig, DemiError } from '@demi/core';
 import type { EngineOptions } from './native.js';
 
 export interface CatnapOptions {
@@ -19,7 +19,10 @@ export function optionsFromConfig(config: DemiConfig): CatnapOptions {
   if (config.catnap?.pop_size !== undefined) options.popSize = config.catnap.pop_size;
   if (tcp?.nodelay !== undefined) options.nodelay = tcp.nodelay;
   if (tcp?.keepalive?.enabled) {
-    options.keepalive = { idleMs: tcp.keepalive.time_millis ?? 0, intervalMs: tcp.keepalive.interval ?? 0 };
+    options.keepalive = {
+      idleMs: tcp.keepalive.time_millis ?? 0,
+      intervalMs: tcp.keepalive.interval ?? 0,
+    };
   }
   if (tcp?.linger?.enabled) options.linger = { seconds: tcp.linger.time_seconds ?? 0 };
   return options;
@@ -27,29 +30,42 @@ export function optionsFromConfig(config: DemiConfig): CatnapOptions {
 
 function wholeNumber(value: unknown, what: string, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    throw new DemiError('EINVAL', `${what} must be an integer in [0, ${max}], got ${String(value)}`, { syscall: 'init' });
+    throw new DemiError(
+      'EINVAL',
+      `${what} must be an integer in [0, ${max}], got ${String(value)}`,
+      { syscall: 'init' },
+    );
   }
   return value;
 }
 
 // The kernel takes whole seconds, at most 32767.
-const msToSeconds = (ms: number): number => (ms === 0 ? 0 : Math.min(32767, Math.max(1, Math.ceil(ms / 1000))));
+const msToSeconds = (ms: number): number =>
+  ms === 0 ? 0 : Math.min(32767, Math.max(1, Math.ceil(ms / 1000)));
 
 /** Checks the options and turns them into what the addon takes. */
 export function resolveOptions(options: CatnapOptions): { popSize: number; engine: EngineOptions } {
   if (typeof options !== 'object' || options === null) {
     throw new DemiError('EINVAL', 'catnap options must be an object', { syscall: 'init' });
   }
-  const popSize = options.popSize === undefined ? DEFAULT_POP_SIZE : wholeNumber(options.popSize, 'popSize', 1 << 30);
-  if (popSize === 0) throw new DemiError('EINVAL', 'popSize must be at least 1', { syscall: 'init' });
+  const popSize =
+    options.popSize === undefined
+      ? DEFAULT_POP_SIZE
+      : wholeNumber(options.popSize, 'popSize', 1 << 30);
+  if (popSize === 0)
+    throw new DemiError('EINVAL', 'popSize must be at least 1', { syscall: 'init' });
   if (options.nodelay !== undefined && typeof options.nodelay !== 'boolean') {
     throw new DemiError('EINVAL', 'nodelay must be a boolean', { syscall: 'init' });
   }
   const engine: EngineOptions = { nodelay: options.nodelay ?? true };
   if (options.keepalive) {
     engine.keepalive = true;
-    engine.keepIdleSeconds = msToSeconds(wholeNumber(options.keepalive.idleMs ?? 0, 'keepalive.idleMs', 2 ** 31 - 1));
-    engine.keepIntervalSeconds = msToSeconds(wholeNumber(options.keepalive.intervalMs ?? 0, 'keepalive.intervalMs', 2 ** 31 - 1));
+    engine.keepIdleSeconds = msToSeconds(
+      wholeNumber(options.keepalive.idleMs ?? 0, 'keepalive.idleMs', 2 ** 31 - 1),
+    );
+    engine.keepIntervalSeconds = msToSeconds(
+      wholeNumber(options.keepalive.intervalMs ?? 0, 'keepalive.intervalMs', 2 ** 31 - 1),
+    );
   }
   if (options.linger) {
     engine.linger = true;

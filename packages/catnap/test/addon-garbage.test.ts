@@ -1,6 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { addonPath, loadAddon, type NativeEngine } from '../src/native.js';
 
 // The raw addon, called the way no well-behaved caller would: wrong types, huge,
@@ -43,14 +43,41 @@ const GARBAGE: unknown[] = [
   new DataView(new ArrayBuffer(8)),
   Buffer.from('abc'),
   { valueOf: () => 3 },
-  { valueOf: () => { throw new Error('valueOf ran'); } },
-  new Proxy({}, { get: () => { throw new Error('proxy trap ran'); } }),
+  {
+    valueOf: () => {
+      throw new Error('valueOf ran');
+    },
+  },
+  new Proxy(
+    {},
+    {
+      get: () => {
+        throw new Error('proxy trap ran');
+      },
+    },
+  ),
 ];
 
 const METHODS: Method[] = [
-  'slab', 'socket', 'bind', 'listen', 'accept', 'connect', 'close', 'asyncClose', 'push',
-  'pushto', 'pop', 'poll', 'setWakeups', 'setsockopt', 'getsockopt', 'peername', 'sockname',
-  'socketCount', 'shutdown',
+  'slab',
+  'socket',
+  'bind',
+  'listen',
+  'accept',
+  'connect',
+  'close',
+  'asyncClose',
+  'push',
+  'pushto',
+  'pop',
+  'poll',
+  'setWakeups',
+  'setsockopt',
+  'getsockopt',
+  'peername',
+  'sockname',
+  'socketCount',
+  'shutdown',
 ];
 
 /** Calls and reports what happened; only a thrown non-Error (or a crash) is wrong. */
@@ -128,7 +155,8 @@ describe('raw addon with garbage arguments', () => {
       for (let position = 0; position < Math.max(base.length, 1) + 1; position++) {
         for (const value of GARBAGE) {
           // Never let garbage pick a real remote address: keep connect/pushto's address valid.
-          if ((method === 'connect' && position === 2) || (method === 'pushto' && position === 3)) continue;
+          if ((method === 'connect' && position === 2) || (method === 'pushto' && position === 3))
+            continue;
           if (method === 'poll' && typeof value === 'number' && value > 0) continue; // would block
           if (method === 'setWakeups' && value === true) continue;
           const args = [...base];
@@ -176,7 +204,13 @@ describe('raw addon with garbage arguments', () => {
     const qd = engine.socket(1);
     const seg = new Uint8Array(16);
     const closing: Uint8Array[] = [seg];
-    Object.defineProperty(closing, 1, { enumerable: true, get: () => (engine.close(qd), seg) });
+    Object.defineProperty(closing, 1, {
+      enumerable: true,
+      get: () => {
+        engine.close(qd);
+        return seg;
+      },
+    });
     expect(call(engine, 'push', [qd, 1, closing])).toBe('EBADF');
 
     const qd2 = engine.socket(1);
@@ -192,7 +226,13 @@ describe('raw addon with garbage arguments', () => {
     // Not connected: the kernel says EPIPE or ENOTCONN through a FAILED record; no crash.
     expect(call(engine, 'push', [qd2, 1, detaching])).toBe('ok');
     const shutting: Uint8Array[] = [seg];
-    Object.defineProperty(shutting, 1, { enumerable: true, get: () => (engine.shutdown(), seg) });
+    Object.defineProperty(shutting, 1, {
+      enumerable: true,
+      get: () => {
+        engine.shutdown();
+        return seg;
+      },
+    });
     expect(call(engine, 'push', [qd2, 2, shutting])).toBe('EBADF');
   });
 
@@ -211,7 +251,9 @@ describe('raw addon with garbage arguments', () => {
         shutdown();
         console.log('ok');
       });`;
-    const r = spawnSync(process.execPath, ['--expose-gc', '-e', script, addonPath()], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', script, addonPath()], {
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('ok');
   });
@@ -225,11 +267,19 @@ describe('raw addon with garbage arguments', () => {
   });
 
   it('random argument lists (fast-check) never crash', () => {
-    const safe = METHODS.filter((m) => !['connect', 'pushto', 'poll', 'setWakeups', 'shutdown'].includes(m));
+    const safe = METHODS.filter(
+      (m) => !['connect', 'pushto', 'poll', 'setWakeups', 'shutdown'].includes(m),
+    );
     fc.assert(
-      fc.property(fc.constantFrom(...safe), fc.array(fc.oneof(fc.anything(), fc.constantFrom(...GARBAGE), fc.double(), fc.integer()), { maxLength: 6 }), (method, args) => {
-        call(engine, method, args);
-      }),
+      fc.property(
+        fc.constantFrom(...safe),
+        fc.array(fc.oneof(fc.anything(), fc.constantFrom(...GARBAGE), fc.double(), fc.integer()), {
+          maxLength: 6,
+        }),
+        (method, args) => {
+          call(engine, method, args);
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -8,8 +8,15 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const env = { ...process.env, DEMI_LIBOS: 'catnap' };
 
-function start(script: string, args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [script, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(
+  script: string,
+  args: string[],
+): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += String(c)));
   child.stderr!.on('data', (c: Buffer) => (out += String(c)));
@@ -29,9 +36,18 @@ describe('examples with DEMI_LIBOS=catnap', () => {
     const server = start('examples/tcp-echo/server.mjs', ['--port', '0', '--connections', '1']);
     try {
       const port = await listeningPort(server.child, server.output);
-      const client = start('examples/tcp-echo/client.mjs', ['--port', String(port), '--count', '20', '--size', '1000']);
+      const client = start('examples/tcp-echo/client.mjs', [
+        '--port',
+        String(port),
+        '--count',
+        '20',
+        '--size',
+        '1000',
+      ]);
       expect(await client.exit, client.output()).toBe(0);
-      expect(client.output()).toMatch(/echoed 20 messages of 1000 bytes \(libos catnap\); round trip median [\d.]+ us/);
+      expect(client.output()).toMatch(
+        /echoed 20 messages of 1000 bytes \(libos catnap\); round trip median [\d.]+ us/,
+      );
       expect(await server.exit, server.output()).toBe(0);
       expect(server.output()).toMatch(/127\.0\.0\.1:\d+ done, echoed 20000 bytes/);
     } finally {
@@ -43,9 +59,16 @@ describe('examples with DEMI_LIBOS=catnap', () => {
     const server = start('examples/udp-echo/server.mjs', ['--port', '0', '--datagrams', '5']);
     try {
       const port = await listeningPort(server.child, server.output);
-      const client = start('examples/udp-echo/client.mjs', ['--port', String(port), '--count', '5']);
+      const client = start('examples/udp-echo/client.mjs', [
+        '--port',
+        String(port),
+        '--count',
+        '5',
+      ]);
       expect(await client.exit, client.output()).toBe(0);
-      expect(client.output()).toContain(`echoed 5 datagrams of 64 bytes from 127.0.0.1:${port} (libos catnap)`);
+      expect(client.output()).toContain(
+        `echoed 5 datagrams of 64 bytes from 127.0.0.1:${port} (libos catnap)`,
+      );
       expect(await server.exit, server.output()).toBe(0);
       expect(server.output()).toContain('echoed 5 datagrams');
     } finally {

@@ -8,7 +8,11 @@ import { describe, expect, it } from 'vitest';
 const EXIT_BOUND_MS = 20_000;
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-function run(name: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function run(name: string): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', fixture(name)], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     stdio: ['ignore', 'pipe', 'pipe'],

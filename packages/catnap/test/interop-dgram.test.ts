@@ -1,5 +1,5 @@
-import { once } from 'node:events';
 import { createSocket, type RemoteInfo } from 'node:dgram';
+import { once } from 'node:events';
 import { AF_INET, Opcode, SOCK_DGRAM } from '@demi/core';
 import { sgaOf } from '@demi/core/conformance';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -46,7 +46,9 @@ describe('UDP with node:dgram', () => {
 
   it('catnap client sends to a node:dgram server and pops its answer', async () => {
     const server = createSocket('udp4');
-    server.on('message', (msg: Buffer, rinfo: RemoteInfo) => server.send(Buffer.concat([msg, msg]), rinfo.port, rinfo.address));
+    server.on('message', (msg: Buffer, rinfo: RemoteInfo) =>
+      server.send(Buffer.concat([msg, msg]), rinfo.port, rinfo.address),
+    );
     server.bind(0, '127.0.0.1');
     await once(server, 'listening');
     const port = server.address().port;
@@ -61,7 +63,10 @@ describe('UDP with node:dgram', () => {
     await libos.wait(libos.pushto(qd, sgaOf('yz'), { address: '127.0.0.1', port }));
     const a = await libos.wait(libos.pop(qd));
     const b = await libos.wait(libos.pop(qd));
-    expect([Buffer.from(a.sga!.segments[0]!).toString(), Buffer.from(b.sga!.segments[0]!).toString()]).toEqual(['xx', 'yzyz']);
+    expect([
+      Buffer.from(a.sga!.segments[0]!).toString(),
+      Buffer.from(b.sga!.segments[0]!).toString(),
+    ]).toEqual(['xx', 'yzyz']);
     server.close();
     libos.close(qd);
   });

@@ -40,7 +40,9 @@ describe('catnap server, node:net clients', () => {
     const { qd, port } = listen();
     const n = 16;
     const serving = echoServer(libos, qd, n);
-    const payloads = Array.from({ length: n }, (_, i) => Buffer.from(pattern(1000 + i * 3001, i + 1)));
+    const payloads = Array.from({ length: n }, (_, i) =>
+      Buffer.from(pattern(1000 + i * 3001, i + 1)),
+    );
     const echoed = await Promise.all(payloads.map((p) => netRoundTrip(port, p)));
     for (let i = 0; i < n; i++) expect(echoed[i]!.equals(payloads[i]!)).toBe(true);
     expect(await serving).toEqual(payloads.map((p) => p.byteLength));
@@ -55,7 +57,10 @@ describe('catnap server, node:net clients', () => {
     const accepted = await accepting;
     expect(accepted.opcode).toBe(Opcode.ACCEPT);
     expect(accepted.accepted!.addr).toEqual({ address: '127.0.0.1', port: client.localPort });
-    expect(libos.getpeername(accepted.accepted!.qd)).toEqual({ address: '127.0.0.1', port: client.localPort });
+    expect(libos.getpeername(accepted.accepted!.qd)).toEqual({
+      address: '127.0.0.1',
+      port: client.localPort,
+    });
     client.destroy();
     libos.close(accepted.accepted!.qd);
     libos.close(qd);
@@ -121,7 +126,10 @@ describe('16 MiB byte exact in each direction with node:net', () => {
     const { port } = server.address() as { port: number };
     const qd = libos.socket(AF_INET, SOCK_STREAM);
     await libos.wait(libos.connect(qd, { address: '127.0.0.1', port }));
-    const [, gotDown] = await Promise.all([pushAll(libos, qd, up, 256 * 1024), popExactly(libos, qd, size)]);
+    const [, gotDown] = await Promise.all([
+      pushAll(libos, qd, up, 256 * 1024),
+      popExactly(libos, qd, size),
+    ]);
     await allReceived.promise;
     expect(equalBytes(Buffer.concat(received), up)).toBe(true);
     expect(equalBytes(gotDown, down)).toBe(true);

@@ -15,7 +15,10 @@ function missingSocat(): string | undefined {
 }
 
 /** Runs socat with `input` on stdin; resolves with its stdout once it exits. */
-function socat(args: string[], input?: Buffer): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+function socat(
+  args: string[],
+  input?: Buffer,
+): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('socat', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -56,7 +59,9 @@ describePrivileged('catnap with socat', missingSocat, () => {
 
   it('catnap TCP client talks to a socat echo server', async () => {
     const port = freePort(libos);
-    const server = spawn('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, 'PIPE'], { stdio: 'ignore' });
+    const server = spawn('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, 'PIPE'], {
+      stdio: 'ignore',
+    });
     try {
       // socat needs a moment to listen: retry while the port refuses.
       let qd = -1;
@@ -71,7 +76,9 @@ describePrivileged('catnap with socat', missingSocat, () => {
       expect(qd).toBeGreaterThan(0);
       const message = pattern(100_000, 9);
       expect((await libos.wait(libos.push(qd, sgaOf(message)))).opcode).toBe(Opcode.PUSH);
-      expect(Buffer.from(await popExactly(libos, qd, message.byteLength)).equals(Buffer.from(message))).toBe(true);
+      expect(
+        Buffer.from(await popExactly(libos, qd, message.byteLength)).equals(Buffer.from(message)),
+      ).toBe(true);
       libos.close(qd);
     } finally {
       server.kill();
@@ -90,7 +97,9 @@ describePrivileged('catnap with socat', missingSocat, () => {
     })();
     // socat sends its stdin as one datagram and prints what comes back; it is stopped
     // once the answer arrived (UDP has no end of stream to make it exit).
-    const child = spawn('socat', ['-', `UDP:127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn('socat', ['-', `UDP:127.0.0.1:${port}`], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let answer = '';
     const answered = new Promise<void>((resolve) => {
       child.stdout.on('data', (chunk: Buffer) => {

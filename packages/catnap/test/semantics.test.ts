@@ -16,7 +16,15 @@ import {
   SOL_SOCKET,
   TCP_NODELAY,
 } from '@demi/core';
-import { bytes, connectPair, equalBytes, expectDemiError, pattern, popExactly, sgaOf } from '@demi/core/conformance';
+import {
+  bytes,
+  connectPair,
+  equalBytes,
+  expectDemiError,
+  pattern,
+  popExactly,
+  sgaOf,
+} from '@demi/core/conformance';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catnap } from '../src/index.js';
 import { freePort } from './support/ports.js';
@@ -96,7 +104,10 @@ describe('addresses and errors', () => {
 
   it('pushto on a TCP socket is ENOTSUP and leaves no token behind', () => {
     const qd = libos.socket(AF_INET, SOCK_STREAM);
-    expectDemiError(() => libos.pushto(qd, sgaOf('x'), { address: '127.0.0.1', port: 9 }), 'ENOTSUP');
+    expectDemiError(
+      () => libos.pushto(qd, sgaOf('x'), { address: '127.0.0.1', port: 9 }),
+      'ENOTSUP',
+    );
     libos.close(qd);
   });
 
@@ -137,9 +148,16 @@ describe('data path', () => {
   it('config catnap.pop_size sets the default pop size', async () => {
     const small = (await init({ libos: 'catnap', config: { catnap: { pop_size: 3 } } })) as Catnap;
     try {
-      const c = await connectPair({ ...env(), server: small, client: small, nextPort: () => freePort(small) });
+      const c = await connectPair({
+        ...env(),
+        server: small,
+        client: small,
+        nextPort: () => freePort(small),
+      });
       await small.wait(small.push(c.clientQd, sgaOf('abcdefg')));
-      expect(new TextDecoder().decode(bytes((await small.wait(small.pop(c.serverQd))).sga))).toBe('abc');
+      expect(new TextDecoder().decode(bytes((await small.wait(small.pop(c.serverQd))).sga))).toBe(
+        'abc',
+      );
     } finally {
       await small.shutdown();
     }
@@ -149,7 +167,14 @@ describe('data path', () => {
     const c = await connectPair(env());
     const qts = [libos.pop(c.serverQd), libos.pop(c.serverQd), libos.pop(c.serverQd)];
     const order: number[] = [];
-    const results = Promise.all(qts.map((qt, i) => libos.wait(qt).then((r) => (order.push(i), r))));
+    const results = Promise.all(
+      qts.map((qt, i) =>
+        libos.wait(qt).then((r) => {
+          order.push(i);
+          return r;
+        }),
+      ),
+    );
     for (const word of ['first', 'second', 'third']) {
       await libos.wait(libos.push(c.clientQd, sgaOf(word)));
       // Let each word arrive on its own, so each pop takes exactly one.
@@ -164,15 +189,19 @@ describe('data path', () => {
     const c = await connectPair(env());
     const chunks = [0, 1, 2, 3].map((i) => pattern(3 * 1024 * 1024, 100 + i));
     const completed: number[] = [];
-    const pushes = chunks.map((chunk, i) => libos.wait(libos.push(c.clientQd, sgaOf(chunk))).then((r) => {
-      expect(r.opcode).toBe(Opcode.PUSH);
-      completed.push(i);
-    }));
+    const pushes = chunks.map((chunk, i) =>
+      libos.wait(libos.push(c.clientQd, sgaOf(chunk))).then((r) => {
+        expect(r.opcode).toBe(Opcode.PUSH);
+        completed.push(i);
+      }),
+    );
     const received = await popExactly(libos, c.serverQd, 4 * 3 * 1024 * 1024);
     await Promise.all(pushes);
     expect(completed).toEqual([0, 1, 2, 3]);
     for (let i = 0; i < 4; i++) {
-      expect(equalBytes(received.subarray(i * 3 * 1024 * 1024, (i + 1) * 3 * 1024 * 1024), chunks[i]!)).toBe(true);
+      expect(
+        equalBytes(received.subarray(i * 3 * 1024 * 1024, (i + 1) * 3 * 1024 * 1024), chunks[i]!),
+      ).toBe(true);
     }
   });
 
@@ -181,7 +210,9 @@ describe('data path', () => {
     const segments = Array.from({ length: 40 }, (_, i) => new TextEncoder().encode(`<${i}>`));
     await libos.wait(libos.push(c.clientQd, { segments }));
     const expected = segments.map((s) => new TextDecoder().decode(s)).join('');
-    expect(new TextDecoder().decode(await popExactly(libos, c.serverQd, expected.length))).toBe(expected);
+    expect(new TextDecoder().decode(await popExactly(libos, c.serverQd, expected.length))).toBe(
+      expected,
+    );
   });
 
   it('the pushed buffer may be reused at once: queued data was copied', async () => {
@@ -215,7 +246,9 @@ describe('data path', () => {
     structuredClone(first.buffer, { transfer: [first.buffer as ArrayBuffer] });
     expect(first.byteLength).toBe(0); // detached
     await libos.wait(libos.push(c.clientQd, sgaOf('second')));
-    expect(new TextDecoder().decode(bytes((await libos.wait(libos.pop(c.serverQd))).sga))).toBe('second');
+    expect(new TextDecoder().decode(bytes((await libos.wait(libos.pop(c.serverQd))).sga))).toBe(
+      'second',
+    );
   });
 
   it('EOF is a zero-length pop, and stays EOF', async () => {
@@ -235,7 +268,8 @@ describe('close', () => {
     const pop = libos.pop(c.serverQd);
     // Fill the socket buffers so a push stays pending.
     const pushes: number[] = [];
-    for (let i = 0; i < 64; i++) pushes.push(libos.push(c.clientQd, sgaOf(new Uint8Array(1024 * 1024))));
+    for (let i = 0; i < 64; i++)
+      pushes.push(libos.push(c.clientQd, sgaOf(new Uint8Array(1024 * 1024))));
     libos.close(c.serverQd);
     libos.close(c.clientQd);
     const popped = await libos.wait(pop);
@@ -249,8 +283,12 @@ describe('close', () => {
     const c = await connectPair(env());
     const data = pattern(12 * 1024 * 1024, 3);
     const order: string[] = [];
-    const pushed = libos.wait(libos.push(c.clientQd, sgaOf(data))).then((r) => order.push(`push ${r.opcode}`));
-    const closed = libos.wait(libos.asyncClose(c.clientQd)).then((r) => order.push(`close ${r.opcode}`));
+    const pushed = libos
+      .wait(libos.push(c.clientQd, sgaOf(data)))
+      .then((r) => order.push(`push ${r.opcode}`));
+    const closed = libos
+      .wait(libos.asyncClose(c.clientQd))
+      .then((r) => order.push(`close ${r.opcode}`));
     expectDemiError(() => libos.push(c.clientQd, sgaOf('late')), 'EBADF');
     expect(equalBytes(await popExactly(libos, c.serverQd, data.byteLength), data)).toBe(true);
     await Promise.all([pushed, closed]);
@@ -289,7 +327,10 @@ describe('socket options', () => {
   });
 
   it('tcp_socket_options.nodelay: false turns it off', async () => {
-    const other = (await init({ libos: 'catnap', config: { tcp_socket_options: { nodelay: false } } })) as Catnap;
+    const other = (await init({
+      libos: 'catnap',
+      config: { tcp_socket_options: { nodelay: false } },
+    })) as Catnap;
     const qd = other.socket(AF_INET, SOCK_STREAM);
     expect(other.getsockopt(qd, IPPROTO_TCP, TCP_NODELAY)).toBe(false);
     await other.shutdown();
@@ -298,7 +339,12 @@ describe('socket options', () => {
   it('tcp_socket_options keepalive and linger apply to new sockets', async () => {
     const other = (await init({
       libos: 'catnap',
-      config: { tcp_socket_options: { keepalive: { enabled: true, time_millis: 5000 }, linger: { enabled: true, time_seconds: 2 } } },
+      config: {
+        tcp_socket_options: {
+          keepalive: { enabled: true, time_millis: 5000 },
+          linger: { enabled: true, time_seconds: 2 },
+        },
+      },
     })) as Catnap;
     const qd = other.socket(AF_INET, SOCK_STREAM);
     expect(other.getsockopt(qd, SOL_SOCKET, SO_KEEPALIVE)).toBe(true);
@@ -324,7 +370,11 @@ describe('socket options', () => {
 
   it('set and get SO_KEEPALIVE, SO_REUSEADDR, TCP_NODELAY (booleans) and SO_LINGER ({onoff, linger})', () => {
     const qd = libos.socket(AF_INET, SOCK_STREAM);
-    for (const [level, name] of [[SOL_SOCKET, SO_KEEPALIVE], [SOL_SOCKET, SO_REUSEADDR], [IPPROTO_TCP, TCP_NODELAY]] as const) {
+    for (const [level, name] of [
+      [SOL_SOCKET, SO_KEEPALIVE],
+      [SOL_SOCKET, SO_REUSEADDR],
+      [IPPROTO_TCP, TCP_NODELAY],
+    ] as const) {
       libos.setsockopt(qd, level, name, true);
       expect(libos.getsockopt(qd, level, name)).toBe(true);
       libos.setsockopt(qd, level, name, false);
@@ -377,14 +427,25 @@ describe('waiting', () => {
     // so the peer is a child process.
     server.close();
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['-e', `require('net').createServer(s=>s.pipe(s)).listen(${port},'127.0.0.1',()=>console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('net').createServer(s=>s.pipe(s)).listen(${port},'127.0.0.1',()=>console.log('up'))`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await once(child.stdout, 'data');
     try {
       const qd = libos.socket(AF_INET, SOCK_STREAM);
-      expect(libos.waitSync(libos.connect(qd, { address: '127.0.0.1', port }), 10_000).opcode).toBe(Opcode.CONNECT);
+      expect(libos.waitSync(libos.connect(qd, { address: '127.0.0.1', port }), 10_000).opcode).toBe(
+        Opcode.CONNECT,
+      );
       for (let i = 0; i < 50; i++) {
         libos.waitSync(libos.push(qd, sgaOf(`m${i}`)), 10_000);
-        expect(new TextDecoder().decode(bytes(libos.waitSync(libos.pop(qd), 10_000).sga))).toBe(`m${i}`);
+        expect(new TextDecoder().decode(bytes(libos.waitSync(libos.pop(qd), 10_000).sga))).toBe(
+          `m${i}`,
+        );
       }
       libos.close(qd);
     } finally {

@@ -5,7 +5,8 @@ export async function echoUntilEof(libos: LibOS, qd: QDesc): Promise<number> {
   let total = 0;
   for (;;) {
     const popped = await libos.wait(libos.pop(qd));
-    if (popped.opcode !== Opcode.POP) throw new Error(`pop failed: opcode ${popped.opcode} ret ${popped.ret}`);
+    if (popped.opcode !== Opcode.POP)
+      throw new Error(`pop failed: opcode ${popped.opcode} ret ${popped.ret}`);
     const data = popped.sga!.segments[0]!;
     if (data.byteLength === 0) break;
     total += data.byteLength;
