@@ -22,7 +22,6 @@ import { Socket } from './socket.js';
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['tcp', 'multiprocess']);
 const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
 const CONNECTED = { opcode: Opcode.CONNECT, ret: 0 } as const;
-const EOF_SGA: Sga = { segments: [] };
 const EAGAIN = -ERRNO.EAGAIN;
 const ANY = '0.0.0.0';
 /**
@@ -280,7 +279,8 @@ export class Catloop extends BaseLibOS {
     if (r > 0) {
       this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [this.#staging.slice(0, r)] } });
     } else if (r === 0) {
-      this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: EOF_SGA });
+      // End of file: one zero-length segment, as kernel-socket LibOSes report it.
+      this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [new Uint8Array(0)] } });
     } else if (r === EAGAIN) {
       return false;
     } else {
