@@ -306,12 +306,9 @@ void Engine::PollKernel(double timeout_ms, bool spin) {
     const int64_t deadline = MonotonicNs() + kSpinBudgetNs;
     for (;;) {
       int n = epoll_wait(epfd_, events, kMaxEvents, 0);
-      if (n > 0) {
-        Dispatch(events, n);
-        if (records_.Count() > 0) return;
-        continue;
-      }
-      if (MonotonicNs() >= deadline) return;
+      if (n > 0) Dispatch(events, n);
+      if (records_.Count() > 0 || MonotonicNs() >= deadline) return;
+      if (n > 0) continue;  // edges that completed nothing: look again at once
       // Let a process sharing this core run (often the very peer we wait for:
       // the scheduler likes to put a woken task beside its waker). Returns at
       // once when nothing else wants the core.

@@ -185,6 +185,18 @@ describe('data path', () => {
     expect(order).toEqual([0, 1, 2]);
   });
 
+  it('more completions than one batch holds (1024 records) all arrive, in order', async () => {
+    const c = await connectPair(env());
+    const n = 2500;
+    const qts = Array.from({ length: n }, () => libos.pop(c.serverQd, 1));
+    const data = pattern(n, 77);
+    await libos.wait(libos.push(c.clientQd, sgaOf(data)));
+    const results = await Promise.all(qts.map((qt) => libos.wait(qt)));
+    const got = Uint8Array.from(results.map((r) => bytes(r.sga)[0]!));
+    expect(results.every((r) => bytes(r.sga).byteLength === 1)).toBe(true);
+    expect(equalBytes(got, data)).toBe(true);
+  });
+
   it('queued pushes larger than the socket buffer complete in order, byte exact (partial writes continue)', async () => {
     const c = await connectPair(env());
     const chunks = [0, 1, 2, 3].map((i) => pattern(3 * 1024 * 1024, 100 + i));
