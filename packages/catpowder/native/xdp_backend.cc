@@ -190,11 +190,18 @@ class XdpBackend final : public Backend {
     scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
     scfg.xdp_flags = native_ ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
     scfg.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP;
-    r = xsk_socket__create(&xsk_, info_.name.c_str(), queue_, umem_, &rx_, &tx_, &scfg);
+    // A socket closed a moment ago gives its queue back from a kernel work
+    // queue, so binding right after can be EBUSY for a few milliseconds.
+    for (int attempt = 0;; attempt++) {
+      r = xsk_socket__create(&xsk_, info_.name.c_str(), queue_, umem_, &rx_, &tx_, &scfg);
+      if (r != -EBUSY || attempt >= 100) break;
+      usleep(10000);
+    }
     if (r != 0) {
       throw SysError(-r, "xsk_socket__create",
                      "cannot create an AF_XDP socket on " + info_.name + " queue " + std::to_string(queue_) + ": " +
-                         ErrnoText(-r) + (-r == EINVAL ? " (is the queue number below the interface's queue count?)" : ""));
+                         ErrnoText(-r) + (-r == EINVAL ? " (is the queue number below the interface's queue count?)" : "") +
+                         (-r == EBUSY ? " (another AF_XDP socket holds this queue)" : ""));
     }
     int xskFd = xsk_socket__fd(xsk_);
     if (bpf_map_update_elem(mapFd_, &queue_, &xskFd, BPF_ANY) != 0) {
