@@ -32,20 +32,26 @@ Napi::Error MakeError(Napi::Env env, int err, const std::string& message) {
   return e;
 }
 
-[[noreturn]] void Throw(Napi::Env env, int err, const std::string& message) { throw MakeError(env, err, message); }
+[[noreturn]] void Throw(Napi::Env env, int err, const std::string& message) {
+  throw MakeError(env, err, message);
+}
 
 double IntArg(const Napi::CallbackInfo& info, size_t i, const char* what, double min, double max) {
-  if (info.Length() <= i || !info[i].IsNumber()) Throw(info.Env(), EINVAL, std::string(what) + " must be a number");
+  if (info.Length() <= i || !info[i].IsNumber())
+    Throw(info.Env(), EINVAL, std::string(what) + " must be a number");
   const double v = info[i].As<Napi::Number>().DoubleValue();
   if (!std::isfinite(v) || v != std::floor(v) || v < min || v > max) {
-    Throw(info.Env(), EINVAL, std::string(what) + " must be an integer in [" + std::to_string(static_cast<int64_t>(min)) + ", " +
-                                  std::to_string(static_cast<int64_t>(max)) + "]");
+    Throw(info.Env(), EINVAL,
+          std::string(what) + " must be an integer in [" +
+              std::to_string(static_cast<int64_t>(min)) + ", " +
+              std::to_string(static_cast<int64_t>(max)) + "]");
   }
   return v;
 }
 
 std::string IpArg(const Napi::CallbackInfo& info, size_t i) {
-  if (info.Length() <= i || !info[i].IsString()) Throw(info.Env(), EINVAL, "address must be a string");
+  if (info.Length() <= i || !info[i].IsString())
+    Throw(info.Env(), EINVAL, "address must be a string");
   std::string s = info[i].As<Napi::String>().Utf8Value();
   try {
     catloop::ParseIp(s);
@@ -56,8 +62,10 @@ std::string IpArg(const Napi::CallbackInfo& info, size_t i) {
 }
 
 uint64_t RingSizeArg(const Napi::CallbackInfo& info, size_t i) {
-  const double v = IntArg(info, i, "ring size", static_cast<double>(catmem::kMinRingSize), static_cast<double>(catmem::kMaxRingSize));
-  if (!catmem::ValidRingSize(static_cast<uint64_t>(v))) Throw(info.Env(), EINVAL, "ring size must be a power of two from 4 KiB to 256 MiB");
+  const double v = IntArg(info, i, "ring size", static_cast<double>(catmem::kMinRingSize),
+                          static_cast<double>(catmem::kMaxRingSize));
+  if (!catmem::ValidRingSize(static_cast<uint64_t>(v)))
+    Throw(info.Env(), EINVAL, "ring size must be a power of two from 4 KiB to 256 MiB");
   return static_cast<uint64_t>(v);
 }
 
@@ -105,20 +113,23 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
   };
 
   Napi::Value NewContext(const Napi::CallbackInfo& info) {
-    if (info.Length() < 1 || !info[0].IsFunction()) Throw(info.Env(), EINVAL, "newContext needs a wake-up function");
+    if (info.Length() < 1 || !info[0].IsFunction())
+      Throw(info.Env(), EINVAL, "newContext needs a wake-up function");
     contexts_.push_back(Context::Create(info.Env(), info[0].As<Napi::Function>()));
     return Napi::Number::New(info.Env(), static_cast<double>(contexts_.size()));
   }
 
   Context& Ctx(const Napi::CallbackInfo& info, size_t i) {
     const double id = IntArg(info, i, "context", 1, 1e9);
-    if (id > contexts_.size() || !contexts_[static_cast<size_t>(id) - 1]) Throw(info.Env(), EBADF, "no such context");
+    if (id > contexts_.size() || !contexts_[static_cast<size_t>(id) - 1])
+      Throw(info.Env(), EBADF, "no such context");
     return *contexts_[static_cast<size_t>(id) - 1];
   }
 
   Slot& SlotArg(const Napi::CallbackInfo& info, size_t i) {
     const double h = IntArg(info, i, "handle", 1, 1e9);
-    if (h > slots_.size() || !slots_[static_cast<size_t>(h) - 1].end) Throw(info.Env(), EBADF, "no such socket handle");
+    if (h > slots_.size() || !slots_[static_cast<size_t>(h) - 1].end)
+      Throw(info.Env(), EBADF, "no such socket handle");
     return slots_[static_cast<size_t>(h) - 1];
   }
 
@@ -134,7 +145,8 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
     return slot;
   }
 
-  Napi::Value Adopt(Napi::Env env, Context& ctx, std::shared_ptr<End> end, std::unique_ptr<catloop::Listener> listener,
+  Napi::Value Adopt(Napi::Env env, Context& ctx, std::shared_ptr<End> end,
+                    std::unique_ptr<catloop::Listener> listener,
                     std::unique_ptr<catloop::Connecting> connecting) {
     ctx.Add(end);
     size_t index = 0;
@@ -177,7 +189,8 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
 
   Napi::Value SetStaging(const Napi::CallbackInfo& info) {
     Context& ctx = Ctx(info, 0);
-    if (info.Length() < 2 || !info[1].IsArrayBuffer()) Throw(info.Env(), EINVAL, "staging must be an ArrayBuffer");
+    if (info.Length() < 2 || !info[1].IsArrayBuffer())
+      Throw(info.Env(), EINVAL, "staging must be an ArrayBuffer");
     ctx.SetStaging(info[1].As<Napi::ArrayBuffer>());
     return info.Env().Undefined();
   }
@@ -238,7 +251,8 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
     return out;
   }
 
-  // connect(ctx, ip, port, localPort, ringSize, firstEphemeral) -> [handle, local address, local port]
+  // connect(ctx, ip, port, localPort, ringSize, firstEphemeral) -> [handle, local address, local
+  // port]
   Napi::Value Connect(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Context& ctx = Ctx(info, 0);
@@ -249,7 +263,8 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
     const uint32_t first = static_cast<uint32_t>(IntArg(info, 5, "first ephemeral port", 1, 65535));
     auto connecting = std::make_unique<catloop::Connecting>();
     try {
-      catloop::Connected c = catloop::Connect(ip, port, local_port, ring_size, first, connecting.get());
+      catloop::Connected c =
+          catloop::Connect(ip, port, local_port, ring_size, first, connecting.get());
       Napi::Array out = Napi::Array::New(env, 3);
       out.Set(1u, Napi::String::New(env, c.local_ip));
       out.Set(2u, Napi::Number::New(env, c.local_port));
@@ -280,12 +295,15 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
 
   Napi::Value Push(const Napi::CallbackInfo& info) {
     Slot& slot = SlotArg(info, 0);
-    if (slot.listener || slot.connecting) Throw(info.Env(), ENOTCONN, "the socket is not connected");
+    if (slot.listener || slot.connecting)
+      Throw(info.Env(), ENOTCONN, "the socket is not connected");
     napi_typedarray_type type;
     size_t length = 0;
     void* data = nullptr;
     if (info.Length() < 2 || !info[1].IsTypedArray() ||
-        napi_get_typedarray_info(info.Env(), info[1], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+        napi_get_typedarray_info(info.Env(), info[1], &type, &length, &data, nullptr, nullptr) !=
+            napi_ok ||
+        type != napi_uint8_array) {
       Throw(info.Env(), EINVAL, "push data must be a Uint8Array");
     }
     if (length == 0 || data == nullptr) return Napi::Number::New(info.Env(), 0);
@@ -296,11 +314,14 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
 
   Napi::Value Pop(const Napi::CallbackInfo& info) {
     Slot& slot = SlotArg(info, 0);
-    if (slot.listener || slot.connecting) Throw(info.Env(), ENOTCONN, "the socket is not connected");
+    if (slot.listener || slot.connecting)
+      Throw(info.Env(), ENOTCONN, "the socket is not connected");
     const double max = IntArg(info, 1, "pop size", 1, 1e12);
     Context& ctx = *slot.ctx;
-    if (ctx.staging() == nullptr || ctx.staging_size() == 0) Throw(info.Env(), EINVAL, "no staging buffer");
-    const int64_t r = slot.end->Pop(ctx.staging(), std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size()));
+    if (ctx.staging() == nullptr || ctx.staging_size() == 0)
+      Throw(info.Env(), EINVAL, "no staging buffer");
+    const int64_t r = slot.end->Pop(
+        ctx.staging(), std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size()));
     if (r == catmem::kAgain) ctx.WantChanged();
     return Napi::Number::New(info.Env(), static_cast<double>(r));
   }
@@ -312,15 +333,18 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
 
   Napi::Value Sleep(const Napi::CallbackInfo& info) {
     Context& ctx = Ctx(info, 0);
-    const double ms = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : NAN;
-    if (!std::isfinite(ms) || ms < 0 || ms > 60000) Throw(info.Env(), EINVAL, "sleep takes 0 to 60000 ms");
+    const double ms =
+        info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : NAN;
+    if (!std::isfinite(ms) || ms < 0 || ms > 60000)
+      Throw(info.Env(), EINVAL, "sleep takes 0 to 60000 ms");
     ctx.Sleep(static_cast<int64_t>(ms * 1e6));
     return info.Env().Undefined();
   }
 
   Napi::Value SetWakeups(const Napi::CallbackInfo& info) {
     Context& ctx = Ctx(info, 0);
-    if (info.Length() < 2 || !info[1].IsBoolean()) Throw(info.Env(), EINVAL, "setWakeups takes a boolean");
+    if (info.Length() < 2 || !info[1].IsBoolean())
+      Throw(info.Env(), EINVAL, "setWakeups takes a boolean");
     ctx.SetActive(info.Env(), info[1].As<Napi::Boolean>().Value());
     return info.Env().Undefined();
   }

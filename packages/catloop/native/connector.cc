@@ -21,13 +21,15 @@ namespace {
 
 bool Listening(const Mapping& map) {
   const Block* b = BlockOf(map.base());
-  return b->magic == kListenerMagic && b->version == kProtocolVersion && b->state.load(std::memory_order_acquire) == kListening &&
+  return b->magic == kListenerMagic && b->version == kProtocolVersion &&
+         b->state.load(std::memory_order_acquire) == kListening &&
          map.header()->end[0].state.load(std::memory_order_acquire) == catmem::kOpen;
 }
 
 bool ListenerGone(const Mapping& map) {
   const catmem::Header* h = map.header();
-  return h->state.load(std::memory_order_acquire) == catmem::kRemoved || h->end[0].state.load(std::memory_order_acquire) != catmem::kOpen ||
+  return h->state.load(std::memory_order_acquire) == catmem::kRemoved ||
+         h->end[0].state.load(std::memory_order_acquire) != catmem::kOpen ||
          catmem::EndDied(map, 0);
 }
 
@@ -43,7 +45,9 @@ uint64_t NewNonce() {
 class ClientsLock {
  public:
   explicit ClientsLock(int fd) : fd_(fd) {
-    if (!Set(F_WRLCK, F_OFD_SETLKW)) throw SysError{errno, std::string("cannot lock the listener's control pipe: ") + strerror(errno)};
+    if (!Set(F_WRLCK, F_OFD_SETLKW))
+      throw SysError{errno,
+                     std::string("cannot lock the listener's control pipe: ") + strerror(errno)};
   }
   ~ClientsLock() { Set(F_UNLCK, F_OFD_SETLK); }
   ClientsLock(const ClientsLock&) = delete;
@@ -77,7 +81,8 @@ int Enqueue(Mapping& control, const Request& req, std::string* why) {
     *why = "its control pipe has an unexpected ring size";
     return ECONNREFUSED;
   }
-  const uint64_t used = h->tail[1].value.load(std::memory_order_acquire) - h->head[1].value.load(std::memory_order_acquire);
+  const uint64_t used = h->tail[1].value.load(std::memory_order_acquire) -
+                        h->head[1].value.load(std::memory_order_acquire);
   if (used > kControlRingSize) {
     *why = "its control pipe is corrupt";
     return ECONNREFUSED;
@@ -106,13 +111,15 @@ int CheckReply(const Reply& reply, const Connecting& state) {
 
 }  // namespace
 
-Connected Connect(const std::string& ip, uint32_t port, uint32_t local_port, uint64_t ring_size, uint32_t first_ephemeral,
-                  Connecting* state) {
+Connected Connect(const std::string& ip, uint32_t port, uint32_t local_port, uint64_t ring_size,
+                  uint32_t first_ephemeral, Connecting* state) {
   ParseIp(ip);
   if (port < 1 || port > 65535) throw SysError{EINVAL, "port must be 1-65535"};
   // 0.0.0.0 as a destination means this host, as in Linux.
   const std::string local_ip = ip == "0.0.0.0" ? "127.0.0.1" : ip;
-  const std::vector<std::string> candidates = ip == "0.0.0.0" ? std::vector<std::string>{"127.0.0.1", "0.0.0.0"} : std::vector<std::string>{ip, "0.0.0.0"};
+  const std::vector<std::string> candidates = ip == "0.0.0.0"
+                                                  ? std::vector<std::string>{"127.0.0.1", "0.0.0.0"}
+                                                  : std::vector<std::string>{ip, "0.0.0.0"};
   std::shared_ptr<Mapping> control;
   for (const auto& c : candidates) {
     auto m = MapExisting(PipeName(c, port));
@@ -174,7 +181,8 @@ int Handshake(End& end, Connecting& state) {
     r = end.Pop(reinterpret_cast<uint8_t*>(&reply), sizeof reply);
     if (r == catmem::kAgain) return -ECONNREFUSED;
   }
-  if (r != static_cast<int64_t>(sizeof reply)) return -ECONNREFUSED;  // closed or died without a reply
+  if (r != static_cast<int64_t>(sizeof reply))
+    return -ECONNREFUSED;  // closed or died without a reply
   const int status = CheckReply(reply, state);
   if (status == 1) state.control.reset();
   return status;

@@ -35,8 +35,8 @@ struct Connected {
 // address). local_port 0 picks an ephemeral port. Throws SysError:
 // ECONNREFUSED (nobody listens, backlog full, listener closing), EADDRINUSE,
 // EADDRNOTAVAIL, EINVAL.
-Connected Connect(const std::string& ip, uint32_t port, uint32_t local_port, uint64_t ring_size, uint32_t first_ephemeral,
-                  Connecting* state);
+Connected Connect(const std::string& ip, uint32_t port, uint32_t local_port, uint64_t ring_size,
+                  uint32_t first_ephemeral, Connecting* state);
 
 // Reads the listener's reply: 1 accepted, 0 still waiting (the end then wants
 // data), or a negative errno (-ECONNREFUSED).

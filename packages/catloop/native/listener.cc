@@ -70,11 +70,13 @@ bool Listener::Next(Request* req) {
     if (r <= 0) {
       // Clients never join the control pipe as an end, so it cannot reach end of
       // file; only something else opening it by name can get it here.
-      throw SysError{EIO, "the listener's control pipe was joined by a process that is not a catloop client"};
+      throw SysError{
+          EIO, "the listener's control pipe was joined by a process that is not a catloop client"};
     }
     if (r != static_cast<int64_t>(kRequestSize)) continue;  // not a request: skip it
     memcpy(req, buf, sizeof *req);
-    if (req->magic == kRequestMagic && req->version == kProtocolVersion && req->port != 0) return true;
+    if (req->magic == kRequestMagic && req->version == kProtocolVersion && req->port != 0)
+      return true;
   }
 }
 
@@ -99,7 +101,8 @@ std::shared_ptr<End> Listener::Join(const Request& req, uint32_t status) {
   }
   const Reply reply{kReplyMagic, status, req.nonce};
   block->state.store(status == 0 ? kAccepted : kRefused, std::memory_order_release);
-  if (end->Push(reinterpret_cast<const uint8_t*>(&reply), sizeof reply) != static_cast<int64_t>(sizeof reply)) {
+  if (end->Push(reinterpret_cast<const uint8_t*>(&reply), sizeof reply) !=
+      static_cast<int64_t>(sizeof reply)) {
     end->Close();  // the client closed meanwhile
     return nullptr;
   }

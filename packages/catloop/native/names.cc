@@ -20,7 +20,9 @@ using catmem::SysError;
 
 namespace {
 
-std::string ObjectPath(const std::string& name) { return "/" + std::string(catmem::kPrefix) + name; }
+std::string ObjectPath(const std::string& name) {
+  return "/" + std::string(catmem::kPrefix) + name;
+}
 
 // An fd that closes itself.
 class Fd {
@@ -53,7 +55,9 @@ class HeaderPage {
   }
   HeaderPage(const HeaderPage&) = delete;
   HeaderPage& operator=(const HeaderPage&) = delete;
-  const Header* header() const { return base_ == MAP_FAILED ? nullptr : static_cast<const Header*>(base_); }
+  const Header* header() const {
+    return base_ == MAP_FAILED ? nullptr : static_cast<const Header*>(base_);
+  }
   const Block* block() const { return base_ == MAP_FAILED ? nullptr : BlockOf(base_); }
   uint64_t file_size() const { return file_size_; }
 
@@ -76,10 +80,13 @@ bool HeldByOther(int fd, off_t byte) {
 // Same test as catmem's: an end is alive while marked open and its lock byte is held.
 bool AnyEndLive(int fd, const HeaderPage& page) {
   const Header* h = page.header();
-  if (h == nullptr || h->magic != catmem::kMagic) return HeldByOther(fd, catmem::kLockEnd0) || HeldByOther(fd, catmem::kLockEnd1);
+  if (h == nullptr || h->magic != catmem::kMagic)
+    return HeldByOther(fd, catmem::kLockEnd0) || HeldByOther(fd, catmem::kLockEnd1);
   if (h->state.load(std::memory_order_acquire) == catmem::kRemoved) return false;
-  return (h->end[0].state.load(std::memory_order_acquire) == catmem::kOpen && HeldByOther(fd, catmem::kLockEnd0)) ||
-         (h->end[1].state.load(std::memory_order_acquire) == catmem::kOpen && HeldByOther(fd, catmem::kLockEnd1));
+  return (h->end[0].state.load(std::memory_order_acquire) == catmem::kOpen &&
+          HeldByOther(fd, catmem::kLockEnd0)) ||
+         (h->end[1].state.load(std::memory_order_acquire) == catmem::kOpen &&
+          HeldByOther(fd, catmem::kLockEnd1));
 }
 
 // A header that a segment fully created by catmem would have.
@@ -87,8 +94,8 @@ bool ValidReadyHeader(const Header* h, uint64_t file_size) {
   if (h == nullptr || h->magic != catmem::kMagic || h->version != catmem::kVersion) return false;
   if (h->state.load(std::memory_order_acquire) != catmem::kReady) return false;
   const uint64_t ring = h->ring_size;
-  return h->header_size == catmem::kHeaderSize && catmem::ValidRingSize(ring) && h->segment_size == catmem::SegmentSize(ring) &&
-         file_size >= catmem::SegmentSize(ring);
+  return h->header_size == catmem::kHeaderSize && catmem::ValidRingSize(ring) &&
+         h->segment_size == catmem::SegmentSize(ring) && file_size >= catmem::SegmentSize(ring);
 }
 
 bool PortConflict(const std::string& ip, uint32_t port) {
@@ -101,7 +108,8 @@ bool PortConflict(const std::string& ip, uint32_t port) {
   bool conflict = false;
   while (dirent* e = readdir(dir)) {
     const std::string file = e->d_name;
-    if (file.size() <= prefix.size() + suffix.size() || file.compare(0, prefix.size(), prefix) != 0 ||
+    if (file.size() <= prefix.size() + suffix.size() ||
+        file.compare(0, prefix.size(), prefix) != 0 ||
         file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0) {
       continue;
     }
@@ -128,7 +136,8 @@ bool SameObject(int fd, const std::string& name) {
   struct stat a;
   struct stat b;
   const std::string path = "/dev/shm" + ObjectPath(name);
-  return fstat(fd, &a) == 0 && stat(path.c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+  return fstat(fd, &a) == 0 && stat(path.c_str(), &b) == 0 && a.st_ino == b.st_ino &&
+         a.st_dev == b.st_dev;
 }
 
 std::atomic<uint32_t> ephemeral_cursor{0};
@@ -137,7 +146,8 @@ std::atomic<uint32_t> ephemeral_cursor{0};
 
 uint32_t ParseIp(const std::string& ip) {
   in_addr a;
-  if (ip.size() > 15 || inet_pton(AF_INET, ip.c_str(), &a) != 1) throw SysError{EINVAL, "not a dotted IPv4 address: " + ip};
+  if (ip.size() > 15 || inet_pton(AF_INET, ip.c_str(), &a) != 1)
+    throw SysError{EINVAL, "not a dotted IPv4 address: " + ip};
   return a.s_addr;
 }
 
@@ -149,18 +159,22 @@ std::string FormatIp(uint32_t ip_be) {
   return buf;
 }
 
-std::shared_ptr<Mapping> ClaimAddress(const std::string& ip, uint32_t port, uint64_t ring_size, uint32_t first_ephemeral,
-                                      bool check_wildcard, uint32_t* port_out) {
+std::shared_ptr<Mapping> ClaimAddress(const std::string& ip, uint32_t port, uint64_t ring_size,
+                                      uint32_t first_ephemeral, bool check_wildcard,
+                                      uint32_t* port_out) {
   ParseIp(ip);
   if (port > 65535) throw SysError{EINVAL, "port must be 0-65535"};
   if (port != 0) {
-    if (check_wildcard && PortConflict(ip, port)) throw SysError{EADDRINUSE, ip + ":" + std::to_string(port) + " is in use (by a listener on the same port)"};
+    if (check_wildcard && PortConflict(ip, port))
+      throw SysError{EADDRINUSE, ip + ":" + std::to_string(port) +
+                                     " is in use (by a listener on the same port)"};
     auto map = TryCreate(PipeName(ip, port), ring_size);
     if (!map) throw SysError{EADDRINUSE, ip + ":" + std::to_string(port) + " is in use"};
     *port_out = port;
     return map;
   }
-  if (first_ephemeral < 1 || first_ephemeral > 65535) throw SysError{EINVAL, "first ephemeral port must be 1-65535"};
+  if (first_ephemeral < 1 || first_ephemeral > 65535)
+    throw SysError{EINVAL, "first ephemeral port must be 1-65535"};
   const uint32_t count = 65536 - first_ephemeral;
   uint32_t start = ephemeral_cursor.load(std::memory_order_relaxed);
   if (start == 0) start = static_cast<uint32_t>(getpid()) * 2654435761u;  // processes start apart
@@ -174,7 +188,8 @@ std::shared_ptr<Mapping> ClaimAddress(const std::string& ip, uint32_t port, uint
       return map;
     }
   }
-  throw SysError{EADDRNOTAVAIL, "every ephemeral port from " + std::to_string(first_ephemeral) + " on " + ip + " is in use"};
+  throw SysError{EADDRNOTAVAIL, "every ephemeral port from " + std::to_string(first_ephemeral) +
+                                    " on " + ip + " is in use"};
 }
 
 std::shared_ptr<Mapping> MapExisting(const std::string& name) {
@@ -220,10 +235,13 @@ void RemoveIfStale(const std::string& name) {
     HeaderPage page(fd.get());
     const Header* h = page.header();
     // Already removed: the name may belong to a newer segment by now.
-    if (h != nullptr && h->magic == catmem::kMagic && h->state.load(std::memory_order_acquire) == catmem::kRemoved) return;
+    if (h != nullptr && h->magic == catmem::kMagic &&
+        h->state.load(std::memory_order_acquire) == catmem::kRemoved)
+      return;
     if (!AnyEndLive(fd.get(), page) && SameObject(fd.get(), name)) {
       // As catmem does: mark it removed for anyone still holding it open, then unlink.
-      void* base = mmap(nullptr, catmem::kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+      void* base =
+          mmap(nullptr, catmem::kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
       if (base != MAP_FAILED) {
         Header* h = static_cast<Header*>(base);
         if (h->magic == catmem::kMagic) h->state.store(catmem::kRemoved, std::memory_order_release);
@@ -241,8 +259,8 @@ bool ConnectionWaiting(const std::string& name, uint64_t nonce) {
   if (fd.get() < 0) return false;
   HeaderPage page(fd.get());
   const Block* b = page.block();
-  return ValidReadyHeader(page.header(), page.file_size()) && b->magic == kConnectionMagic && b->nonce == nonce &&
-         b->state.load(std::memory_order_acquire) == kConnecting;
+  return ValidReadyHeader(page.header(), page.file_size()) && b->magic == kConnectionMagic &&
+         b->nonce == nonce && b->state.load(std::memory_order_acquire) == kConnecting;
 }
 
 }  // namespace catloop

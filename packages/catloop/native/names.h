@@ -21,7 +21,8 @@ std::string FormatIp(uint32_t ip_be);
 // EADDRINUSE when the address (or, for a listener, the same port on 0.0.0.0 or
 // any address when ip is 0.0.0.0) is in use; EADDRNOTAVAIL when every
 // ephemeral port is.
-std::shared_ptr<catmem::Mapping> ClaimAddress(const std::string& ip, uint32_t port, uint64_t ring_size, uint32_t first_ephemeral,
+std::shared_ptr<catmem::Mapping> ClaimAddress(const std::string& ip, uint32_t port,
+                                              uint64_t ring_size, uint32_t first_ephemeral,
                                               bool check_wildcard, uint32_t* port_out);
 
 // Maps an existing segment without joining it as either end (a client writing

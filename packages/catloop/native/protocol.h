@@ -34,19 +34,22 @@ enum ListenerState : uint32_t { kBound = 0, kListening = 1, kListenerClosed = 2 
 enum ConnectionState : uint32_t { kConnecting = 0, kAccepted = 1, kRefused = 2 };
 
 struct alignas(catmem::kLine) Block {
-  uint64_t magic;                // kListenerMagic or kConnectionMagic; 0 while being set up
-  uint32_t version;              // kProtocolVersion
-  std::atomic<uint32_t> state;   // ListenerState or ConnectionState
-  std::atomic<uint32_t> backlog; // listener: requests its control ring may hold
+  uint64_t magic;                 // kListenerMagic or kConnectionMagic; 0 while being set up
+  uint32_t version;               // kProtocolVersion
+  std::atomic<uint32_t> state;    // ListenerState or ConnectionState
+  std::atomic<uint32_t> backlog;  // listener: requests its control ring may hold
   uint32_t reserved;
-  uint64_t nonce;                // connection: repeated in its request and the reply
+  uint64_t nonce;  // connection: repeated in its request and the reply
 };
 
 static_assert(sizeof(catmem::Header) <= kBlockOffset, "catmem's header grew into catloop's block");
 static_assert(kBlockOffset + sizeof(Block) <= catmem::kHeaderSize, "block fits the header page");
-static_assert(std::atomic<uint32_t>::is_always_lock_free, "u32 atomics must be lock-free in shared memory");
+static_assert(std::atomic<uint32_t>::is_always_lock_free,
+              "u32 atomics must be lock-free in shared memory");
 
-inline Block* BlockOf(void* header_page) { return reinterpret_cast<Block*>(static_cast<uint8_t*>(header_page) + kBlockOffset); }
+inline Block* BlockOf(void* header_page) {
+  return reinterpret_cast<Block*>(static_cast<uint8_t*>(header_page) + kBlockOffset);
+}
 
 // Clients take this byte of the listener's segment (an open-file-description
 // lock, released by the kernel if the client dies) around writing a request:
@@ -71,9 +74,11 @@ struct Request {
 };
 constexpr uint32_t kRequestMagic = 0x51524C43;  // "CLRQ"
 constexpr uint64_t kRequestSize = sizeof(Request);
-constexpr uint64_t kRequestRecord = catmem::kRecordHeader + ((kRequestSize + 7) & ~uint64_t{7});  // as catmem::Align8
+constexpr uint64_t kRequestRecord =
+    catmem::kRecordHeader + ((kRequestSize + 7) & ~uint64_t{7});  // as catmem::Align8
 static_assert(kRequestSize == 24, "request layout");
-static_assert(kControlRingSize >= uint64_t{kMaxBacklog} * kRequestRecord, "the control ring holds a full backlog");
+static_assert(kControlRingSize >= uint64_t{kMaxBacklog} * kRequestRecord,
+              "the control ring holds a full backlog");
 
 // The first record a listener writes into an accepted (or refused) connection.
 struct Reply {
@@ -84,6 +89,8 @@ struct Reply {
 constexpr uint32_t kReplyMagic = 0x50524C43;  // "CLRP"
 static_assert(sizeof(Reply) == 16, "reply layout");
 
-inline std::string PipeName(const std::string& ip, uint32_t port) { return std::string(kNamePrefix) + ip + ":" + std::to_string(port); }
+inline std::string PipeName(const std::string& ip, uint32_t port) {
+  return std::string(kNamePrefix) + ip + ":" + std::to_string(port);
+}
 
 }  // namespace catloop

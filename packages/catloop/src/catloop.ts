@@ -24,12 +24,6 @@ const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
 const CONNECTED = { opcode: Opcode.CONNECT, ret: 0 } as const;
 const EAGAIN = -ERRNO.EAGAIN;
 const ANY = '0.0.0.0';
-/**
- * How long waitSync polls without yielding. Short: on a 2-core machine the
- * peer may share this core, and a longer spin only delays it; the native sleep
- * that follows spins and yields a little more before it blocks on the futex.
- */
-const SPIN_MS = 0.002;
 /** While a connect waits, async waits re-check its listener's liveness this often. */
 const CONNECT_CHECK_MS = 10;
 /** Staging (where pops land) starts this large and grows to the largest record seen. */
@@ -72,7 +66,11 @@ export class Catloop extends BaseLibOS {
 
   protected override doSocket(_domain: number, _type: number, protocol: number): QDesc {
     if (protocol !== 0 && protocol !== IPPROTO_TCP) {
-      throw new DemiError('EPROTONOSUPPORT', `protocol ${protocol} is not TCP; use 0 or ${IPPROTO_TCP}`, { syscall: 'socket' });
+      throw new DemiError(
+        'EPROTONOSUPPORT',
+        `protocol ${protocol} is not TCP; use 0 or ${IPPROTO_TCP}`,
+        { syscall: 'socket' },
+      );
     }
     const qd = this.#nextQd++;
     this.#sockets.set(qd, new Socket(qd));
@@ -81,18 +79,26 @@ export class Catloop extends BaseLibOS {
 
   #socket(qd: QDesc, syscall: string): Socket {
     const sock = this.#sockets.get(qd);
-    if (sock === undefined) throw new DemiError('EBADF', `no open socket with queue descriptor ${qd}`, { syscall });
-    if (sock.closeQt !== undefined) throw new DemiError('EBADF', `socket ${qd} is being closed`, { syscall });
+    if (sock === undefined)
+      throw new DemiError('EBADF', `no open socket with queue descriptor ${qd}`, { syscall });
+    if (sock.closeQt !== undefined)
+      throw new DemiError('EBADF', `socket ${qd} is being closed`, { syscall });
     return sock;
   }
 
   protected override doBind(qd: QDesc, addr: SocketAddress): void {
     const sock = this.#socket(qd, 'bind');
-    if (sock.state !== 'fresh') throw new DemiError('EINVAL', `socket ${qd} is already bound`, { syscall: 'bind' });
+    if (sock.state !== 'fresh')
+      throw new DemiError('EINVAL', `socket ${qd} is already bound`, { syscall: 'bind' });
     let handle: number;
     let port: number;
     try {
-      [handle, port] = this.#native.bind(this.#ctx, addr.address, addr.port, this.firstEphemeralPort);
+      [handle, port] = this.#native.bind(
+        this.#ctx,
+        addr.address,
+        addr.port,
+        this.firstEphemeralPort,
+      );
     } catch (err) {
       throw nativeError(err, 'bind');
     }
@@ -103,9 +109,16 @@ export class Catloop extends BaseLibOS {
 
   protected override doListen(qd: QDesc, backlog: number): void {
     const sock = this.#socket(qd, 'listen');
-    if (sock.state === 'fresh') throw new DemiError('EDESTADDRREQ', `socket ${qd} must be bound before it listens`, { syscall: 'listen' });
+    if (sock.state === 'fresh')
+      throw new DemiError('EDESTADDRREQ', `socket ${qd} must be bound before it listens`, {
+        syscall: 'listen',
+      });
     if (sock.state !== 'bound' && sock.state !== 'listening') {
-      throw new DemiError('EINVAL', `socket ${qd} is ${sock.state}; only a bound socket can listen`, { syscall: 'listen' });
+      throw new DemiError(
+        'EINVAL',
+        `socket ${qd} is ${sock.state}; only a bound socket can listen`,
+        { syscall: 'listen' },
+      );
     }
     try {
       this.#native.listen(sock.handle, backlog);
@@ -117,7 +130,8 @@ export class Catloop extends BaseLibOS {
 
   protected override doAccept(qd: QDesc): QToken {
     const sock = this.#socket(qd, 'accept');
-    if (sock.state !== 'listening') throw new DemiError('EINVAL', `socket ${qd} is not listening`, { syscall: 'accept' });
+    if (sock.state !== 'listening')
+      throw new DemiError('EINVAL', `socket ${qd} is not listening`, { syscall: 'accept' });
     const qt = this.tokens.issue(qd, Opcode.ACCEPT);
     if (sock.accepts.length === 0 && this.#acceptNow(sock, qt)) return qt;
     sock.accepts.push(qt);
@@ -145,15 +159,22 @@ export class Catloop extends BaseLibOS {
     sock.remote = { address: peerAddress, port: peerPort };
     this.#sockets.set(sock.qd, sock);
     this.#sizeStagingFor(handle);
-    this.tokens.complete(qt, { opcode: Opcode.ACCEPT, ret: 0, accepted: { qd: sock.qd, addr: { ...sock.remote } } });
+    this.tokens.complete(qt, {
+      opcode: Opcode.ACCEPT,
+      ret: 0,
+      accepted: { qd: sock.qd, addr: { ...sock.remote } },
+    });
     return true;
   }
 
   protected override doConnect(qd: QDesc, addr: SocketAddress): QToken {
     const sock = this.#socket(qd, 'connect');
-    if (sock.state === 'connected') throw new DemiError('EISCONN', `socket ${qd} is already connected`, { syscall: 'connect' });
-    if (sock.state === 'connecting') throw new DemiError('EALREADY', `socket ${qd} is already connecting`, { syscall: 'connect' });
-    if (sock.state === 'listening') throw new DemiError('EINVAL', `socket ${qd} is listening`, { syscall: 'connect' });
+    if (sock.state === 'connected')
+      throw new DemiError('EISCONN', `socket ${qd} is already connected`, { syscall: 'connect' });
+    if (sock.state === 'connecting')
+      throw new DemiError('EALREADY', `socket ${qd} is already connecting`, { syscall: 'connect' });
+    if (sock.state === 'listening')
+      throw new DemiError('EINVAL', `socket ${qd} is listening`, { syscall: 'connect' });
     const qt = this.tokens.issue(qd, Opcode.CONNECT);
     let localPort = 0;
     if (sock.state === 'bound') {
@@ -167,7 +188,14 @@ export class Catloop extends BaseLibOS {
     let handle: number;
     let localAddress: string;
     try {
-      [handle, localAddress, localPort] = this.#native.connect(this.#ctx, addr.address, addr.port, localPort, this.ringSize, this.firstEphemeralPort);
+      [handle, localAddress, localPort] = this.#native.connect(
+        this.#ctx,
+        addr.address,
+        addr.port,
+        localPort,
+        this.ringSize,
+        this.firstEphemeralPort,
+      );
     } catch (err) {
       // Refusals are results, as for a non-blocking connect.
       this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: nativeError(err, 'connect').errno });
@@ -218,7 +246,10 @@ export class Catloop extends BaseLibOS {
 
   #connected(qd: QDesc, syscall: string): Socket {
     const sock = this.#socket(qd, syscall);
-    if (sock.state !== 'connected') throw new DemiError('ENOTCONN', `socket ${qd} is not connected (it is ${sock.state})`, { syscall });
+    if (sock.state !== 'connected')
+      throw new DemiError('ENOTCONN', `socket ${qd} is not connected (it is ${sock.state})`, {
+        syscall,
+      });
     return sock;
   }
 
@@ -277,10 +308,18 @@ export class Catloop extends BaseLibOS {
   #popNow(sock: Socket, qt: QToken, size: number): boolean {
     const r = this.#native.pop(sock.handle, size);
     if (r > 0) {
-      this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [this.#staging.slice(0, r)] } });
+      this.tokens.complete(qt, {
+        opcode: Opcode.POP,
+        ret: 0,
+        sga: { segments: [this.#staging.slice(0, r)] },
+      });
     } else if (r === 0) {
       // End of file: one zero-length segment, as kernel-socket LibOSes report it.
-      this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [new Uint8Array(0)] } });
+      this.tokens.complete(qt, {
+        opcode: Opcode.POP,
+        ret: 0,
+        sga: { segments: [new Uint8Array(0)] },
+      });
     } else if (r === EAGAIN) {
       return false;
     } else {
@@ -345,29 +384,36 @@ export class Catloop extends BaseLibOS {
   }
 
   override waitSync(qt: QToken, timeoutMs?: number): QResult {
-    // Pushes and pops usually complete inside the call that issued them.
-    const done = this.tokens.take(qt);
-    if (done !== undefined) return done;
-    return this.waitAnySync([qt], timeoutMs).result;
+    // Pushes and pops usually complete inside the call that issued them; take()
+    // hands out only results of this table that nobody else waits on.
+    if (timeoutMs !== undefined) assertTimeout(timeoutMs, 'waitSync');
+    return this.tokens.take(qt) ?? this.waitAnySync([qt], timeoutMs).result;
   }
 
   /**
-   * Busy-polls like BaseLibOS's, but spins only a few microseconds before each
-   * poll(t > 0), which spins and yields natively and then sleeps on the futex;
-   * the peer's next push wakes it.
+   * Like BaseLibOS's, but without its 0.2 ms of poll(0): every poll here is
+   * poll(t > 0), whose native part (catmem's) spins on the rings for 2 µs (not
+   * at all when the peer last ran on this CPU), yields a few times, then sleeps
+   * on the futex until the peer's next push. On a 2-core machine the peer often
+   * shares this core, and spinning longer would only delay it.
    */
   override waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
     const timeout = assertTimeout(timeoutMs, 'waitSync');
     if (!Array.isArray(qts) || qts.length === 0) {
-      throw new DemiError('EINVAL', `expected a non-empty array of queue tokens, got ${describe(qts)}`, { syscall: 'waitSync' });
+      throw new DemiError(
+        'EINVAL',
+        `expected a non-empty array of queue tokens, got ${describe(qts)}`,
+        { syscall: 'waitSync' },
+      );
     }
     for (const qt of qts) {
       if (this.tokens.entry(qt, 'waitSync').waiter !== undefined) {
-        throw new DemiError('EINVAL', `queue token ${qt} is already being waited on`, { syscall: 'waitSync' });
+        throw new DemiError('EINVAL', `queue token ${qt} is already being waited on`, {
+          syscall: 'waitSync',
+        });
       }
     }
-    let start = -1;
-    let deadline = Number.POSITIVE_INFINITY;
+    let deadline: number | undefined;
     let polled = false;
     for (;;) {
       for (let index = 0; index < qts.length; index++) {
@@ -375,14 +421,15 @@ export class Catloop extends BaseLibOS {
         if (result !== undefined) return { index, result };
       }
       const now = performance.now();
-      if (start < 0) {
-        start = now;
-        if (timeout !== undefined) deadline = now + timeout;
-      }
+      deadline ??= timeout === undefined ? Number.POSITIVE_INFINITY : now + timeout;
       if (now >= deadline && polled) {
-        throw new DemiError('ETIMEDOUT', `no completion within ${timeout} ms; the token remains valid`, { syscall: 'waitSync' });
+        throw new DemiError(
+          'ETIMEDOUT',
+          `no completion within ${timeout} ms; the token remains valid`,
+          { syscall: 'waitSync' },
+        );
       }
-      this.poll(now - start < SPIN_MS ? 0 : Math.min(1, deadline - now));
+      this.poll(Math.min(1, deadline - now));
       polled = true;
     }
   }
@@ -391,7 +438,10 @@ export class Catloop extends BaseLibOS {
 
   protected override doClose(qd: QDesc): void {
     const sock = this.#sockets.get(qd);
-    if (sock === undefined) throw new DemiError('EBADF', `no open socket with queue descriptor ${qd}`, { syscall: 'close' });
+    if (sock === undefined)
+      throw new DemiError('EBADF', `no open socket with queue descriptor ${qd}`, {
+        syscall: 'close',
+      });
     this.#release(sock);
     this.tokens.failAll(qd);
   }

@@ -15,7 +15,14 @@ export interface CatloopNative {
   /** The next queued connection, accepted: [handle, peer address, peer port]; undefined when none waits. */
   accept(handle: number): [number, string, number] | undefined;
   /** Queues a connection request: [handle, local address, local port]. Throws ECONNREFUSED and friends. */
-  connect(ctx: number, address: string, port: number, localPort: number, ringSize: number, firstEphemeralPort: number): [number, string, number];
+  connect(
+    ctx: number,
+    address: string,
+    port: number,
+    localPort: number,
+    ringSize: number,
+    firstEphemeralPort: number,
+  ): [number, string, number];
   /** 1: connected; 0: the listener has not answered yet; negative errno: refused. */
   handshake(handle: number): number;
   /** [ring size, largest payload of one record]. */

@@ -24,7 +24,8 @@ export interface ResolvedOptions {
 }
 
 export function resolveOptions(options: CatloopOptions = {}): ResolvedOptions {
-  const { ringSize = DEFAULT_RING_SIZE, firstEphemeralPort = DEFAULT_FIRST_EPHEMERAL_PORT } = options;
+  const { ringSize = DEFAULT_RING_SIZE, firstEphemeralPort = DEFAULT_FIRST_EPHEMERAL_PORT } =
+    options;
   if (
     typeof ringSize !== 'number' ||
     !Number.isInteger(ringSize) ||
@@ -32,21 +33,39 @@ export function resolveOptions(options: CatloopOptions = {}): ResolvedOptions {
     ringSize > MAX_RING_SIZE ||
     (ringSize & (ringSize - 1)) !== 0
   ) {
-    throw new DemiError('EINVAL', `ringSize must be a power of two from 4096 (4 KiB) to ${MAX_RING_SIZE} (256 MiB), got ${String(ringSize)}`, {
-      syscall: 'init',
-    });
+    throw new DemiError(
+      'EINVAL',
+      `ringSize must be a power of two from 4096 (4 KiB) to ${MAX_RING_SIZE} (256 MiB), got ${String(ringSize)}`,
+      {
+        syscall: 'init',
+      },
+    );
   }
-  if (typeof firstEphemeralPort !== 'number' || !Number.isInteger(firstEphemeralPort) || firstEphemeralPort < 1 || firstEphemeralPort > 65535) {
-    throw new DemiError('EINVAL', `firstEphemeralPort must be an integer from 1 to 65535, got ${String(firstEphemeralPort)}`, { syscall: 'init' });
+  if (
+    typeof firstEphemeralPort !== 'number' ||
+    !Number.isInteger(firstEphemeralPort) ||
+    firstEphemeralPort < 1 ||
+    firstEphemeralPort > 65535
+  ) {
+    throw new DemiError(
+      'EINVAL',
+      `firstEphemeralPort must be an integer from 1 to 65535, got ${String(firstEphemeralPort)}`,
+      { syscall: 'init' },
+    );
   }
   return { ringSize, firstEphemeralPort };
 }
 
 /** Reads the `catloop` section of the configuration (ring_size, first_ephemeral_port), defensively. */
 export function optionsFromConfig(context: LoaderContext | undefined): CatloopOptions {
-  const section = (context?.config as { catloop?: { ring_size?: unknown; first_ephemeral_port?: unknown } } | undefined)?.catloop;
+  const section = (
+    context?.config as
+      | { catloop?: { ring_size?: unknown; first_ephemeral_port?: unknown } }
+      | undefined
+  )?.catloop;
   const options: CatloopOptions = {};
   if (section?.ring_size !== undefined) options.ringSize = section.ring_size as number;
-  if (section?.first_ephemeral_port !== undefined) options.firstEphemeralPort = section.first_ephemeral_port as number;
+  if (section?.first_ephemeral_port !== undefined)
+    options.firstEphemeralPort = section.first_ephemeral_port as number;
   return options;
 }

@@ -36,6 +36,12 @@ export class Socket {
   constructor(readonly qd: QDesc) {}
 
   get idle(): boolean {
-    return this.accepts.length === 0 && this.connectQt === undefined && this.pops.length === 0 && this.pushes.length === 0 && this.closeQt === undefined;
+    return (
+      this.accepts.length === 0 &&
+      this.connectQt === undefined &&
+      this.pops.length === 0 &&
+      this.pushes.length === 0 &&
+      this.closeQt === undefined
+    );
   }
 }

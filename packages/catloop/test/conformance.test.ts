@@ -1,6 +1,6 @@
 import { runConformance } from '@demi/core/conformance';
 import { afterAll, expect } from 'vitest';
-import { Catloop } from '../src/index.js';
+import type { Catloop } from '../src/index.js';
 import { litter, TEST_NET, twoInstances } from './support/env.js';
 
 // Every stream scenario of core's suite: server and client are two Catloop

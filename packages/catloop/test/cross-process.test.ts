@@ -3,7 +3,16 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catloop } from '../src/index.js';
 import { Peer } from './support/child.js';
 import { freshPort, litter, TEST_NET } from './support/env.js';
-import { bytesOf, drain, equalBytes, ok, pattern, popExactly, pushAll, sgaOf } from './support/stream.js';
+import {
+  bytesOf,
+  drain,
+  equalBytes,
+  ok,
+  pattern,
+  popExactly,
+  pushAll,
+  sgaOf,
+} from './support/stream.js';
 
 // The server (or client) side runs in another Node process (test/fixtures/peer.ts).
 const ADDRESS = `${TEST_NET}1.1`;
@@ -87,7 +96,10 @@ describe('across two processes (the server side in a child)', () => {
     const size = 16 * 1024 * 1024;
     const server = peer('bulk', freshPort(), size);
     const qd = await connect(await server.ready());
-    const [, got] = await Promise.all([pushAll(libos, qd, pattern(size, 1)), popExactly(libos, qd, size)]);
+    const [, got] = await Promise.all([
+      pushAll(libos, qd, pattern(size, 1)),
+      popExactly(libos, qd, size),
+    ]);
     expect(equalBytes(got, pattern(size, 2))).toBe(true);
     await ok(libos, libos.asyncClose(qd), Opcode.CLOSE);
     expect(await server.result()).toEqual({ intact: true, extra: 0 });
@@ -134,11 +146,30 @@ describe('across two processes (the server side in a child)', () => {
     libos.close(qd);
   });
 
+  it('a listener that dies with connects queued refuses them', async () => {
+    const server = peer('backlog', freshPort(), 4);
+    const port = await server.ready();
+    const qds = [0, 1].map(() => libos.socket(AF_INET, SOCK_STREAM));
+    const pending = qds.map((qd) => libos.connect(qd, { address: ADDRESS, port }));
+    server.kill('SIGKILL');
+    await server.exited;
+    for (const qt of pending) {
+      const r = await libos.wait(qt, 20_000);
+      expect([r.opcode, r.ret]).toEqual([Opcode.FAILED, ERRNO.ECONNREFUSED]);
+    }
+    for (const qd of qds) libos.close(qd);
+    const again = libos.socket(AF_INET, SOCK_STREAM);
+    libos.bind(again, { address: ADDRESS, port });
+    libos.close(again);
+  });
+
   it('two listeners on one address across processes: EADDRINUSE', async () => {
     const server = peer('hold', freshPort());
     const port = await server.ready();
     const qd = libos.socket(AF_INET, SOCK_STREAM);
-    expect(() => libos.bind(qd, { address: ADDRESS, port })).toThrow(expect.objectContaining({ code: 'EADDRINUSE' }));
+    expect(() => libos.bind(qd, { address: ADDRESS, port })).toThrow(
+      expect.objectContaining({ code: 'EADDRINUSE' }),
+    );
     libos.close(qd);
     server.send('done');
     expect(await server.exited).toBe(0);

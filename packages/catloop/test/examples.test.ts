@@ -8,10 +8,19 @@ import { describe, expect, it } from 'vitest';
 // by DEMI_LIBOS, loaded through init() from the built package.
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const env = { ...process.env, DEMI_LIBOS: 'catloop' };
-const present = existsSync(`${root}/examples/tcp-echo/server.mjs`) && existsSync(`${root}/examples/tcp-echo/client.mjs`);
+const present =
+  existsSync(`${root}/examples/tcp-echo/server.mjs`) &&
+  existsSync(`${root}/examples/tcp-echo/client.mjs`);
 
-function start(script: string, args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [script, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(
+  script: string,
+  args: string[],
+): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += String(c)));
   child.stderr!.on('data', (c: Buffer) => (out += String(c)));
@@ -19,7 +28,8 @@ function start(script: string, args: string[]): { child: ChildProcess; output: (
   return { child, output: () => out, exit };
 }
 
-const catloopSegments = () => new Set(readdirSync('/dev/shm').filter((f) => f.startsWith('demi-catmem.catloop.127.0.0.1:')));
+const catloopSegments = () =>
+  new Set(readdirSync('/dev/shm').filter((f) => f.startsWith('demi-catmem.catloop.127.0.0.1:')));
 
 describe.runIf(present)('examples with DEMI_LIBOS=catloop', () => {
   it('tcp-echo: server and client as child processes, nothing left in /dev/shm', async () => {
@@ -32,9 +42,18 @@ describe.runIf(present)('examples with DEMI_LIBOS=catloop', () => {
       }
       const match = /listening on 127\.0\.0\.1:(\d+) \(libos catloop\)/.exec(server.output());
       expect(match, server.output()).not.toBeNull();
-      const client = start('examples/tcp-echo/client.mjs', ['--port', match![1]!, '--count', '20', '--size', '1000']);
+      const client = start('examples/tcp-echo/client.mjs', [
+        '--port',
+        match![1]!,
+        '--count',
+        '20',
+        '--size',
+        '1000',
+      ]);
       expect(await client.exit, client.output()).toBe(0);
-      expect(client.output()).toMatch(/echoed 20 messages of 1000 bytes \(libos catloop\); round trip median [\d.]+ us/);
+      expect(client.output()).toMatch(
+        /echoed 20 messages of 1000 bytes \(libos catloop\); round trip median [\d.]+ us/,
+      );
       expect(await server.exit, server.output()).toBe(0);
       expect(server.output()).toMatch(/127\.0\.0\.1:\d+ done, echoed 20000 bytes/);
     } finally {

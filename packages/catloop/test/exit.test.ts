@@ -11,7 +11,11 @@ const EXIT_BOUND_MS = 20_000;
 const ADDRESS = `${TEST_NET}3.1`;
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-function run(name: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function run(name: string): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', fixture(name), ADDRESS], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { AF_INET, ERRNO, init, IPPROTO_UDP, Opcode, SOCK_DGRAM, SOCK_STREAM } from '@demi/core';
+import { AF_INET, ERRNO, IPPROTO_UDP, init, Opcode, SOCK_DGRAM, SOCK_STREAM } from '@demi/core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catloop, createLibOS } from '../src/index.js';
 import { freshPort, litter, TEST_NET } from './support/env.js';
@@ -40,7 +40,10 @@ function listening(libos: Catloop, port: number, backlog = 16, address = ADDRESS
   return qd;
 }
 
-async function connectResult(port: number, address = ADDRESS): Promise<{ qd: number; opcode: number; ret: number }> {
+async function connectResult(
+  port: number,
+  address = ADDRESS,
+): Promise<{ qd: number; opcode: number; ret: number }> {
   const qd = client.socket(AF_INET, SOCK_STREAM);
   const r = await client.wait(client.connect(qd, { address, port }), 20_000);
   return { qd, opcode: r.opcode, ret: r.ret };
@@ -53,11 +56,16 @@ describe('what catloop is', () => {
     expect(code(() => server.socket(AF_INET, SOCK_DGRAM))).toBe('ENOTSUP');
     expect(code(() => server.socket(AF_INET, SOCK_STREAM, IPPROTO_UDP))).toBe('EPROTONOSUPPORT');
     expect(code(() => server.createPipe('x'))).toBe('ENOTSUP');
-    expect(code(() => server.setsockopt(server.socket(AF_INET, SOCK_STREAM), 6, 1, true))).toBe('ENOTSUP');
+    expect(code(() => server.setsockopt(server.socket(AF_INET, SOCK_STREAM), 6, 1, true))).toBe(
+      'ENOTSUP',
+    );
   });
 
   it('is loaded by init() and reads the catloop section of the configuration', async () => {
-    const libos = (await init({ libos: 'catloop', config: { catloop: { ring_size: 8192, first_ephemeral_port: 61000 } } })) as Catloop;
+    const libos = (await init({
+      libos: 'catloop',
+      config: { catloop: { ring_size: 8192, first_ephemeral_port: 61000 } },
+    })) as Catloop;
     try {
       expect(libos.name).toBe('catloop');
       expect(libos.ringSize).toBe(8192);
@@ -74,12 +82,17 @@ describe('what catloop is', () => {
       const pushed = libos.push(qd, sgaOf(pattern(10_000, 3)));
       const first = bytesOf((await ok(server, server.pop(accepted.accepted!.qd), Opcode.POP)).sga);
       expect(first.byteLength).toBe(4096 - 8);
-      const [rest] = await Promise.all([popExactly(server, accepted.accepted!.qd, 10_000 - first.byteLength), ok(libos, pushed, Opcode.PUSH)]);
+      const [rest] = await Promise.all([
+        popExactly(server, accepted.accepted!.qd, 10_000 - first.byteLength),
+        ok(libos, pushed, Opcode.PUSH),
+      ]);
       expect(rest).toEqual(pattern(10_000, 3).subarray(first.byteLength));
     } finally {
       await libos.shutdown();
     }
-    expect(() => createLibOS({ config: { catloop: { ring_size: 1000 } }, configSource: 'test', env: {} })).toThrow(/ringSize must be a power of two/);
+    expect(() =>
+      createLibOS({ config: { catloop: { ring_size: 1000 } }, configSource: 'test', env: {} }),
+    ).toThrow(/ringSize must be a power of two/);
     expect(() => new Catloop({ firstEphemeralPort: 0 })).toThrow(/firstEphemeralPort/);
   });
 });
@@ -108,14 +121,19 @@ describe('addresses', () => {
     const port = freshPort();
     const wildcard = listening(server, port, 16, '0.0.0.0');
     // connect completes when the listener accepts: wait for both at once.
-    const [{ qd, opcode }, acceptedResult] = await Promise.all([connectResult(port, `${TEST_NET}2.9`), ok(server, server.accept(wildcard), Opcode.ACCEPT)]);
+    const [{ qd, opcode }, acceptedResult] = await Promise.all([
+      connectResult(port, `${TEST_NET}2.9`),
+      ok(server, server.accept(wildcard), Opcode.ACCEPT),
+    ]);
     expect(opcode).toBe(Opcode.CONNECT);
     const accepted = acceptedResult.accepted!;
     expect(server.getsockname(accepted.qd)).toEqual({ address: `${TEST_NET}2.9`, port });
     expect(client.getpeername(qd)).toEqual({ address: `${TEST_NET}2.9`, port });
     expect(server.getpeername(accepted.qd)).toEqual(client.getsockname(qd));
     const specific = client.socket(AF_INET, SOCK_STREAM);
-    expect(code(() => client.bind(specific, { address: `${TEST_NET}2.9`, port }))).toBe('EADDRINUSE');
+    expect(code(() => client.bind(specific, { address: `${TEST_NET}2.9`, port }))).toBe(
+      'EADDRINUSE',
+    );
     client.close(qd);
     server.close(accepted.qd);
     server.close(wildcard);
@@ -135,7 +153,10 @@ describe('addresses', () => {
     const qd = client.socket(AF_INET, SOCK_STREAM);
     const mine = freshPort();
     client.bind(qd, { address: ADDRESS, port: mine });
-    const [, accepted] = await Promise.all([ok(client, client.connect(qd, { address: ADDRESS, port }), Opcode.CONNECT), ok(server, accepting, Opcode.ACCEPT)]);
+    const [, accepted] = await Promise.all([
+      ok(client, client.connect(qd, { address: ADDRESS, port }), Opcode.CONNECT),
+      ok(server, accepting, Opcode.ACCEPT),
+    ]);
     expect(client.getsockname(qd)).toEqual({ address: ADDRESS, port: mine });
     expect(accepted.accepted!.addr).toEqual({ address: ADDRESS, port: mine });
     client.close(qd);
@@ -153,7 +174,10 @@ describe('connection set-up', () => {
     expect(code(() => client.getpeername(first.qd))).toBe('ENOTCONN');
     client.close(first.qd);
     server.listen(qd, 4);
-    const [second] = await Promise.all([connectResult(port), ok(server, server.accept(qd), Opcode.ACCEPT)]);
+    const [second] = await Promise.all([
+      connectResult(port),
+      ok(server, server.accept(qd), Opcode.ACCEPT),
+    ]);
     expect(second.opcode).toBe(Opcode.CONNECT);
     client.close(second.qd);
     server.close(qd);
@@ -236,7 +260,10 @@ describe('data', () => {
     const l = listening(server, port);
     const accepting = server.accept(l);
     const qd = c.socket(AF_INET, SOCK_STREAM);
-    const [, accepted] = await Promise.all([ok(c, c.connect(qd, { address: ADDRESS, port }), Opcode.CONNECT), ok(server, accepting, Opcode.ACCEPT)]);
+    const [, accepted] = await Promise.all([
+      ok(c, c.connect(qd, { address: ADDRESS, port }), Opcode.CONNECT),
+      ok(server, accepting, Opcode.ACCEPT),
+    ]);
     const sq = accepted.accepted!.qd;
     return { c, qd, sq, l };
   }
@@ -265,7 +292,10 @@ describe('data', () => {
       const pushed = c.push(qd, { segments: [data.subarray(0, 50_000), data.subarray(50_000)] });
       const closed = c.asyncClose(qd);
       // The pushing side makes progress only while it is polled: wait on both.
-      const [got] = await Promise.all([popExactly(server, sq, data.byteLength), ok(c, pushed, Opcode.PUSH)]);
+      const [got] = await Promise.all([
+        popExactly(server, sq, data.byteLength),
+        ok(c, pushed, Opcode.PUSH),
+      ]);
       expect(Buffer.from(got).equals(Buffer.from(data))).toBe(true);
       await ok(c, closed, Opcode.CLOSE);
       expect(bytesOf((await ok(server, server.pop(sq), Opcode.POP)).sga).byteLength).toBe(0);
@@ -314,8 +344,34 @@ describe('the addon never crashes on bad arguments', () => {
   it('every entry point rejects garbage with a code', async () => {
     const { native } = await import('../src/native.js');
     const n = native() as unknown as Record<string, (...args: unknown[]) => unknown>;
-    const garbage: unknown[] = [undefined, null, -1, 0, 1.5, 2 ** 53, Number.NaN, 'x', {}, [], new Uint8Array(4)];
-    for (const fn of ['destroyContext', 'setStaging', 'bind', 'listen', 'accept', 'connect', 'handshake', 'info', 'push', 'pop', 'close', 'sleep', 'setWakeups']) {
+    const garbage: unknown[] = [
+      undefined,
+      null,
+      -1,
+      0,
+      1.5,
+      2 ** 53,
+      Number.NaN,
+      'x',
+      {},
+      [],
+      new Uint8Array(4),
+    ];
+    for (const fn of [
+      'destroyContext',
+      'setStaging',
+      'bind',
+      'listen',
+      'accept',
+      'connect',
+      'handshake',
+      'info',
+      'push',
+      'pop',
+      'close',
+      'sleep',
+      'setWakeups',
+    ]) {
       for (const a of garbage) {
         for (const b of garbage) {
           let err: unknown;
@@ -324,21 +380,33 @@ describe('the addon never crashes on bad arguments', () => {
           } catch (e) {
             err = e;
           }
-          expect(err, `${fn}(${String(a)}, ${String(b)})`).toMatchObject({ code: expect.stringMatching(/^E[A-Z]+$/) });
+          expect(err, `${fn}(${String(a)}, ${String(b)})`).toMatchObject({
+            code: expect.stringMatching(/^E[A-Z]+$/),
+          });
         }
       }
     }
     const ctx = n.newContext!(() => {}) as number;
-    expect(() => n.bind!(ctx, '300.1.1.1', 1, 49152)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-    expect(() => n.bind!(ctx, ADDRESS, 70000, 49152)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-    expect(() => n.connect!(ctx, ADDRESS, 1, 0, 1000, 49152)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => n.bind!(ctx, '300.1.1.1', 1, 49152)).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
+    expect(() => n.bind!(ctx, ADDRESS, 70000, 49152)).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
+    expect(() => n.connect!(ctx, ADDRESS, 1, 0, 1000, 49152)).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
     const [h] = n.bind!(ctx, ADDRESS, 0, 49152) as [number, number];
-    expect(() => n.push!(h, new Uint8Array(1))).toThrow(expect.objectContaining({ code: 'ENOTCONN' }));
+    expect(() => n.push!(h, new Uint8Array(1))).toThrow(
+      expect.objectContaining({ code: 'ENOTCONN' }),
+    );
     expect(() => n.accept!(h)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     expect(() => n.info!(h)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     n.close!(h);
     expect(() => n.close!(h)).toThrow(expect.objectContaining({ code: 'EBADF' }));
     n.destroyContext!(ctx);
-    expect(() => n.bind!(ctx, ADDRESS, 0, 49152)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    expect(() => n.bind!(ctx, ADDRESS, 0, 49152)).toThrow(
+      expect.objectContaining({ code: 'EBADF' }),
+    );
   });
 });

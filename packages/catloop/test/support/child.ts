@@ -16,7 +16,15 @@ export class Peer {
   #waiters: Array<() => void> = [];
 
   constructor(mode: string, address: string, port: number, arg?: string | number) {
-    const args = ['--import', 'tsx', PEER, mode, address, String(port), ...(arg === undefined ? [] : [String(arg)])];
+    const args = [
+      '--import',
+      'tsx',
+      PEER,
+      mode,
+      address,
+      String(port),
+      ...(arg === undefined ? [] : [String(arg)]),
+    ];
     this.child = spawn(process.execPath, args, { cwd: PACKAGE, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (chunk: Buffer) => {
       const parts = (this.#partial + String(chunk)).split('\n');
@@ -46,9 +54,12 @@ export class Peer {
       const i = this.#lines.findIndex((l) => l.startsWith(prefix));
       if (i >= 0) return this.#lines.splice(i, 1)[0]!.slice(prefix.length).trim();
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`peer exited (${this.child.exitCode ?? this.child.signalCode}) before saying ${prefix}: ${this.#stderr}`);
+        throw new Error(
+          `peer exited (${this.child.exitCode ?? this.child.signalCode}) before saying ${prefix}: ${this.#stderr}`,
+        );
       }
-      if (Date.now() > deadline) throw new Error(`peer did not say ${prefix} within ${LINE_TIMEOUT_MS} ms: ${this.#stderr}`);
+      if (Date.now() > deadline)
+        throw new Error(`peer did not say ${prefix} within ${LINE_TIMEOUT_MS} ms: ${this.#stderr}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
         this.#waiters.push(() => {

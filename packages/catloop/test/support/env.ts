@@ -23,7 +23,10 @@ export function litter(): string[] {
 }
 
 /** A conformance environment: a server and a client Catloop (two instances) on `address`. */
-export async function twoInstances(address: string, options: CatloopOptions = {}): Promise<ConformanceEnv> {
+export async function twoInstances(
+  address: string,
+  options: CatloopOptions = {},
+): Promise<ConformanceEnv> {
   const server = new Catloop(options);
   const client = new Catloop(options);
   return {

@@ -16,7 +16,10 @@ export function bytesOf(sga: Sga | undefined): Uint8Array {
 /** Waits and insists the operation succeeded with the expected opcode. */
 export async function ok(libos: LibOS, qt: number, opcode: number): Promise<QResult> {
   const r = await libos.wait(qt, OP_TIMEOUT_MS);
-  if (r.opcode !== opcode || r.ret !== 0) throw new Error(`expected opcode ${opcode}, got opcode ${r.opcode} ret ${r.ret} (${errnoCode(r.ret)})`);
+  if (r.opcode !== opcode || r.ret !== 0)
+    throw new Error(
+      `expected opcode ${opcode}, got opcode ${r.opcode} ret ${r.ret} (${errnoCode(r.ret)})`,
+    );
   return r;
 }
 
@@ -27,7 +30,8 @@ export async function popExactly(libos: LibOS, qd: QDesc, length: number): Promi
   while (got < length) {
     const data = bytesOf((await ok(libos, libos.pop(qd), Opcode.POP)).sga);
     if (data.byteLength === 0) throw new Error(`EOF after ${got} of ${length} bytes`);
-    if (got + data.byteLength > length) throw new Error(`received ${got + data.byteLength} bytes, more than the ${length} expected`);
+    if (got + data.byteLength > length)
+      throw new Error(`received ${got + data.byteLength} bytes, more than the ${length} expected`);
     out.set(data, got);
     got += data.byteLength;
   }
@@ -35,7 +39,12 @@ export async function popExactly(libos: LibOS, qd: QDesc, length: number): Promi
 }
 
 /** Pushes `data` in chunks, a few pushes in flight. */
-export async function pushAll(libos: LibOS, qd: QDesc, data: Uint8Array, chunk = 64 * 1024): Promise<void> {
+export async function pushAll(
+  libos: LibOS,
+  qd: QDesc,
+  data: Uint8Array,
+  chunk = 64 * 1024,
+): Promise<void> {
   const inflight: Promise<QResult>[] = [];
   for (let at = 0; at < data.byteLength; at += chunk) {
     inflight.push(ok(libos, libos.push(qd, sgaOf(data.subarray(at, at + chunk))), Opcode.PUSH));
