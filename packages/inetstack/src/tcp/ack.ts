@@ -70,13 +70,10 @@ function newAck(c: TcpConnection, seg: Segment, now: number): void {
   c.rtxCount = 0;
   c.probes = 0;
 
-  // RTT: from the echoed timestamp when there is one, else the timed segment (Karn's rule).
-  const o = seg.options;
-  if (c.tsOk && o.hasTimestamp && o.tsEcr !== 0) {
-    const sample = ((Math.floor(now) + c.tsOffset - o.tsEcr) | 0) >>> 0;
-    if (sample < 60_000) c.rtt.sample(sample);
-    c.timing = false;
-  } else if (c.timing && seqGt(ack, c.timedSeq)) {
+  // RTT from the timed segment only, never one that was retransmitted (Karn's rule). An echoed
+  // timestamp can be stale (the peer echoes the last segment that advanced its window, which
+  // after losses may be seconds old), so timestamps serve PAWS, not RTT measurement.
+  if (c.timing && seqGt(ack, c.timedSeq)) {
     c.rtt.sample(now - c.timedAt);
     c.timing = false;
   }

@@ -102,6 +102,8 @@ export class TcpConnection {
 
   // ---- acknowledgements we owe
   ackNow = false;
+  /** When we last answered an unacceptable segment without data (rate limit against ACK loops). */
+  lastInvalidAckAt = Number.NEGATIVE_INFINITY;
   segsSinceAck = 0;
 
   // ---- RTT and retransmission
@@ -247,6 +249,23 @@ export class TcpConnection {
   #receiving(): boolean {
     const s = this.state;
     return s === TcpState.ESTABLISHED || s === TcpState.FIN_WAIT_1 || s === TcpState.FIN_WAIT_2;
+  }
+
+  /**
+   * Half close (shutdown for writing): a FIN follows any data still queued, and
+   * the connection keeps receiving until the peer closes too.
+   */
+  shutdown(): void {
+    if (this.released || this.finQueued) return;
+    const s = this.state;
+    if (s === TcpState.SYN_SENT) {
+      this.release();
+      return;
+    }
+    if (s !== TcpState.ESTABLISHED && s !== TcpState.SYN_RECEIVED && s !== TcpState.CLOSE_WAIT) return;
+    this.finQueued = true;
+    this.state = s === TcpState.CLOSE_WAIT ? TcpState.LAST_ACK : TcpState.FIN_WAIT_1;
+    this.layer.markDirty(this);
   }
 
   /**

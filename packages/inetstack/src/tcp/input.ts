@@ -26,8 +26,7 @@ export function segmentArrives(c: TcpConnection, seg: Segment, now: number): voi
   // PAWS (RFC 7323 5): an old timestamp marks an old duplicate.
   if (c.tsOk && seg.options.hasTimestamp && (flags & TCP_RST) === 0 && tsLt(seg.options.tsVal, c.tsRecent)) {
     stats.tcpDropped++;
-    c.ackNow = true;
-    layer.markDirty(c);
+    ackUnacceptable(c, seg, now);
     return;
   }
 
@@ -42,14 +41,13 @@ export function segmentArrives(c: TcpConnection, seg: Segment, now: number): voi
   const segLen = seg.len;
   const rcvWnd = Math.max(0, seqSub(c.rcvAdvRight, c.rcvNxt));
   let acceptable: boolean;
-  if (segLen === 0) acceptable = rcvWnd === 0 ? seg.seq === c.rcvNxt : seqInWindow(seg.seq, c.rcvNxt, rcvWnd) || seg.seq === c.rcvNxt;
+  // A zero-length segment may sit exactly at the right edge (as Linux allows): a sender that
+  // filled our window sends its ACKs with that sequence number.
+  if (segLen === 0) acceptable = seqInWindow(seg.seq, c.rcvNxt, rcvWnd + 1);
   else acceptable = rcvWnd > 0 && (seqInWindow(seg.seq, c.rcvNxt, rcvWnd) || seqInWindow(seqAdd(seg.seq, segLen - 1), c.rcvNxt, rcvWnd));
   if (!acceptable) {
     stats.tcpDropped++;
-    if ((flags & TCP_RST) === 0) {
-      c.ackNow = true;
-      layer.markDirty(c);
-    }
+    if ((flags & TCP_RST) === 0) ackUnacceptable(c, seg, now);
     return;
   }
   c.lastReceiveAt = now;
@@ -58,11 +56,12 @@ export function segmentArrives(c: TcpConnection, seg: Segment, now: number): voi
   if (c.tsOk && seg.options.hasTimestamp && seqLe(seg.seq, c.lastAckSent)) c.tsRecent = seg.options.tsVal;
 
   // 2. RST: exact match resets; in-window but inexact earns a challenge ACK (RFC 5961 3).
+  // TIME-WAIT ignores resets (RFC 1337): a stray RST must not cut the wait short.
   if (flags & TCP_RST) {
+    if (c.state === TcpState.TIME_WAIT) return;
     if (seg.seq !== c.rcvNxt) {
       stats.tcpChallengeAcks++;
-      c.ackNow = true;
-      layer.markDirty(c);
+      ackUnacceptable(c, seg, now);
       return;
     }
     resetArrives(c);
@@ -76,8 +75,7 @@ export function segmentArrives(c: TcpConnection, seg: Segment, now: number): voi
       return;
     }
     stats.tcpChallengeAcks++;
-    c.ackNow = true;
-    layer.markDirty(c);
+    ackUnacceptable(c, seg, now);
     return;
   }
 
@@ -140,6 +138,23 @@ export function segmentArrives(c: TcpConnection, seg: Segment, now: number): voi
     }
   }
   if (c.ackNow || c.sndBuf.length > 0 || c.finQueued) layer.markDirty(c);
+}
+
+/** Minimum spacing of ACKs answering segments that carry no data (RFC 5961 10, Linux's tcp_invalid_ratelimit). */
+const INVALID_ACK_INTERVAL_MS = 500;
+
+/**
+ * Answers an unacceptable segment (or a challenge) with an ACK. When the segment
+ * carried no data it may itself be such an answer: rate-limit, or two stacks that
+ * disagree would ACK each other forever.
+ */
+function ackUnacceptable(c: TcpConnection, seg: Segment, now: number): void {
+  if (seg.dataLen === 0) {
+    if (now - c.lastInvalidAckAt < INVALID_ACK_INTERVAL_MS) return;
+    c.lastInvalidAckAt = now;
+  }
+  c.ackNow = true;
+  c.layer.markDirty(c);
 }
 
 function resetArrives(c: TcpConnection): void {

@@ -36,10 +36,10 @@ export function output(c: TcpConnection, now: number): void {
       return;
     case TcpState.SYN_RECEIVED:
       if (c.sndNxt === c.iss) sendSyn(c, now);
-      else if (c.ackNow) sendSegment(c, c.sndNxt, 0, TCP_ACK, now);
+      else if (c.ackNow) sendSegment(c, c.sndMax, 0, TCP_ACK, now);
       return;
     case TcpState.TIME_WAIT:
-      if (c.ackNow) sendSegment(c, c.sndNxt, 0, TCP_ACK, now);
+      if (c.ackNow) sendSegment(c, c.sndMax, 0, TCP_ACK, now);
       return;
     default:
       break;
@@ -93,7 +93,9 @@ export function output(c: TcpConnection, now: number): void {
     sent++;
     if (len === 0) break;
   }
-  if (c.ackNow) sendSegment(c, c.sndNxt, 0, TCP_ACK, now);
+  // A pure ACK carries the highest sequence sent, not a rewound sndNxt: the peer may
+  // already hold everything below it and would find an older number unacceptable.
+  if (c.ackNow) sendSegment(c, c.sndMax, 0, TCP_ACK, now);
 }
 
 function armPersist(c: TcpConnection, now: number): void {

@@ -88,7 +88,7 @@ export class ByteRing {
     const k = Math.min(n, this.#length);
     this.#head = (this.#head + k) % this.#buf.byteLength;
     this.#length -= k;
-    if (this.#length === 0) this.#head = 0;
+    // The head stays put even when empty: bytes placed past the end (writeAt) are relative to it.
   }
 
   #ensure(size: number): void {
