@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../../catmem/native/futex.h"
+#include "clients_lock.h"
 #include "names.h"
 
 namespace catloop {
@@ -41,37 +42,13 @@ uint64_t NewNonce() {
   return nonce | 1;  // never 0
 }
 
-// The clients' lock byte of a listener's segment, on this client's own fd.
-class ClientsLock {
- public:
-  explicit ClientsLock(int fd) : fd_(fd) {
-    if (!Set(F_WRLCK, F_OFD_SETLKW))
-      throw SysError{errno,
-                     std::string("cannot lock the listener's control pipe: ") + strerror(errno)};
-  }
-  ~ClientsLock() { Set(F_UNLCK, F_OFD_SETLK); }
-  ClientsLock(const ClientsLock&) = delete;
-  ClientsLock& operator=(const ClientsLock&) = delete;
-
- private:
-  bool Set(short type, int cmd) {
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = type;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = kLockClients;
-    fl.l_len = 1;
-    for (;;) {
-      if (fcntl(fd_, cmd, &fl) == 0) return true;
-      if (errno != EINTR) return false;
-    }
-  }
-  int fd_;
-};
-
 // Writes the request; an errno when the listener cannot take it.
 int Enqueue(Mapping& control, const Request& req, std::string* why) {
-  ClientsLock lock(control.fd());
+  ClientsLock lock(control.fd(), kClientsLockWaitNs);
+  if (!lock.locked()) {
+    *why = "another client holds its lock";
+    return ECONNREFUSED;
+  }
   if (!Listening(control) || catmem::EndDied(control, 0)) {
     *why = "it stopped listening";
     return ECONNREFUSED;

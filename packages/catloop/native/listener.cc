@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "clients_lock.h"
 #include "names.h"
 
 namespace catloop {
@@ -12,38 +13,6 @@ namespace catloop {
 using catmem::End;
 using catmem::Mapping;
 using catmem::SysError;
-
-namespace {
-
-// Holds the clients' lock byte of a listener's segment (blocking: a client holds
-// it only for the few microseconds it takes to write one request).
-class ClientsLock {
- public:
-  explicit ClientsLock(int fd) : fd_(fd) { locked_ = Set(F_WRLCK, F_OFD_SETLKW); }
-  ~ClientsLock() {
-    if (locked_) Set(F_UNLCK, F_OFD_SETLK);
-  }
-  ClientsLock(const ClientsLock&) = delete;
-  ClientsLock& operator=(const ClientsLock&) = delete;
-
- private:
-  bool Set(short type, int cmd) {
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = type;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = kLockClients;
-    fl.l_len = 1;
-    for (;;) {
-      if (fcntl(fd_, cmd, &fl) == 0) return true;
-      if (errno != EINTR) return false;
-    }
-  }
-  int fd_;
-  bool locked_;
-};
-
-}  // namespace
 
 Listener::Listener(std::shared_ptr<Mapping> map)
     : map_(std::move(map)), end_(std::make_shared<End>(map_, 0)), block_(BlockOf(map_->base())) {
@@ -129,8 +98,10 @@ void Listener::Close() {
   block_->state.store(kListenerClosed, std::memory_order_seq_cst);
   {
     // After this, every client either wrote its request already (refused
-    // below) or sees the listener closed and refuses itself.
-    ClientsLock lock(map_->fd());
+    // below) or sees the listener closed and refuses itself. Without the lock
+    // (a client stuck holding it) a request written later is refused by its
+    // client, which sees the control pipe closed within kListenerCheckNs.
+    ClientsLock lock(map_->fd(), kClientsLockWaitNs);
     Request req;
     try {
       while (Next(&req)) {
