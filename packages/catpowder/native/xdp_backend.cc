@@ -76,7 +76,7 @@ class XdpBackend final : public Backend {
   const char* Mode() const override { return native_ ? "af_xdp (native)" : "af_xdp (skb)"; }
 
   uint32_t Receive(const Arena& rx, bool verify) override {
-    Kick();
+    if (Outstanding() > 0) KickTx();
     uint32_t idx = 0;
     uint32_t got = xsk_ring_cons__peek(&rx_, rx.slots, &idx);
     uint32_t n = 0;
@@ -100,7 +100,9 @@ class XdpBackend final : public Backend {
       stats.rxBytes += len;
     }
     if (got > 0) xsk_ring_cons__release(&rx_, got);
-    Refill();
+    if (Refill() > 0 && xsk_ring_prod__needs_wakeup(&fill_)) {
+      recvfrom(Fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);  // the driver waits for fill buffers
+    }
     return n;
   }
 
@@ -115,7 +117,7 @@ class XdpBackend final : public Backend {
         continue;
       }
       if (freeTx_.empty() || !ReserveOne()) {
-        Kick();
+        KickTx();
         Reap();
         if (freeTx_.empty() || !ReserveOne()) {
           stats.txDropped += 1;  // out of send buffers: drop, as a NIC queue would
@@ -135,7 +137,7 @@ class XdpBackend final : public Backend {
       stats.txFrames++;
       stats.txBytes += len;
     }
-    Kick();
+    KickTx();
     return sent;
   }
 
@@ -213,6 +215,7 @@ class XdpBackend final : public Backend {
     for (uint32_t i = 0; i < kFrames / 2; i++) recycle_.push_back(static_cast<uint64_t>(i) * chunk_);
     for (uint32_t i = kFrames / 2; i < kFrames; i++) freeTx_.push_back(static_cast<uint64_t>(i) * chunk_);
     Refill();
+    recvfrom(xsk_socket__fd(xsk_), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
   }
 
   void LoadProgram() {
@@ -247,9 +250,9 @@ class XdpBackend final : public Backend {
 
   bool ReserveOne() { return xsk_ring_prod__reserve(&tx_, 1, &reservedIdx_) == 1; }
 
-  // Gives receive buffers back to the kernel.
-  void Refill() {
-    if (recycle_.empty()) return;
+  // Gives receive buffers back to the kernel; returns how many.
+  uint32_t Refill() {
+    if (recycle_.empty()) return 0;
     uint32_t idx = 0;
     uint32_t n = xsk_ring_prod__reserve(&fill_, static_cast<uint32_t>(recycle_.size()), &idx);
     for (uint32_t i = 0; i < n; i++) {
@@ -257,6 +260,7 @@ class XdpBackend final : public Backend {
       recycle_.pop_back();
     }
     if (n > 0) xsk_ring_prod__submit(&fill_, n);
+    return n;
   }
 
   // Takes back send buffers the kernel has finished with.
@@ -269,7 +273,7 @@ class XdpBackend final : public Backend {
 
   // Copy mode sends a bounded number of frames per sendto, so kick until the
   // kernel has taken what is queued (or says it cannot right now).
-  void Kick() {
+  void KickTx() {
     int fd = Fd();
     for (int round = 0; round < 256 && Outstanding() > 0; round++) {
       if (sendto(fd, nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0) {
@@ -284,7 +288,6 @@ class XdpBackend final : public Backend {
         }
       }
     }
-    if (xsk_ring_prod__needs_wakeup(&fill_)) recvfrom(fd, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
   }
 
   uint32_t Outstanding() const {
