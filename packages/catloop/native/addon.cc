@@ -86,6 +86,7 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
                              InstanceMethod("info", &CatloopAddon::Info),
                              InstanceMethod("push", &CatloopAddon::Push),
                              InstanceMethod("pop", &CatloopAddon::Pop),
+                             InstanceMethod("popWait", &CatloopAddon::PopWait),
                              InstanceMethod("close", &CatloopAddon::Close),
                              InstanceMethod("sleep", &CatloopAddon::Sleep),
                              InstanceMethod("setWakeups", &CatloopAddon::SetWakeups),
@@ -322,6 +323,31 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
       Throw(info.Env(), EINVAL, "no staging buffer");
     const int64_t r = slot.end->Pop(
         ctx.staging(), std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size()));
+    if (r == catmem::kAgain) ctx.WantChanged();
+    return Napi::Number::New(info.Env(), static_cast<double>(r));
+  }
+
+  // popWait(handle, max, ms): a pop that, when nothing is there, waits as
+  // sleep() does (spin, yield, futex) and tries once more; one crossing into
+  // native code instead of three on the path of a waitSync'd pop.
+  Napi::Value PopWait(const Napi::CallbackInfo& info) {
+    Slot& slot = SlotArg(info, 0);
+    if (slot.listener || slot.connecting)
+      Throw(info.Env(), ENOTCONN, "the socket is not connected");
+    const double max = IntArg(info, 1, "pop size", 1, 1e12);
+    const double ms =
+        info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : NAN;
+    if (!std::isfinite(ms) || ms < 0 || ms > 60000)
+      Throw(info.Env(), EINVAL, "popWait waits 0 to 60000 ms");
+    Context& ctx = *slot.ctx;
+    if (ctx.staging() == nullptr || ctx.staging_size() == 0)
+      Throw(info.Env(), EINVAL, "no staging buffer");
+    const uint64_t n = std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size());
+    int64_t r = slot.end->Pop(ctx.staging(), n);
+    if (r == catmem::kAgain && ms > 0) {
+      ctx.Sleep(static_cast<int64_t>(ms * 1e6));
+      r = slot.end->Pop(ctx.staging(), n);
+    }
     if (r == catmem::kAgain) ctx.WantChanged();
     return Napi::Number::New(info.Env(), static_cast<double>(r));
   }

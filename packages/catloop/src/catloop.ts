@@ -306,7 +306,11 @@ export class Catloop extends BaseLibOS {
 
   /** One pop attempt; false when nothing is there yet. */
   #popNow(sock: Socket, qt: QToken, size: number): boolean {
-    const r = this.#native.pop(sock.handle, size);
+    return this.#popDone(qt, this.#native.pop(sock.handle, size));
+  }
+
+  /** Completes a pop from the addon's answer; false for "nothing yet". */
+  #popDone(qt: QToken, r: number): boolean {
     if (r > 0) {
       this.tokens.complete(qt, {
         opcode: Opcode.POP,
@@ -367,11 +371,38 @@ export class Catloop extends BaseLibOS {
 
   protected poll(timeoutMs: number): void {
     if (this.#busy.size === 0) return;
+    if (timeoutMs > 0 && this.#busy.size === 1 && this.#popWait(timeoutMs)) return;
     let progressed = false;
     for (const sock of this.#busy) if (this.#advance(sock)) progressed = true;
     if (progressed || timeoutMs <= 0 || this.isShutdown) return;
     this.#native.sleep(this.#ctx, timeoutMs);
     for (const sock of this.#busy) this.#advance(sock);
+  }
+
+  /**
+   * The common case of a sync wait, one socket waiting for data and nothing
+   * else pending: pop, sleep and pop again in one native call. False when that
+   * is not the case.
+   */
+  #popWait(timeoutMs: number): boolean {
+    const sock = this.#busy.values().next().value!;
+    if (
+      sock.pops.length === 0 ||
+      sock.pushes.length > 0 ||
+      sock.accepts.length > 0 ||
+      sock.connectQt !== undefined ||
+      sock.closeQt !== undefined
+    ) {
+      return false;
+    }
+    const first = sock.pops[0]!;
+    if (this.#popDone(first.qt, this.#native.popWait(sock.handle, first.size, timeoutMs))) {
+      sock.pops.shift();
+      while (sock.pops.length > 0 && this.#popNow(sock, sock.pops[0]!.qt, sock.pops[0]!.size))
+        sock.pops.shift();
+      if (sock.idle) this.#busy.delete(sock);
+    }
+    return true;
   }
 
   protected override nextTimerMs(): number | undefined {

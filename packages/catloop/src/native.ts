@@ -31,6 +31,8 @@ export interface CatloopNative {
   push(handle: number, data: Uint8Array): number;
   /** Bytes copied to the staging buffer, 0 at end of file, or a negative errno (-EAGAIN: nothing yet). */
   pop(handle: number, max: number): number;
+  /** As pop, but when nothing is there waits as sleep() does, up to ms, and tries again. */
+  popWait(handle: number, max: number, ms: number): number;
   close(handle: number): void;
   sleep(ctx: number, ms: number): void;
   setWakeups(ctx: number, active: boolean): void;
