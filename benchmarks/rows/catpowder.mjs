@@ -47,11 +47,19 @@ function catpowderEnv(pair, mode) {
 }
 
 /** Runs fn(pair, serverPort) with a pair and a node:net server (`echo` or `sink`) in its peer namespace. */
-async function withPeer(ctx, kind, devAddress, fn) {
+async function withPeer(kind, devAddress, fn) {
   const h = await harness();
   if (h.skip) return { skip: h.skip };
   const pair = h.netns.createPair({ devAddress });
-  const server = startServer('ip', ['netns', 'exec', pair.peerNs, process.execPath, join(bench, 'net-peer.mjs'), kind, pair.peerIp]);
+  const server = startServer('ip', [
+    'netns',
+    'exec',
+    pair.peerNs,
+    process.execPath,
+    join(bench, 'net-peer.mjs'),
+    kind,
+    pair.peerIp,
+  ]);
   try {
     const port = await server.ready;
     return await fn(pair, port);
@@ -80,13 +88,35 @@ function pingPongRow(id, label, mode, extra = {}) {
         const why = await xdpMissing();
         if (why) return { skip: why };
       }
-      return withPeer(ctx, 'echo', mode === undefined, async (pair, port) => {
+      return withPeer('echo', mode === undefined, async (pair, port) => {
         const samplesNs =
           mode === undefined
-            ? await runClient('ip', inDev(pair, [join(bench, 'net-client.mjs'), '--address', pair.peerIp, '--port', port, ...counts(ctx)]), ctx)
+            ? await runClient(
+                'ip',
+                inDev(pair, [
+                  join(bench, 'net-client.mjs'),
+                  '--address',
+                  pair.peerIp,
+                  '--port',
+                  port,
+                  ...counts(ctx),
+                ]),
+                ctx,
+              )
             : await runClient(
                 'ip',
-                inDev(pair, [demiClient, '--libos', 'catpowder', '--mode', mode.wait, '--address', pair.peerIp, '--port', port, ...counts(ctx)]),
+                inDev(pair, [
+                  demiClient,
+                  '--libos',
+                  'catpowder',
+                  '--mode',
+                  mode.wait,
+                  '--address',
+                  pair.peerIp,
+                  '--port',
+                  port,
+                  ...counts(ctx),
+                ]),
                 ctx,
                 { env: catpowderEnv(pair, mode) },
               );
@@ -110,7 +140,8 @@ function runBulk(args, env, signal) {
     child.on('exit', (code) => {
       signal?.removeEventListener('abort', onAbort);
       const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code !== 0 || line === undefined) reject(new Error(`bulk sender failed (${code}): ${err.trim().split('\n').pop()}`));
+      if (code !== 0 || line === undefined)
+        reject(new Error(`bulk sender failed (${code}): ${err.trim().split('\n').pop()}`));
       else resolve(JSON.parse(line));
     });
   });
@@ -129,14 +160,34 @@ function bulkRow(id, label, mode, extra = {}) {
       }
       const bytes = (ctx.quick ? 16 : 256) * 1024 * 1024;
       const runs = ctx.quick ? 1 : 3;
-      return withPeer(ctx, 'sink', mode === undefined, async (pair, port) => {
+      return withPeer('sink', mode === undefined, async (pair, port) => {
         const rates = [];
         for (let i = 0; i < runs; i++) {
           const args =
             mode === undefined
-              ? inDev(pair, [join(bench, 'net-client.mjs'), '--address', pair.peerIp, '--port', port, '--bulk', String(bytes)])
-              : inDev(pair, [join(bench, 'demi-bulk.mjs'), '--address', pair.peerIp, '--port', port, '--bulk', String(bytes)]);
-          const r = await runBulk(args, mode === undefined ? process.env : catpowderEnv(pair, mode), ctx.signal);
+              ? inDev(pair, [
+                  join(bench, 'net-client.mjs'),
+                  '--address',
+                  pair.peerIp,
+                  '--port',
+                  port,
+                  '--bulk',
+                  String(bytes),
+                ])
+              : inDev(pair, [
+                  join(bench, 'demi-bulk.mjs'),
+                  '--address',
+                  pair.peerIp,
+                  '--port',
+                  port,
+                  '--bulk',
+                  String(bytes),
+                ]);
+          const r = await runBulk(
+            args,
+            mode === undefined ? process.env : catpowderEnv(pair, mode),
+            ctx.signal,
+          );
           rates.push(r.mbps);
           ctx.progress((i + 1) / runs, `${r.mbps.toFixed(0)} Mbit/s`);
         }
@@ -154,11 +205,24 @@ const AF_XDP = { mode: 'af_xdp', xdpMode: 'native' };
 
 export function rows() {
   return [
-    pingPongRow('catpowder-veth-net-64', 'node:net ↔ kernel over veth', undefined, { role: 'baseline' }),
-    pingPongRow('catpowder-afpacket-sync-64', 'catpowder AF_PACKET waitSync ↔ kernel', { ...AF_PACKET, wait: 'sync' }),
-    pingPongRow('catpowder-afpacket-async-64', 'catpowder AF_PACKET async wait ↔ kernel', { ...AF_PACKET, wait: 'async' }),
-    pingPongRow('catpowder-afxdp-sync-64', 'catpowder AF_XDP waitSync ↔ kernel', { ...AF_XDP, wait: 'sync' }),
-    bulkRow('catpowder-veth-net-bulk', 'node:net → kernel over veth', undefined, { role: 'baseline' }),
+    pingPongRow('catpowder-veth-net-64', 'node:net ↔ kernel over veth', undefined, {
+      role: 'baseline',
+    }),
+    pingPongRow('catpowder-afpacket-sync-64', 'catpowder AF_PACKET waitSync ↔ kernel', {
+      ...AF_PACKET,
+      wait: 'sync',
+    }),
+    pingPongRow('catpowder-afpacket-async-64', 'catpowder AF_PACKET async wait ↔ kernel', {
+      ...AF_PACKET,
+      wait: 'async',
+    }),
+    pingPongRow('catpowder-afxdp-sync-64', 'catpowder AF_XDP waitSync ↔ kernel', {
+      ...AF_XDP,
+      wait: 'sync',
+    }),
+    bulkRow('catpowder-veth-net-bulk', 'node:net → kernel over veth', undefined, {
+      role: 'baseline',
+    }),
     bulkRow('catpowder-afpacket-bulk', 'catpowder AF_PACKET → kernel', AF_PACKET),
     bulkRow('catpowder-afxdp-bulk', 'catpowder AF_XDP → kernel', AF_XDP),
   ];

@@ -28,7 +28,8 @@ try {
     case 'up': {
       const subnetAt = rest.indexOf('--subnet');
       const subnet = subnetAt >= 0 ? Number(rest[subnetAt + 1]) : undefined;
-      if (subnet !== undefined && !(Number.isInteger(subnet) && subnet >= 0 && subnet <= 255)) fail('--subnet takes 0-255');
+      if (subnet !== undefined && !(Number.isInteger(subnet) && subnet >= 0 && subnet <= 255))
+        fail('--subnet takes 0-255');
       const pair = createPair({
         subnet,
         devAddress: rest.includes('--dev-address'),
@@ -46,7 +47,13 @@ try {
     }
     case 'exec': {
       const [id, side, dashes, cmd, ...args] = rest;
-      if (id === undefined || (side !== 'dev' && side !== 'peer') || dashes !== '--' || cmd === undefined) fail(USAGE);
+      if (
+        id === undefined ||
+        (side !== 'dev' && side !== 'peer') ||
+        dashes !== '--' ||
+        cmd === undefined
+      )
+        fail(USAGE);
       const [bin, argv] = openPair(id).argv(side, cmd, args);
       const r = spawnSync(bin, argv, { stdio: 'inherit' });
       process.exit(r.status ?? 1);
@@ -55,7 +62,9 @@ try {
     case 'list': {
       for (const p of listPairs()) {
         const s = p.state;
-        const what = s ? `${s.devNs}(${s.devIf}) <-> ${s.peerNs}(${s.peerIf} ${s.peerIp})` : '(no state file)';
+        const what = s
+          ? `${s.devNs}(${s.devIf}) <-> ${s.peerNs}(${s.peerIf} ${s.peerIp})`
+          : '(no state file)';
         console.log(`${p.id}  owner=${p.owner ?? '?'}${p.stale ? ' STALE' : ''}  ${what}`);
       }
       break;

@@ -58,5 +58,10 @@ export const STATE_DIR: string;
 export function missingNetnsSupport(): string | undefined;
 export function createPair(options?: PairOptions): NetnsPair;
 export function openPair(id: string): NetnsPair;
-export function listPairs(): Array<{ id: string; state: PairDescription | undefined; owner: number | undefined; stale: boolean | undefined }>;
+export function listPairs(): Array<{
+  id: string;
+  state: PairDescription | undefined;
+  owner: number | undefined;
+  stale: boolean | undefined;
+}>;
 export function cleanupStale(options?: { all?: boolean }): string[];

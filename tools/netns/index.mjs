@@ -26,7 +26,8 @@ const ID_CHARS = 6;
 /** Why this process cannot build namespaces, or undefined if it can. */
 export function missingNetnsSupport() {
   if (process.platform !== 'linux') return 'network namespaces need Linux';
-  if (process.getuid?.() !== 0) return 'needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN to create network namespaces)';
+  if (process.getuid?.() !== 0)
+    return 'needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN to create network namespaces)';
   for (const [tool, pkg] of [
     ['ip', 'iproute2'],
     ['ethtool', 'ethtool'],
@@ -130,13 +131,17 @@ function destroy(id) {
   const removed = [];
   for (const side of ['dev', 'peer']) {
     const ns = `${PREFIX}${id}-${side}`;
-    if (existsSync(join(NAMESPACE_DIR, ns)) && run('ip', ['netns', 'del', ns], { allowFail: true }) !== undefined) {
+    if (
+      existsSync(join(NAMESPACE_DIR, ns)) &&
+      run('ip', ['netns', 'del', ns], { allowFail: true }) !== undefined
+    ) {
       removed.push(ns);
     }
   }
   // A veth left in the root namespace by an interrupted setup.
   for (const ifname of [`${PREFIX}${id}d`, `${PREFIX}${id}p`]) {
-    if (existsSync(`/sys/class/net/${ifname}`)) run('ip', ['link', 'del', ifname], { allowFail: true });
+    if (existsSync(`/sys/class/net/${ifname}`))
+      run('ip', ['link', 'del', ifname], { allowFail: true });
   }
   rmSync(join(STATE_DIR, `${id}.json`), { force: true });
   return removed;
@@ -192,12 +197,37 @@ export function createPair(options = {}) {
   const owner = options.owner ?? process.pid;
   // The state file comes first, so an interrupted setup is still found as stale.
   mkdirSync(STATE_DIR, { recursive: true });
-  writeFileSync(join(STATE_DIR, `${id}.json`), JSON.stringify({ id, owner, devNs, peerNs, devIf, peerIf, subnet: n, created: new Date().toISOString() }));
+  writeFileSync(
+    join(STATE_DIR, `${id}.json`),
+    JSON.stringify({
+      id,
+      owner,
+      devNs,
+      peerNs,
+      devIf,
+      peerIf,
+      subnet: n,
+      created: new Date().toISOString(),
+    }),
+  );
   let pair;
   try {
     run('ip', ['netns', 'add', devNs]);
     run('ip', ['netns', 'add', peerNs]);
-    run('ip', ['link', 'add', devIf, 'netns', devNs, 'type', 'veth', 'peer', 'name', peerIf, 'netns', peerNs]);
+    run('ip', [
+      'link',
+      'add',
+      devIf,
+      'netns',
+      devNs,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      peerIf,
+      'netns',
+      peerNs,
+    ]);
     for (const [ns, ifname] of [
       [devNs, devIf],
       [peerNs, peerIf],
@@ -213,19 +243,56 @@ export function createPair(options = {}) {
     if (!options.offloads) {
       // veth otherwise hands raw sockets frames with partial checksums and
       // 64 KB TSO/GSO super-frames; a real NIC would have finished both.
-      run('ip', ['netns', 'exec', peerNs, 'ethtool', '-K', peerIf, 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { allowFail: true });
-      run('ip', ['netns', 'exec', devNs, 'ethtool', '-K', devIf, 'gro', 'off', 'lro', 'off'], { allowFail: true });
+      run(
+        'ip',
+        [
+          'netns',
+          'exec',
+          peerNs,
+          'ethtool',
+          '-K',
+          peerIf,
+          'tx',
+          'off',
+          'tso',
+          'off',
+          'gso',
+          'off',
+          'gro',
+          'off',
+        ],
+        { allowFail: true },
+      );
+      run('ip', ['netns', 'exec', devNs, 'ethtool', '-K', devIf, 'gro', 'off', 'lro', 'off'], {
+        allowFail: true,
+      });
       const features = run('ip', ['netns', 'exec', peerNs, 'ethtool', '-k', peerIf]);
-      if (!/^tx-checksumming: off/m.test(features)) throw new Error(`netns: could not turn tx checksumming off on ${peerIf}`);
+      if (!/^tx-checksumming: off/m.test(features))
+        throw new Error(`netns: could not turn tx checksumming off on ${peerIf}`);
     }
     run('ip', ['-n', devNs, 'link', 'set', devIf, 'up']);
     run('ip', ['-n', peerNs, 'link', 'set', peerIf, 'up']);
-    pair = makePair({ id, n, devNs, peerNs, devIf, peerIf, peerIp, devIp, devMac: readMac(devNs, devIf), peerMac: readMac(peerNs, peerIf), owner });
+    pair = makePair({
+      id,
+      n,
+      devNs,
+      peerNs,
+      devIf,
+      peerIf,
+      peerIp,
+      devIp,
+      devMac: readMac(devNs, devIf),
+      peerMac: readMac(peerNs, peerIf),
+      owner,
+    });
   } catch (err) {
     destroy(id);
     throw err;
   }
-  writeFileSync(join(STATE_DIR, `${id}.json`), JSON.stringify({ ...pair.describe(), created: new Date().toISOString() }));
+  writeFileSync(
+    join(STATE_DIR, `${id}.json`),
+    JSON.stringify({ ...pair.describe(), created: new Date().toISOString() }),
+  );
   if (owner === process.pid) {
     live.set(id, pair);
     hookExit();
@@ -236,7 +303,8 @@ export function createPair(options = {}) {
 /** A handle on a pair someone else created (e.g. `cli.mjs up`), by id. */
 export function openPair(id) {
   const state = readState(id);
-  if (state === undefined) throw new Error(`netns: no pair ${id} (see: node tools/netns/cli.mjs list)`);
+  if (state === undefined)
+    throw new Error(`netns: no pair ${id} (see: node tools/netns/cli.mjs list)`);
   return makePair({ ...state, n: state.subnet });
 }
 
@@ -267,8 +335,18 @@ function makePair(s) {
     },
     /** Runs a command to completion in one namespace; returns {status, stdout, stderr}. */
     exec(side, cmd, args = [], options = {}) {
-      const r = spawnSync('ip', ['netns', 'exec', nsOf(side), cmd, ...args], { encoding: 'utf8', timeout: 60_000, ...options });
-      return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error };
+      const r = spawnSync('ip', ['netns', 'exec', nsOf(side), cmd, ...args], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        ...options,
+      });
+      return {
+        status: r.status,
+        signal: r.signal,
+        stdout: r.stdout ?? '',
+        stderr: r.stderr ?? '',
+        error: r.error,
+      };
     },
     /** Starts a command in one namespace (a ChildProcess); the caller ends it. */
     spawn(side, cmd, args = [], options = {}) {
@@ -276,7 +354,20 @@ function makePair(s) {
     },
     describe() {
       const { id, devNs, peerNs, devIf, peerIf, peerIp, devIp, devMac, peerMac, owner } = s;
-      return { id, owner, devNs, peerNs, devIf, peerIf, subnet: s.n, peerIp, devIp, prefixLength: 24, devMac, peerMac };
+      return {
+        id,
+        owner,
+        devNs,
+        peerNs,
+        devIf,
+        peerIf,
+        subnet: s.n,
+        peerIp,
+        devIp,
+        prefixLength: 24,
+        devMac,
+        peerMac,
+      };
     },
     /** Removes both namespaces (and so the veth). Safe to call twice. */
     down() {

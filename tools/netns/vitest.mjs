@@ -9,7 +9,8 @@ export function useNetnsPair(options = {}) {
     /** @type {import('./index.mjs').NetnsPair | undefined} */
     current: undefined,
     get pair() {
-      if (holder.current === undefined) throw new Error('netns pair is not up (used outside a test, or its setup failed)');
+      if (holder.current === undefined)
+        throw new Error('netns pair is not up (used outside a test, or its setup failed)');
       return holder.current;
     },
   };

@@ -5,10 +5,18 @@
 import { AF_INET, init, Opcode, SOCK_STREAM } from '@demi/core';
 import { clientArgs } from '../../../benchmarks/lib/client-io.mjs';
 
-const args = clientArgs({ libos: { type: 'string', default: 'catpowder' }, address: { type: 'string' }, port: { type: 'string' }, bulk: { type: 'string' } });
+const args = clientArgs({
+  libos: { type: 'string', default: 'catpowder' },
+  address: { type: 'string' },
+  port: { type: 'string' },
+  bulk: { type: 'string' },
+});
 const libos = await init({ libos: args.libos });
 const qd = libos.socket(AF_INET, SOCK_STREAM);
-const connected = await libos.wait(libos.connect(qd, { address: args.address, port: Number(args.port) }), 20_000);
+const connected = await libos.wait(
+  libos.connect(qd, { address: args.address, port: Number(args.port) }),
+  20_000,
+);
 if (connected.opcode !== Opcode.CONNECT) throw new Error(`connect failed: errno ${connected.ret}`);
 const total = Number(args.bulk);
 const chunk = new Uint8Array(256 * 1024).fill(0x62);
@@ -17,7 +25,11 @@ const header = new Uint8Array(8);
 new DataView(header.buffer).setBigUint64(0, BigInt(total));
 const inflight = [libos.push(qd, { segments: [header] })];
 for (let sent = 0; sent < total; sent += chunk.length) {
-  inflight.push(libos.push(qd, { segments: [total - sent < chunk.length ? chunk.subarray(0, total - sent) : chunk] }));
+  inflight.push(
+    libos.push(qd, {
+      segments: [total - sent < chunk.length ? chunk.subarray(0, total - sent) : chunk],
+    }),
+  );
   if (inflight.length >= 16) {
     const r = await libos.wait(inflight.shift(), 60_000);
     if (r.opcode !== Opcode.PUSH) throw new Error(`push failed: errno ${r.ret}`);

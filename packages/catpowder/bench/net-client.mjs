@@ -3,9 +3,18 @@
 //   --address A --port P [--size N --warmup N --iterations N] --out F   ping-pong
 //   --address A --port P --bulk BYTES                                  bulk; prints {"mbps": n}
 import { connect } from 'node:net';
-import { clientArgs, progress, progressStep, writeSamples } from '../../../benchmarks/lib/client-io.mjs';
+import {
+  clientArgs,
+  progress,
+  progressStep,
+  writeSamples,
+} from '../../../benchmarks/lib/client-io.mjs';
 
-const args = clientArgs({ address: { type: 'string' }, port: { type: 'string' }, bulk: { type: 'string' } });
+const args = clientArgs({
+  address: { type: 'string' },
+  port: { type: 'string' },
+  bulk: { type: 'string' },
+});
 const socket = connect({ host: args.address, port: Number(args.port) });
 socket.setNoDelay(true);
 socket.on('error', (err) => {

@@ -14,8 +14,10 @@ namespace catpowder {
 
 #ifndef DEMI_HAVE_XDP
 const char* XdpUnavailableReason() {
-  return "this build of @demi/catpowder has no AF_XDP: install libxdp-dev, libbpf-dev and pkg-config "
-         "(apt-get install -y libxdp-dev libbpf-dev pkg-config), then rebuild (npm rebuild @demi/catpowder); "
+  return "this build of @demi/catpowder has no AF_XDP: install libxdp-dev, libbpf-dev and "
+         "pkg-config "
+         "(apt-get install -y libxdp-dev libbpf-dev pkg-config), then rebuild (npm rebuild "
+         "@demi/catpowder); "
          "or use raw_socket.mode: af_packet";
 }
 
@@ -31,7 +33,8 @@ Napi::Value Features(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   const char* reason = XdpUnavailableReason();
   o.Set("afXdp", Napi::Boolean::New(env, *reason == '\0'));
-  o.Set("afXdpUnavailable", *reason == '\0' ? env.Null() : Napi::Value(Napi::String::New(env, reason)));
+  o.Set("afXdpUnavailable",
+        *reason == '\0' ? env.Null() : Napi::Value(Napi::String::New(env, reason)));
   return o;
 }
 
@@ -40,7 +43,8 @@ Napi::Value Features(const Napi::CallbackInfo& info) {
 Napi::Value RunInNetns(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsFunction()) {
-    Napi::Error e = Napi::Error::New(env, "runInNetns(name, fn) needs a namespace name and a function");
+    Napi::Error e =
+        Napi::Error::New(env, "runInNetns(name, fn) needs a namespace name and a function");
     e.Set("code", "EINVAL");
     e.Set("syscall", "setns");
     throw e;
@@ -71,6 +75,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }  // namespace
 }  // namespace catpowder
 
-static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return catpowder::Init(env, exports); }
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return catpowder::Init(env, exports);
+}
 
 NODE_API_MODULE(demi_catpowder, InitModule)

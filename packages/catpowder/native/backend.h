@@ -57,7 +57,8 @@ class Backend {
   DeviceStats stats;
 };
 
-std::unique_ptr<Backend> OpenPacketBackend(const InterfaceInfo& info, const BackendOptions& options);
+std::unique_ptr<Backend> OpenPacketBackend(const InterfaceInfo& info,
+                                           const BackendOptions& options);
 
 // Empty when AF_XDP was built in; otherwise why not, and how to get it.
 const char* XdpUnavailableReason();

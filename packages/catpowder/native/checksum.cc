@@ -102,7 +102,8 @@ uint32_t TransportChecksumOffset(const Ipv4& ip) {
 ChecksumVerdict VerifyChecksums(const uint8_t* frame, uint32_t len) {
   Ipv4 ip;
   bool isIpv4;
-  if (!ParseIpv4(frame, len, &ip, &isIpv4)) return isIpv4 ? ChecksumVerdict::kBad : ChecksumVerdict::kNotChecked;
+  if (!ParseIpv4(frame, len, &ip, &isIpv4))
+    return isIpv4 ? ChecksumVerdict::kBad : ChecksumVerdict::kNotChecked;
   if (Fold(Sum(0, ip.header, ip.headerLen)) != 0xffff) return ChecksumVerdict::kBad;
   uint32_t at = TransportChecksumOffset(ip);
   if (at == 0) {
@@ -111,7 +112,8 @@ ChecksumVerdict VerifyChecksums(const uint8_t* frame, uint32_t len) {
     return ChecksumVerdict::kNotChecked;
   }
   const uint8_t* l4 = ip.header + ip.headerLen;
-  if (ip.protocol == kUdp && l4[6] == 0 && l4[7] == 0) return ChecksumVerdict::kGood;  // sender sent none
+  if (ip.protocol == kUdp && l4[6] == 0 && l4[7] == 0)
+    return ChecksumVerdict::kGood;  // sender sent none
   uint64_t sum = Sum(PseudoHeader(ip), l4, ip.payloadLen);
   return Fold(sum) == 0xffff ? ChecksumVerdict::kGood : ChecksumVerdict::kBad;
 }

@@ -15,7 +15,8 @@ namespace {
 constexpr uint32_t kMaxSlots = 4096;
 constexpr uint32_t kMaxRingFrames = 1u << 18;
 
-Napi::Error ToJsError(Napi::Env env, int err, const std::string& syscall, const std::string& message) {
+Napi::Error ToJsError(Napi::Env env, int err, const std::string& syscall,
+                      const std::string& message) {
   Napi::Error e = Napi::Error::New(env, message);
   const char* name = ErrnoName(err);
   e.Set("code", name != nullptr ? std::string(name) : "E" + std::to_string(err));
@@ -49,13 +50,15 @@ std::string StringOption(const Napi::Object& o, const char* key, const std::stri
   return v.As<Napi::String>().Utf8Value();
 }
 
-uint32_t UintOption(const Napi::Object& o, const char* key, uint32_t fallback, uint32_t min, uint32_t max) {
+uint32_t UintOption(const Napi::Object& o, const char* key, uint32_t fallback, uint32_t min,
+                    uint32_t max) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
   if (!v.IsNumber()) throw Invalid(std::string(key) + " must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || d != std::floor(d) || d < min || d > max) {
-    throw Invalid(std::string(key) + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+    throw Invalid(std::string(key) + " must be an integer in [" + std::to_string(min) + ", " +
+                  std::to_string(max) + "]");
   }
   return static_cast<uint32_t>(d);
 }
@@ -91,12 +94,15 @@ void Device::Open(const Napi::CallbackInfo& info) {
   Napi::Object o = info[0].As<Napi::Object>();
   std::string name = StringOption(o, "interfaceName", "");
   uint32_t index = UintOption(o, "interfaceIndex", 0, 0, 0x7fffffff);
-  if (name.empty() && index == 0) throw Invalid("name the interface: interfaceName (or interfaceIndex)");
+  if (name.empty() && index == 0)
+    throw Invalid("name the interface: interfaceName (or interfaceIndex)");
   BackendOptions opts;
   opts.mode = StringOption(o, "mode", "af_packet");
-  if (opts.mode != "af_packet" && opts.mode != "af_xdp") throw Invalid("mode must be 'af_packet' or 'af_xdp'");
+  if (opts.mode != "af_packet" && opts.mode != "af_xdp")
+    throw Invalid("mode must be 'af_packet' or 'af_xdp'");
   opts.xdpMode = StringOption(o, "xdpMode", "skb");
-  if (opts.xdpMode != "skb" && opts.xdpMode != "native") throw Invalid("xdpMode must be 'skb' or 'native'");
+  if (opts.xdpMode != "skb" && opts.xdpMode != "native")
+    throw Invalid("xdpMode must be 'skb' or 'native'");
   opts.queue = UintOption(o, "queue", 0, 0, 63);
   opts.ringFrames = UintOption(o, "ringFrames", 4096, 64, kMaxRingFrames);
   opts.promiscuous = BoolOption(o, "promiscuous", false);
@@ -111,16 +117,22 @@ void Device::Open(const Napi::CallbackInfo& info) {
   {
     NetnsScope scope(netns);
     iface_ = LookupInterface(name, static_cast<int>(index));
-    if (iface_.mtu < 68 || iface_.mtu > 65535) throw Invalid("interface " + iface_.name + " has an unusable MTU");
+    if (iface_.mtu < 68 || iface_.mtu > 65535)
+      throw Invalid("interface " + iface_.name + " has an unusable MTU");
     opts.maxFrame = iface_.mtu + 14;
-    backend_ = opts.mode == "af_xdp" ? OpenXdpBackend(iface_, opts) : OpenPacketBackend(iface_, opts);
+    backend_ =
+        opts.mode == "af_xdp" ? OpenXdpBackend(iface_, opts) : OpenPacketBackend(iface_, opts);
   }
   // Slots hold a frame with one VLAN tag of slack, rounded to a cache line.
   slotSize_ = (opts.maxFrame + 4 + 63) & ~63u;
-  rxData_ = Napi::Persistent(Napi::ArrayBuffer::New(env, static_cast<size_t>(slots_) * slotSize_).As<Napi::Object>());
-  rxLens_ = Napi::Persistent(Napi::ArrayBuffer::New(env, slots_ * sizeof(uint32_t)).As<Napi::Object>());
-  txData_ = Napi::Persistent(Napi::ArrayBuffer::New(env, static_cast<size_t>(slots_) * slotSize_).As<Napi::Object>());
-  txLens_ = Napi::Persistent(Napi::ArrayBuffer::New(env, slots_ * sizeof(uint32_t)).As<Napi::Object>());
+  rxData_ = Napi::Persistent(
+      Napi::ArrayBuffer::New(env, static_cast<size_t>(slots_) * slotSize_).As<Napi::Object>());
+  rxLens_ =
+      Napi::Persistent(Napi::ArrayBuffer::New(env, slots_ * sizeof(uint32_t)).As<Napi::Object>());
+  txData_ = Napi::Persistent(
+      Napi::ArrayBuffer::New(env, static_cast<size_t>(slots_) * slotSize_).As<Napi::Object>());
+  txLens_ =
+      Napi::Persistent(Napi::ArrayBuffer::New(env, slots_ * sizeof(uint32_t)).As<Napi::Object>());
   if (napi_add_env_cleanup_hook(env, &Device::OnEnvCleanup, this) == napi_ok) cleanupHook_ = true;
 }
 
@@ -139,7 +151,8 @@ void Device::OnEnvCleanup(void* arg) {
 void Device::Shutdown() {
   StopPolling();
   if (poll_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
     poll_ = nullptr;
   }
   backend_.reset();
@@ -150,11 +163,13 @@ Backend& Device::Live(const char* syscall) {
   return *backend_;
 }
 
-Arena Device::ArenaOf(Napi::ObjectReference& data, Napi::ObjectReference& lens, const char* syscall) {
+Arena Device::ArenaOf(Napi::ObjectReference& data, Napi::ObjectReference& lens,
+                      const char* syscall) {
   Napi::ArrayBuffer d = data.Value().As<Napi::ArrayBuffer>();
   Napi::ArrayBuffer l = lens.Value().As<Napi::ArrayBuffer>();
   // A transferred (detached) arena has no memory behind it any more.
-  if (d.IsDetached() || l.IsDetached() || d.ByteLength() < static_cast<size_t>(slots_) * slotSize_ ||
+  if (d.IsDetached() || l.IsDetached() ||
+      d.ByteLength() < static_cast<size_t>(slots_) * slotSize_ ||
       l.ByteLength() < slots_ * sizeof(uint32_t)) {
     throw SysError(EINVAL, syscall, "the device's arena was detached");
   }
@@ -177,10 +192,12 @@ Napi::Value Device::Receive(const Napi::CallbackInfo& info) {
 Napi::Value Device::Transmit(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), "transmit", [&]() -> Napi::Value {
     Backend& b = Live("transmit");
-    if (info.Length() < 1 || !info[0].IsNumber()) throw SysError(EINVAL, "transmit", "transmit(count) needs a number");
+    if (info.Length() < 1 || !info[0].IsNumber())
+      throw SysError(EINVAL, "transmit", "transmit(count) needs a number");
     double d = info[0].As<Napi::Number>().DoubleValue();
     if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > slots_) {
-      throw SysError(EINVAL, "transmit", "count must be an integer in [0, " + std::to_string(slots_) + "]");
+      throw SysError(EINVAL, "transmit",
+                     "count must be an integer in [0, " + std::to_string(slots_) + "]");
     }
     Arena tx = ArenaOf(txData_, txLens_, "transmit");
     return Napi::Number::New(info.Env(), b.Transmit(tx, static_cast<uint32_t>(d), fillTx_));
@@ -195,25 +212,31 @@ Napi::Value Device::SetWakeup(const Napi::CallbackInfo& info) {
       StopPolling();
       return env.Undefined();
     }
-    if (!arg.IsFunction()) throw SysError(EINVAL, "setWakeup", "setWakeup takes a function or undefined");
+    if (!arg.IsFunction())
+      throw SysError(EINVAL, "setWakeup", "setWakeup takes a function or undefined");
     Backend& b = Live("setWakeup");
     onReadable_ = Napi::Persistent(arg.As<Napi::Function>());
-    if (!asyncContext_) asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "catpowder:readable");
+    if (!asyncContext_)
+      asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "catpowder:readable");
     if (poll_ == nullptr) {
       uv_loop_t* loop = nullptr;
-      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) throw SysError(EIO, "setWakeup", "no event loop");
+      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr)
+        throw SysError(EIO, "setWakeup", "no event loop");
       auto* handle = new uv_poll_t();
       int r = uv_poll_init(loop, handle, b.Fd());
       if (r != 0) {
         delete handle;
-        throw SysError(-r, "uv_poll_init", "cannot watch the device: " + std::string(uv_strerror(r)));
+        throw SysError(-r, "uv_poll_init",
+                       "cannot watch the device: " + std::string(uv_strerror(r)));
       }
       handle->data = this;
       poll_ = handle;
     }
     if (!polling_) {
       int r = uv_poll_start(poll_, UV_READABLE, &Device::OnPoll);
-      if (r != 0) throw SysError(-r, "uv_poll_start", "cannot watch the device: " + std::string(uv_strerror(r)));
+      if (r != 0)
+        throw SysError(-r, "uv_poll_start",
+                       "cannot watch the device: " + std::string(uv_strerror(r)));
       polling_ = true;
       Ref();  // a watched device must not be collected while libuv points at it
     }
@@ -269,7 +292,8 @@ Napi::Value Device::Stats(const Napi::CallbackInfo& info) {
     o.Set("txDropped", Napi::Number::New(env, static_cast<double>(s.txDropped)));
     o.Set("kernelDrops", Napi::Number::New(env, static_cast<double>(s.kernelDrops)));
     const char* lastErr = s.lastTxErrno != 0 ? ErrnoName(s.lastTxErrno) : nullptr;
-    o.Set("lastTxError", lastErr != nullptr ? Napi::Value(Napi::String::New(env, lastErr)) : env.Null());
+    o.Set("lastTxError",
+          lastErr != nullptr ? Napi::Value(Napi::String::New(env, lastErr)) : env.Null());
     return o;
   });
 }

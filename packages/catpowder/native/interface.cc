@@ -25,9 +25,11 @@ void Ioctl(int fd, unsigned long request, ifreq* req, const std::string& name, c
   if (ioctl(fd, request, req) != 0) {
     int err = errno;
     if (err == ENODEV) {
-      throw SysError(ENODEV, "ioctl", "no interface " + name + " in this network namespace; see: ip link show");
+      throw SysError(ENODEV, "ioctl",
+                     "no interface " + name + " in this network namespace; see: ip link show");
     }
-    throw SysError(err, "ioctl", std::string("cannot read ") + what + " of " + name + ": " + ErrnoText(err));
+    throw SysError(err, "ioctl",
+                   std::string("cannot read ") + what + " of " + name + ": " + ErrnoText(err));
   }
 }
 }  // namespace
@@ -36,7 +38,8 @@ InterfaceInfo LookupInterface(const std::string& requested, int index) {
   InterfaceInfo info;
   if (!requested.empty()) {
     if (requested.size() >= IFNAMSIZ) {
-      throw SysError(EINVAL, "if_nametoindex", "interface name " + requested + " is longer than 15 characters");
+      throw SysError(EINVAL, "if_nametoindex",
+                     "interface name " + requested + " is longer than 15 characters");
     }
     unsigned idx = if_nametoindex(requested.c_str());
     if (idx == 0) {
@@ -49,7 +52,8 @@ InterfaceInfo LookupInterface(const std::string& requested, int index) {
     char buf[IF_NAMESIZE] = {0};
     if (index <= 0 || if_indextoname(static_cast<unsigned>(index), buf) == nullptr) {
       throw SysError(ENODEV, "if_indextoname",
-                     "no interface with index " + std::to_string(index) + " in this network namespace; see: ip link show");
+                     "no interface with index " + std::to_string(index) +
+                         " in this network namespace; see: ip link show");
     }
     info.name = buf;
     info.index = index;
@@ -67,7 +71,8 @@ InterfaceInfo LookupInterface(const std::string& requested, int index) {
   Ioctl(sock.fd, SIOCGIFHWADDR, &req, info.name, "the hardware address");
   if (req.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
     throw SysError(EINVAL, "ioctl",
-                   "interface " + info.name + " is not Ethernet (link type " + std::to_string(req.ifr_hwaddr.sa_family) +
+                   "interface " + info.name + " is not Ethernet (link type " +
+                       std::to_string(req.ifr_hwaddr.sa_family) +
                        "); catpowder needs an Ethernet interface such as a NIC or a veth");
   }
   std::memcpy(info.mac, req.ifr_hwaddr.sa_data, 6);
@@ -77,7 +82,9 @@ InterfaceInfo LookupInterface(const std::string& requested, int index) {
 
   Ioctl(sock.fd, SIOCGIFFLAGS, &req, info.name, "the flags");
   if ((req.ifr_flags & IFF_UP) == 0) {
-    throw SysError(ENETDOWN, "ioctl", "interface " + info.name + " is down; bring it up with: ip link set " + info.name + " up");
+    throw SysError(
+        ENETDOWN, "ioctl",
+        "interface " + info.name + " is down; bring it up with: ip link set " + info.name + " up");
   }
   return info;
 }

@@ -30,7 +30,9 @@ NetnsScope::NetnsScope(const std::string& name) {
   home_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (home_ < 0) {
     int err = errno;
-    throw SysError(err, "open", "cannot open this thread's network namespace (/proc/thread-self/ns/net): " + ErrnoText(err));
+    throw SysError(err, "open",
+                   "cannot open this thread's network namespace (/proc/thread-self/ns/net): " +
+                       ErrnoText(err));
   }
   std::string path = "/run/netns/" + name;
   int target = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -39,7 +41,8 @@ NetnsScope::NetnsScope(const std::string& name) {
     close(home_);
     home_ = -1;
     throw SysError(err == ENOENT ? ENOENT : err, "open",
-                   "no network namespace " + name + " (" + path + ": " + ErrnoText(err) + "); list them with: ip netns list");
+                   "no network namespace " + name + " (" + path + ": " + ErrnoText(err) +
+                       "); list them with: ip netns list");
   }
   if (setns(target, CLONE_NEWNET) != 0) {
     int err = errno;
@@ -58,7 +61,8 @@ NetnsScope::~NetnsScope() {
   // Returning home cannot reasonably fail (we came from there); if it did, the
   // thread would stay in the other namespace, so say so loudly.
   if (setns(home_, CLONE_NEWNET) != 0) {
-    std::fprintf(stderr, "catpowder: could not return to the original network namespace: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "catpowder: could not return to the original network namespace: %s\n",
+                 std::strerror(errno));
   }
   close(home_);
 }

@@ -40,16 +40,19 @@ uint32_t RoundUpPow2(uint32_t v) {
 }
 
 std::string PermissionHint() {
-  return "needs CAP_NET_RAW: run as root or `sudo setcap cap_net_raw+ep $(readlink -f $(which node))`";
+  return "needs CAP_NET_RAW: run as root or `sudo setcap cap_net_raw+ep $(readlink -f $(which "
+         "node))`";
 }
 
 class PacketBackend final : public Backend {
  public:
   PacketBackend(const InterfaceInfo& info, const BackendOptions& options) : info_(info) {
-    fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);  // protocol 0: nothing arrives before bind
+    fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                 0);  // protocol 0: nothing arrives before bind
     if (fd_ < 0) {
       int err = errno;
-      if (err == EPERM || err == EACCES) throw SysError(EPERM, "socket", "AF_PACKET socket refused: " + PermissionHint());
+      if (err == EPERM || err == EACCES)
+        throw SysError(EPERM, "socket", "AF_PACKET socket refused: " + PermissionHint());
       throw SysError(err, "socket", "cannot open an AF_PACKET socket: " + ErrnoText(err));
     }
     try {
@@ -133,7 +136,8 @@ class PacketBackend final : public Backend {
   void UpdateStats() override {
     tpacket_stats st;
     socklen_t len = sizeof st;
-    if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) stats.kernelDrops += st.tp_drops;
+    if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+      stats.kernelDrops += st.tp_drops;
   }
 
  private:
@@ -167,8 +171,9 @@ class PacketBackend final : public Backend {
     req.tp_frame_nr = frameCount_;
     if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) != 0) {
       int err = errno;
-      throw SysError(err, "setsockopt", "cannot create the PACKET_RX_RING (" + std::to_string(frameCount_) + " frames of " +
-                                            std::to_string(frameSize_) + " bytes): " + ErrnoText(err));
+      throw SysError(err, "setsockopt",
+                     "cannot create the PACKET_RX_RING (" + std::to_string(frameCount_) +
+                         " frames of " + std::to_string(frameSize_) + " bytes): " + ErrnoText(err));
     }
     ringSize_ = static_cast<size_t>(blockSize) * blocks;
     void* ring = mmap(nullptr, ringSize_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
@@ -186,7 +191,8 @@ class PacketBackend final : public Backend {
     addr.sll_ifindex = info_.index;
     if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       int err = errno;
-      throw SysError(err == ENODEV ? ENODEV : err, "bind", "cannot bind to " + info_.name + ": " + ErrnoText(err));
+      throw SysError(err == ENODEV ? ENODEV : err, "bind",
+                     "cannot bind to " + info_.name + ": " + ErrnoText(err));
     }
     if (options.promiscuous) {
       packet_mreq mreq;
@@ -195,7 +201,8 @@ class PacketBackend final : public Backend {
       mreq.mr_type = PACKET_MR_PROMISC;
       if (setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
         int err = errno;
-        throw SysError(err, "setsockopt", "cannot make " + info_.name + " promiscuous: " + ErrnoText(err));
+        throw SysError(err, "setsockopt",
+                       "cannot make " + info_.name + " promiscuous: " + ErrnoText(err));
       }
     }
     UpdateStats();  // zero the kernel counters
@@ -204,12 +211,14 @@ class PacketBackend final : public Backend {
 
   // Copies one ring frame into slot n of the arena; false if dropped.
   bool Accept(const tpacket2_hdr* hdr, uint32_t status, const Arena& rx, uint32_t n, bool verify) {
-    const auto* ll = reinterpret_cast<const sockaddr_ll*>(reinterpret_cast<const uint8_t*>(hdr) + TPACKET_ALIGN(sizeof(tpacket2_hdr)));
+    const auto* ll = reinterpret_cast<const sockaddr_ll*>(reinterpret_cast<const uint8_t*>(hdr) +
+                                                          TPACKET_ALIGN(sizeof(tpacket2_hdr)));
     if (ll->sll_pkttype == PACKET_OUTGOING) return false;
     uint32_t len = hdr->tp_snaplen;
     if (len != hdr->tp_len || len > rx.slotSize || len > maxFrame_ + 4 || len < 14 ||
         hdr->tp_mac + static_cast<size_t>(len) > frameSize_) {
-      stats.rxDropped++;  // truncated or oversized (e.g. a TSO super-frame from a peer with offloads on)
+      stats.rxDropped++;  // truncated or oversized (e.g. a TSO super-frame from a peer with
+                          // offloads on)
       return false;
     }
     if ((status & TP_STATUS_VLAN_VALID) != 0 && (hdr->tp_vlan_tci & 0x0fff) != 0) {
@@ -222,7 +231,8 @@ class PacketBackend final : public Backend {
       // A local sender left the checksum to "hardware" that never ran: finish it.
       FillChecksums(slot, len);
       stats.rxPartialChecksums++;
-    } else if (verify && (status & TP_STATUS_CSUM_VALID) == 0 && VerifyChecksums(slot, len) == ChecksumVerdict::kBad) {
+    } else if (verify && (status & TP_STATUS_CSUM_VALID) == 0 &&
+               VerifyChecksums(slot, len) == ChecksumVerdict::kBad) {
       stats.rxDropped++;
       return false;
     }
@@ -254,7 +264,8 @@ class PacketBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> OpenPacketBackend(const InterfaceInfo& info, const BackendOptions& options) {
+std::unique_ptr<Backend> OpenPacketBackend(const InterfaceInfo& info,
+                                           const BackendOptions& options) {
   return std::make_unique<PacketBackend>(info, options);
 }
 

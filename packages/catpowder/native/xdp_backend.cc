@@ -62,7 +62,8 @@ std::vector<bpf_insn> RedirectProgram(int mapFd) {
 
 class XdpBackend final : public Backend {
  public:
-  XdpBackend(const InterfaceInfo& info, const BackendOptions& options) : info_(info), queue_(options.queue) {
+  XdpBackend(const InterfaceInfo& info, const BackendOptions& options)
+      : info_(info), queue_(options.queue) {
     try {
       Setup(options);
     } catch (...) {
@@ -101,7 +102,8 @@ class XdpBackend final : public Backend {
     }
     if (got > 0) xsk_ring_cons__release(&rx_, got);
     if (Refill() > 0 && xsk_ring_prod__needs_wakeup(&fill_)) {
-      recvfrom(Fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);  // the driver waits for fill buffers
+      recvfrom(Fd(), nullptr, 0, MSG_DONTWAIT, nullptr,
+               nullptr);  // the driver waits for fill buffers
     }
     return n;
   }
@@ -157,12 +159,15 @@ class XdpBackend final : public Backend {
     chunk_ = maxFrame_ + 4 + kChunkHeadroom <= 2048 ? 2048 : 4096;
     if (maxFrame_ + 4 + kChunkHeadroom > chunk_) {
       throw SysError(EINVAL, "xsk_umem__create",
-                     "AF_XDP copy mode carries frames up to " + std::to_string(4096 - kChunkHeadroom - 4) +
-                         " bytes; interface " + info_.name + " has MTU " + std::to_string(info_.mtu) +
-                         ": lower it (ip link set " + info_.name + " mtu 1500) or use raw_socket.mode: af_packet");
+                     "AF_XDP copy mode carries frames up to " +
+                         std::to_string(4096 - kChunkHeadroom - 4) + " bytes; interface " +
+                         info_.name + " has MTU " + std::to_string(info_.mtu) +
+                         ": lower it (ip link set " + info_.name +
+                         " mtu 1500) or use raw_socket.mode: af_packet");
     }
     areaSize_ = static_cast<size_t>(kFrames) * chunk_;
-    void* area = mmap(nullptr, areaSize_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* area =
+        mmap(nullptr, areaSize_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (area == MAP_FAILED) {
       int err = errno;
       areaSize_ = 0;
@@ -178,9 +183,12 @@ class XdpBackend final : public Backend {
     ucfg.frame_headroom = 0;
     int r = xsk_umem__create(&umem_, area_, areaSize_, &fill_, &comp_, &ucfg);
     if (r != 0) {
-      throw SysError(-r, "xsk_umem__create",
-                     "cannot register the AF_XDP umem: " + ErrnoText(-r) +
-                         (-r == EPERM ? " (needs CAP_NET_RAW and CAP_IPC_LOCK or a higher `ulimit -l`: run as root)" : ""));
+      throw SysError(
+          -r, "xsk_umem__create",
+          "cannot register the AF_XDP umem: " + ErrnoText(-r) +
+              (-r == EPERM
+                   ? " (needs CAP_NET_RAW and CAP_IPC_LOCK or a higher `ulimit -l`: run as root)"
+                   : ""));
     }
 
     LoadProgram();
@@ -200,20 +208,25 @@ class XdpBackend final : public Backend {
       usleep(10000);
     }
     if (r != 0) {
-      throw SysError(-r, "xsk_socket__create",
-                     "cannot create an AF_XDP socket on " + info_.name + " queue " + std::to_string(queue_) + ": " +
-                         ErrnoText(-r) + (-r == EINVAL ? " (is the queue number below the interface's queue count?)" : "") +
-                         (-r == EBUSY ? " (another AF_XDP socket holds this queue)" : ""));
+      throw SysError(
+          -r, "xsk_socket__create",
+          "cannot create an AF_XDP socket on " + info_.name + " queue " + std::to_string(queue_) +
+              ": " + ErrnoText(-r) +
+              (-r == EINVAL ? " (is the queue number below the interface's queue count?)" : "") +
+              (-r == EBUSY ? " (another AF_XDP socket holds this queue)" : ""));
     }
     int xskFd = xsk_socket__fd(xsk_);
     if (bpf_map_update_elem(mapFd_, &queue_, &xskFd, BPF_ANY) != 0) {
       int err = errno;
-      throw SysError(err, "bpf_map_update_elem", "cannot point the XDP program at the socket: " + ErrnoText(err));
+      throw SysError(err, "bpf_map_update_elem",
+                     "cannot point the XDP program at the socket: " + ErrnoText(err));
     }
 
     // Half the umem waits in the fill ring for arriving frames, half sends.
-    for (uint32_t i = 0; i < kFrames / 2; i++) recycle_.push_back(static_cast<uint64_t>(i) * chunk_);
-    for (uint32_t i = kFrames / 2; i < kFrames; i++) freeTx_.push_back(static_cast<uint64_t>(i) * chunk_);
+    for (uint32_t i = 0; i < kFrames / 2; i++)
+      recycle_.push_back(static_cast<uint64_t>(i) * chunk_);
+    for (uint32_t i = kFrames / 2; i < kFrames; i++)
+      freeTx_.push_back(static_cast<uint64_t>(i) * chunk_);
     Refill();
     recvfrom(xsk_socket__fd(xsk_), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
   }
@@ -224,27 +237,35 @@ class XdpBackend final : public Backend {
     if (mapFd_ < 0) {
       int err = errno;
       throw SysError(err, "bpf_map_create",
-                     "cannot create the XSKMAP: " + ErrnoText(err) + (err == EPERM ? " (needs CAP_BPF/CAP_SYS_ADMIN: run as root)" : ""));
+                     "cannot create the XSKMAP: " + ErrnoText(err) +
+                         (err == EPERM ? " (needs CAP_BPF/CAP_SYS_ADMIN: run as root)" : ""));
     }
     if (queue_ >= 64) throw SysError(EINVAL, "xsk", "queue must be below 64");
     std::vector<bpf_insn> insns = RedirectProgram(mapFd_);
     std::vector<char> log(16384, 0);
-    LIBBPF_OPTS(bpf_prog_load_opts, popts, .log_level = 1, .log_size = static_cast<__u32>(log.size()), .log_buf = log.data());
-    progFd_ = bpf_prog_load(BPF_PROG_TYPE_XDP, "demi_xsk", "GPL", insns.data(), insns.size(), &popts);
+    LIBBPF_OPTS(bpf_prog_load_opts, popts, .log_level = 1,
+                .log_size = static_cast<__u32>(log.size()), .log_buf = log.data());
+    progFd_ =
+        bpf_prog_load(BPF_PROG_TYPE_XDP, "demi_xsk", "GPL", insns.data(), insns.size(), &popts);
     if (progFd_ < 0) {
       int err = errno;
-      throw SysError(err, "bpf_prog_load", "the kernel refused the XDP redirect program: " + ErrnoText(err) + ": " + log.data());
+      throw SysError(
+          err, "bpf_prog_load",
+          "the kernel refused the XDP redirect program: " + ErrnoText(err) + ": " + log.data());
     }
-    LIBBPF_OPTS(bpf_link_create_opts, lopts, .flags = static_cast<__u32>(native_ ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE));
+    LIBBPF_OPTS(bpf_link_create_opts, lopts,
+                .flags = static_cast<__u32>(native_ ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE));
     linkFd_ = bpf_link_create(progFd_, info_.index, BPF_XDP, &lopts);
     if (linkFd_ < 0) {
       int err = errno;
       std::string hint;
-      if (err == EBUSY || err == EEXIST) hint = " (another XDP program is attached: ip link set dev " + info_.name + " xdp off)";
+      if (err == EBUSY || err == EEXIST)
+        hint = " (another XDP program is attached: ip link set dev " + info_.name + " xdp off)";
       if (err == EOPNOTSUPP || err == EINVAL) {
         hint = native_ ? " (the driver has no native XDP: use raw_socket.xdp_mode: skb)" : "";
       }
-      throw SysError(err, "bpf_link_create", "cannot attach XDP to " + info_.name + ": " + ErrnoText(err) + hint);
+      throw SysError(err, "bpf_link_create",
+                     "cannot attach XDP to " + info_.name + ": " + ErrnoText(err) + hint);
     }
   }
 
@@ -267,7 +288,8 @@ class XdpBackend final : public Backend {
   void Reap() {
     uint32_t idx = 0;
     uint32_t n = xsk_ring_cons__peek(&comp_, kRingSize * 2, &idx);
-    for (uint32_t i = 0; i < n; i++) freeTx_.push_back(xsk_umem__extract_addr(*xsk_ring_cons__comp_addr(&comp_, idx + i)));
+    for (uint32_t i = 0; i < n; i++)
+      freeTx_.push_back(xsk_umem__extract_addr(*xsk_ring_cons__comp_addr(&comp_, idx + i)));
     if (n > 0) xsk_ring_cons__release(&comp_, n);
   }
 

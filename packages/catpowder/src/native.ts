@@ -52,7 +52,11 @@ let addon: NativeAddon | undefined;
 export function loadAddon(): NativeAddon {
   if (addon !== undefined) return addon;
   if (process.platform !== 'linux') {
-    throw new DemiError('ENOTSUP', `catpowder needs Linux (AF_PACKET/AF_XDP); this is ${process.platform}`, { syscall: 'init' });
+    throw new DemiError(
+      'ENOTSUP',
+      `catpowder needs Linux (AF_PACKET/AF_XDP); this is ${process.platform}`,
+      { syscall: 'init' },
+    );
   }
   const require = createRequire(import.meta.url);
   try {

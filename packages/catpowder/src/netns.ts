@@ -10,9 +10,14 @@ import { loadAddon, toDemiError } from './native.js';
  */
 export function runInNetns<T>(name: string, fn: () => T): T {
   if (typeof name !== 'string' || !/^[^/\0]{1,200}$/.test(name)) {
-    throw new DemiError('EINVAL', `namespace name must be 1-200 characters without '/', got ${describe(name)}`, { syscall: 'setns' });
+    throw new DemiError(
+      'EINVAL',
+      `namespace name must be 1-200 characters without '/', got ${describe(name)}`,
+      { syscall: 'setns' },
+    );
   }
-  if (typeof fn !== 'function') throw new DemiError('EINVAL', 'runInNetns needs a function', { syscall: 'setns' });
+  if (typeof fn !== 'function')
+    throw new DemiError('EINVAL', 'runInNetns needs a function', { syscall: 'setns' });
   let result: T | undefined;
   let failed = false;
   let failure: unknown;

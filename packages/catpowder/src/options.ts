@@ -39,16 +39,27 @@ export function validateOptions(options: RawDeviceOptions): RawDeviceOptions {
   const fail = (what: string): never => {
     throw new DemiError('EINVAL', `catpowder device: ${what}`, { syscall: 'open' });
   };
-  if (typeof options !== 'object' || options === null) fail(`options must be an object, got ${describe(options)}`);
+  if (typeof options !== 'object' || options === null)
+    fail(`options must be an object, got ${describe(options)}`);
   const o = options;
-  if (o.interfaceName !== undefined && (typeof o.interfaceName !== 'string' || !/^[^\s/]{1,15}$/.test(o.interfaceName))) {
-    fail(`interfaceName must be 1-15 characters without spaces or '/', got ${describe(o.interfaceName)}`);
+  if (
+    o.interfaceName !== undefined &&
+    (typeof o.interfaceName !== 'string' || !/^[^\s/]{1,15}$/.test(o.interfaceName))
+  ) {
+    fail(
+      `interfaceName must be 1-15 characters without spaces or '/', got ${describe(o.interfaceName)}`,
+    );
   }
   if (o.interfaceName === undefined && o.interfaceIndex === undefined) {
-    fail('name the interface: raw_socket.interface_name in the config (or RAW_SOCKET_INTERFACE_NAME=eth1)');
+    fail(
+      'name the interface: raw_socket.interface_name in the config (or RAW_SOCKET_INTERFACE_NAME=eth1)',
+    );
   }
   const int = (v: unknown, name: string, min: number, max: number) => {
-    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)) {
+    if (
+      v !== undefined &&
+      !(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)
+    ) {
       fail(`${name} must be an integer in [${min}, ${max}], got ${describe(v)}`);
     }
   };
@@ -56,13 +67,16 @@ export function validateOptions(options: RawDeviceOptions): RawDeviceOptions {
   int(o.queue, 'queue', 0, 63);
   int(o.batchSize, 'batchSize', 1, 4096);
   int(o.ringFrames, 'ringFrames', 64, 1 << 18);
-  if (o.mode !== undefined && !MODES.includes(o.mode)) fail(`mode must be 'af_packet' or 'af_xdp', got ${describe(o.mode)}`);
-  if (o.xdpMode !== undefined && !XDP_MODES.includes(o.xdpMode)) fail(`xdpMode must be 'skb' or 'native', got ${describe(o.xdpMode)}`);
+  if (o.mode !== undefined && !MODES.includes(o.mode))
+    fail(`mode must be 'af_packet' or 'af_xdp', got ${describe(o.mode)}`);
+  if (o.xdpMode !== undefined && !XDP_MODES.includes(o.xdpMode))
+    fail(`xdpMode must be 'skb' or 'native', got ${describe(o.xdpMode)}`);
   if (o.netns !== undefined && (typeof o.netns !== 'string' || !/^[^/\0]{1,200}$/.test(o.netns))) {
     fail(`netns must be a namespace name (as in \`ip netns list\`), got ${describe(o.netns)}`);
   }
   for (const key of ['checksumOffload', 'promiscuous'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'boolean') fail(`${key} must be a boolean, got ${describe(o[key])}`);
+    if (o[key] !== undefined && typeof o[key] !== 'boolean')
+      fail(`${key} must be a boolean, got ${describe(o[key])}`);
   }
   return o;
 }
@@ -80,11 +94,14 @@ export function optionsFromConfig(config: DemiConfig): RawDeviceOptions {
     interfaceName: raw.interface_name ?? raw.linux_interface_name,
     mode: raw.mode,
     xdpMode: raw.xdp_mode,
-    checksumOffload: !(stack.tcp_checksum_offload === false || stack.udp_checksum_offload === false),
+    checksumOffload: !(
+      stack.tcp_checksum_offload === false || stack.udp_checksum_offload === false
+    ),
     // A configured MAC of our own is not the interface's: see its frames too.
     promiscuous: config.demikernel?.local_link_addr !== undefined,
   };
-  if (options.interfaceName === undefined && raw.xdp_interface_index !== undefined) options.interfaceIndex = raw.xdp_interface_index;
+  if (options.interfaceName === undefined && raw.xdp_interface_index !== undefined)
+    options.interfaceIndex = raw.xdp_interface_index;
   // Not in the schema yet: read defensively so a later schema can add it.
   const netns = (raw as Record<string, unknown>).netns;
   if (typeof netns === 'string') options.netns = netns;

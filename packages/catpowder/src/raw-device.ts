@@ -105,7 +105,9 @@ export class RawDevice implements FrameDevice {
   send(frame: Uint8Array): boolean {
     this.#live('send');
     if (!(frame instanceof Uint8Array)) {
-      throw new DemiError('EINVAL', `send takes a Uint8Array frame, got ${describe(frame)}`, { syscall: 'send' });
+      throw new DemiError('EINVAL', `send takes a Uint8Array frame, got ${describe(frame)}`, {
+        syscall: 'send',
+      });
     }
     const len = frame.byteLength;
     if (len < 14 || len > this.#maxFrame) {
@@ -161,6 +163,7 @@ export class RawDevice implements FrameDevice {
   }
 
   #live(syscall: string): void {
-    if (this.#closed) throw new DemiError('EBADF', `catpowder device ${this.interfaceName} is closed`, { syscall });
+    if (this.#closed)
+      throw new DemiError('EBADF', `catpowder device ${this.interfaceName} is closed`, { syscall });
   }
 }

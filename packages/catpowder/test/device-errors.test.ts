@@ -23,28 +23,44 @@ describe('device options (no privileges needed)', () => {
   it('rejects bad options with EINVAL naming the option', () => {
     expect(openError({}).message).toMatch(/raw_socket\.interface_name/);
     expect(openError({ interfaceName: 'x'.repeat(16) }).code).toBe('EINVAL');
-    expect(openError({ interfaceName: 'eth0', mode: 'dpdk' as 'af_packet' }).message).toMatch(/mode/);
-    expect(openError({ interfaceName: 'eth0', xdpMode: 'fast' as 'skb' }).message).toMatch(/xdpMode/);
+    expect(openError({ interfaceName: 'eth0', mode: 'dpdk' as 'af_packet' }).message).toMatch(
+      /mode/,
+    );
+    expect(openError({ interfaceName: 'eth0', xdpMode: 'fast' as 'skb' }).message).toMatch(
+      /xdpMode/,
+    );
     expect(openError({ interfaceName: 'eth0', batchSize: 0 }).message).toMatch(/batchSize/);
     expect(openError({ interfaceName: 'eth0', batchSize: 1.5 }).code).toBe('EINVAL');
     expect(openError({ interfaceName: 'eth0', queue: 64 }).message).toMatch(/queue/);
     expect(openError({ interfaceName: 'eth0', netns: '../etc' }).message).toMatch(/netns/);
-    expect(openError({ interfaceName: 'eth0', checksumOffload: 'yes' as unknown as boolean }).message).toMatch(/checksumOffload/);
+    expect(
+      openError({ interfaceName: 'eth0', checksumOffload: 'yes' as unknown as boolean }).message,
+    ).toMatch(/checksumOffload/);
     expect(openError(null as unknown as object).code).toBe('EINVAL');
   });
 
   it('reads the interface and mode from the config', () => {
-    expect(optionsFromConfig({ raw_socket: { interface_name: 'veth1', mode: 'af_xdp', xdp_mode: 'native' } })).toMatchObject({
+    expect(
+      optionsFromConfig({
+        raw_socket: { interface_name: 'veth1', mode: 'af_xdp', xdp_mode: 'native' },
+      }),
+    ).toMatchObject({
       interfaceName: 'veth1',
       mode: 'af_xdp',
       xdpMode: 'native',
       checksumOffload: true,
       promiscuous: false,
     });
-    expect(optionsFromConfig({ raw_socket: { linux_interface_name: 'eth2' } }).interfaceName).toBe('eth2');
+    expect(optionsFromConfig({ raw_socket: { linux_interface_name: 'eth2' } }).interfaceName).toBe(
+      'eth2',
+    );
     expect(optionsFromConfig({ raw_socket: { xdp_interface_index: 3 } }).interfaceIndex).toBe(3);
-    expect(optionsFromConfig({ inetstack_config: { tcp_checksum_offload: false } }).checksumOffload).toBe(false);
-    expect(optionsFromConfig({ demikernel: { local_link_addr: '02:00:00:00:00:01' } }).promiscuous).toBe(true);
+    expect(
+      optionsFromConfig({ inetstack_config: { tcp_checksum_offload: false } }).checksumOffload,
+    ).toBe(false);
+    expect(
+      optionsFromConfig({ demikernel: { local_link_addr: '02:00:00:00:00:01' } }).promiscuous,
+    ).toBe(true);
   });
 
   it('says whether AF_XDP is built in, and how to get it if not', () => {
@@ -95,7 +111,20 @@ describePrivileged('device errors against real interfaces', missingNetnsSupport,
     // Root without CAP_NET_RAW: drop it from the bounding set before exec.
     const r = spawnSync(
       'ip',
-      ['netns', 'exec', pair.devNs, 'setpriv', '--bounding-set', '-net_raw', '--inh-caps', '-all', process.execPath, tsx, script, pair.devIf],
+      [
+        'netns',
+        'exec',
+        pair.devNs,
+        'setpriv',
+        '--bounding-set',
+        '-net_raw',
+        '--inh-caps',
+        '-all',
+        process.execPath,
+        tsx,
+        script,
+        pair.devIf,
+      ],
       { encoding: 'utf8', timeout: 60_000 },
     );
     const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
@@ -131,5 +160,4 @@ describePrivileged('device errors against real interfaces', missingNetnsSupport,
       new RawDevice({ interfaceName: pair.devIf, netns: pair.devNs, mode: 'af_xdp' }).close();
     });
   }
-
 });

@@ -5,7 +5,17 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { missingNetnsSupport } from '../../../tools/netns/index.mjs';
 import { useNetnsPair } from '../../../tools/netns/vitest.mjs';
 import { RawDevice } from '../src/index.js';
-import { arpRequest, icmpEcho, ip, mac, macText, parseArp, parseIpv4, transportChecksum, udp } from './frames.js';
+import {
+  arpRequest,
+  icmpEcho,
+  ip,
+  mac,
+  macText,
+  parseArp,
+  parseIpv4,
+  transportChecksum,
+  udp,
+} from './frames.js';
 import { collect, MODE_CASES, untilFrame } from './helpers.js';
 
 for (const mode of MODE_CASES) {
@@ -49,7 +59,9 @@ for (const mode of MODE_CASES) {
         const { pair } = net;
         const data = new TextEncoder().encode('catpowder ping 0123456789');
         // The IPv4 header checksum is left zero: the device fills it in.
-        device.send(icmpEcho(devMac, peerMac, ip(pair.devIp), ip(pair.peerIp), 0x4d2, 7, data, false));
+        device.send(
+          icmpEcho(devMac, peerMac, ip(pair.devIp), ip(pair.peerIp), 0x4d2, 7, data, false),
+        );
         device.flush();
         const reply = await untilFrame(device, (f) => {
           const p = parseIpv4(f);
@@ -59,13 +71,25 @@ for (const mode of MODE_CASES) {
         expect(reply.dst).toBe(pair.devIp);
         expect((reply.payload[4]! << 8) | reply.payload[5]!).toBe(0x4d2);
         expect((reply.payload[6]! << 8) | reply.payload[7]!).toBe(7);
-        expect(new TextDecoder().decode(reply.payload.subarray(8))).toBe('catpowder ping 0123456789');
+        expect(new TextDecoder().decode(reply.payload.subarray(8))).toBe(
+          'catpowder ping 0123456789',
+        );
       });
 
       it('a burst of 200 echo requests in batches gets 200 replies', async () => {
         const { pair } = net;
         for (let seq = 0; seq < 200; seq++) {
-          device.send(icmpEcho(devMac, peerMac, ip(pair.devIp), ip(pair.peerIp), 0x777, seq, new Uint8Array(56).fill(seq)));
+          device.send(
+            icmpEcho(
+              devMac,
+              peerMac,
+              ip(pair.devIp),
+              ip(pair.peerIp),
+              0x777,
+              seq,
+              new Uint8Array(56).fill(seq),
+            ),
+          );
         }
         device.flush();
         const seen = new Set<number>();
@@ -73,7 +97,11 @@ for (const mode of MODE_CASES) {
         while (seen.size < 200 && Date.now() < deadline) {
           for (const f of await collect(device, 5)) {
             const p = parseIpv4(f);
-            if (p?.protocol === 1 && p.payload[0] === 0 && ((p.payload[4]! << 8) | p.payload[5]!) === 0x777) {
+            if (
+              p?.protocol === 1 &&
+              p.payload[0] === 0 &&
+              ((p.payload[4]! << 8) | p.payload[5]!) === 0x777
+            ) {
               seen.add((p.payload[6]! << 8) | p.payload[7]!);
             }
           }
@@ -83,7 +111,11 @@ for (const mode of MODE_CASES) {
 
       it('UDP with the checksum left to the device reaches a kernel socket', async () => {
         const { pair } = net;
-        const sink = pair.spawn('peer', 'socat', ['-u', 'UDP4-RECV:7001,bind=' + pair.peerIp, 'STDOUT']);
+        const sink = pair.spawn('peer', 'socat', [
+          '-u',
+          'UDP4-RECV:7001,bind=' + pair.peerIp,
+          'STDOUT',
+        ]);
         let got = '';
         sink.stdout!.on('data', (d: Buffer) => {
           got += d.toString();
@@ -92,7 +124,19 @@ for (const mode of MODE_CASES) {
           const deadline = Date.now() + 5000;
           // socat needs a moment to bind; resend until it has the datagram.
           while (!got.includes('to the kernel') && Date.now() < deadline) {
-            device.send(udp(devMac, peerMac, ip(pair.devIp), ip(pair.peerIp), 40000, 7001, new TextEncoder().encode('to the kernel\n'), 0, false));
+            device.send(
+              udp(
+                devMac,
+                peerMac,
+                ip(pair.devIp),
+                ip(pair.peerIp),
+                40000,
+                7001,
+                new TextEncoder().encode('to the kernel\n'),
+                0,
+                false,
+              ),
+            );
             device.flush();
             await new Promise((r) => setTimeout(r, 50));
           }
@@ -105,7 +149,10 @@ for (const mode of MODE_CASES) {
 
       it('UDP from a kernel socket arrives with a valid checksum (the test answers ARP)', async () => {
         const { pair } = net;
-        const sender = pair.spawn('peer', 'sh', ['-c', `for i in $(seq 1 50); do echo from-kernel-$i; sleep 0.1; done | socat -u STDIN UDP4-SENDTO:${pair.devIp}:7002`]);
+        const sender = pair.spawn('peer', 'sh', [
+          '-c',
+          `for i in $(seq 1 50); do echo from-kernel-$i; sleep 0.1; done | socat -u STDIN UDP4-SENDTO:${pair.devIp}:7002`,
+        ]);
         try {
           const datagram = await untilFrame(
             device,
@@ -128,7 +175,9 @@ for (const mode of MODE_CASES) {
           );
           expect(datagram.headerChecksumOk).toBe(true);
           expect(transportChecksum(datagram)).toBe(0);
-          expect(new TextDecoder().decode(datagram.payload.subarray(8))).toMatch(/^from-kernel-\d+\n$/);
+          expect(new TextDecoder().decode(datagram.payload.subarray(8))).toMatch(
+            /^from-kernel-\d+\n$/,
+          );
         } finally {
           sender.kill();
         }
@@ -137,12 +186,43 @@ for (const mode of MODE_CASES) {
       it('drops frames with a bad checksum and passes good ones', async () => {
         const { pair } = net;
         // A second raw device on the kernel side plays a sender that corrupts frames.
-        const peer = new RawDevice({ interfaceName: pair.peerIf, netns: pair.peerNs, checksumOffload: false });
+        const peer = new RawDevice({
+          interfaceName: pair.peerIf,
+          netns: pair.peerNs,
+          checksumOffload: false,
+        });
         try {
           const before = device.stats().rxDropped;
-          const good = udp(peerMac, devMac, ip(pair.peerIp), ip(pair.devIp), 5000, 5001, new TextEncoder().encode('good'), 0);
-          const badUdp = udp(peerMac, devMac, ip(pair.peerIp), ip(pair.devIp), 5000, 5001, new TextEncoder().encode('bad-udp'), 0x1234);
-          const badIp = udp(peerMac, devMac, ip(pair.peerIp), ip(pair.devIp), 5000, 5001, new TextEncoder().encode('bad-ip'), 0);
+          const good = udp(
+            peerMac,
+            devMac,
+            ip(pair.peerIp),
+            ip(pair.devIp),
+            5000,
+            5001,
+            new TextEncoder().encode('good'),
+            0,
+          );
+          const badUdp = udp(
+            peerMac,
+            devMac,
+            ip(pair.peerIp),
+            ip(pair.devIp),
+            5000,
+            5001,
+            new TextEncoder().encode('bad-udp'),
+            0x1234,
+          );
+          const badIp = udp(
+            peerMac,
+            devMac,
+            ip(pair.peerIp),
+            ip(pair.devIp),
+            5000,
+            5001,
+            new TextEncoder().encode('bad-ip'),
+            0,
+          );
           badIp[24] = badIp[24]! ^ 0xff; // the IPv4 header checksum byte
           peer.send(badUdp);
           peer.send(badIp);

@@ -36,7 +36,11 @@ function ethernet(dst: Uint8Array, src: Uint8Array, type: number, payload: Uint8
   return f;
 }
 
-export function arpRequest(srcMac: Uint8Array, srcIp: Uint8Array, targetIp: Uint8Array): Uint8Array {
+export function arpRequest(
+  srcMac: Uint8Array,
+  srcIp: Uint8Array,
+  targetIp: Uint8Array,
+): Uint8Array {
   const a = new Uint8Array(28);
   a.set([0, 1, 8, 0, 6, 4, 0, 1]);
   a.set(srcMac, 8);
@@ -62,7 +66,13 @@ export function parseArp(frame: Uint8Array): Arp | undefined {
   };
 }
 
-export function ipv4(src: Uint8Array, dst: Uint8Array, protocol: number, payload: Uint8Array, fillChecksum = true): Uint8Array {
+export function ipv4(
+  src: Uint8Array,
+  dst: Uint8Array,
+  protocol: number,
+  payload: Uint8Array,
+  fillChecksum = true,
+): Uint8Array {
   const p = new Uint8Array(20 + payload.length);
   p[0] = 0x45;
   p[2] = p.length >> 8;
@@ -81,7 +91,16 @@ export function ipv4(src: Uint8Array, dst: Uint8Array, protocol: number, payload
   return p;
 }
 
-export function icmpEcho(srcMac: Uint8Array, dstMac: Uint8Array, src: Uint8Array, dst: Uint8Array, id: number, seq: number, data: Uint8Array, fillChecksum = true): Uint8Array {
+export function icmpEcho(
+  srcMac: Uint8Array,
+  dstMac: Uint8Array,
+  src: Uint8Array,
+  dst: Uint8Array,
+  id: number,
+  seq: number,
+  data: Uint8Array,
+  fillChecksum = true,
+): Uint8Array {
   const m = new Uint8Array(8 + data.length);
   m[0] = 8;
   m[4] = id >> 8;
@@ -96,7 +115,17 @@ export function icmpEcho(srcMac: Uint8Array, dstMac: Uint8Array, src: Uint8Array
 }
 
 /** A UDP datagram with a zeroed checksum (for the device to fill) unless `udpChecksum` is given. */
-export function udp(srcMac: Uint8Array, dstMac: Uint8Array, src: Uint8Array, dst: Uint8Array, sport: number, dport: number, data: Uint8Array, udpChecksum = 0, fillIpChecksum = true): Uint8Array {
+export function udp(
+  srcMac: Uint8Array,
+  dstMac: Uint8Array,
+  src: Uint8Array,
+  dst: Uint8Array,
+  sport: number,
+  dport: number,
+  data: Uint8Array,
+  udpChecksum = 0,
+  fillIpChecksum = true,
+): Uint8Array {
   const u = new Uint8Array(8 + data.length);
   u[0] = sport >> 8;
   u[1] = sport & 0xff;

@@ -11,14 +11,26 @@ export interface ModeCase {
 
 export const MODE_CASES: ModeCase[] = [
   { title: 'af_packet', options: { mode: 'af_packet' }, missing: () => undefined },
-  { title: 'af_xdp (skb)', options: { mode: 'af_xdp', xdpMode: 'skb' }, missing: () => features().afXdpUnavailable },
-  { title: 'af_xdp (native)', options: { mode: 'af_xdp', xdpMode: 'native' }, missing: () => features().afXdpUnavailable },
+  {
+    title: 'af_xdp (skb)',
+    options: { mode: 'af_xdp', xdpMode: 'skb' },
+    missing: () => features().afXdpUnavailable,
+  },
+  {
+    title: 'af_xdp (native)',
+    options: { mode: 'af_xdp', xdpMode: 'native' },
+    missing: () => features().afXdpUnavailable,
+  },
 ];
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Receives until `match` returns a value (that value), or throws after `timeoutMs`. */
-export async function untilFrame<T>(device: RawDevice, match: (frame: Uint8Array) => T | undefined, timeoutMs = 5000): Promise<T> {
+export async function untilFrame<T>(
+  device: RawDevice,
+  match: (frame: Uint8Array) => T | undefined,
+  timeoutMs = 5000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let found: T | undefined;
   while (Date.now() < deadline) {

@@ -31,14 +31,42 @@ const afPacket = MODE_CASES[0]!;
 // AF_PACKET only. At 5% loss the stack's sending side recovers mostly by
 // retransmission timeout (~200 ms per loss), hence the smaller upload there.
 const CASES: Case[] = [
-  ...MODE_CASES.map((mode) => ({ title: `${mode.title}, no loss`, mode, up: 100 * MiB, down: 100 * MiB })),
-  { title: 'af_packet, 1% loss each way', mode: afPacket, fault: { seed: 101, dropPct: 1 }, up: 100 * MiB, down: 100 * MiB },
-  { title: 'af_packet, 5% loss each way', mode: afPacket, fault: { seed: 105, dropPct: 5 }, up: 4 * MiB, down: 32 * MiB },
+  ...MODE_CASES.map((mode) => ({
+    title: `${mode.title}, no loss`,
+    mode,
+    up: 100 * MiB,
+    down: 100 * MiB,
+  })),
+  {
+    title: 'af_packet, 1% loss each way',
+    mode: afPacket,
+    fault: { seed: 101, dropPct: 1 },
+    up: 100 * MiB,
+    down: 100 * MiB,
+  },
+  {
+    title: 'af_packet, 5% loss each way',
+    mode: afPacket,
+    fault: { seed: 105, dropPct: 5 },
+    up: 4 * MiB,
+    down: 32 * MiB,
+  },
 ];
 
-async function upload(cp: Catpowder, peerIp: string, port: number, data: Uint8Array, pair: Parameters<typeof peerStart>[0]) {
+async function upload(
+  cp: Catpowder,
+  peerIp: string,
+  port: number,
+  data: Uint8Array,
+  pair: Parameters<typeof peerStart>[0],
+) {
   const { libos } = cp;
-  const sink = await peerStart(pair, process.execPath, [PEER, 'sink-server', peerIp, String(port)], /listening/);
+  const sink = await peerStart(
+    pair,
+    process.execPath,
+    [PEER, 'sink-server', peerIp, String(port)],
+    /listening/,
+  );
   try {
     const qd = libos.socket(AF_INET, SOCK_STREAM);
     await ok(libos, libos.connect(qd, { address: peerIp, port }), Opcode.CONNECT);
@@ -47,16 +75,37 @@ async function upload(cp: Catpowder, peerIp: string, port: number, data: Uint8Ar
     const closed = await libos.wait(libos.asyncClose(qd), 120_000);
     expect(closed.opcode).toBe(Opcode.CLOSE);
     const deadline = Date.now() + 120_000;
-    while (!/sha256|error/.test(sink.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (!/sha256|error/.test(sink.output()) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
     const ms = performance.now() - t0;
-    return { result: JSON.parse(sink.output().split('\n').find((l) => l.startsWith('{'))!), ms };
+    return {
+      result: JSON.parse(
+        sink
+          .output()
+          .split('\n')
+          .find((l) => l.startsWith('{'))!,
+      ),
+      ms,
+    };
   } finally {
     sink.stop();
   }
 }
 
-async function download(libos: LibOS, peerIp: string, port: number, size: number, seed: number, pair: Parameters<typeof peerStart>[0]) {
-  const source = await peerStart(pair, process.execPath, [PEER, 'source-server', peerIp, String(port), String(size), String(seed)], /listening/);
+async function download(
+  libos: LibOS,
+  peerIp: string,
+  port: number,
+  size: number,
+  seed: number,
+  pair: Parameters<typeof peerStart>[0],
+) {
+  const source = await peerStart(
+    pair,
+    process.execPath,
+    [PEER, 'source-server', peerIp, String(port), String(size), String(seed)],
+    /listening/,
+  );
   try {
     const qd = libos.socket(AF_INET, SOCK_STREAM);
     await ok(libos, libos.connect(qd, { address: peerIp, port }), Opcode.CONNECT);
@@ -82,30 +131,38 @@ async function download(libos: LibOS, peerIp: string, port: number, size: number
 const mbps = (size: number, ms: number) => ((size * 8) / ms / 1000).toFixed(0);
 
 for (const c of CASES) {
-  describePrivileged(`bulk TCP against the kernel (${c.title})`, () => missingNetnsSupport() ?? c.mode.missing(), () => {
-    const net = useNetnsPair();
-    let cp: Catpowder;
-    beforeAll(() => {
-      cp = openCatpowder(net.pair, c.mode.options, c.fault ? { fault: c.fault } : {});
-    });
-    afterAll(async () => {
-      await cp?.libos.shutdown();
-    });
+  describePrivileged(
+    `bulk TCP against the kernel (${c.title})`,
+    () => missingNetnsSupport() ?? c.mode.missing(),
+    () => {
+      const net = useNetnsPair();
+      let cp: Catpowder;
+      beforeAll(() => {
+        cp = openCatpowder(net.pair, c.mode.options, c.fault ? { fault: c.fault } : {});
+      });
+      afterAll(async () => {
+        await cp?.libos.shutdown();
+      });
 
-    it(`${c.up / MiB} MiB from the stack to the kernel arrive byte-exact`, async () => {
-      const data = pattern(c.up, 31);
-      const { result, ms } = await upload(cp, net.pair.peerIp, 31000, data, net.pair);
-      console.info(`[catpowder ${c.title}] stack -> kernel: ${c.up / MiB} MiB in ${ms.toFixed(0)} ms = ${mbps(c.up, ms)} Mbit/s${cp.fault ? ` (${cp.fault.stats.dropped} frames dropped)` : ''}`);
-      expect(result.bytes).toBe(c.up);
-      expect(result.sha256).toBe(sha256(data));
-    });
+      it(`${c.up / MiB} MiB from the stack to the kernel arrive byte-exact`, async () => {
+        const data = pattern(c.up, 31);
+        const { result, ms } = await upload(cp, net.pair.peerIp, 31000, data, net.pair);
+        console.info(
+          `[catpowder ${c.title}] stack -> kernel: ${c.up / MiB} MiB in ${ms.toFixed(0)} ms = ${mbps(c.up, ms)} Mbit/s${cp.fault ? ` (${cp.fault.stats.dropped} frames dropped)` : ''}`,
+        );
+        expect(result.bytes).toBe(c.up);
+        expect(result.sha256).toBe(sha256(data));
+      });
 
-    it(`${c.down / MiB} MiB from the kernel to the stack arrive byte-exact`, async () => {
-      const r = await download(cp.libos, net.pair.peerIp, 31001, c.down, 32, net.pair);
-      console.info(`[catpowder ${c.title}] kernel -> stack: ${c.down / MiB} MiB in ${r.ms.toFixed(0)} ms = ${mbps(c.down, r.ms)} Mbit/s${cp.fault ? ` (${cp.fault.stats.dropped} frames dropped)` : ''}`);
-      expect(r.got).toBe(c.down);
-      expect(r.sha256).toBe(sha256(pattern(c.down, 32)));
-      if (c.fault) expect(cp.fault!.stats.dropped).toBeGreaterThan(0);
-    });
-  });
+      it(`${c.down / MiB} MiB from the kernel to the stack arrive byte-exact`, async () => {
+        const r = await download(cp.libos, net.pair.peerIp, 31001, c.down, 32, net.pair);
+        console.info(
+          `[catpowder ${c.title}] kernel -> stack: ${c.down / MiB} MiB in ${r.ms.toFixed(0)} ms = ${mbps(c.down, r.ms)} Mbit/s${cp.fault ? ` (${cp.fault.stats.dropped} frames dropped)` : ''}`,
+        );
+        expect(r.got).toBe(c.down);
+        expect(r.sha256).toBe(sha256(pattern(c.down, 32)));
+        if (c.fault) expect(cp.fault!.stats.dropped).toBeGreaterThan(0);
+      });
+    },
+  );
 }

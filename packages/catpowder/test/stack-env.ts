@@ -2,7 +2,7 @@
 // namespace pair, kernel peers started asynchronously in the peer namespace
 // (a synchronous spawn would stop the event loop and so the stack).
 import { spawn } from 'node:child_process';
-import { type DemiConfig, type LibOS, Opcode, SOCK_DGRAM, AF_INET } from '@demi/core';
+import { AF_INET, type DemiConfig, type LibOS, Opcode, SOCK_DGRAM } from '@demi/core';
 import { FaultDevice, type FaultOptions, InetStackLibOS } from '@demi/inetstack';
 import type { NetnsPair } from '../../../tools/netns/index.mjs';
 import { createCatpowder, RawDevice, type RawDeviceOptions } from '../src/index.js';
@@ -14,11 +14,18 @@ export interface Catpowder {
 }
 
 export function stackConfig(pair: NetnsPair, extra: DemiConfig = {}): DemiConfig {
-  return { ...extra, demikernel: { local_ipv4_addr: pair.devIp, prefix_length: 24, ...extra.demikernel } };
+  return {
+    ...extra,
+    demikernel: { local_ipv4_addr: pair.devIp, prefix_length: 24, ...extra.demikernel },
+  };
 }
 
 /** A catpowder LibOS on pair.devIf, optionally behind a fault-injecting device. */
-export function openCatpowder(pair: NetnsPair, device: RawDeviceOptions, options: { fault?: FaultOptions; config?: DemiConfig } = {}): Catpowder {
+export function openCatpowder(
+  pair: NetnsPair,
+  device: RawDeviceOptions,
+  options: { fault?: FaultOptions; config?: DemiConfig } = {},
+): Catpowder {
   const config = stackConfig(pair, options.config);
   const deviceOptions = { interfaceName: pair.devIf, netns: pair.devNs, ...device };
   if (options.fault === undefined) {
@@ -27,7 +34,11 @@ export function openCatpowder(pair: NetnsPair, device: RawDeviceOptions, options
   }
   const raw = new RawDevice(deviceOptions);
   const fault = new FaultDevice(raw, options.fault);
-  return { libos: new InetStackLibOS({ name: 'catpowder', device: fault, config }), device: raw, fault };
+  return {
+    libos: new InetStackLibOS({ name: 'catpowder', device: fault, config }),
+    device: raw,
+    fault,
+  };
 }
 
 /**
@@ -39,7 +50,8 @@ export function keepPolling(libos: LibOS, port = 9): () => void {
   libos.bind(qd, { address: '0.0.0.0', port });
   libos.wait(libos.pop(qd)).then(
     (r) => {
-      if (r.opcode !== Opcode.FAILED) throw new Error('the keep-polling socket received a datagram');
+      if (r.opcode !== Opcode.FAILED)
+        throw new Error('the keep-polling socket received a datagram');
     },
     () => {},
   );
@@ -53,7 +65,12 @@ export interface PeerResult {
 }
 
 /** Runs a command in the peer namespace without blocking the event loop. */
-export function peerRun(pair: NetnsPair, cmd: string, args: string[], options: { input?: string | Uint8Array; timeoutMs?: number; side?: 'peer' | 'dev' } = {}): Promise<PeerResult> {
+export function peerRun(
+  pair: NetnsPair,
+  cmd: string,
+  args: string[],
+  options: { input?: string | Uint8Array; timeoutMs?: number; side?: 'peer' | 'dev' } = {},
+): Promise<PeerResult> {
   return new Promise((resolve, reject) => {
     const [bin, argv] = pair.argv(options.side ?? 'peer', cmd, args);
     const child = spawn(bin, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -63,7 +80,11 @@ export function peerRun(pair: NetnsPair, cmd: string, args: string[], options: {
     child.stderr.on('data', (d: Buffer) => err.push(d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args.join(' ')}: no exit within ${options.timeoutMs ?? 30_000} ms; stderr: ${Buffer.concat(err).toString()}`));
+      reject(
+        new Error(
+          `${cmd} ${args.join(' ')}: no exit within ${options.timeoutMs ?? 30_000} ms; stderr: ${Buffer.concat(err).toString()}`,
+        ),
+      );
     }, options.timeoutMs ?? 30_000);
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -71,7 +92,11 @@ export function peerRun(pair: NetnsPair, cmd: string, args: string[], options: {
     });
     child.on('close', (status) => {
       clearTimeout(timer);
-      resolve({ status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      resolve({
+        status,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      });
     });
     child.stdin.end(options.input ?? '');
   });
@@ -88,7 +113,10 @@ export async function peerStart(pair: NetnsPair, cmd: string, args: string[], re
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => (ready ? reject(new Error(`${cmd} did not get ready: ${output}`)) : resolve()), ready ? 10_000 : 300);
+    const timer = setTimeout(
+      () => (ready ? reject(new Error(`${cmd} did not get ready: ${output}`)) : resolve()),
+      ready ? 10_000 : 300,
+    );
     if (ready) {
       const check = () => {
         if (ready.test(output)) {
@@ -101,7 +129,8 @@ export async function peerStart(pair: NetnsPair, cmd: string, args: string[], re
     }
     child.on('exit', (code) => {
       clearTimeout(timer);
-      if (ready && !ready.test(output)) reject(new Error(`${cmd} exited (${code}) before it was ready: ${output}`));
+      if (ready && !ready.test(output))
+        reject(new Error(`${cmd} exited (${code}) before it was ready: ${output}`));
     });
   });
   return {
@@ -114,7 +143,11 @@ export async function peerStart(pair: NetnsPair, cmd: string, args: string[], re
 }
 
 /** Waits until a TCP port listens in the peer namespace (ss), for servers that print nothing. */
-export async function waitListening(pair: NetnsPair, port: number, timeoutMs = 10_000): Promise<void> {
+export async function waitListening(
+  pair: NetnsPair,
+  port: number,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const r = await peerRun(pair, 'ss', ['-Htln', `sport = :${port}`]);

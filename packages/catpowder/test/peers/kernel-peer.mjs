@@ -39,7 +39,13 @@ function drain(socket, done) {
     hash.update(d);
     bytes += d.length;
   });
-  socket.on('end', () => done({ bytes, sha256: hash.digest('hex'), ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+  socket.on('end', () =>
+    done({
+      bytes,
+      sha256: hash.digest('hex'),
+      ms: Number(process.hrtime.bigint() - started) / 1e6,
+    }),
+  );
   socket.on('error', (e) => done({ bytes, error: e.code }));
 }
 
@@ -125,7 +131,11 @@ switch (command) {
     break;
   }
   case 'pattern-sha': {
-    report({ sha256: createHash('sha256').update(pattern(Number(args[0]), Number(args[1]))).digest('hex') });
+    report({
+      sha256: createHash('sha256')
+        .update(pattern(Number(args[0]), Number(args[1])))
+        .digest('hex'),
+    });
     break;
   }
   default:
