@@ -131,6 +131,7 @@ for (const [index, row] of selected.entries()) {
     group: row.group,
     label: row.label,
     role: row.role,
+    floor: row.floor,
     source: row.source,
   };
   const controller = new AbortController();

@@ -2,8 +2,6 @@
 // (node:net) and floor rows.
 
 const us = (ns) => (Number.isFinite(ns) ? (ns / 1000).toFixed(1) : '-');
-const ratio = (a, b) =>
-  Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '-';
 const rate = (r) =>
   Number.isFinite(r) ? (r >= 10_000 ? `${Math.round(r / 1000)}k` : String(Math.round(r))) : '-';
 
@@ -19,8 +17,13 @@ export function addRatios(results) {
     const floor = members.find((r) => r.role === 'floor' && r.p50Ns !== undefined);
     for (const r of members) {
       if (r.p50Ns === undefined) continue;
+      // A row may name its own floor (e.g. a shared-memory LibOS and its C ring).
+      const own =
+        r.floor !== undefined
+          ? members.find((m) => m.id === r.floor && m.p50Ns !== undefined)
+          : floor;
       if (baseline) r.ratioBaseline = r.p50Ns / baseline.p50Ns;
-      if (floor) r.ratioFloor = r.p50Ns / floor.p50Ns;
+      if (own) r.ratioFloor = r.p50Ns / own.p50Ns;
     }
   }
   return groups;
@@ -40,8 +43,6 @@ export function formatTable(results) {
   ];
   const lines = [header];
   for (const [group, members] of groups) {
-    const baseline = members.find((r) => r.role === 'baseline' && r.p50Ns !== undefined);
-    const floor = members.find((r) => r.role === 'floor' && r.p50Ns !== undefined);
     members.forEach((r, i) => {
       const name = i === 0 ? group : '';
       if (r.skip !== undefined || r.error !== undefined) {
@@ -58,8 +59,8 @@ export function formatTable(results) {
           us(r.p99Ns),
           us(r.p999Ns),
           rate(r.roundTripsPerSec),
-          ratio(r.p50Ns, baseline?.p50Ns),
-          ratio(r.p50Ns, floor?.p50Ns),
+          r.ratioBaseline === undefined ? '-' : `${r.ratioBaseline.toFixed(2)}×`,
+          r.ratioFloor === undefined ? '-' : `${r.ratioFloor.toFixed(2)}×`,
         ]);
       }
     });

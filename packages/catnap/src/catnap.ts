@@ -58,7 +58,7 @@ export class Catnap extends BaseLibOS {
   readonly #popSize: number;
   #slab: ArrayBuffer | undefined;
   #slabGeneration = -1;
-  /** Inside waitSync: empty non-blocking polls yield the core (see native PollKernel). */
+  /** Inside waitSync: non-blocking polls spin natively for a while (see native PollKernel). */
   #spinning = false;
   #skipPoll = false;
   // Called from the addon when the epoll fd is readable, with the records it has
