@@ -26,7 +26,10 @@ const EAGAIN = -ERRNO.EAGAIN;
 const ANY = '0.0.0.0';
 /** While a connect waits, async waits re-check its listener's liveness this often. */
 const CONNECT_CHECK_MS = 10;
-/** Staging (where pops land) starts this large and grows to the largest record seen. */
+/**
+ * Staging (where pops land) starts this large and grows, up to the socket's
+ * largest record, when a pop asks for more.
+ */
 const MIN_STAGING = 64 * 1024;
 
 /**
@@ -158,7 +161,7 @@ export class Catloop extends BaseLibOS {
     sock.local = { address: local.address === ANY ? peerAddress : local.address, port: local.port };
     sock.remote = { address: peerAddress, port: peerPort };
     this.#sockets.set(sock.qd, sock);
-    this.#sizeStagingFor(handle);
+    sock.maxRecord = this.#native.info(handle)[1];
     this.tokens.complete(qt, {
       opcode: Opcode.ACCEPT,
       ret: 0,
@@ -220,7 +223,7 @@ export class Catloop extends BaseLibOS {
     this.#connecting--;
     if (r === 1) {
       sock.state = 'connected';
-      this.#sizeStagingFor(sock.handle);
+      sock.maxRecord = this.#native.info(sock.handle)[1];
       this.tokens.complete(qt, CONNECTED);
     } else {
       this.#native.close(sock.handle);
@@ -231,11 +234,6 @@ export class Catloop extends BaseLibOS {
       this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: -r });
     }
     return true;
-  }
-
-  #sizeStagingFor(handle: number): void {
-    const [, maxPayload] = this.#native.info(handle);
-    this.#growStaging(maxPayload);
   }
 
   #growStaging(size: number): void {
@@ -306,6 +304,7 @@ export class Catloop extends BaseLibOS {
 
   /** One pop attempt; false when nothing is there yet. */
   #popNow(sock: Socket, qt: QToken, size: number): boolean {
+    if (size > this.#staging.byteLength) this.#growStaging(Math.min(size, sock.maxRecord));
     return this.#popDone(qt, this.#native.pop(sock.handle, size));
   }
 
@@ -396,6 +395,8 @@ export class Catloop extends BaseLibOS {
       return false;
     }
     const first = sock.pops[0]!;
+    if (first.size > this.#staging.byteLength)
+      this.#growStaging(Math.min(first.size, sock.maxRecord));
     if (this.#popDone(first.qt, this.#native.popWait(sock.handle, first.size, timeoutMs))) {
       sock.pops.shift();
       while (sock.pops.length > 0 && this.#popNow(sock, sock.pops[0]!.qt, sock.pops[0]!.size))

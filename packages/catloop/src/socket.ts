@@ -26,6 +26,8 @@ export class Socket {
   handle = 0;
   local: SocketAddress | undefined;
   remote: SocketAddress | undefined;
+  /** Largest record of the connection's rings (ring size / 2 − 8): no pop returns more. */
+  maxRecord = 0;
   readonly accepts: QToken[] = [];
   connectQt: QToken | undefined;
   readonly pops: PendingPop[] = [];

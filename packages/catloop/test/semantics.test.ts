@@ -285,6 +285,23 @@ describe('data', () => {
     server.close(l);
   });
 
+  it('a pop asking for more than 64 KiB gets up to one whole record', async () => {
+    const { qd, sq, l } = await pair();
+    const data = pattern(200_000, 11);
+    const pushed = client.push(qd, sgaOf(data));
+    const first = bytesOf((await ok(server, server.pop(sq, 1 << 20), Opcode.POP)).sga);
+    // Records are at most half the default 256 KiB ring, less their 8-byte header.
+    expect(first.byteLength).toBe(128 * 1024 - 8);
+    const [rest] = await Promise.all([
+      popExactly(server, sq, data.byteLength - first.byteLength),
+      ok(client, pushed, Opcode.PUSH),
+    ]);
+    expect(Buffer.concat([first, rest]).equals(Buffer.from(data))).toBe(true);
+    client.close(qd);
+    server.close(sq);
+    server.close(l);
+  });
+
   it('a push larger than the ring completes as the peer reads; asyncClose waits for it to leave', async () => {
     const { c, qd, sq, l } = await pair(4096);
     const data = pattern(100_000, 5);
