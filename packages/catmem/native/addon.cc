@@ -77,6 +77,7 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
                              InstanceMethod("pop", &CatmemAddon::Pop),
                              InstanceMethod("close", &CatmemAddon::Close),
                              InstanceMethod("sleep", &CatmemAddon::Sleep),
+                             InstanceMethod("popWait", &CatmemAddon::PopWait),
                              InstanceMethod("setWakeups", &CatmemAddon::SetWakeups),
                              InstanceMethod("list", &CatmemAddon::List),
                              InstanceMethod("removeStale", &CatmemAddon::RemoveStale),
@@ -215,6 +216,27 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
     const int64_t r = slot.end->Pop(
         ctx.staging(), std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size()));
     if (r == catmem::kAgain) ctx.WantChanged();
+    return Napi::Number::New(info.Env(), static_cast<double>(r));
+  }
+
+  // pop, and if nothing is there, wait (as sleep does) and pop again: one
+  // crossing for a waitSync whose only pending work is this pop.
+  Napi::Value PopWait(const Napi::CallbackInfo& info) {
+    Slot& slot = SlotArg(info, 0);
+    const double max = IntArg(info, 1, "pop size", 1, 1e12);
+    const double ms =
+        info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : NAN;
+    if (!std::isfinite(ms) || ms < 0 || ms > 60000)
+      Throw(info.Env(), EINVAL, "popWait takes 0 to 60000 ms");
+    Context& ctx = *slot.ctx;
+    if (ctx.staging() == nullptr || ctx.staging_size() == 0)
+      Throw(info.Env(), EINVAL, "no staging buffer");
+    const uint64_t n = std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size());
+    int64_t r = slot.end->Pop(ctx.staging(), n);
+    if (r == catmem::kAgain) {
+      ctx.Sleep(static_cast<int64_t>(ms * 1e6));
+      r = slot.end->Pop(ctx.staging(), n);
+    }
     return Napi::Number::New(info.Env(), static_cast<double>(r));
   }
 

@@ -175,20 +175,21 @@ export class Catmem extends BaseLibOS {
   /** One pop attempt; false when nothing is there yet. */
   #popNow(end: PipeEnd, qt: QToken, size: number): boolean {
     const r = this.#native.pop(end.handle, size);
+    if (r === EAGAIN) return false;
+    this.#complete(qt, r);
+    return true;
+  }
+
+  /** Completes a pop with what native pop returned: bytes in staging, 0 (EOF) or -errno. */
+  #complete(qt: QToken, r: number): void {
     if (r > 0) {
-      this.tokens.complete(qt, {
-        opcode: Opcode.POP,
-        ret: 0,
-        sga: { segments: [this.#staging.slice(0, r)] },
-      });
+      const data = this.#staging.slice(0, r);
+      this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [data] } });
     } else if (r === 0) {
       this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: EOF_SGA });
-    } else if (r === EAGAIN) {
-      return false;
     } else {
       this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: -r });
     }
-    return true;
   }
 
   /** Moves one end's pending work forward; true if anything completed. */
@@ -223,6 +224,21 @@ export class Catmem extends BaseLibOS {
 
   protected poll(timeoutMs: number): void {
     if (this.#busy.size === 0) return;
+    if (timeoutMs > 0 && this.#busy.size === 1 && !this.isShutdown) {
+      // The common waitSync case, one pipe with only pops pending: pop, wait
+      // and pop again in a single native call.
+      const [end] = this.#busy as unknown as [PipeEnd];
+      const head = end.pops[0];
+      if (head !== undefined && end.pushes.length === 0 && end.closeQt === undefined) {
+        const r = this.#native.popWait(end.handle, head.size, timeoutMs);
+        if (r !== EAGAIN) {
+          end.pops.shift();
+          this.#complete(head.qt, r);
+          this.#advance(end);
+        }
+        return;
+      }
+    }
     let progressed = false;
     for (const end of this.#busy) if (this.#advance(end)) progressed = true;
     if (progressed || timeoutMs <= 0 || this.isShutdown) return;

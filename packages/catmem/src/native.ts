@@ -27,6 +27,8 @@ export interface CatmemNative {
   push(handle: number, data: Uint8Array): number;
   /** Bytes copied to the staging buffer, 0 at end of file, or a negative errno (-EAGAIN: nothing yet). */
   pop(handle: number, max: number): number;
+  /** pop; if nothing is there, sleep up to ms (as sleep does) and pop once more. */
+  popWait(handle: number, max: number, ms: number): number;
   close(handle: number): void;
   sleep(ctx: number, ms: number): void;
   setWakeups(ctx: number, active: boolean): void;
