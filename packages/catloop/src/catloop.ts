@@ -3,7 +3,6 @@ import {
   BaseLibOS,
   type Capability,
   DemiError,
-  describe,
   ERRNO,
   IPPROTO_TCP,
   Opcode,
@@ -18,6 +17,7 @@ import {
 import { type CatloopNative, native, nativeError } from './native.js';
 import { type CatloopOptions, resolveOptions } from './options.js';
 import { Socket } from './socket.js';
+import { waitAnySync } from './sync-wait.js';
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['tcp', 'multiprocess']);
 const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
@@ -422,49 +422,11 @@ export class Catloop extends BaseLibOS {
     return this.tokens.take(qt) ?? this.waitAnySync([qt], timeoutMs).result;
   }
 
-  /**
-   * Like BaseLibOS's, but without its 0.2 ms of poll(0): every poll here is
-   * poll(t > 0), whose native part (catmem's) spins on the rings for 2 µs (not
-   * at all when the peer last ran on this CPU), yields a few times, then sleeps
-   * on the futex until the peer's next push. On a 2-core machine the peer often
-   * shares this core, and spinning longer would only delay it.
-   */
   override waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
-    const timeout = assertTimeout(timeoutMs, 'waitSync');
-    if (!Array.isArray(qts) || qts.length === 0) {
-      throw new DemiError(
-        'EINVAL',
-        `expected a non-empty array of queue tokens, got ${describe(qts)}`,
-        { syscall: 'waitSync' },
-      );
-    }
-    for (const qt of qts) {
-      if (this.tokens.entry(qt, 'waitSync').waiter !== undefined) {
-        throw new DemiError('EINVAL', `queue token ${qt} is already being waited on`, {
-          syscall: 'waitSync',
-        });
-      }
-    }
-    let deadline: number | undefined;
-    let polled = false;
-    for (;;) {
-      for (let index = 0; index < qts.length; index++) {
-        const result = this.tokens.take(qts[index]!);
-        if (result !== undefined) return { index, result };
-      }
-      const now = performance.now();
-      deadline ??= timeout === undefined ? Number.POSITIVE_INFINITY : now + timeout;
-      if (now >= deadline && polled) {
-        throw new DemiError(
-          'ETIMEDOUT',
-          `no completion within ${timeout} ms; the token remains valid`,
-          { syscall: 'waitSync' },
-        );
-      }
-      this.poll(Math.min(1, deadline - now));
-      polled = true;
-    }
+    return waitAnySync(this.tokens, this.#pollFn, qts, timeoutMs);
   }
+
+  readonly #pollFn = (timeoutMs: number): void => this.poll(timeoutMs);
 
   // ---- closing ------------------------------------------------------------
 
