@@ -1,5 +1,9 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { AF_INET, ERRNO, IPPROTO_UDP, init, Opcode, SOCK_DGRAM, SOCK_STREAM } from '@demi/core';
+import { describePrivileged } from '@demi/core/testing';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catloop, createLibOS } from '../src/index.js';
 import { freshPort, litter, TEST_NET } from './support/env.js';
@@ -354,6 +358,39 @@ describe('data', () => {
     expect(bytesOf(eof.sga).byteLength).toBe(0);
     expect(code(() => server.socket(AF_INET, SOCK_STREAM))).toBe('EBADF');
     client.close(qd);
+  });
+});
+
+const python = () =>
+  spawnSync('python3', ['-c', 'import fcntl; fcntl.F_OFD_SETLK'], { stdio: 'ignore' }).status === 0
+    ? undefined
+    : 'needs python3 with fcntl.F_OFD_SETLK to hold a lock byte from another process';
+
+describePrivileged("a client stuck holding the clients' lock", python, () => {
+  it("costs others a refusal after a bounded wait, and does not hang the listener's close", async () => {
+    const port = freshPort();
+    const l = listening(server, port);
+    const holder = spawn(
+      'python3',
+      [
+        fileURLToPath(new URL('./fixtures/hold-lock.py', import.meta.url)),
+        `/dev/shm/demi-catmem.catloop.${ADDRESS}:${port}`,
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      await once(holder.stdout!, 'data');
+      const r = await connectResult(port);
+      expect([r.opcode, r.ret]).toEqual([Opcode.FAILED, ERRNO.ECONNREFUSED]);
+      client.close(r.qd);
+      server.close(l);
+      expect(existsSync(`/dev/shm/demi-catmem.catloop.${ADDRESS}:${port}`)).toBe(false);
+    } finally {
+      holder.stdin!.end();
+      await once(holder, 'exit');
+    }
   });
 });
 
