@@ -209,7 +209,11 @@ Napi::Value Device::SetWakeup(const Napi::CallbackInfo& info) {
   return Guard(env, "setWakeup", [&]() -> Napi::Value {
     Napi::Value arg = info.Length() > 0 ? info[0] : env.Undefined();
     if (arg.IsUndefined() || arg.IsNull()) {
-      StopPolling();
+      // Async waits come and go once per operation: rather than an epoll_ctl
+      // pair each time, leave the watch armed but unref'd (it holds no event
+      // loop open) and stop it the first time it fires with nobody to call.
+      if (!onReadable_.IsEmpty()) onReadable_.Reset();
+      if (polling_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
       return env.Undefined();
     }
     if (!arg.IsFunction())
@@ -240,6 +244,7 @@ Napi::Value Device::SetWakeup(const Napi::CallbackInfo& info) {
       polling_ = true;
       Ref();  // a watched device must not be collected while libuv points at it
     }
+    uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
     return env.Undefined();
   });
 }
@@ -255,7 +260,11 @@ void Device::StopPolling() {
 
 void Device::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
   auto* self = static_cast<Device*>(handle->data);
-  if (self == nullptr || !self->polling_ || self->onReadable_.IsEmpty()) return;
+  if (self == nullptr || !self->polling_) return;
+  if (self->onReadable_.IsEmpty()) {
+    self->StopPolling();  // fired while nobody waits: now really stop watching
+    return;
+  }
   Napi::Env env = self->Env();
   Napi::HandleScope scope(env);
   if (status < 0) {

@@ -100,10 +100,12 @@ for (const mode of MODE_CASES) {
               '-s',
               size,
               '-W',
-              '2',
+              '5',
               pair.devIp,
             ]);
-            expect(r.stdout, `ping -s ${size}`).toMatch(/10 packets transmitted, 10 received/);
+            expect(r.stdout + r.stderr, `ping -s ${size}`).toMatch(
+              /10 packets transmitted, 10 received/,
+            );
           }
         } finally {
           stop();
