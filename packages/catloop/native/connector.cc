@@ -132,7 +132,7 @@ Connected Connect(const std::string& ip, uint32_t port, uint32_t local_port, uin
   int err;
   try {
     err = Enqueue(*control, req, &why);
-  } catch (const SysError& e) {
+  } catch (const SysError&) {
     out.end->Close();
     throw;
   }
