@@ -4,9 +4,10 @@
 //
 // As a row module (benchmarks/run.mjs): `rows(ctx)` returns the rows; run(ctx)
 // uses ctx.iterations, ctx.warmup, ctx.signal and ctx.progress when given.
-// Standalone:  node benchmarks/rows/catmem.mjs [--quick] [--json]
+// Standalone:  node benchmarks/rows/catmem.mjs [--quick] [--json] [--repeat N]
 //              runs the 64-byte rows plus a node:net TCP ping-pong for
-//              comparison, in one run, and prints medians and ratios.
+//              comparison, in one run (taking turns N times), and prints
+//              medians and ratios.
 // The same file is the child process of every row (--child <role> ...).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -302,6 +303,8 @@ function median(xs) {
 
 async function standalone(argv) {
   const quick = argv.includes('--quick');
+  const at = argv.indexOf('--repeat');
+  const repeat = at >= 0 ? Math.max(1, Number(argv[at + 1]) || 1) : 1;
   const ctx = { quick, progress: () => {} };
   const all = [
     ...rows(ctx).filter((r) => r.group === 'rtt-64'),
@@ -312,29 +315,44 @@ async function standalone(argv) {
       run: (c) => runNet(c, 64),
     },
   ];
-  const results = [];
-  for (const row of all) {
-    process.stderr.write(`${row.label} ...\n`);
-    const r = await row.run(ctx);
-    results.push({
-      id: row.id,
-      label: row.label,
-      ...(r.skip ? { skip: r.skip } : { n: r.samplesNs.length, medianNs: median(r.samplesNs) }),
-    });
+  // Rows take turns, `repeat` times, so a change in machine load hits them all alike.
+  const medians = new Map(all.map((row) => [row.id, []]));
+  const skips = new Map();
+  let n = 0;
+  for (let round = 0; round < repeat; round++) {
+    for (const row of all) {
+      process.stderr.write(`${row.label} (${round + 1}/${repeat}) ...\n`);
+      const r = await row.run(ctx);
+      if (r.skip) skips.set(row.id, r.skip);
+      else {
+        medians.get(row.id).push(median(r.samplesNs));
+        n = r.samplesNs.length;
+      }
+    }
   }
+  const results = all.map((row) => ({
+    id: row.id,
+    label: row.label,
+    ...(skips.has(row.id)
+      ? { skip: skips.get(row.id) }
+      : { runs: medians.get(row.id), medianNs: median(medians.get(row.id)), samplesPerRun: n }),
+  }));
   const floor = results.find((r) => r.label.includes('floor'))?.medianNs;
   const sync = results.find((r) => r.id === 'catmem-sync-64')?.medianNs;
   const tcp = results.find((r) => r.id === 'net-tcp-64')?.medianNs;
   if (argv.includes('--json')) {
     const summary = { syncOverFloor: sync / floor, tcpOverSync: tcp / sync };
-    console.log(JSON.stringify({ date: new Date().toISOString(), results, ...summary }, null, 2));
+    console.log(
+      JSON.stringify({ date: new Date().toISOString(), repeat, results, ...summary }, null, 2),
+    );
     return;
   }
   for (const r of results) {
     const vs = floor ? `, ${(r.medianNs / floor).toFixed(1)}x floor` : '';
+    const runs = repeat > 1 ? ` runs ${r.runs?.map((x) => (x / 1000).toFixed(2)).join(' ')}` : '';
     const text = r.skip
       ? `skipped: ${r.skip}`
-      : `median ${(r.medianNs / 1000).toFixed(2).padStart(9)} us  (n=${r.n}${vs})`;
+      : `median ${(r.medianNs / 1000).toFixed(2).padStart(8)} us${vs}${runs}`;
     console.log(`${r.label.padEnd(42)} ${text}`);
   }
   if (sync && floor) console.log(`catmem sync / C floor: ${(sync / floor).toFixed(1)}x`);

@@ -14,9 +14,11 @@ namespace {
 // Liveness checks and re-evaluation happen at least this often while waiting.
 constexpr int64_t kHeartbeatNs = 100 * 1000 * 1000;
 // Sync waits spin this long (unless the peer shares this CPU), then yield this
-// many times, before sleeping. The waiter thread spins kWaiterSpinNs.
+// many times, before sleeping. The waiter thread spins kWaiterSpinNs (unless
+// the peer shares its CPU) after each wake-up: enough to catch a prompt reply
+// without the peer's FUTEX_WAKE, and bounded, so an idle wait costs no CPU.
 constexpr int64_t kSpinNs = 2000;
-constexpr int64_t kWaiterSpinNs = 1000;
+constexpr int64_t kWaiterSpinNs = 20000;
 constexpr int kYields = 8;
 // futex_waitv takes at most 128 words; one is the waiter's own control word.
 constexpr unsigned kMaxWait = 127;
@@ -190,7 +192,9 @@ void Context::Poke() {
 
 void Context::Ack() {
   notified_.store(false, std::memory_order_seq_cst);
-  Poke();
+  // Inactive now (the wait it served is over): the next SetActive(true) pokes
+  // the thread anyway, so spare this wake-up.
+  if (active_.load(std::memory_order_seq_cst)) Poke();
 }
 
 void Context::SetActive(Napi::Env env, bool active) {
@@ -232,7 +236,11 @@ void Context::Run() {
     Ends ends = Wanting();
     CheckPeers(ends);
     bool ready = AnyReady(ends);
-    if (!ready && !ends.empty()) {
+    bool spin = !ready && !ends.empty();
+    for (const auto& e : ends) {
+      if (e->PeerSharesCpu()) spin = false;
+    }
+    if (spin) {
       const int64_t spin_until = MonoNs() + kWaiterSpinNs;
       while (!ready && MonoNs() < spin_until && control_.load(std::memory_order_relaxed) == seen) {
         CpuRelax();
