@@ -344,6 +344,24 @@ describe('data', () => {
     server.close(l);
   });
 
+  it('waitSync spins only briefly, then sleeps: a long sync wait uses little CPU', async () => {
+    const { qd, sq, l } = await pair();
+    const qt = client.pop(qd);
+    const before = process.cpuUsage();
+    const start = performance.now();
+    expect(() => client.waitSync(qt, 300)).toThrow(expect.objectContaining({ code: 'ETIMEDOUT' }));
+    const used = process.cpuUsage(before);
+    const wall = performance.now() - start;
+    expect(wall).toBeGreaterThanOrEqual(299);
+    // Busy-polling would use all of it; spin, yield, then futex sleep uses a sliver.
+    expect((used.user + used.system) / 1000).toBeLessThan(wall * 0.25);
+    await ok(server, server.push(sq, sgaOf('late')), Opcode.PUSH);
+    expect(new TextDecoder().decode(bytesOf(client.waitSync(qt, 20_000).sga))).toBe('late');
+    client.close(qd);
+    server.close(sq);
+    server.close(l);
+  });
+
   it('shutdown closes everything: the peer sees EOF, pending operations ECANCELED', async () => {
     const { qd, sq, l } = await pair();
     const pending = server.pop(sq);
