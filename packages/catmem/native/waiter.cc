@@ -13,11 +13,15 @@ namespace {
 
 // Liveness checks and re-evaluation happen at least this often while waiting.
 constexpr int64_t kHeartbeatNs = 100 * 1000 * 1000;
-// Sync waits spin this long (unless the peer shares this CPU), then yield this
-// many times, before sleeping. The waiter thread spins kWaiterSpinNs (unless
-// the peer shares its CPU) after each wake-up: enough to catch a prompt reply
-// without the peer's FUTEX_WAKE, and bounded, so an idle wait costs no CPU.
-constexpr int64_t kSpinNs = 2000;
+// A sync wait whose peer runs on another CPU spins up to kSpinNs: the peer is
+// running and a reply is usually microseconds away, while sched_yield would
+// hand this core to any other busy process for a whole time slice. A sync wait
+// whose peer last ran on this CPU yields at once, up to kYields times, since
+// spinning only delays the peer. Either then sleeps on the futex.
+// The waiter thread spins kWaiterSpinNs (unless the peer shares its CPU) after
+// each wake-up: enough to catch a prompt reply without the peer's FUTEX_WAKE,
+// and bounded, so an idle wait costs no CPU.
+constexpr int64_t kSpinNs = 50000;
 constexpr int64_t kWaiterSpinNs = 20000;
 constexpr int kYields = 8;
 // futex_waitv takes at most 128 words; one is the waiter's own control word.
@@ -170,6 +174,10 @@ void Context::Sleep(int64_t timeout_ns) {
   for (const auto& e : ends) {
     if (e->PeerSharesCpu()) spin = false;
   }
+  // After a sleep that timed out, nothing is imminent: go straight to sleeping.
+  const bool quiet = idle_;
+  idle_ = false;
+  if (quiet) spin = false;
   while (spin && MonoNs() - start < kSpinNs) {
     for (int i = 0; i < 16; i++) {
       if (AnyReady(ends)) return;
@@ -177,12 +185,13 @@ void Context::Sleep(int64_t timeout_ns) {
     }
   }
   // A peer sharing this core gets to run here.
-  for (int i = 0; i < kYields; i++) {
+  const int yields = quiet ? 0 : spin ? 1 : kYields;
+  for (int i = 0; i < yields; i++) {
     sched_yield();
     if (AnyReady(ends)) return;
   }
   const int64_t left = deadline - MonoNs();
-  if (left > 0) SleepOn(ends, std::min(left, kHeartbeatNs), nullptr, 0);
+  if (left > 0) idle_ = !SleepOn(ends, std::min(left, kHeartbeatNs), nullptr, 0);
 }
 
 void Context::Poke() {

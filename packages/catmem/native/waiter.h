@@ -64,6 +64,7 @@ class Context : public std::enable_shared_from_this<Context> {
   bool shut_ = false;
   bool referenced_ = false;
   bool tsfn_gone_ = false;
+  bool idle_ = false;  // the last Sleep timed out (JS thread only)
   std::thread thread_;
   Napi::ThreadSafeFunction tsfn_;
   Napi::Reference<Napi::ArrayBuffer> staging_ref_;
