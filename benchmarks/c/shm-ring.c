@@ -221,16 +221,17 @@ static unsigned long spins;
 static uint64_t spin_start;
 static int share_cpu;
 
-/* Spins for 2 us (not at all when the peer last pushed from this CPU), then
- * yields, as catmem's waitSync does: two busy pollers sharing one core must not
- * starve each other for a whole time slice. */
+/* Waits as catmem's waitSync does: when the peer last pushed from this CPU,
+ * yields at once (spinning would only delay it); otherwise spins up to 50 us
+ * (the peer is running elsewhere, and a yield could hand this core to another
+ * busy process for a whole time slice), then yields. It never sleeps. */
 static void relax(const struct pipe_end *p) {
   if (spins++ == 0) {
     spin_start = now_ns();
     uint32_t peer = atomic_load_explicit(&p->h->tail[1 - p->side].cpu, memory_order_relaxed);
     share_cpu = peer != 0 && peer == (uint32_t)sched_getcpu() + 1;
   }
-  if (!share_cpu && ((spins & 15) != 0 || now_ns() - spin_start < 2000)) {
+  if (!share_cpu && ((spins & 15) != 0 || now_ns() - spin_start < 50000)) {
     __builtin_ia32_pause();
   } else {
     sched_yield();
