@@ -86,12 +86,14 @@ class XdpBackend final : public Backend {
       uint64_t addr = desc->addr;
       uint32_t len = desc->len;
       recycle_.push_back(xsk_umem__extract_addr(addr));
-      if (len < 14 || len > rx.slotSize || len > maxFrame_ + 4) {
+      uint64_t at = xsk_umem__add_offset_to_addr(addr);
+      if (len < 14 || len > rx.slotSize || len > maxFrame_ + 4 || at > areaSize_ ||
+          len > areaSize_ - at) {
         stats.rxDropped++;
         continue;
       }
       uint8_t* slot = rx.data + static_cast<size_t>(n) * rx.slotSize;
-      std::memcpy(slot, xsk_umem__get_data(area_, xsk_umem__add_offset_to_addr(addr)), len);
+      std::memcpy(slot, xsk_umem__get_data(area_, at), len);
       if (verify && VerifyChecksums(slot, len) == ChecksumVerdict::kBad) {
         stats.rxDropped++;
         continue;
