@@ -15,10 +15,8 @@ namespace catpowder {
 #ifndef DEMI_HAVE_XDP
 const char* XdpUnavailableReason() {
   return "this build of @demi/catpowder has no AF_XDP: install libxdp-dev, libbpf-dev and "
-         "pkg-config "
-         "(apt-get install -y libxdp-dev libbpf-dev pkg-config), then rebuild (npm rebuild "
-         "@demi/catpowder); "
-         "or use raw_socket.mode: af_packet";
+         "pkg-config (apt-get install -y libxdp-dev libbpf-dev pkg-config), then rebuild the "
+         "addon (npm run build in the @demi/catpowder package); or use raw_socket.mode: af_packet";
 }
 
 std::unique_ptr<Backend> OpenXdpBackend(const InterfaceInfo&, const BackendOptions&) {
