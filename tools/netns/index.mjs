@@ -153,16 +153,12 @@ let exitHooked = false;
 function hookExit() {
   if (exitHooked) return;
   exitHooked = true;
-  const downAll = () => {
+  // Only 'exit': a JS handler for SIGINT/SIGTERM would make a process busy in
+  // synchronous code (a spinning benchmark) ignore the signal. Pairs of a
+  // process killed by a signal are stale and go with the next cleanup.
+  process.once('exit', () => {
     for (const pair of live.values()) pair.down();
-  };
-  process.once('exit', downAll);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.once(signal, () => {
-      downAll();
-      process.kill(process.pid, signal);
-    });
-  }
+  });
 }
 
 function readMac(ns, ifname) {
