@@ -1,12 +1,37 @@
-import { describe, expect, it } from 'vitest';
 import { ERRNO } from '@demi/core';
-import { MAC_BROADCAST, formatMac } from '../src/util/addr.js';
-import { ARP_OP_REPLY, ARP_OP_REQUEST, ETHERTYPE_IPV4, IPPROTO_UDP, emitUdp } from '../src/wire/index.js';
+import { describe, expect, it } from 'vitest';
 import { TX_PENDING } from '../src/arp/arp-layer.js';
-import { Harness, PEER_IP, PEER_MAC, STACK_IP, STACK_MAC, arpFrame, ethernet, ip, ipFrame, ipv4Packet, mac, udpFrame } from './support/harness.js';
+import { formatMac, MAC_BROADCAST } from '../src/util/addr.js';
+import {
+  ARP_OP_REPLY,
+  ARP_OP_REQUEST,
+  ETHERTYPE_IPV4,
+  emitUdp,
+  IPPROTO_UDP,
+} from '../src/wire/index.js';
+import {
+  arpFrame,
+  ethernet,
+  Harness,
+  ip,
+  ipFrame,
+  ipv4Packet,
+  mac,
+  PEER_IP,
+  PEER_MAC,
+  STACK_IP,
+  STACK_MAC,
+  udpFrame,
+} from './support/harness.js';
 
 const request = (targetIp = STACK_IP, senderIp = PEER_IP) =>
-  arpFrame({ operation: ARP_OP_REQUEST, senderMac: mac(PEER_MAC), senderIp: ip(senderIp), targetMac: new Uint8Array(6), targetIp: ip(targetIp) });
+  arpFrame({
+    operation: ARP_OP_REQUEST,
+    senderMac: mac(PEER_MAC),
+    senderIp: ip(senderIp),
+    targetMac: new Uint8Array(6),
+    targetIp: ip(targetIp),
+  });
 
 describe('ethernet', () => {
   it('drops frames for another MAC and unknown ethertypes', () => {
@@ -25,7 +50,11 @@ describe('arp', () => {
     h.inject(request());
     const r = h.one();
     expect(formatMac(r.dst)).toBe(PEER_MAC);
-    expect(r.arp).toMatchObject({ operation: ARP_OP_REPLY, senderIp: ip(STACK_IP), targetIp: ip(PEER_IP) });
+    expect(r.arp).toMatchObject({
+      operation: ARP_OP_REPLY,
+      senderIp: ip(STACK_IP),
+      targetIp: ip(PEER_IP),
+    });
     expect(formatMac(r.arp!.senderMac)).toBe(STACK_MAC);
     expect(formatMac(r.arp!.targetMac)).toBe(PEER_MAC);
   });
@@ -46,12 +75,29 @@ describe('arp', () => {
     const ep = h.stack.udp.bind(4000);
     if (typeof ep === 'number') throw new Error();
     const results: number[] = [];
-    expect(h.stack.udp.send(ep, ip(PEER_IP), 53, [new Uint8Array([1, 2, 3])], (e) => results.push(e))).toBe(TX_PENDING);
+    expect(
+      h.stack.udp.send(ep, ip(PEER_IP), 53, [new Uint8Array([1, 2, 3])], (e) => results.push(e)),
+    ).toBe(TX_PENDING);
     h.poll();
     const req = h.one();
     expect(req.dst).toEqual(MAC_BROADCAST);
-    expect(req.arp).toMatchObject({ operation: ARP_OP_REQUEST, targetIp: ip(PEER_IP), senderIp: ip(STACK_IP) });
-    h.inject(arpFrame({ operation: ARP_OP_REPLY, senderMac: mac(PEER_MAC), senderIp: ip(PEER_IP), targetMac: mac(STACK_MAC), targetIp: ip(STACK_IP) }, STACK_MAC));
+    expect(req.arp).toMatchObject({
+      operation: ARP_OP_REQUEST,
+      targetIp: ip(PEER_IP),
+      senderIp: ip(STACK_IP),
+    });
+    h.inject(
+      arpFrame(
+        {
+          operation: ARP_OP_REPLY,
+          senderMac: mac(PEER_MAC),
+          senderIp: ip(PEER_IP),
+          targetMac: mac(STACK_MAC),
+          targetIp: ip(STACK_IP),
+        },
+        STACK_MAC,
+      ),
+    );
     const data = h.one();
     expect(formatMac(data.dst)).toBe(PEER_MAC);
     expect(data.udp?.payload).toEqual(new Uint8Array([1, 2, 3]));
@@ -114,7 +160,11 @@ describe('arp', () => {
     expect(formatMac(frames.find((f) => f.arp)!.dst)).toBe(PEER_MAC);
   });
   it('sends via the gateway for off-subnet addresses', () => {
-    const h = new Harness({ prefixLength: 24, gateway: '10.0.0.254', arp: { table: { '02:00:00:00:00:fe': '10.0.0.254' } } });
+    const h = new Harness({
+      prefixLength: 24,
+      gateway: '10.0.0.254',
+      arp: { table: { '02:00:00:00:00:fe': '10.0.0.254' } },
+    });
     const ep = h.stack.udp.bind(4000);
     if (typeof ep === 'number') throw new Error();
     expect(h.stack.udp.send(ep, ip('192.168.1.1'), 53, [new Uint8Array(1)])).toBe(0);
@@ -147,7 +197,10 @@ describe('ipv4', () => {
   });
 
   it('trusts the device when it verified checksums (rx offload)', () => {
-    const h = new Harness({ arp: { table: { [PEER_MAC]: PEER_IP } } }, { offloads: { rxChecksum: true } });
+    const h = new Harness(
+      { arp: { table: { [PEER_MAC]: PEER_IP } } },
+      { offloads: { rxChecksum: true } },
+    );
     const ep = h.stack.udp.bind(7);
     if (typeof ep === 'number') throw new Error();
     const f = udpFrame(1, 7, new Uint8Array([9]));
@@ -157,7 +210,10 @@ describe('ipv4', () => {
   });
 
   it('leaves checksums to the device with tx offload (pseudo-header sum in the UDP field)', () => {
-    const h = new Harness({ arp: { table: { [PEER_MAC]: PEER_IP } } }, { offloads: { txChecksum: true } });
+    const h = new Harness(
+      { arp: { table: { [PEER_MAC]: PEER_IP } } },
+      { offloads: { txChecksum: true } },
+    );
     const ep = h.stack.udp.bind(7);
     if (typeof ep === 'number') throw new Error();
     h.stack.udp.send(ep, ip(PEER_IP), 9, [new Uint8Array([1])]);
@@ -175,7 +231,10 @@ describe('ipv4', () => {
     emitUdp({ srcPort: 1, dstPort: 7, payload }, l4, 0, ip(PEER_IP), ip(STACK_IP));
     const frags = [0, 1480, 2960].map((at) => {
       const end = Math.min(at + 1480, l4.length);
-      return ipFrame({ protocol: IPPROTO_UDP, ident: 77, fragmentOffset: at, moreFragments: end < l4.length }, l4.subarray(at, end));
+      return ipFrame(
+        { protocol: IPPROTO_UDP, ident: 77, fragmentOffset: at, moreFragments: end < l4.length },
+        l4.subarray(at, end),
+      );
     });
     h.inject(frags[2]!);
     h.inject(frags[0]!);
@@ -200,9 +259,14 @@ describe('ipv4', () => {
 
   it('bounds reassembly memory and datagram count', () => {
     const h = new Harness({ ip: { reassemblyMaxDatagrams: 2, reassemblyMaxBytes: 8192 } });
-    for (let id = 0; id < 5; id++) h.inject(ipFrame({ protocol: IPPROTO_UDP, ident: id, moreFragments: true }, new Uint8Array(16)));
+    for (let id = 0; id < 5; id++)
+      h.inject(
+        ipFrame({ protocol: IPPROTO_UDP, ident: id, moreFragments: true }, new Uint8Array(16)),
+      );
     expect(h.stack.ipv4.reassembly.inProgress).toBe(2);
-    h.inject(ipFrame({ protocol: IPPROTO_UDP, ident: 0, fragmentOffset: 60000 }, new Uint8Array(16)));
+    h.inject(
+      ipFrame({ protocol: IPPROTO_UDP, ident: 0, fragmentOffset: 60000 }, new Uint8Array(16)),
+    );
     expect(h.stack.ipv4.reassembly.bytesHeld).toBeLessThanOrEqual(8192);
   });
 
@@ -213,7 +277,9 @@ describe('ipv4', () => {
     expect(h.stack.udp.send(ep, ip(PEER_IP), 9, [new Uint8Array(4000)])).toBe(0);
     const frags = h.sent();
     expect(frags.length).toBe(3);
-    expect(frags.map((f) => [f.ip!.fragmentOffset, f.ip!.moreFragments, f.ip!.payloadLength])).toEqual([
+    expect(
+      frags.map((f) => [f.ip!.fragmentOffset, f.ip!.moreFragments, f.ip!.payloadLength]),
+    ).toEqual([
       [0, true, 1480],
       [1480, true, 1480],
       [2960, false, 4008 - 2960],

@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FaultDevice, ManualClock, MemoryLink, PcapDevice, PcapWriter } from '../src/device/index.js';
 import type { FrameDevice } from '../src/device/device.js';
+import {
+  FaultDevice,
+  ManualClock,
+  MemoryLink,
+  PcapDevice,
+  PcapWriter,
+} from '../src/device/index.js';
 import { Timer, TimerHeap } from '../src/util/timers.js';
 
 function frame(dst: Uint8Array, src: Uint8Array, tag: number, size = 60): Uint8Array {
@@ -150,7 +156,15 @@ describe('FaultDevice', () => {
   it('offers a wake-up only when the inner device has one', () => {
     const [a] = MemoryLink.pair();
     expect(new FaultDevice(a).setWakeup).toBeTypeOf('function');
-    const pollOnly: FrameDevice = { mac: a.mac, mtu: 1500, offloads: a.offloads, receive: () => 0, send: () => true, flush() {}, close() {} };
+    const pollOnly: FrameDevice = {
+      mac: a.mac,
+      mtu: 1500,
+      offloads: a.offloads,
+      receive: () => 0,
+      send: () => true,
+      flush() {},
+      close() {},
+    };
     expect(new FaultDevice(pollOnly).setWakeup).toBeUndefined();
     expect(new PcapDevice(pollOnly, () => {}).setWakeup).toBeUndefined();
   });
@@ -176,7 +190,10 @@ describe('pcap', () => {
   });
   it('honours the snap length', () => {
     const chunks: Uint8Array[] = [];
-    const w = new PcapWriter((c) => chunks.push(c.slice()), { snaplen: 20, clock: new ManualClock() });
+    const w = new PcapWriter((c) => chunks.push(c.slice()), {
+      snaplen: 20,
+      clock: new ManualClock(),
+    });
     w.write(new Uint8Array(100));
     const bytes = Buffer.concat(chunks);
     expect(bytes.readUInt32LE(24 + 8)).toBe(20);
@@ -189,7 +206,13 @@ describe('TimerHeap', () => {
   it('fires in deadline order and supports re-arming and cancelling (model check)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constant(-1))), { maxLength: 60 }),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 9 }),
+            fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constant(-1)),
+          ),
+          { maxLength: 60 },
+        ),
         (ops) => {
           const heap = new TimerHeap();
           const fired: number[] = [];

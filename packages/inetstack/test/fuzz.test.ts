@@ -7,19 +7,19 @@ import { SeededRandom } from '../src/util/random.js';
 import {
   ARP_OP_REPLY,
   ARP_OP_REQUEST,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
   emitArp,
   emitEthernet,
   emitIcmp,
   emitIpv4,
   emitTcp,
   emitUdp,
-  ETHERTYPE_ARP,
-  ETHERTYPE_IPV4,
   IPPROTO_ICMP,
   IPPROTO_TCP,
   IPPROTO_UDP,
-  internetChecksum,
   Ipv4View,
+  internetChecksum,
   pseudoHeaderSum,
   TCP_ACK,
   TCP_FIN,
@@ -45,16 +45,47 @@ function frame(dst: Uint8Array, type: number, body: Uint8Array): Uint8Array {
   return f;
 }
 
-function ipPacket(protocol: number, l4: Uint8Array, extra: Partial<{ mf: boolean; off: number; ident: number; dst: number }> = {}): Uint8Array {
+function ipPacket(
+  protocol: number,
+  l4: Uint8Array,
+  extra: Partial<{ mf: boolean; off: number; ident: number; dst: number }> = {},
+): Uint8Array {
   const p = new Uint8Array(20 + l4.length);
-  emitIpv4({ src: X_IP, dst: extra.dst ?? A_IP, protocol, ttl: 64, ident: extra.ident ?? 1, dontFragment: false, moreFragments: extra.mf ?? false, fragmentOffset: extra.off ?? 0, payloadLength: l4.length }, p);
+  emitIpv4(
+    {
+      src: X_IP,
+      dst: extra.dst ?? A_IP,
+      protocol,
+      ttl: 64,
+      ident: extra.ident ?? 1,
+      dontFragment: false,
+      moreFragments: extra.mf ?? false,
+      fragmentOffset: extra.off ?? 0,
+      payloadLength: l4.length,
+    },
+    p,
+  );
   p.set(l4, 20);
   return frame(A_MAC, ETHERTYPE_IPV4, p);
 }
 
-function tcp(srcPort: number, dstPort: number, seq: number, ack: number, flags: number, payload: Uint8Array, opts = new TcpOptions()): Uint8Array {
+function tcp(
+  srcPort: number,
+  dstPort: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  payload: Uint8Array,
+  opts = new TcpOptions(),
+): Uint8Array {
   const l4 = new Uint8Array(60 + payload.length);
-  const n = emitTcp({ srcPort, dstPort, seq, ack, flags, window: 65535, options: opts, payload }, l4, 0, X_IP, A_IP);
+  const n = emitTcp(
+    { srcPort, dstPort, seq, ack, flags, window: 65535, options: opts, payload },
+    l4,
+    0,
+    X_IP,
+    A_IP,
+  );
   return ipPacket(IPPROTO_TCP, l4.subarray(0, n));
 }
 
@@ -62,12 +93,27 @@ function tcp(srcPort: number, dstPort: number, seq: number, ack: number, flags: 
 function templates(r: SeededRandom): Uint8Array[] {
   const arp = (op: number) => {
     const b = new Uint8Array(28);
-    emitArp({ operation: op, senderMac: X_MAC, senderIp: X_IP, targetMac: op === ARP_OP_REPLY ? A_MAC : new Uint8Array(6), targetIp: A_IP }, b);
+    emitArp(
+      {
+        operation: op,
+        senderMac: X_MAC,
+        senderIp: X_IP,
+        targetMac: op === ARP_OP_REPLY ? A_MAC : new Uint8Array(6),
+        targetIp: A_IP,
+      },
+      b,
+    );
     return frame(op === ARP_OP_REPLY ? A_MAC : BCAST, ETHERTYPE_ARP, b);
   };
   const udp = (port: number, size: number) => {
     const l4 = new Uint8Array(8 + size);
-    emitUdp({ srcPort: 999, dstPort: port, payload: new Uint8Array(size).fill(7) }, l4, 0, X_IP, A_IP);
+    emitUdp(
+      { srcPort: 999, dstPort: port, payload: new Uint8Array(size).fill(7) },
+      l4,
+      0,
+      X_IP,
+      A_IP,
+    );
     return ipPacket(IPPROTO_UDP, l4);
   };
   const icmp = (size: number) => {
@@ -80,7 +126,11 @@ function templates(r: SeededRandom): Uint8Array[] {
   full.windowScale = 7;
   full.sackPermitted = true;
   full.setTimestamp(1, 2);
-  const sacks = new TcpOptions().setTimestamp(5, 6).addSack(100, 200).addSack(300, 400).addSack(1, 2);
+  const sacks = new TcpOptions()
+    .setTimestamp(5, 6)
+    .addSack(100, 200)
+    .addSack(300, 400)
+    .addSack(1, 2);
   const big = new Uint8Array(20 + 8 + 64000);
   return [
     arp(ARP_OP_REQUEST),
@@ -98,7 +148,20 @@ function templates(r: SeededRandom): Uint8Array[] {
     tcp(40004, 80, r.nextU32(), r.nextU32(), TCP_SYN | TCP_ACK, new Uint8Array(0), full),
     // TSO-sized (64 KB) frame, as a device with receive offloads can deliver.
     (() => {
-      emitIpv4({ src: X_IP, dst: A_IP, protocol: IPPROTO_UDP, ttl: 64, ident: 3, dontFragment: true, moreFragments: false, fragmentOffset: 0, payloadLength: big.length - 20 }, big);
+      emitIpv4(
+        {
+          src: X_IP,
+          dst: A_IP,
+          protocol: IPPROTO_UDP,
+          ttl: 64,
+          ident: 3,
+          dontFragment: true,
+          moreFragments: false,
+          fragmentOffset: 0,
+          payloadLength: big.length - 20,
+        },
+        big,
+      );
       return frame(A_MAC, ETHERTYPE_IPV4, big);
     })(),
   ];
@@ -155,11 +218,17 @@ function fixChecksums(f: Uint8Array): void {
   const off = 14 + h;
   const len = ipView.payloadLength;
   const proto = ipView.protocol;
-  const at = proto === IPPROTO_TCP ? 16 : proto === IPPROTO_UDP ? 6 : proto === IPPROTO_ICMP ? 2 : -1;
+  const at =
+    proto === IPPROTO_TCP ? 16 : proto === IPPROTO_UDP ? 6 : proto === IPPROTO_ICMP ? 2 : -1;
   if (at < 0 || len < at + 2) return;
   f[off + at] = 0;
   f[off + at + 1] = 0;
-  const sum = internetChecksum(f, off, len, proto === IPPROTO_ICMP ? 0 : pseudoHeaderSum(ipView.src, ipView.dst, proto, len));
+  const sum = internetChecksum(
+    f,
+    off,
+    len,
+    proto === IPPROTO_ICMP ? 0 : pseudoHeaderSum(ipView.src, ipView.dst, proto, len),
+  );
   f[off + at] = sum >>> 8;
   f[off + at + 1] = sum & 0xff;
 }
@@ -171,16 +240,34 @@ describe('fuzz', () => {
     const sim = new Simulator({ seed: SEED, link: { mtu: 65535 } });
     // A and B know each other statically: ARP has no defence against spoofing (a mutated reply
     // naming B's address would redirect A's traffic on any stack), which is not what this tests.
-    const a = sim.add({ ipv4: '10.0.0.1', mac: '02:00:00:00:00:01', config: { mtu: 1500, ip: { reassemblyTimeoutMs: 2000 }, arp: { table: { '02:00:00:00:00:02': '10.0.0.2' } } } });
-    const b = sim.add({ ipv4: '10.0.0.2', mac: '02:00:00:00:00:02', config: { mtu: 1500, arp: { table: { '02:00:00:00:00:01': '10.0.0.1' } } } });
+    const a = sim.add({
+      ipv4: '10.0.0.1',
+      mac: '02:00:00:00:00:01',
+      config: {
+        mtu: 1500,
+        ip: { reassemblyTimeoutMs: 2000 },
+        arp: { table: { '02:00:00:00:00:02': '10.0.0.2' } },
+      },
+    });
+    const b = sim.add({
+      ipv4: '10.0.0.2',
+      mac: '02:00:00:00:00:02',
+      config: { mtu: 1500, arp: { table: { '02:00:00:00:00:01': '10.0.0.1' } } },
+    });
     const attacker = sim.link.attach(X_MAC);
     const listener = a.tcp.listen(80, 64);
     const healthyL = a.tcp.listen(5001, 1);
     const udp = a.udp.bind(7);
-    if (typeof listener === 'number' || typeof healthyL === 'number' || typeof udp === 'number') throw new Error('setup');
+    if (typeof listener === 'number' || typeof healthyL === 'number' || typeof udp === 'number')
+      throw new Error('setup');
     const client = b.tcp.connect(A_IP, 5001) as TcpConnection;
     let server: TcpConnection | undefined;
-    expect(sim.runUntil(() => (server ??= healthyL.accept()) !== undefined && client.state === TcpState.ESTABLISHED, 10_000)).toBe(true);
+    expect(
+      sim.runUntil(
+        () => (server ??= healthyL.accept()) !== undefined && client.state === TcpState.ESTABLISHED,
+        10_000,
+      ),
+    ).toBe(true);
 
     // The healthy connection echoes a known stream the whole time.
     let sent = 0;
@@ -198,7 +285,9 @@ describe('fuzz', () => {
       const n = server!.read(echoBuf);
       if (n > 0) server!.write(echoBuf, 0, n);
       const m = client.read(check);
-      for (let i = 0; i < m; i++) if (check[i] !== stream(echoed + i)) throw new Error(`echo corrupted at byte ${echoed + i}`);
+      for (let i = 0; i < m; i++)
+        if (check[i] !== stream(echoed + i))
+          throw new Error(`echo corrupted at byte ${echoed + i}`);
       echoed += m;
     };
 
@@ -240,8 +329,25 @@ describe('fuzz', () => {
       return echoed >= sent;
     }, 10_000);
     const elapsed = performance.now() - started;
-    if (echoed < sent) console.info('stuck', { sent, echoed, cState: client.stateName, sState: server!.stateName, cUnacked: client.unacked, sUnacked: server!.unacked, sReadable: server!.readable, cReadable: client.readable, cWnd: client.sndWnd, sWnd: server!.sndWnd, cErr: client.error, t: sim.now, stats: a.stats });
-    console.info(`fuzz: ${FRAMES} frames in ${(elapsed / 1000).toFixed(1)} s (seed ${SEED}); healthy connection echoed ${echoed} bytes`);
+    if (echoed < sent)
+      console.info('stuck', {
+        sent,
+        echoed,
+        cState: client.stateName,
+        sState: server!.stateName,
+        cUnacked: client.unacked,
+        sUnacked: server!.unacked,
+        sReadable: server!.readable,
+        cReadable: client.readable,
+        cWnd: client.sndWnd,
+        sWnd: server!.sndWnd,
+        cErr: client.error,
+        t: sim.now,
+        stats: a.stats,
+      });
+    console.info(
+      `fuzz: ${FRAMES} frames in ${(elapsed / 1000).toFixed(1)} s (seed ${SEED}); healthy connection echoed ${echoed} bytes`,
+    );
 
     expect(sim.errors).toEqual([]);
     expect(a.stats.internalErrors).toBe(0);

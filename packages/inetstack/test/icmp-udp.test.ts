@@ -1,7 +1,22 @@
-import { describe, expect, it } from 'vitest';
 import { ERRNO } from '@demi/core';
-import { ICMP_CODE_PORT_UNREACHABLE, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, IPPROTO_ICMP } from '../src/wire/index.js';
-import { Harness, PEER_IP, PEER_MAC, STACK_IP, icmpFrame, ip, ipFrame, udpFrame } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import {
+  ICMP_CODE_PORT_UNREACHABLE,
+  ICMP_DEST_UNREACHABLE,
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  IPPROTO_ICMP,
+} from '../src/wire/index.js';
+import {
+  Harness,
+  icmpFrame,
+  ip,
+  ipFrame,
+  PEER_IP,
+  PEER_MAC,
+  STACK_IP,
+  udpFrame,
+} from './support/harness.js';
 
 const peer = () => new Harness({ arp: { table: { [PEER_MAC]: PEER_IP } } });
 
@@ -20,13 +35,21 @@ describe('icmp', () => {
     const f = icmpFrame({ type: ICMP_ECHO_REQUEST, code: 0, rest: 1, payload: new Uint8Array(8) });
     f[f.length - 1]! ^= 1;
     h.inject(f);
-    h.inject(icmpFrame({ type: ICMP_ECHO_REQUEST, code: 0, rest: 1, payload: new Uint8Array(8) }, PEER_IP, '10.0.0.255'));
+    h.inject(
+      icmpFrame(
+        { type: ICMP_ECHO_REQUEST, code: 0, rest: 1, payload: new Uint8Array(8) },
+        PEER_IP,
+        '10.0.0.255',
+      ),
+    );
     h.nothing();
   });
   it('answers a ping larger than the MTU (reassembled) with fragments', () => {
     const h = peer();
     const payload = new Uint8Array(3000).fill(7);
-    const whole = icmpFrame({ type: ICMP_ECHO_REQUEST, code: 0, rest: 9, payload }).subarray(14 + 20);
+    const whole = icmpFrame({ type: ICMP_ECHO_REQUEST, code: 0, rest: 9, payload }).subarray(
+      14 + 20,
+    );
     const frames = [0, 1480, 2960].map((at) => {
       const end = Math.min(at + 1480, whole.length);
       return { at, end };
@@ -41,7 +64,10 @@ describe('icmp', () => {
 });
 
 function ipFrameFragment(data: Uint8Array, offset: number, more: boolean): Uint8Array {
-  return ipFrame({ protocol: IPPROTO_ICMP, ident: 99, fragmentOffset: offset, moreFragments: more }, data);
+  return ipFrame(
+    { protocol: IPPROTO_ICMP, ident: 99, fragmentOffset: offset, moreFragments: more },
+    data,
+  );
 }
 
 describe('udp', () => {
@@ -53,7 +79,11 @@ describe('udp', () => {
     ep.onReadable = () => woke++;
     h.inject(udpFrame(1234, 9000, new Uint8Array([1, 2])));
     expect(woke).toBe(1);
-    expect(ep.queue.shift()).toEqual({ data: new Uint8Array([1, 2]), srcIp: ip(PEER_IP), srcPort: 1234 });
+    expect(ep.queue.shift()).toEqual({
+      data: new Uint8Array([1, 2]),
+      srcIp: ip(PEER_IP),
+      srcPort: 1234,
+    });
   });
   it('drops a bad checksum, and accepts a zero (absent) one', () => {
     const h = peer();
@@ -83,7 +113,9 @@ describe('udp', () => {
     const h = peer();
     const ep = h.stack.udp.bind(9000);
     if (typeof ep === 'number') throw new Error();
-    expect(h.stack.udp.send(ep, ip(PEER_IP), 53, [new Uint8Array([1]), new Uint8Array([2, 3])])).toBe(0);
+    expect(
+      h.stack.udp.send(ep, ip(PEER_IP), 53, [new Uint8Array([1]), new Uint8Array([2, 3])]),
+    ).toBe(0);
     const r = h.one();
     expect(r.udp).toEqual({ srcPort: 9000, dstPort: 53, payload: new Uint8Array([1, 2, 3]) });
     // Re-inject the same datagram towards the stack's bound port to prove the checksum is right.

@@ -1,14 +1,28 @@
-import { AF_INET, DemiError, ERRNO, IPPROTO_TCP, type LibOS, Opcode, SO_KEEPALIVE, SO_LINGER, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, TCP_NODELAY } from '@demi/core';
+import {
+  AF_INET,
+  DemiError,
+  ERRNO,
+  IPPROTO_TCP,
+  type LibOS,
+  Opcode,
+  SO_KEEPALIVE,
+  SO_LINGER,
+  SOCK_DGRAM,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  TCP_NODELAY,
+} from '@demi/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FrameDevice } from '../src/device/device.js';
 import { MemoryLink } from '../src/device/memory-link.js';
-import { InetStackLibOS } from '../src/socket/libos.js';
 import { stackConfigFromDemi } from '../src/socket/demi-config.js';
+import { InetStackLibOS } from '../src/socket/libos.js';
 import { formatMac } from '../src/util/addr.js';
 
 const T = 10_000;
 const text = (s: string) => ({ segments: [new TextEncoder().encode(s)] });
-const str = (sga?: { segments: Uint8Array[] }) => new TextDecoder().decode(sga?.segments[0] ?? new Uint8Array(0));
+const str = (sga?: { segments: Uint8Array[] }) =>
+  new TextDecoder().decode(sga?.segments[0] ?? new Uint8Array(0));
 
 let cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -16,11 +30,26 @@ afterEach(async () => {
   cleanup = [];
 });
 
-function pair(options: { pump?: boolean; clientConfig?: object; serverConfig?: object; wrap?: (d: FrameDevice) => FrameDevice } = {}) {
+function pair(
+  options: {
+    pump?: boolean;
+    clientConfig?: object;
+    serverConfig?: object;
+    wrap?: (d: FrameDevice) => FrameDevice;
+  } = {},
+) {
   const [da, db] = MemoryLink.pair();
   const wrap = options.wrap ?? ((d: FrameDevice) => d);
-  const server = new InetStackLibOS({ name: 'test', device: wrap(da), config: { demikernel: { local_ipv4_addr: '10.0.0.1' }, ...options.serverConfig } });
-  const client = new InetStackLibOS({ name: 'test', device: wrap(db), config: { demikernel: { local_ipv4_addr: '10.0.0.2' }, ...options.clientConfig } });
+  const server = new InetStackLibOS({
+    name: 'test',
+    device: wrap(da),
+    config: { demikernel: { local_ipv4_addr: '10.0.0.1' }, ...options.serverConfig },
+  });
+  const client = new InetStackLibOS({
+    name: 'test',
+    device: wrap(db),
+    config: { demikernel: { local_ipv4_addr: '10.0.0.2' }, ...options.clientConfig },
+  });
   let pump: NodeJS.Timeout | undefined;
   if (options.pump !== false) {
     pump = setInterval(() => {
@@ -41,7 +70,10 @@ async function connected(server: LibOS, client: LibOS, port = 7000) {
   server.bind(l, { address: '10.0.0.1', port });
   server.listen(l, 8);
   const c = client.socket(AF_INET, SOCK_STREAM);
-  const [acc, con] = await Promise.all([server.wait(server.accept(l), T), client.wait(client.connect(c, { address: '10.0.0.1', port }), T)]);
+  const [acc, con] = await Promise.all([
+    server.wait(server.accept(l), T),
+    client.wait(client.connect(c, { address: '10.0.0.1', port }), T),
+  ]);
   expect(acc.opcode).toBe(Opcode.ACCEPT);
   expect(con.opcode).toBe(Opcode.CONNECT);
   return { l, s: acc.accepted!.qd, c };
@@ -61,20 +93,62 @@ function expectCode(fn: () => unknown, code: string) {
 describe('configuration', () => {
   it('maps demi YAML keys: addresses, ARP times in seconds, TCP socket defaults', () => {
     const c = stackConfigFromDemi({
-      demikernel: { local_ipv4_addr: '10.1.1.1', local_link_addr: '02:aa:00:00:00:01', prefix_length: 16, gateway: '10.1.0.1' },
-      inetstack_config: { mtu: 9000, arp_request_timeout: 2, arp_cache_ttl: 30, arp_request_retries: 4, arp_table: { '02:00:00:00:00:09': '10.1.1.9' }, congestion_control: 'newreno', tcp_retries: 5, receive_window: 65536, mss: 1200 },
-      tcp_socket_options: { nodelay: false, keepalive: { enabled: true, time_millis: 5000, interval: 1000 }, linger: { enabled: true, time_seconds: 3 } },
+      demikernel: {
+        local_ipv4_addr: '10.1.1.1',
+        local_link_addr: '02:aa:00:00:00:01',
+        prefix_length: 16,
+        gateway: '10.1.0.1',
+      },
+      inetstack_config: {
+        mtu: 9000,
+        arp_request_timeout: 2,
+        arp_cache_ttl: 30,
+        arp_request_retries: 4,
+        arp_table: { '02:00:00:00:00:09': '10.1.1.9' },
+        congestion_control: 'newreno',
+        tcp_retries: 5,
+        receive_window: 65536,
+        mss: 1200,
+      },
+      tcp_socket_options: {
+        nodelay: false,
+        keepalive: { enabled: true, time_millis: 5000, interval: 1000 },
+        linger: { enabled: true, time_seconds: 3 },
+      },
     });
-    expect(c).toMatchObject({ ipv4: '10.1.1.1', mac: '02:aa:00:00:00:01', prefixLength: 16, gateway: '10.1.0.1', mtu: 1500 });
+    expect(c).toMatchObject({
+      ipv4: '10.1.1.1',
+      mac: '02:aa:00:00:00:01',
+      prefixLength: 16,
+      gateway: '10.1.0.1',
+      mtu: 1500,
+    });
     expect(c.arp).toMatchObject({ requestTimeoutMs: 2000, cacheTtlMs: 30_000, retries: 4 });
-    expect(c.tcp).toMatchObject({ congestionControl: 'newreno', retries: 5, receiveBuffer: 65536, mss: 1200, nodelay: false, keepalive: { enabled: true, idleMs: 5000, intervalMs: 1000 }, linger: { enabled: true, seconds: 3 } });
-    expect(stackConfigFromDemi({ demikernel: { local_ipv4_addr: '10.1.1.1' }, inetstack_config: { mtu: 9000, enable_jumbo_frames: true } }).mtu).toBe(9000);
+    expect(c.tcp).toMatchObject({
+      congestionControl: 'newreno',
+      retries: 5,
+      receiveBuffer: 65536,
+      mss: 1200,
+      nodelay: false,
+      keepalive: { enabled: true, idleMs: 5000, intervalMs: 1000 },
+      linger: { enabled: true, seconds: 3 },
+    });
+    expect(
+      stackConfigFromDemi({
+        demikernel: { local_ipv4_addr: '10.1.1.1' },
+        inetstack_config: { mtu: 9000, enable_jumbo_frames: true },
+      }).mtu,
+    ).toBe(9000);
   });
 
   it('without local_ipv4_addr it is EINVAL naming the key; the MAC defaults to the device', () => {
     const [d] = MemoryLink.pair();
     expectCode(() => new InetStackLibOS({ name: 'x', device: d, config: {} }), 'EINVAL');
-    const l = new InetStackLibOS({ name: 'x', device: d, config: { demikernel: { local_ipv4_addr: '10.0.0.5' } } });
+    const l = new InetStackLibOS({
+      name: 'x',
+      device: d,
+      config: { demikernel: { local_ipv4_addr: '10.0.0.5' } },
+    });
     expect(formatMac(l.stack.config.mac)).toBe(formatMac(d.mac));
     cleanup.push(() => l.shutdown());
   });
@@ -130,7 +204,9 @@ describe('InetStackLibOS sockets', () => {
   });
 
   it('socket options: defaults from config, set and read back', async () => {
-    const { server, client } = pair({ clientConfig: { tcp_socket_options: { nodelay: false, keepalive: { enabled: true } } } });
+    const { server, client } = pair({
+      clientConfig: { tcp_socket_options: { nodelay: false, keepalive: { enabled: true } } },
+    });
     const { c } = await connected(server, client, 7004);
     expect(client.getsockopt(c, IPPROTO_TCP, TCP_NODELAY)).toBe(false);
     expect(client.getsockopt(c, SOL_SOCKET, SO_KEEPALIVE)).toBe(true);
@@ -142,7 +218,10 @@ describe('InetStackLibOS sockets', () => {
   });
 
   it('pending push completes ECANCELED on close when the send buffer was full', async () => {
-    const { server, client } = pair({ clientConfig: { inetstack_config: { receive_window: 4096 } }, serverConfig: { inetstack_config: { receive_window: 4096 } } });
+    const { server, client } = pair({
+      clientConfig: { inetstack_config: { receive_window: 4096 } },
+      serverConfig: { inetstack_config: { receive_window: 4096 } },
+    });
     const { c } = await connected(server, client, 7005);
     const big = { segments: [new Uint8Array(4 << 20)] };
     const qt = client.push(c, big);
@@ -167,7 +246,9 @@ describe('InetStackLibOS sockets', () => {
   });
 
   it('UDP pushto an address that never resolves fails with EHOSTUNREACH', async () => {
-    const { client } = pair({ clientConfig: { inetstack_config: { arp_request_retries: 0, arp_request_timeout: 1 } } });
+    const { client } = pair({
+      clientConfig: { inetstack_config: { arp_request_retries: 0, arp_request_timeout: 1 } },
+    });
     const c = client.socket(AF_INET, SOCK_DGRAM);
     const r = await client.wait(client.pushto(c, text('x'), { address: '10.0.0.77', port: 9 }), T);
     expect([r.opcode, r.ret]).toEqual([Opcode.FAILED, ERRNO.EHOSTUNREACH]);
@@ -180,7 +261,10 @@ describe('InetStackLibOS sockets', () => {
     await client.wait(client.push(c, text('woken')), T);
     expect(str((await server.wait(popQt, T)).sga)).toBe('woken');
     // A timer is the only thing that can complete this one: ARP gives up after one request.
-    const { client: lonely } = pair({ pump: false, clientConfig: { inetstack_config: { arp_request_retries: 0, arp_request_timeout: 1 } } });
+    const { client: lonely } = pair({
+      pump: false,
+      clientConfig: { inetstack_config: { arp_request_retries: 0, arp_request_timeout: 1 } },
+    });
     const q = lonely.socket(AF_INET, SOCK_STREAM);
     const r = await lonely.wait(lonely.connect(q, { address: '10.0.0.99', port: 80 }), T);
     expect([r.opcode, r.ret]).toEqual([Opcode.FAILED, ERRNO.EHOSTUNREACH]);

@@ -16,7 +16,10 @@ const CC = ['cubic', 'newreno'] as const;
 describe('simulated network matrix', () => {
   const cases: Array<[string, number, (typeof BUFFERS)[number], (typeof CC)[number], number]> = [];
   let seed = 1000;
-  for (const loss of LOSS) for (const buf of BUFFERS) for (const cc of CC) cases.push([`loss ${loss}%, buffers ${buf.name}, ${cc}`, loss, buf, cc, seed++]);
+  for (const loss of LOSS)
+    for (const buf of BUFFERS)
+      for (const cc of CC)
+        cases.push([`loss ${loss}%, buffers ${buf.name}, ${cc}`, loss, buf, cc, seed++]);
   it.each(cases)('%s', (_name, loss, buf, cc, s) => {
     const r = runTransfer({
       seed: s,
@@ -28,11 +31,19 @@ describe('simulated network matrix', () => {
   });
 
   it.each([
-    ['without SACK, timestamps or window scaling', { sack: false, timestamps: false, windowScaling: false }],
+    [
+      'without SACK, timestamps or window scaling',
+      { sack: false, timestamps: false, windowScaling: false },
+    ],
     ['without congestion control', { congestionControl: 'none' as const }],
     ['with Nagle', { nodelay: false }],
   ])('10%% loss %s', (_name, tcp) => {
-    const r = runTransfer({ seed: 77, bytes: 256 * 1024, faults: { dropPct: 10, reorderPct: 3, duplicatePct: 2 }, tcp });
+    const r = runTransfer({
+      seed: 77,
+      bytes: 256 * 1024,
+      faults: { dropPct: 10, reorderPct: 3, duplicatePct: 2 },
+      tcp,
+    });
     expect(r.why).toBe(`ok (seed 77, t=${r.virtualMs} ms)`);
   });
 
@@ -43,12 +54,20 @@ describe('simulated network matrix', () => {
   });
 
   it('a rate-limited link still delivers everything', () => {
-    const r = runTransfer({ seed: 6, bytes: 128 * 1024, faults: { rateBytesPerSec: 2_000_000, rateBurstBytes: 30_000 } });
+    const r = runTransfer({
+      seed: 6,
+      bytes: 128 * 1024,
+      faults: { rateBytesPerSec: 2_000_000, rateBurstBytes: 30_000 },
+    });
     expect(r.why).toBe(`ok (seed 6, t=${r.virtualMs} ms)`);
   });
 
   it('the same seed replays the same run', () => {
-    const o = { seed: 42, bytes: 64 * 1024, faults: { dropPct: 10, reorderPct: 5, duplicatePct: 5, delayPct: 10 } };
+    const o = {
+      seed: 42,
+      bytes: 64 * 1024,
+      faults: { dropPct: 10, reorderPct: 5, duplicatePct: 5, delayPct: 10 },
+    };
     const a = runTransfer(o);
     const b = runTransfer(o);
     expect(a.ok).toBe(true);
@@ -77,8 +96,20 @@ describe('random fault schedules (property)', () => {
           const r = runTransfer({
             seed: p.seed,
             bytes: p.bytes,
-            faults: { dropPct: p.drop, duplicatePct: p.dup, reorderPct: p.reorder, corruptPct: p.corrupt, delayPct: p.delay },
-            tcp: { receiveBuffer: p.buffer, sendBuffer: p.buffer, congestionControl: p.cc as 'cubic', sack: p.sack, timestamps: p.timestamps },
+            faults: {
+              dropPct: p.drop,
+              duplicatePct: p.dup,
+              reorderPct: p.reorder,
+              corruptPct: p.corrupt,
+              delayPct: p.delay,
+            },
+            tcp: {
+              receiveBuffer: p.buffer,
+              sendBuffer: p.buffer,
+              congestionControl: p.cc as 'cubic',
+              sack: p.sack,
+              timestamps: p.timestamps,
+            },
           });
           if (!r.ok) throw new Error(`${r.why} for ${JSON.stringify(p)}`);
         },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TcpState } from '../src/tcp/state.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST } from '../src/wire/index.js';
-import { PEER_ISS, TcpHarness, bytes } from './support/tcp-harness.js';
+import { bytes, PEER_ISS, TcpHarness } from './support/tcp-harness.js';
 
 const P = PEER_ISS + 1;
 

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
 import { ERRNO } from '@demi/core';
+import { describe, expect, it } from 'vitest';
 import { TcpState } from '../src/tcp/state.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../src/wire/index.js';
-import { PEER_ISS, TcpHarness, bytes } from './support/tcp-harness.js';
+import { bytes, PEER_ISS, TcpHarness } from './support/tcp-harness.js';
 
 const P = PEER_ISS + 1;
 
@@ -50,7 +50,12 @@ describe('tcp receive', () => {
     h.send({ seq: P + 300, ack: iss + 1, flags: TCP_ACK, payload: bytes(50) });
     const a = h.outOne();
     expect(a.options.sackCount).toBe(2);
-    expect(Array.from(a.options.sackBlocks.slice(0, 4))).toEqual([P + 300, P + 350, P + 100, P + 150]);
+    expect(Array.from(a.options.sackBlocks.slice(0, 4))).toEqual([
+      P + 300,
+      P + 350,
+      P + 100,
+      P + 150,
+    ]);
   });
 
   it('filling the hole delivers everything and acknowledges all of it at once', () => {
@@ -306,8 +311,24 @@ describe('tcp send', () => {
     const base = iss + 1;
     // Segments 0 and 3 lost; 1-2 and 4-7 arrived.
     h.send({ seq: P, ack: base, flags: TCP_ACK, sack: [[base + 1000, base + 3000]] });
-    h.send({ seq: P, ack: base, flags: TCP_ACK, sack: [[base + 4000, base + 6000], [base + 1000, base + 3000]] });
-    h.send({ seq: P, ack: base, flags: TCP_ACK, sack: [[base + 4000, base + 8000], [base + 1000, base + 3000]] });
+    h.send({
+      seq: P,
+      ack: base,
+      flags: TCP_ACK,
+      sack: [
+        [base + 4000, base + 6000],
+        [base + 1000, base + 3000],
+      ],
+    });
+    h.send({
+      seq: P,
+      ack: base,
+      flags: TCP_ACK,
+      sack: [
+        [base + 4000, base + 8000],
+        [base + 1000, base + 3000],
+      ],
+    });
     const r = h.out().filter((s) => s.payload.length > 0);
     expect(r.map((s) => s.seq - base)).toEqual([0, 3000]);
     expect(c.inRecovery).toBe(true);
@@ -419,7 +440,13 @@ describe('tcp timestamps', () => {
     h.advance(40);
     const a = h.outOne();
     expect(a.options.tsEcr).toBe(200);
-    h.send({ seq: P + 10, ack: iss + 1, flags: TCP_ACK | TCP_PSH, payload: bytes(10), ts: [150, 0] });
+    h.send({
+      seq: P + 10,
+      ack: iss + 1,
+      flags: TCP_ACK | TCP_PSH,
+      payload: bytes(10),
+      ts: [150, 0],
+    });
     expect(c.readable).toBe(10);
     expect(h.outOne().ack).toBe(P + 10);
   });
@@ -427,7 +454,9 @@ describe('tcp timestamps', () => {
 
 describe('tcp keepalive', () => {
   it('probes after the idle time and fails with ETIMEDOUT when nobody answers', () => {
-    const h = new TcpHarness({ keepalive: { enabled: true, idleMs: 10_000, intervalMs: 1000, probes: 2 } });
+    const h = new TcpHarness({
+      keepalive: { enabled: true, idleMs: 10_000, intervalMs: 1000, probes: 2 },
+    });
     const { iss } = h.accept();
     h.advance(9_999);
     h.nothing();
@@ -442,7 +471,9 @@ describe('tcp keepalive', () => {
   });
 
   it('an answered probe keeps the connection', () => {
-    const h = new TcpHarness({ keepalive: { enabled: true, idleMs: 10_000, intervalMs: 1000, probes: 1 } });
+    const h = new TcpHarness({
+      keepalive: { enabled: true, idleMs: 10_000, intervalMs: 1000, probes: 1 },
+    });
     const { c, iss } = h.accept();
     h.advance(10_000);
     h.outOne();

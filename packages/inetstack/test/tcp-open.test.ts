@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
 import { ERRNO } from '@demi/core';
+import { describe, expect, it } from 'vitest';
 import { TcpState } from '../src/tcp/state.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../src/wire/index.js';
-import { PEER_IP, ip } from './support/harness.js';
+import { ip, PEER_IP } from './support/harness.js';
 import { PEER_ISS, PEER_PORT, PORT, TcpHarness } from './support/tcp-harness.js';
 
 describe('tcp open: LISTEN and SYN-RECEIVED', () => {
@@ -255,7 +255,7 @@ describe('tcp open: SYN-SENT', () => {
     expect(h.events).toEqual([`error:${ERRNO.ETIMEDOUT}`, 'released']);
   });
 
-  it('MSS: clamped to the peer\'s, 536 without the option, and reduced by timestamps', () => {
+  it("MSS: clamped to the peer's, 536 without the option, and reduced by timestamps", () => {
     const a = new TcpHarness();
     expect(a.connect({ mss: 1000 }).c.mss).toBe(1000);
     const b = new TcpHarness();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TcpState } from '../src/tcp/state.js';
 import { ByteRing } from '../src/util/byte-ring.js';
 import { TCP_ACK, TCP_FIN, TCP_RST } from '../src/wire/index.js';
-import { PEER_ISS, TcpHarness, bytes } from './support/tcp-harness.js';
+import { bytes, PEER_ISS, TcpHarness } from './support/tcp-harness.js';
 
 const P = PEER_ISS + 1;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Simulator } from '../src/sim/simulator.js';
-import { parseIPv4 } from '../src/util/addr.js';
-import { TcpState } from '../src/tcp/state.js';
 import type { TcpConnection } from '../src/tcp/connection.js';
+import { TcpState } from '../src/tcp/state.js';
+import { parseIPv4 } from '../src/util/addr.js';
 
 const A = parseIPv4('10.0.0.1')!;
 
@@ -15,7 +15,12 @@ describe('tcp smoke', () => {
     if (typeof l === 'number') throw new Error('listen');
     const cb = b.tcp.connect(A, 80) as TcpConnection;
     let server: TcpConnection | undefined;
-    expect(sim.runUntil(() => (server ??= l.accept()) !== undefined && cb.state === TcpState.ESTABLISHED, 10_000)).toBe(true);
+    expect(
+      sim.runUntil(
+        () => (server ??= l.accept()) !== undefined && cb.state === TcpState.ESTABLISHED,
+        10_000,
+      ),
+    ).toBe(true);
     const msg = new Uint8Array(100_000).map((_, i) => i * 7);
     let sent = 0;
     const got = new Uint8Array(msg.length);
@@ -30,7 +35,9 @@ describe('tcp smoke', () => {
     expect(Buffer.compare(got, msg)).toBe(0);
     cb.close();
     server!.close();
-    expect(sim.runUntil(() => a.tcp.connectionCount === 0 && b.tcp.connectionCount === 0, 200_000)).toBe(true);
+    expect(
+      sim.runUntil(() => a.tcp.connectionCount === 0 && b.tcp.connectionCount === 0, 200_000),
+    ).toBe(true);
     expect(sim.errors).toEqual([]);
   });
 });

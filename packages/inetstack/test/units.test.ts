@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Cubic } from '../src/tcp/congestion/cubic.js';
 import { initialWindow, NoCongestionControl } from '../src/tcp/congestion/congestion.js';
+import { Cubic } from '../src/tcp/congestion/cubic.js';
 import { NewReno } from '../src/tcp/congestion/newreno.js';
 import { IsnGenerator } from '../src/tcp/isn.js';
 import { RttEstimator } from '../src/tcp/rtt.js';
@@ -18,44 +18,77 @@ describe('sequence arithmetic (wraps at 2^32)', () => {
     fc.assert(
       fc.property(u32, dist, (a, d) => {
         const b = seqAdd(a, d);
-        return seqSub(b, a) === d && seqLt(a, b) === d > 0 && seqGt(a, b) === d < 0 && seqLe(a, b) === d >= 0 && seqGe(a, b) === d <= 0 && b >= 0 && b <= 0xffffffff;
+        return (
+          seqSub(b, a) === d &&
+          seqLt(a, b) === d > 0 &&
+          seqGt(a, b) === d < 0 &&
+          seqLe(a, b) === d >= 0 &&
+          seqGe(a, b) === d <= 0 &&
+          b >= 0 &&
+          b <= 0xffffffff
+        );
       }),
     );
   });
   it('is antisymmetric and consistent with max', () => {
-    fc.assert(fc.property(u32, dist, (a, d) => d === 0 || seqLt(a, seqAdd(a, d)) !== seqLt(seqAdd(a, d), a)));
-    fc.assert(fc.property(u32, dist, (a, d) => seqMax(a, seqAdd(a, d)) === (d > 0 ? seqAdd(a, d) : a)));
+    fc.assert(
+      fc.property(
+        u32,
+        dist,
+        (a, d) => d === 0 || seqLt(a, seqAdd(a, d)) !== seqLt(seqAdd(a, d), a),
+      ),
+    );
+    fc.assert(
+      fc.property(u32, dist, (a, d) => seqMax(a, seqAdd(a, d)) === (d > 0 ? seqAdd(a, d) : a)),
+    );
   });
   it('windows that straddle the wrap', () => {
     expect(seqInWindow(5, 0xfffffff0, 100)).toBe(true);
     expect(seqInWindow(0xffffffef, 0xfffffff0, 100)).toBe(false);
     expect(seqInWindow(0x53, 0xfffffff0, 100)).toBe(true);
     expect(seqInWindow(0x54, 0xfffffff0, 100)).toBe(false);
-    fc.assert(fc.property(u32, fc.integer({ min: 1, max: 1 << 30 }), fc.integer({ min: 0, max: 1 << 30 }), (lo, size, off) => seqInWindow(seqAdd(lo, off), lo, size) === off < size));
+    fc.assert(
+      fc.property(
+        u32,
+        fc.integer({ min: 1, max: 1 << 30 }),
+        fc.integer({ min: 0, max: 1 << 30 }),
+        (lo, size, off) => seqInWindow(seqAdd(lo, off), lo, size) === off < size,
+      ),
+    );
   });
 });
 
 describe('RangeSet (model check)', () => {
   it('covers exactly the union of what was added, merged and sorted', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 30 })), { maxLength: 40 }), fc.integer({ min: 0, max: 250 }), (adds, cut) => {
-        const set = new RangeSet(1000);
-        const model = new Set<number>();
-        for (const [s, n] of adds) {
-          set.add(s, s + n);
-          for (let i = s; i < s + n; i++) model.add(i);
-        }
-        set.removeBelow(cut);
-        for (const x of [...model]) if (x < cut) model.delete(x);
-        const covered = new Set<number>();
-        let prevEnd = -1;
-        for (const [s, e] of set.toArray()) {
-          if (s <= prevEnd || e <= s) return false;
-          prevEnd = e;
-          for (let i = s; i < e; i++) covered.add(i);
-        }
-        return covered.size === model.size && [...model].every((x) => covered.has(x)) && set.size === model.size;
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 30 })), {
+          maxLength: 40,
+        }),
+        fc.integer({ min: 0, max: 250 }),
+        (adds, cut) => {
+          const set = new RangeSet(1000);
+          const model = new Set<number>();
+          for (const [s, n] of adds) {
+            set.add(s, s + n);
+            for (let i = s; i < s + n; i++) model.add(i);
+          }
+          set.removeBelow(cut);
+          for (const x of [...model]) if (x < cut) model.delete(x);
+          const covered = new Set<number>();
+          let prevEnd = -1;
+          for (const [s, e] of set.toArray()) {
+            if (s <= prevEnd || e <= s) return false;
+            prevEnd = e;
+            for (let i = s; i < e; i++) covered.add(i);
+          }
+          return (
+            covered.size === model.size &&
+            [...model].every((x) => covered.has(x)) &&
+            set.size === model.size
+          );
+        },
+      ),
     );
   });
   it('refuses a new disjoint range beyond its bound, but still merges', () => {
@@ -71,26 +104,29 @@ describe('RangeSet (model check)', () => {
 describe('ByteRing (model check)', () => {
   it('behaves as a FIFO of bytes across growth and wrap-around', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 3000 })), { maxLength: 60 }), (ops) => {
-        const ring = new ByteRing(8192, 16);
-        const model: number[] = [];
-        let next = 0;
-        for (const [write, n] of ops) {
-          if (write) {
-            const data = Uint8Array.from({ length: n }, () => next++ & 0xff);
-            const k = ring.write(data, 0, n);
-            for (let i = 0; i < k; i++) model.push(data[i]!);
-            next -= n - k;
-          } else {
-            const out = new Uint8Array(n);
-            const k = ring.read(out, 0, n);
-            const want = model.splice(0, k);
-            if (k !== want.length || want.some((v, i) => out[i] !== v)) return false;
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 3000 })), { maxLength: 60 }),
+        (ops) => {
+          const ring = new ByteRing(8192, 16);
+          const model: number[] = [];
+          let next = 0;
+          for (const [write, n] of ops) {
+            if (write) {
+              const data = Uint8Array.from({ length: n }, () => next++ & 0xff);
+              const k = ring.write(data, 0, n);
+              for (let i = 0; i < k; i++) model.push(data[i]!);
+              next -= n - k;
+            } else {
+              const out = new Uint8Array(n);
+              const k = ring.read(out, 0, n);
+              const want = model.splice(0, k);
+              if (k !== want.length || want.some((v, i) => out[i] !== v)) return false;
+            }
+            if (ring.length !== model.length) return false;
           }
-          if (ring.length !== model.length) return false;
-        }
-        return true;
-      }),
+          return true;
+        },
+      ),
     );
   });
 });

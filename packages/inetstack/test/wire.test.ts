@@ -2,9 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseIPv4, parseMac } from '../src/util/addr.js';
 import {
-  ArpView,
   ARP_OP_REQUEST,
+  ArpView,
   checksumValid,
+  ETHERTYPE_IPV4,
+  EthernetView,
   emitArp,
   emitEthernet,
   emitIcmp,
@@ -12,12 +14,10 @@ import {
   emitTcp,
   emitTcpOptions,
   emitUdp,
-  EthernetView,
-  ETHERTYPE_IPV4,
   IcmpView,
-  internetChecksum,
   IPPROTO_UDP,
   Ipv4View,
+  internetChecksum,
   parseArp,
   parseEthernet,
   parseIcmp,
@@ -27,8 +27,8 @@ import {
   TCP_ACK,
   TCP_SYN,
   TcpOptions,
-  tcpOptionsLength,
   TcpView,
+  tcpOptionsLength,
   UdpView,
 } from '../src/wire/index.js';
 import { hex, toHex } from './support/hex.js';
@@ -176,7 +176,10 @@ describe('ipv4', () => {
 describe('icmp', () => {
   it('emits an echo reply that parses back, with a valid checksum', () => {
     const out = new Uint8Array(64);
-    const len = emitIcmp({ type: 0, code: 0, rest: (0x1234 << 16) | 7, payload: hex('61 62 63 64') }, out);
+    const len = emitIcmp(
+      { type: 0, code: 0, rest: (0x1234 << 16) | 7, payload: hex('61 62 63 64') },
+      out,
+    );
     const v = new IcmpView();
     expect(v.wrap(out, 0, len)).toBe(true);
     expect(v.verifyChecksum()).toBe(true);
@@ -190,7 +193,13 @@ describe('udp', () => {
   // A DNS-ish datagram from 10.0.0.1:5353 to 10.0.0.2:53 with payload "hi".
   it('round-trips with a checksum the view verifies', () => {
     const out = new Uint8Array(64);
-    const len = emitUdp({ srcPort: 5353, dstPort: 53, payload: hex('68 69') }, out, 0, ip('10.0.0.1'), ip('10.0.0.2'));
+    const len = emitUdp(
+      { srcPort: 5353, dstPort: 53, payload: hex('68 69') },
+      out,
+      0,
+      ip('10.0.0.1'),
+      ip('10.0.0.2'),
+    );
     expect(len).toBe(10);
     const v = new UdpView();
     expect(v.wrap(out, 0, len)).toBe(true);
@@ -225,8 +234,22 @@ describe('tcp', () => {
     expect(v.wrap(syn, 0, syn.length)).toBe(true);
     const opts = new TcpOptions();
     const r = parseTcp(v, opts);
-    expect([r.srcPort, r.dstPort, r.seq, r.ack, r.flags, r.window]).toEqual([40000, 80, 1000, 0, TCP_SYN, 64240]);
-    expect([opts.mss, opts.sackPermitted, opts.hasTimestamp, opts.tsVal, opts.tsEcr, opts.windowScale]).toEqual([1460, true, true, 123456, 0, 7]);
+    expect([r.srcPort, r.dstPort, r.seq, r.ack, r.flags, r.window]).toEqual([
+      40000,
+      80,
+      1000,
+      0,
+      TCP_SYN,
+      64240,
+    ]);
+    expect([
+      opts.mss,
+      opts.sackPermitted,
+      opts.hasTimestamp,
+      opts.tsVal,
+      opts.tsEcr,
+      opts.windowScale,
+    ]).toEqual([1460, true, true, 123456, 0, 7]);
     expect(v.segmentLength).toBe(1);
   });
 
@@ -237,7 +260,22 @@ describe('tcp', () => {
     opts.setTimestamp(123456, 0);
     opts.windowScale = 7;
     const out = new Uint8Array(60);
-    const len = emitTcp({ srcPort: 40000, dstPort: 80, seq: 1000, ack: 0, flags: TCP_SYN, window: 64240, options: opts, payload: new Uint8Array(0) }, out, 0, src, dst);
+    const len = emitTcp(
+      {
+        srcPort: 40000,
+        dstPort: 80,
+        seq: 1000,
+        ack: 0,
+        flags: TCP_SYN,
+        window: 64240,
+        options: opts,
+        payload: new Uint8Array(0),
+      },
+      out,
+      0,
+      src,
+      dst,
+    );
     expect(len).toBe(40);
     const withoutChecksum = out.slice(0, 40);
     withoutChecksum[16] = 0;

@@ -33,7 +33,11 @@ export class ArpCache {
   }
 
   setStatic(ip: number, mac: Uint8Array): void {
-    this.#entries.set(ip, { mac: Uint8Array.from(mac), expiresAt: Number.POSITIVE_INFINITY, isStatic: true });
+    this.#entries.set(ip, {
+      mac: Uint8Array.from(mac),
+      expiresAt: Number.POSITIVE_INFINITY,
+      isStatic: true,
+    });
     this.#lastIp = -1;
   }
 
@@ -46,7 +50,11 @@ export class ArpCache {
       e.expiresAt = now + this.ttlMs;
       return;
     }
-    this.#entries.set(ip, { mac: Uint8Array.from(mac.subarray(0, 6)), expiresAt: now + this.ttlMs, isStatic: false });
+    this.#entries.set(ip, {
+      mac: Uint8Array.from(mac.subarray(0, 6)),
+      expiresAt: now + this.ttlMs,
+      isStatic: false,
+    });
   }
 
   has(ip: number): boolean {

@@ -1,9 +1,9 @@
 import { ERRNO } from '@demi/core';
+import type { InetStack } from '../stack/inet-stack.js';
 import { MAC_BROADCAST, MAC_ZERO } from '../util/addr.js';
 import { Timer } from '../util/timers.js';
 import { ARP_LEN, ARP_OP_REPLY, ARP_OP_REQUEST, ArpView, emitArp } from '../wire/arp.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
-import type { InetStack } from '../stack/inet-stack.js';
 import { ArpCache } from './arp-cache.js';
 
 /** A frame was queued until its next hop resolves; the result arrives through the callback. */
@@ -64,7 +64,8 @@ export class ArpLayer {
     const senderMac = buf.subarray(v.senderMacOffset, v.senderMacOffset + 6);
     if ((senderMac[0]! & 1) === 1) return; // a group address is never a host's
     // RFC 826 merge: refresh what we know; learn new senders only when they talk to us.
-    if (forUs || this.cache.has(senderIp) || this.#pending.has(senderIp)) this.cache.learn(senderIp, senderMac, this.stack.now);
+    if (forUs || this.cache.has(senderIp) || this.#pending.has(senderIp))
+      this.cache.learn(senderIp, senderMac, this.stack.now);
     if (op === ARP_OP_REQUEST && forUs) this.#send(ARP_OP_REPLY, senderMac, senderIp, senderMac);
     if (this.#pending.has(senderIp)) this.#resolved(senderIp);
   }
@@ -76,7 +77,12 @@ export class ArpLayer {
   lookup(ip: number): Uint8Array | undefined {
     const e = this.cache.get(ip);
     if (e !== undefined) {
-      if (e.expiresAt <= this.stack.now && !this.#pending.has(ip) && !this.stack.config.arp.disabled) this.#start(ip, e.mac);
+      if (
+        e.expiresAt <= this.stack.now &&
+        !this.#pending.has(ip) &&
+        !this.stack.config.arp.disabled
+      )
+        this.#start(ip, e.mac);
       return e.mac;
     }
     return undefined;
@@ -132,7 +138,17 @@ export class ArpLayer {
 
   #send(op: number, dstMac: Uint8Array, targetIp: number, targetMac: Uint8Array): void {
     const b = this.#buf;
-    emitArp({ operation: op, senderMac: this.stack.config.mac, senderIp: this.stack.config.ipv4, targetMac, targetIp }, b, ETH_HEADER_LEN);
+    emitArp(
+      {
+        operation: op,
+        senderMac: this.stack.config.mac,
+        senderIp: this.stack.config.ipv4,
+        targetMac,
+        targetIp,
+      },
+      b,
+      ETH_HEADER_LEN,
+    );
     this.stack.stats.arpOut++;
     this.stack.link.transmitArp(b, b.byteLength, dstMac);
   }

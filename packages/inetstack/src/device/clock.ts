@@ -21,7 +21,8 @@ export class ManualClock implements Clock {
   }
 
   set(ms: number): void {
-    if (!(ms >= this.#now)) throw new RangeError(`cannot move a clock back (from ${this.#now} to ${ms})`);
+    if (!(ms >= this.#now))
+      throw new RangeError(`cannot move a clock back (from ${this.#now} to ${ms})`);
     this.#now = ms;
   }
 }

@@ -67,7 +67,15 @@ interface Held {
  */
 export class FaultDevice implements FrameDevice {
   readonly inner: FrameDevice;
-  readonly stats: FaultStats = { passed: 0, dropped: 0, duplicated: 0, reordered: 0, corrupted: 0, delayed: 0, rateLimited: 0 };
+  readonly stats: FaultStats = {
+    passed: 0,
+    dropped: 0,
+    duplicated: 0,
+    reordered: 0,
+    corrupted: 0,
+    delayed: 0,
+    rateLimited: 0,
+  };
   #o: Resolved;
   readonly #random: SeededRandom;
   readonly #clock: Clock;
@@ -102,12 +110,14 @@ export class FaultDevice implements FrameDevice {
   static #resolve(o: FaultOptions): Resolved {
     const pct = (v: number | undefined, name: string): number => {
       const n = v ?? 0;
-      if (!(n >= 0 && n <= 100)) throw new RangeError(`${name} must be a percentage in [0, 100], got ${v}`);
+      if (!(n >= 0 && n <= 100))
+        throw new RangeError(`${name} must be a percentage in [0, 100], got ${v}`);
       return n;
     };
     const delay = o.delayMs ?? [1, 20];
     const [delayMin, delayMax] = typeof delay === 'number' ? [delay, delay] : delay;
-    if (!(delayMin >= 0 && delayMax >= delayMin)) throw new RangeError(`delayMs must be >= 0 (min <= max), got ${String(delay)}`);
+    if (!(delayMin >= 0 && delayMax >= delayMin))
+      throw new RangeError(`delayMs must be >= 0 (min <= max), got ${String(delay)}`);
     return {
       dropPct: pct(o.dropPct, 'dropPct'),
       duplicatePct: pct(o.duplicatePct, 'duplicatePct'),
@@ -203,7 +213,10 @@ export class FaultDevice implements FrameDevice {
     const o = this.#o;
     const now = this.#clock.now();
     if (o.rateBytesPerSec !== undefined) {
-      this.#tokens = Math.min(o.rateBurstBytes, this.#tokens + ((now - this.#tokensAt) * o.rateBytesPerSec) / 1000);
+      this.#tokens = Math.min(
+        o.rateBurstBytes,
+        this.#tokens + ((now - this.#tokensAt) * o.rateBytesPerSec) / 1000,
+      );
       this.#tokensAt = now;
       if (this.#tokens < frame.byteLength) {
         this.stats.rateLimited++;
@@ -233,7 +246,11 @@ export class FaultDevice implements FrameDevice {
       }
       if (this.#chance(o.reorderPct)) {
         const slot = tx ? this.#reorderTx : this.#reorderRx;
-        const held: Held = { frame: out === frame ? frame.slice() : out.slice(), at: now + o.reorderHoldMs, tx };
+        const held: Held = {
+          frame: out === frame ? frame.slice() : out.slice(),
+          at: now + o.reorderHoldMs,
+          tx,
+        };
         if (tx) this.#reorderTx = held;
         else this.#reorderRx = held;
         this.stats.reordered++;

@@ -33,7 +33,10 @@ export class MemoryLink {
 
   constructor(options: MemoryLinkOptions = {}) {
     this.mtu = options.mtu ?? 1500;
-    this.offloads = { rxChecksum: options.offloads?.rxChecksum ?? false, txChecksum: options.offloads?.txChecksum ?? false };
+    this.offloads = {
+      rxChecksum: options.offloads?.rxChecksum ?? false,
+      txChecksum: options.offloads?.txChecksum ?? false,
+    };
     this.queueLimit = options.queueLimit ?? 8192;
     this.batch = options.batch ?? 256;
   }
@@ -57,7 +60,8 @@ export class MemoryLink {
     } else {
       address = Uint8Array.from(mac.subarray(0, 6));
     }
-    if (this.#devices.some((d) => macEquals(d.mac, 0, address))) throw new Error(`MAC ${formatMac(address)} is already on this link`);
+    if (this.#devices.some((d) => macEquals(d.mac, 0, address)))
+      throw new Error(`MAC ${formatMac(address)} is already on this link`);
     const device = new MemoryDevice(this, address);
     this.#devices.push(device);
     return device;

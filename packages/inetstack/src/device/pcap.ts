@@ -75,11 +75,16 @@ export class PcapDevice implements FrameDevice {
   readonly inner: FrameDevice;
   readonly writer: PcapWriter;
 
-  constructor(inner: FrameDevice, sink: string | ((chunk: Uint8Array) => void) | PcapWriter, options: PcapOptions = {}) {
+  constructor(
+    inner: FrameDevice,
+    sink: string | ((chunk: Uint8Array) => void) | PcapWriter,
+    options: PcapOptions = {},
+  ) {
     this.inner = inner;
     this.writer = sink instanceof PcapWriter ? sink : new PcapWriter(sink, options);
     // Only a device with a wake-up source offers one; a poll-only device stays poll-only.
-    if (inner.setWakeup !== undefined) this.setWakeup = (onReadable) => inner.setWakeup!(onReadable);
+    if (inner.setWakeup !== undefined)
+      this.setWakeup = (onReadable) => inner.setWakeup!(onReadable);
   }
 
   setWakeup?: (onReadable: (() => void) | undefined) => void;

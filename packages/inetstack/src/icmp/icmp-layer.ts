@@ -1,4 +1,5 @@
 import { L4_OFFSET } from '../link/link-layer.js';
+import type { InetStack } from '../stack/inet-stack.js';
 import { set16 } from '../wire/bytes.js';
 import { internetChecksum } from '../wire/checksum.js';
 import {
@@ -10,7 +11,6 @@ import {
   IcmpView,
 } from '../wire/icmpv4.js';
 import { IPPROTO_ICMP, IPV4_HEADER_LEN } from '../wire/ipv4.js';
-import type { InetStack } from '../stack/inet-stack.js';
 
 /** Error messages sent per second at most (a token bucket), as Linux rate-limits ICMP errors. */
 const ERRORS_PER_SECOND = 1000;
@@ -29,7 +29,14 @@ export class IcmpLayer {
 
   constructor(readonly stack: InetStack) {}
 
-  input(src: number, _dst: number, buf: Uint8Array, off: number, len: number, broadcast: boolean): void {
+  input(
+    src: number,
+    _dst: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    broadcast: boolean,
+  ): void {
     const v = this.#view;
     const s = this.stack.stats;
     if (!v.wrap(buf, off, len) || !v.verifyChecksum()) {
@@ -37,7 +44,8 @@ export class IcmpLayer {
       return;
     }
     s.icmpIn++;
-    if (v.type === ICMP_ECHO_REQUEST && v.code === 0 && !broadcast) this.#echoReply(src, buf, off, len);
+    if (v.type === ICMP_ECHO_REQUEST && v.code === 0 && !broadcast)
+      this.#echoReply(src, buf, off, len);
   }
 
   #echoReply(dst: number, buf: Uint8Array, off: number, len: number): void {
@@ -83,7 +91,10 @@ export class IcmpLayer {
 
   #allowError(): boolean {
     const now = this.stack.now;
-    this.#tokens = Math.min(ERROR_BURST, this.#tokens + ((now - this.#tokensAt) * ERRORS_PER_SECOND) / 1000);
+    this.#tokens = Math.min(
+      ERROR_BURST,
+      this.#tokens + ((now - this.#tokensAt) * ERRORS_PER_SECOND) / 1000,
+    );
     this.#tokensAt = now;
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;

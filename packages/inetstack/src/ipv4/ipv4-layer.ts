@@ -1,9 +1,18 @@
 import { ERRNO } from '@demi/core';
 import { TX_PENDING, type TxDone } from '../arp/arp-layer.js';
 import { IP_OFFSET, L4_OFFSET } from '../link/link-layer.js';
-import { IPV4_BROADCAST, MAC_BROADCAST, prefixMask } from '../util/addr.js';
-import { emitIpv4Header, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_FLAG_DF, IPV4_FLAG_MF, IPV4_HEADER_LEN, Ipv4View } from '../wire/ipv4.js';
 import type { InetStack } from '../stack/inet-stack.js';
+import { IPV4_BROADCAST, MAC_BROADCAST, prefixMask } from '../util/addr.js';
+import {
+  emitIpv4Header,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPV4_FLAG_DF,
+  IPV4_FLAG_MF,
+  IPV4_HEADER_LEN,
+  Ipv4View,
+} from '../wire/ipv4.js';
 import { Reassembler } from './reassembly.js';
 
 /**
@@ -23,7 +32,8 @@ export class Ipv4Layer {
     this.#ident = stack.random.nextU32() & 0xffff;
     const c = stack.config;
     this.#mask = prefixMask(c.prefixLength);
-    this.#subnetBroadcast = c.prefixLength >= 31 ? IPV4_BROADCAST : ((c.ipv4 & this.#mask) | ~this.#mask) >>> 0;
+    this.#subnetBroadcast =
+      c.prefixLength >= 31 ? IPV4_BROADCAST : ((c.ipv4 & this.#mask) | ~this.#mask) >>> 0;
   }
 
   input(buf: Uint8Array, off: number, len: number): void {
@@ -47,13 +57,41 @@ export class Ipv4Layer {
     s.ipIn++;
     if (ip.isFragment) {
       const whole = this.reassembly.add(ip);
-      if (whole !== undefined) this.#deliver(whole.protocol, whole.src, whole.dst, whole.buf, 0, whole.length, -1, broadcast);
+      if (whole !== undefined)
+        this.#deliver(
+          whole.protocol,
+          whole.src,
+          whole.dst,
+          whole.buf,
+          0,
+          whole.length,
+          -1,
+          broadcast,
+        );
       return;
     }
-    this.#deliver(ip.protocol, ip.src, dst, buf, ip.payloadOffset, ip.payloadLength, ip.off, broadcast);
+    this.#deliver(
+      ip.protocol,
+      ip.src,
+      dst,
+      buf,
+      ip.payloadOffset,
+      ip.payloadLength,
+      ip.off,
+      broadcast,
+    );
   }
 
-  #deliver(protocol: number, src: number, dst: number, buf: Uint8Array, off: number, len: number, ipOff: number, broadcast: boolean): void {
+  #deliver(
+    protocol: number,
+    src: number,
+    dst: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    ipOff: number,
+    broadcast: boolean,
+  ): void {
     const stack = this.stack;
     if (protocol === IPPROTO_TCP) {
       if (!broadcast) stack.tcp.input(src, dst, buf, off, len);
@@ -81,7 +119,18 @@ export class Ipv4Layer {
     const stack = this.stack;
     const b = stack.link.tx;
     const df = protocol === IPPROTO_TCP ? IPV4_FLAG_DF : 0;
-    emitIpv4Header(b, IP_OFFSET, stack.config.ipv4, dst, protocol, l4Length, stack.config.ip.ttl, this.#nextIdent(), df, !stack.device.offloads.txChecksum);
+    emitIpv4Header(
+      b,
+      IP_OFFSET,
+      stack.config.ipv4,
+      dst,
+      protocol,
+      l4Length,
+      stack.config.ip.ttl,
+      this.#nextIdent(),
+      df,
+      !stack.device.offloads.txChecksum,
+    );
     return this.#route(dst, b, L4_OFFSET + l4Length, done);
   }
 
@@ -114,7 +163,18 @@ export class Ipv4Layer {
       const n = Math.min(step, l4.byteLength - at);
       const more = at + n < l4.byteLength ? IPV4_FLAG_MF : 0;
       b.set(l4.subarray(at, at + n), L4_OFFSET);
-      emitIpv4Header(b, IP_OFFSET, stack.config.ipv4, dst, protocol, n, stack.config.ip.ttl, ident, more | (at / 8), !stack.device.offloads.txChecksum);
+      emitIpv4Header(
+        b,
+        IP_OFFSET,
+        stack.config.ipv4,
+        dst,
+        protocol,
+        n,
+        stack.config.ip.ttl,
+        ident,
+        more | (at / 8),
+        !stack.device.offloads.txChecksum,
+      );
       const r = this.#route(dst, b, L4_OFFSET + n, fragmentDone);
       if (r === TX_PENDING) pending++;
       else if (r !== 0) return r;

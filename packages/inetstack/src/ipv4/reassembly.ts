@@ -1,7 +1,7 @@
+import type { InetStack } from '../stack/inet-stack.js';
 import { RangeSet } from '../util/range-set.js';
 import { Timer } from '../util/timers.js';
 import type { Ipv4View } from '../wire/ipv4.js';
-import type { InetStack } from '../stack/inet-stack.js';
 
 /** Largest IPv4 payload: 65535 minus a minimal header. */
 const MAX_PAYLOAD = 65535 - 20;
@@ -68,7 +68,9 @@ export class Reassembler {
         stats.reassemblyDrops++;
         return undefined;
       }
-      const created: Datagram = new Datagram(key, ip.src, ip.dst, ip.protocol, () => this.#expire(created));
+      const created: Datagram = new Datagram(key, ip.src, ip.dst, ip.protocol, () =>
+        this.#expire(created),
+      );
       d = created;
       this.#datagrams.set(key, d);
       this.stack.timers.set(d.timer, this.stack.now + cfg.reassemblyTimeoutMs);

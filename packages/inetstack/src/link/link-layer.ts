@@ -1,8 +1,14 @@
 import { ERRNO } from '@demi/core';
-import { macEquals, MAC_BROADCAST } from '../util/addr.js';
-import { FrameQueue } from '../util/frame-queue.js';
-import { emitEthernetHeader, ETH_HEADER_LEN, EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../wire/ethernet.js';
 import type { InetStack } from '../stack/inet-stack.js';
+import { MAC_BROADCAST, macEquals } from '../util/addr.js';
+import { FrameQueue } from '../util/frame-queue.js';
+import {
+  ETH_HEADER_LEN,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  EthernetView,
+  emitEthernetHeader,
+} from '../wire/ethernet.js';
 
 /** Where the IPv4 header and the transport header start in the transmit buffer. */
 export const IP_OFFSET = ETH_HEADER_LEN;
@@ -38,7 +44,8 @@ export class LinkLayer {
     }
     const type = eth.etherType;
     if (type === ETHERTYPE_IPV4) this.stack.ipv4.input(frame, eth.payloadOffset, eth.payloadLength);
-    else if (type === ETHERTYPE_ARP) this.stack.arp.input(frame, eth.payloadOffset, eth.payloadLength);
+    else if (type === ETHERTYPE_ARP)
+      this.stack.arp.input(frame, eth.payloadOffset, eth.payloadLength);
     else s.rxUnknownProtocol++;
   }
 

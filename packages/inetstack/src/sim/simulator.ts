@@ -49,15 +49,25 @@ export class Simulator {
     let device: FrameDevice = memory;
     let faults: FaultDevice | undefined;
     if (options.faults !== undefined) {
-      faults = new FaultDevice(device, { seed: this.#random.nextU32(), direction: 'tx', ...options.faults, clock: this.clock });
+      faults = new FaultDevice(device, {
+        seed: this.#random.nextU32(),
+        direction: 'tx',
+        ...options.faults,
+        clock: this.clock,
+      });
       device = faults;
     }
-    if (options.pcap !== undefined) device = new PcapDevice(device, options.pcap, { clock: this.clock });
+    if (options.pcap !== undefined)
+      device = new PcapDevice(device, options.pcap, { clock: this.clock });
     const stack = new InetStack({
       device,
       clock: this.clock,
       random: new SeededRandom(this.#random.nextU32()),
-      config: { ...options.config, ipv4: options.ipv4, ...(options.mac === undefined ? {} : { mac: options.mac }) },
+      config: {
+        ...options.config,
+        ipv4: options.ipv4,
+        ...(options.mac === undefined ? {} : { mac: options.mac }),
+      },
       onInternalError: (err) => this.errors.push(err),
     });
     this.nodes.push({ stack, device, memory, faults });
@@ -77,7 +87,9 @@ export class Simulator {
       total += work;
       if (work === 0 && this.#queued() === 0) return total;
     }
-    throw new Error(`network did not settle within ${maxRounds} rounds at t=${this.now} (seed ${this.seed})`);
+    throw new Error(
+      `network did not settle within ${maxRounds} rounds at t=${this.now} (seed ${this.seed})`,
+    );
   }
 
   /** Frames waiting for the simulated stacks (other ports on the link are the test's business). */

@@ -1,2 +1,2 @@
-export { InetStackLibOS, type InetStackLibOSOptions } from './libos.js';
 export { stackConfigFromDemi } from './demi-config.js';
+export { InetStackLibOS, type InetStackLibOSOptions } from './libos.js';

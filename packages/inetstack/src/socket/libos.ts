@@ -13,8 +13,8 @@ import {
   SO_REUSEADDR,
   SOCK_STREAM,
   SOL_SOCKET,
-  type SockoptValue,
   type SocketAddress,
+  type SockoptValue,
   TCP_NODELAY,
 } from '@demi/core';
 import type { Clock, FrameDevice } from '../device/device.js';
@@ -61,9 +61,18 @@ export class InetStackLibOS extends BaseLibOS {
     this.name = options.name;
     const input = stackConfigFromDemi(options.config);
     try {
-      this.stack = new InetStack({ device: options.device, config: input, ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}) });
+      this.stack = new InetStack({
+        device: options.device,
+        config: input,
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.random ? { random: options.random } : {}),
+      });
     } catch (err) {
-      if (err instanceof ConfigError) throw new DemiError('EINVAL', `invalid stack configuration: ${err.message}`, { syscall: 'init', cause: err });
+      if (err instanceof ConfigError)
+        throw new DemiError('EINVAL', `invalid stack configuration: ${err.message}`, {
+          syscall: 'init',
+          cause: err,
+        });
       throw err;
     }
     const tcp = this.stack.config.tcp;
@@ -109,7 +118,8 @@ export class InetStackLibOS extends BaseLibOS {
 
   #socket(qd: QDesc, syscall: string): Socket {
     const s = this.#sockets.get(qd);
-    if (s === undefined) throw new DemiError('EBADF', `no socket with queue descriptor ${qd}`, { syscall });
+    if (s === undefined)
+      throw new DemiError('EBADF', `no socket with queue descriptor ${qd}`, { syscall });
     return s;
   }
 
@@ -127,13 +137,15 @@ export class InetStackLibOS extends BaseLibOS {
 
   protected override doListen(qd: QDesc, backlog: number): void {
     const s = this.#socket(qd, 'listen');
-    if (s.kind !== 'tcp') throw new DemiError('ENOTSUP', 'listen needs a stream socket', { syscall: 'listen' });
+    if (s.kind !== 'tcp')
+      throw new DemiError('ENOTSUP', 'listen needs a stream socket', { syscall: 'listen' });
     this.#tcp.listen(s, backlog);
   }
 
   protected override doAccept(qd: QDesc): QToken {
     const s = this.#socket(qd, 'accept');
-    if (s.kind !== 'tcp') throw new DemiError('ENOTSUP', 'accept needs a stream socket', { syscall: 'accept' });
+    if (s.kind !== 'tcp')
+      throw new DemiError('ENOTSUP', 'accept needs a stream socket', { syscall: 'accept' });
     return this.#tcp.accept(s);
   }
 
@@ -149,7 +161,12 @@ export class InetStackLibOS extends BaseLibOS {
 
   protected override doPushto(qd: QDesc, sga: Sga, addr: SocketAddress): QToken {
     const s = this.#socket(qd, 'pushto');
-    if (s.kind === 'tcp') throw new DemiError('ENOTSUP', 'pushto is for datagram sockets; use push on a connected stream', { syscall: 'pushto' });
+    if (s.kind === 'tcp')
+      throw new DemiError(
+        'ENOTSUP',
+        'pushto is for datagram sockets; use push on a connected stream',
+        { syscall: 'pushto' },
+      );
     return this.#udp.pushto(s, sga, addr);
   }
 
@@ -190,7 +207,12 @@ export class InetStackLibOS extends BaseLibOS {
     return s.kind === 'tcp' ? this.#tcp.peername(s) : this.#udp.peername(s);
   }
 
-  protected override doSetsockopt(qd: QDesc, level: number, name: number, value: SockoptValue): void {
+  protected override doSetsockopt(
+    qd: QDesc,
+    level: number,
+    name: number,
+    value: SockoptValue,
+  ): void {
     const s = this.#socket(qd, 'setsockopt');
     const o = s.options;
     const bool = (): boolean => {
@@ -201,12 +223,21 @@ export class InetStackLibOS extends BaseLibOS {
     if (level === SOL_SOCKET && name === SO_KEEPALIVE) o.keepalive = bool();
     else if (level === SOL_SOCKET && name === SO_REUSEADDR) o.reuseaddr = bool();
     else if (level === SOL_SOCKET && name === SO_LINGER) {
-      if (typeof value !== 'object') throw new DemiError('EINVAL', 'SO_LINGER takes {onoff, linger}', { syscall: 'setsockopt' });
+      if (typeof value !== 'object')
+        throw new DemiError('EINVAL', 'SO_LINGER takes {onoff, linger}', { syscall: 'setsockopt' });
       o.linger = { onoff: value.onoff, linger: value.linger };
     } else if (level === IPPROTO_TCP && name === TCP_NODELAY) {
-      if (s.kind !== 'tcp') throw new DemiError('ENOPROTOOPT', 'TCP_NODELAY applies to stream sockets', { syscall: 'setsockopt' });
+      if (s.kind !== 'tcp')
+        throw new DemiError('ENOPROTOOPT', 'TCP_NODELAY applies to stream sockets', {
+          syscall: 'setsockopt',
+        });
       o.nodelay = bool();
-    } else throw new DemiError('ENOPROTOOPT', `option ${name} at level ${level} is not supported (SO_KEEPALIVE, SO_LINGER, SO_REUSEADDR, TCP_NODELAY are)`, { syscall: 'setsockopt' });
+    } else
+      throw new DemiError(
+        'ENOPROTOOPT',
+        `option ${name} at level ${level} is not supported (SO_KEEPALIVE, SO_LINGER, SO_REUSEADDR, TCP_NODELAY are)`,
+        { syscall: 'setsockopt' },
+      );
     if (s.kind === 'tcp') {
       this.stack.touch();
       this.#tcp.applyOptions(s);
@@ -221,7 +252,9 @@ export class InetStackLibOS extends BaseLibOS {
     if (level === SOL_SOCKET && name === SO_REUSEADDR) return o.reuseaddr;
     if (level === SOL_SOCKET && name === SO_LINGER) return { ...o.linger };
     if (level === IPPROTO_TCP && name === TCP_NODELAY && s.kind === 'tcp') return o.nodelay;
-    throw new DemiError('ENOPROTOOPT', `option ${name} at level ${level} is not supported`, { syscall: 'getsockopt' });
+    throw new DemiError('ENOPROTOOPT', `option ${name} at level ${level} is not supported`, {
+      syscall: 'getsockopt',
+    });
   }
 
   protected doShutdown(): void {

@@ -1,6 +1,14 @@
-import { DemiError, ERRNO, Opcode, type QDesc, type QToken, type Sga, type SocketAddress } from '@demi/core';
-import { parseIPv4 } from '../util/addr.js';
+import {
+  DemiError,
+  ERRNO,
+  Opcode,
+  type QDesc,
+  type QToken,
+  type Sga,
+  type SocketAddress,
+} from '@demi/core';
 import type { TcpConnection } from '../tcp/connection.js';
+import { parseIPv4 } from '../util/addr.js';
 import { address, type SocketContext } from './context.js';
 import type { TcpSocket } from './socket.js';
 
@@ -12,14 +20,34 @@ export class TcpOps {
   constructor(readonly ctx: SocketContext) {}
 
   create(qd: QDesc): TcpSocket {
-    return { kind: 'tcp', qd, phase: 'unbound', port: 0, boundAny: true, listener: undefined, conn: undefined, connectQt: undefined, accepts: [], pops: [], pushes: [], options: this.ctx.defaultOptions(), peer: undefined };
+    return {
+      kind: 'tcp',
+      qd,
+      phase: 'unbound',
+      port: 0,
+      boundAny: true,
+      listener: undefined,
+      conn: undefined,
+      connectQt: undefined,
+      accepts: [],
+      pops: [],
+      pushes: [],
+      options: this.ctx.defaultOptions(),
+      peer: undefined,
+    };
   }
 
   bind(s: TcpSocket, addr: SocketAddress): void {
     const { stack } = this.ctx;
-    if (s.phase !== 'unbound') throw new DemiError('EINVAL', `socket ${s.qd} is already bound`, { syscall: 'bind' });
+    if (s.phase !== 'unbound')
+      throw new DemiError('EINVAL', `socket ${s.qd} is already bound`, { syscall: 'bind' });
     const ip = parseIPv4(addr.address)!;
-    if (ip !== 0 && ip !== stack.config.ipv4) throw new DemiError('EADDRNOTAVAIL', `${addr.address} is not this stack's address (${address(stack.config.ipv4, 0).address})`, { syscall: 'bind' });
+    if (ip !== 0 && ip !== stack.config.ipv4)
+      throw new DemiError(
+        'EADDRNOTAVAIL',
+        `${addr.address} is not this stack's address (${address(stack.config.ipv4, 0).address})`,
+        { syscall: 'bind' },
+      );
     let port = addr.port;
     if (port === 0) {
       port = this.#freePort();
@@ -49,10 +77,19 @@ export class TcpOps {
   listen(s: TcpSocket, backlog: number): void {
     const { stack } = this.ctx;
     if (s.phase === 'listening') return;
-    if (s.phase === 'unbound') throw new DemiError('EDESTADDRREQ', `socket ${s.qd} must be bound before listen`, { syscall: 'listen' });
-    if (s.phase !== 'bound') throw new DemiError('EINVAL', `socket ${s.qd} is ${s.phase}; only a bound socket can listen`, { syscall: 'listen' });
+    if (s.phase === 'unbound')
+      throw new DemiError('EDESTADDRREQ', `socket ${s.qd} must be bound before listen`, {
+        syscall: 'listen',
+      });
+    if (s.phase !== 'bound')
+      throw new DemiError(
+        'EINVAL',
+        `socket ${s.qd} is ${s.phase}; only a bound socket can listen`,
+        { syscall: 'listen' },
+      );
     const l = stack.tcp.listen(s.port, backlog);
-    if (typeof l === 'number') throw DemiError.fromErrno(l, `cannot listen on port ${s.port}`, 'listen');
+    if (typeof l === 'number')
+      throw DemiError.fromErrno(l, `cannot listen on port ${s.port}`, 'listen');
     stack.tcp.reservedPorts.delete(s.port);
     s.listener = l;
     s.phase = 'listening';
@@ -60,7 +97,8 @@ export class TcpOps {
   }
 
   accept(s: TcpSocket): QToken {
-    if (s.phase !== 'listening') throw new DemiError('EINVAL', `socket ${s.qd} is not listening`, { syscall: 'accept' });
+    if (s.phase !== 'listening')
+      throw new DemiError('EINVAL', `socket ${s.qd} is not listening`, { syscall: 'accept' });
     const qt = this.ctx.tokens.issue(s.qd, Opcode.ACCEPT);
     s.accepts.push(qt);
     this.#serviceAccepts(s);
@@ -82,20 +120,30 @@ export class TcpOps {
       child.peer = address(c.remoteIp, c.remotePort);
       this.#attach(child, c);
       this.ctx.sockets.set(child.qd, child);
-      this.ctx.tokens.complete(qt, { opcode: Opcode.ACCEPT, ret: 0, accepted: { qd: child.qd, addr: child.peer } });
+      this.ctx.tokens.complete(qt, {
+        opcode: Opcode.ACCEPT,
+        ret: 0,
+        accepted: { qd: child.qd, addr: child.peer },
+      });
     }
   }
 
   connect(s: TcpSocket, addr: SocketAddress): QToken {
     const { stack, tokens } = this.ctx;
-    if (s.phase === 'connecting') throw new DemiError('EALREADY', `socket ${s.qd} is already connecting`, { syscall: 'connect' });
-    if (s.phase === 'connected') throw new DemiError('EISCONN', `socket ${s.qd} is already connected`, { syscall: 'connect' });
-    if (s.phase === 'listening' || s.phase === 'closed') throw new DemiError('EINVAL', `socket ${s.qd} is ${s.phase}`, { syscall: 'connect' });
+    if (s.phase === 'connecting')
+      throw new DemiError('EALREADY', `socket ${s.qd} is already connecting`, {
+        syscall: 'connect',
+      });
+    if (s.phase === 'connected')
+      throw new DemiError('EISCONN', `socket ${s.qd} is already connected`, { syscall: 'connect' });
+    if (s.phase === 'listening' || s.phase === 'closed')
+      throw new DemiError('EINVAL', `socket ${s.qd} is ${s.phase}`, { syscall: 'connect' });
     let ip = parseIPv4(addr.address)!;
     if (ip === 0) ip = stack.config.ipv4;
     stack.touch();
     const c = stack.tcp.connect(ip, addr.port, s.phase === 'bound' ? s.port : 0);
-    if (typeof c === 'number') throw DemiError.fromErrno(c, `cannot connect to ${addr.address}:${addr.port}`, 'connect');
+    if (typeof c === 'number')
+      throw DemiError.fromErrno(c, `cannot connect to ${addr.address}:${addr.port}`, 'connect');
     if (s.phase === 'bound') stack.tcp.reservedPorts.delete(s.port);
     s.port = c.localPort;
     s.phase = 'connecting';
@@ -133,7 +181,8 @@ export class TcpOps {
   }
 
   push(s: TcpSocket, sga: Sga): QToken {
-    if (s.phase !== 'connected' && s.phase !== 'connecting') throw new DemiError('ENOTCONN', `socket ${s.qd} is not connected`, { syscall: 'push' });
+    if (s.phase !== 'connected' && s.phase !== 'connecting')
+      throw new DemiError('ENOTCONN', `socket ${s.qd} is not connected`, { syscall: 'push' });
     const qt = this.ctx.tokens.issue(s.qd, Opcode.PUSH);
     s.pushes.push({ qt, segments: sga.segments, index: 0, offset: 0 });
     this.ctx.stack.touch();
@@ -149,7 +198,10 @@ export class TcpOps {
       const p = s.pushes[0]!;
       if (c.error !== 0 || (!c.canSend && s.phase === 'connected')) {
         s.pushes.shift();
-        tokens.complete(p.qt, { opcode: Opcode.FAILED, ret: c.error !== 0 ? c.error : ERRNO.EPIPE });
+        tokens.complete(p.qt, {
+          opcode: Opcode.FAILED,
+          ret: c.error !== 0 ? c.error : ERRNO.EPIPE,
+        });
         continue;
       }
       while (p.index < p.segments.length) {
@@ -166,7 +218,8 @@ export class TcpOps {
   }
 
   pop(s: TcpSocket, size: number): QToken {
-    if (s.phase !== 'connected' && s.phase !== 'connecting') throw new DemiError('ENOTCONN', `socket ${s.qd} is not connected`, { syscall: 'pop' });
+    if (s.phase !== 'connected' && s.phase !== 'connecting')
+      throw new DemiError('ENOTCONN', `socket ${s.qd} is not connected`, { syscall: 'pop' });
     const qt = this.ctx.tokens.issue(s.qd, Opcode.POP);
     s.pops.push({ qt, size });
     this.ctx.stack.touch();
@@ -187,7 +240,11 @@ export class TcpOps {
       } else if (c.finReceived) {
         // End of file: every pop from now on gets zero bytes.
         s.pops.shift();
-        tokens.complete(p.qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [new Uint8Array(0)] } });
+        tokens.complete(p.qt, {
+          opcode: Opcode.POP,
+          ret: 0,
+          sga: { segments: [new Uint8Array(0)] },
+        });
       } else if (c.error !== 0) {
         s.pops.shift();
         tokens.complete(p.qt, { opcode: Opcode.FAILED, ret: c.error });
@@ -262,7 +319,10 @@ export class TcpOps {
   }
 
   peername(s: TcpSocket): SocketAddress {
-    if ((s.phase !== 'connected' && s.phase !== 'connecting') || s.peer === undefined) throw new DemiError('ENOTCONN', `socket ${s.qd} is not connected`, { syscall: 'getpeername' });
+    if ((s.phase !== 'connected' && s.phase !== 'connecting') || s.peer === undefined)
+      throw new DemiError('ENOTCONN', `socket ${s.qd} is not connected`, {
+        syscall: 'getpeername',
+      });
     return { ...s.peer };
   }
 

@@ -1,4 +1,11 @@
-import { DemiError, Opcode, type QDesc, type QToken, type Sga, type SocketAddress } from '@demi/core';
+import {
+  DemiError,
+  Opcode,
+  type QDesc,
+  type QToken,
+  type Sga,
+  type SocketAddress,
+} from '@demi/core';
 import { TX_PENDING } from '../arp/arp-layer.js';
 import { parseIPv4 } from '../util/addr.js';
 import { address, type SocketContext } from './context.js';
@@ -9,16 +16,29 @@ export class UdpOps {
   constructor(readonly ctx: SocketContext) {}
 
   create(qd: QDesc): UdpSocket {
-    return { kind: 'udp', qd, ep: undefined, boundAny: true, pops: [], peer: undefined, options: this.ctx.defaultOptions() };
+    return {
+      kind: 'udp',
+      qd,
+      ep: undefined,
+      boundAny: true,
+      pops: [],
+      peer: undefined,
+      options: this.ctx.defaultOptions(),
+    };
   }
 
   bind(s: UdpSocket, addr: SocketAddress, syscall = 'bind'): void {
     const { stack } = this.ctx;
-    if (s.ep !== undefined) throw new DemiError('EINVAL', `socket ${s.qd} is already bound`, { syscall });
+    if (s.ep !== undefined)
+      throw new DemiError('EINVAL', `socket ${s.qd} is already bound`, { syscall });
     const ip = parseIPv4(addr.address)!;
-    if (ip !== 0 && ip !== stack.config.ipv4) throw new DemiError('EADDRNOTAVAIL', `${addr.address} is not this stack's address`, { syscall });
+    if (ip !== 0 && ip !== stack.config.ipv4)
+      throw new DemiError('EADDRNOTAVAIL', `${addr.address} is not this stack's address`, {
+        syscall,
+      });
     const ep = stack.udp.bind(addr.port);
-    if (typeof ep === 'number') throw DemiError.fromErrno(ep, `UDP port ${addr.port} is already in use`, syscall);
+    if (typeof ep === 'number')
+      throw DemiError.fromErrno(ep, `UDP port ${addr.port} is already in use`, syscall);
     s.ep = ep;
     s.boundAny = ip === 0;
     ep.onReadable = () => this.#servicePops(s);
@@ -30,14 +50,23 @@ export class UdpOps {
 
   connect(s: UdpSocket, addr: SocketAddress): QToken {
     this.#ensureBound(s, 'connect');
-    s.peer = { address: addr.address === '0.0.0.0' ? address(this.ctx.stack.config.ipv4, 0).address : addr.address, port: addr.port };
+    s.peer = {
+      address:
+        addr.address === '0.0.0.0' ? address(this.ctx.stack.config.ipv4, 0).address : addr.address,
+      port: addr.port,
+    };
     const qt = this.ctx.tokens.issue(s.qd, Opcode.CONNECT);
     this.ctx.tokens.complete(qt, { opcode: Opcode.CONNECT, ret: 0 });
     return qt;
   }
 
   push(s: UdpSocket, sga: Sga): QToken {
-    if (s.peer === undefined) throw new DemiError('EDESTADDRREQ', `UDP socket ${s.qd} has no peer: use pushto, or connect first`, { syscall: 'push' });
+    if (s.peer === undefined)
+      throw new DemiError(
+        'EDESTADDRREQ',
+        `UDP socket ${s.qd} has no peer: use pushto, or connect first`,
+        { syscall: 'push' },
+      );
     return this.pushto(s, sga, s.peer);
   }
 
@@ -49,7 +78,10 @@ export class UdpOps {
     const qt = tokens.issue(s.qd, Opcode.PUSH);
     stack.touch();
     const r = stack.udp.send(s.ep!, ip, addr.port, sga.segments, (errno) => {
-      tokens.complete(qt, errno === 0 ? { opcode: Opcode.PUSH, ret: 0 } : { opcode: Opcode.FAILED, ret: errno });
+      tokens.complete(
+        qt,
+        errno === 0 ? { opcode: Opcode.PUSH, ret: 0 } : { opcode: Opcode.FAILED, ret: errno },
+      );
     });
     if (r === 0) tokens.complete(qt, { opcode: Opcode.PUSH, ret: 0 });
     else if (r !== TX_PENDING) tokens.complete(qt, { opcode: Opcode.FAILED, ret: r });
@@ -74,7 +106,12 @@ export class UdpOps {
       // A datagram larger than the pop is truncated, as recv() without MSG_PEEK does.
       const data = d.data.byteLength > p.size ? d.data.subarray(0, p.size) : d.data;
       const from = address(d.srcIp, d.srcPort);
-      this.ctx.tokens.complete(p.qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [data], addr: from }, addr: from });
+      this.ctx.tokens.complete(p.qt, {
+        opcode: Opcode.POP,
+        ret: 0,
+        sga: { segments: [data], addr: from },
+        addr: from,
+      });
     }
   }
 
@@ -86,11 +123,16 @@ export class UdpOps {
 
   sockname(s: UdpSocket): SocketAddress {
     if (s.ep === undefined) return { address: '0.0.0.0', port: 0 };
-    return s.boundAny ? { address: '0.0.0.0', port: s.ep.port } : address(this.ctx.stack.config.ipv4, s.ep.port);
+    return s.boundAny
+      ? { address: '0.0.0.0', port: s.ep.port }
+      : address(this.ctx.stack.config.ipv4, s.ep.port);
   }
 
   peername(s: UdpSocket): SocketAddress {
-    if (s.peer === undefined) throw new DemiError('ENOTCONN', `UDP socket ${s.qd} is not connected`, { syscall: 'getpeername' });
+    if (s.peer === undefined)
+      throw new DemiError('ENOTCONN', `UDP socket ${s.qd} is not connected`, {
+        syscall: 'getpeername',
+      });
     return { ...s.peer };
   }
 }

@@ -83,10 +83,15 @@ export interface StackConfigInput {
   gateway?: string | number;
   /** IP MTU; at most the device's. */
   mtu?: number;
-  arp?: Partial<Omit<ArpConfig, 'staticEntries'>> & { table?: Record<string, string> | Array<[string, string]> };
+  arp?: Partial<Omit<ArpConfig, 'staticEntries'>> & {
+    table?: Record<string, string> | Array<[string, string]>;
+  };
   ip?: Partial<IpConfig>;
   udp?: Partial<UdpConfig>;
-  tcp?: Partial<Omit<TcpConfig, 'keepalive' | 'linger'>> & { keepalive?: Partial<TcpConfig['keepalive']>; linger?: Partial<TcpConfig['linger']> };
+  tcp?: Partial<Omit<TcpConfig, 'keepalive' | 'linger'>> & {
+    keepalive?: Partial<TcpConfig['keepalive']>;
+    linger?: Partial<TcpConfig['linger']>;
+  };
   checksumOffload?: Partial<StackConfig['checksumOffload']>;
 }
 
@@ -96,11 +101,13 @@ export class ConfigError extends Error {
 
 function ip(value: string | number, what: string): number {
   if (typeof value === 'number') {
-    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new ConfigError(`${what}: not an IPv4 address: ${value}`);
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff)
+      throw new ConfigError(`${what}: not an IPv4 address: ${value}`);
     return value >>> 0;
   }
   const parsed = parseIPv4(value);
-  if (parsed === undefined) throw new ConfigError(`${what}: not a dotted IPv4 address: ${JSON.stringify(value)}`);
+  if (parsed === undefined)
+    throw new ConfigError(`${what}: not a dotted IPv4 address: ${JSON.stringify(value)}`);
   return parsed;
 }
 
@@ -110,13 +117,21 @@ function mac(value: string | Uint8Array, what: string): Uint8Array {
     return Uint8Array.from(value);
   }
   const parsed = parseMac(value);
-  if (parsed === undefined) throw new ConfigError(`${what}: not a MAC address: ${JSON.stringify(value)}`);
+  if (parsed === undefined)
+    throw new ConfigError(`${what}: not a MAC address: ${JSON.stringify(value)}`);
   return parsed;
 }
 
-function int(value: number | undefined, fallback: number, what: string, min: number, max: number): number {
+function int(
+  value: number | undefined,
+  fallback: number,
+  what: string,
+  min: number,
+  max: number,
+): number {
   const v = value ?? fallback;
-  if (!Number.isFinite(v) || v < min || v > max) throw new ConfigError(`${what} must be in [${min}, ${max}], got ${v}`);
+  if (!Number.isFinite(v) || v < min || v > max)
+    throw new ConfigError(`${what} must be in [${min}, ${max}], got ${v}`);
   return v;
 }
 
@@ -128,7 +143,9 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
   const staticEntries: Array<[number, Uint8Array]> = entries.map(([a, b]) => {
     // Demikernel's arp_table maps MAC -> IP; accept either order.
     const first = parseMac(a);
-    return first !== undefined ? [ip(b, 'arp table'), first] : [ip(a, 'arp table'), mac(b, 'arp table')];
+    return first !== undefined
+      ? [ip(b, 'arp table'), first]
+      : [ip(a, 'arp table'), mac(b, 'arp table')];
   });
   const t = input.tcp ?? {};
   const maxMss = mtu - 40;
@@ -140,7 +157,13 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
     mtu,
     arp: {
       retries: int(input.arp?.retries, 3, 'arp.retries', 0, 100),
-      requestTimeoutMs: int(input.arp?.requestTimeoutMs, 1000, 'arp.requestTimeoutMs', 1, 3_600_000),
+      requestTimeoutMs: int(
+        input.arp?.requestTimeoutMs,
+        1000,
+        'arp.requestTimeoutMs',
+        1,
+        3_600_000,
+      ),
       cacheTtlMs: int(input.arp?.cacheTtlMs, 60_000, 'arp.cacheTtlMs', 1, 365 * 86_400_000),
       staticEntries,
       disabled: input.arp?.disabled ?? false,
@@ -148,9 +171,27 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
     },
     ip: {
       ttl: int(input.ip?.ttl, 64, 'ip.ttl', 1, 255),
-      reassemblyTimeoutMs: int(input.ip?.reassemblyTimeoutMs, 30_000, 'ip.reassemblyTimeoutMs', 1, 3_600_000),
-      reassemblyMaxBytes: int(input.ip?.reassemblyMaxBytes, 1 << 20, 'ip.reassemblyMaxBytes', 0, 1 << 30),
-      reassemblyMaxDatagrams: int(input.ip?.reassemblyMaxDatagrams, 64, 'ip.reassemblyMaxDatagrams', 0, 1 << 16),
+      reassemblyTimeoutMs: int(
+        input.ip?.reassemblyTimeoutMs,
+        30_000,
+        'ip.reassemblyTimeoutMs',
+        1,
+        3_600_000,
+      ),
+      reassemblyMaxBytes: int(
+        input.ip?.reassemblyMaxBytes,
+        1 << 20,
+        'ip.reassemblyMaxBytes',
+        0,
+        1 << 30,
+      ),
+      reassemblyMaxDatagrams: int(
+        input.ip?.reassemblyMaxDatagrams,
+        64,
+        'ip.reassemblyMaxDatagrams',
+        0,
+        1 << 16,
+      ),
     },
     udp: { queueLimit: int(input.udp?.queueLimit, 1024, 'udp.queueLimit', 1, 1 << 20) },
     tcp: {
@@ -167,7 +208,10 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
         intervalMs: int(t.keepalive?.intervalMs, 75_000, 'tcp.keepalive.intervalMs', 1, 2 ** 31),
         probes: int(t.keepalive?.probes, 9, 'tcp.keepalive.probes', 1, 255),
       },
-      linger: { enabled: t.linger?.enabled ?? false, seconds: int(t.linger?.seconds, 0, 'tcp.linger.seconds', 0, 65535) },
+      linger: {
+        enabled: t.linger?.enabled ?? false,
+        seconds: int(t.linger?.seconds, 0, 'tcp.linger.seconds', 0, 65535),
+      },
       timestamps: t.timestamps ?? true,
       sack: t.sack ?? true,
       windowScaling: t.windowScaling ?? true,
@@ -180,6 +224,9 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
       maxBacklog: int(t.maxBacklog, 4096, 'tcp.maxBacklog', 1, 1 << 20),
       maxOooRanges: int(t.maxOooRanges, 32, 'tcp.maxOooRanges', 1, 1024),
     },
-    checksumOffload: { udp: input.checksumOffload?.udp ?? false, tcp: input.checksumOffload?.tcp ?? false },
+    checksumOffload: {
+      udp: input.checksumOffload?.udp ?? false,
+      tcp: input.checksumOffload?.tcp ?? false,
+    },
   };
 }

@@ -32,7 +32,13 @@ export function processAck(c: TcpConnection, seg: Segment, now: number): void {
 
   if (seqGt(ack, c.sndUna)) {
     newAck(c, seg, now);
-  } else if (ack === c.sndUna && seg.dataLen === 0 && (seg.flags & 3) === 0 && !windowChanged && c.sndMax !== c.sndUna) {
+  } else if (
+    ack === c.sndUna &&
+    seg.dataLen === 0 &&
+    (seg.flags & 3) === 0 &&
+    !windowChanged &&
+    c.sndMax !== c.sndUna
+  ) {
     duplicateAck(c, now);
   }
 }

@@ -11,7 +11,7 @@ import { RttEstimator } from './rtt.js';
 import { seqAdd, seqSub } from './seq.js';
 import { TCP_STATE_NAMES, TcpState } from './state.js';
 import type { TcpLayer } from './tcp-layer.js';
-import { onRetransmitTimeout, onPersistTimeout } from './timeouts.js';
+import { onPersistTimeout, onRetransmitTimeout } from './timeouts.js';
 
 /** What a connection tells its owner (the socket layer). Every callback is optional. */
 export interface TcpConnectionEvents {
@@ -151,7 +151,13 @@ export class TcpConnection {
   /** ARP outcome of segments that waited for resolution. */
   readonly arpDone: TxDone;
 
-  constructor(layer: TcpLayer, localIp: number, localPort: number, remoteIp: number, remotePort: number) {
+  constructor(
+    layer: TcpLayer,
+    localIp: number,
+    localPort: number,
+    remoteIp: number,
+    remotePort: number,
+  ) {
     this.layer = layer;
     this.localIp = localIp;
     this.localPort = localPort;
@@ -180,7 +186,8 @@ export class TcpConnection {
     this.keepaliveTimer = new Timer((now) => this.#onKeepalive(now));
     this.lifeTimer = new Timer(() => this.#onLifeTimer());
     this.arpDone = (errno) => {
-      if (errno === ERRNO.EHOSTUNREACH && this.state === TcpState.SYN_SENT) this.fail(ERRNO.EHOSTUNREACH);
+      if (errno === ERRNO.EHOSTUNREACH && this.state === TcpState.SYN_SENT)
+        this.fail(ERRNO.EHOSTUNREACH);
     };
   }
 
@@ -205,7 +212,14 @@ export class TcpConnection {
   /** Data may still be written (the application has not closed its side, the connection is alive). */
   get canSend(): boolean {
     const s = this.state;
-    return !this.finQueued && this.error === 0 && (s === TcpState.ESTABLISHED || s === TcpState.CLOSE_WAIT || s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED);
+    return (
+      !this.finQueued &&
+      this.error === 0 &&
+      (s === TcpState.ESTABLISHED ||
+        s === TcpState.CLOSE_WAIT ||
+        s === TcpState.SYN_SENT ||
+        s === TcpState.SYN_RECEIVED)
+    );
   }
   /** Bytes sent but not yet acknowledged, plus bytes not yet sent. */
   get unacked(): number {
@@ -262,7 +276,8 @@ export class TcpConnection {
       this.release();
       return;
     }
-    if (s !== TcpState.ESTABLISHED && s !== TcpState.SYN_RECEIVED && s !== TcpState.CLOSE_WAIT) return;
+    if (s !== TcpState.ESTABLISHED && s !== TcpState.SYN_RECEIVED && s !== TcpState.CLOSE_WAIT)
+      return;
     this.finQueued = true;
     this.state = s === TcpState.CLOSE_WAIT ? TcpState.LAST_ACK : TcpState.FIN_WAIT_1;
     this.layer.markDirty(this);
@@ -292,7 +307,8 @@ export class TcpConnection {
     this.finQueued = true;
     if (s === TcpState.ESTABLISHED || s === TcpState.SYN_RECEIVED) this.state = TcpState.FIN_WAIT_1;
     else if (s === TcpState.CLOSE_WAIT) this.state = TcpState.LAST_ACK;
-    if (lingerMs !== undefined) this.layer.stack.timers.set(this.lifeTimer, this.layer.stack.now + lingerMs);
+    if (lingerMs !== undefined)
+      this.layer.stack.timers.set(this.lifeTimer, this.layer.stack.now + lingerMs);
     this.layer.markDirty(this);
   }
 
@@ -300,8 +316,22 @@ export class TcpConnection {
   abort(): void {
     if (this.released) return;
     const s = this.state;
-    if (s === TcpState.SYN_RECEIVED || s === TcpState.ESTABLISHED || s === TcpState.FIN_WAIT_1 || s === TcpState.FIN_WAIT_2 || s === TcpState.CLOSE_WAIT) {
-      sendRst(this.layer.stack, this.localPort, this.remoteIp, this.remotePort, this.sndNxt, this.rcvNxt, true);
+    if (
+      s === TcpState.SYN_RECEIVED ||
+      s === TcpState.ESTABLISHED ||
+      s === TcpState.FIN_WAIT_1 ||
+      s === TcpState.FIN_WAIT_2 ||
+      s === TcpState.CLOSE_WAIT
+    ) {
+      sendRst(
+        this.layer.stack,
+        this.localPort,
+        this.remoteIp,
+        this.remotePort,
+        this.sndNxt,
+        this.rcvNxt,
+        true,
+      );
     }
     this.release();
   }
@@ -310,7 +340,11 @@ export class TcpConnection {
   detach(): void {
     this.events = undefined;
     this.orphan = true;
-    if (this.state === TcpState.FIN_WAIT_2) this.layer.stack.timers.set(this.lifeTimer, this.layer.stack.now + this.layer.stack.config.tcp.finWait2TimeoutMs);
+    if (this.state === TcpState.FIN_WAIT_2)
+      this.layer.stack.timers.set(
+        this.lifeTimer,
+        this.layer.stack.now + this.layer.stack.config.tcp.finWait2TimeoutMs,
+      );
   }
 
   setKeepalive(on: boolean): void {
@@ -364,15 +398,23 @@ export class TcpConnection {
 
   armKeepalive(): void {
     const timers = this.layer.stack.timers;
-    if (!this.keepalive || (this.state !== TcpState.ESTABLISHED && this.state !== TcpState.CLOSE_WAIT)) {
+    if (
+      !this.keepalive ||
+      (this.state !== TcpState.ESTABLISHED && this.state !== TcpState.CLOSE_WAIT)
+    ) {
       timers.cancel(this.keepaliveTimer);
       return;
     }
-    if (!this.keepaliveTimer.armed) timers.set(this.keepaliveTimer, this.lastReceiveAt + this.keepaliveIdleMs);
+    if (!this.keepaliveTimer.armed)
+      timers.set(this.keepaliveTimer, this.lastReceiveAt + this.keepaliveIdleMs);
   }
 
   #onKeepalive(now: number): void {
-    if (!this.keepalive || (this.state !== TcpState.ESTABLISHED && this.state !== TcpState.CLOSE_WAIT)) return;
+    if (
+      !this.keepalive ||
+      (this.state !== TcpState.ESTABLISHED && this.state !== TcpState.CLOSE_WAIT)
+    )
+      return;
     const idle = now - this.lastReceiveAt;
     const timers = this.layer.stack.timers;
     if (idle < this.keepaliveIdleMs) {

@@ -24,14 +24,23 @@ export function segmentArrives(c: TcpConnection, seg: Segment, now: number): voi
   const stats = layer.stack.stats;
 
   // PAWS (RFC 7323 5): an old timestamp marks an old duplicate.
-  if (c.tsOk && seg.options.hasTimestamp && (flags & TCP_RST) === 0 && tsLt(seg.options.tsVal, c.tsRecent)) {
+  if (
+    c.tsOk &&
+    seg.options.hasTimestamp &&
+    (flags & TCP_RST) === 0 &&
+    tsLt(seg.options.tsVal, c.tsRecent)
+  ) {
     stats.tcpDropped++;
     ackUnacceptable(c, seg, now);
     return;
   }
 
   // A retransmitted SYN in a passive SYN-RECEIVED: our SYN-ACK was lost, send it again.
-  if (c.state === TcpState.SYN_RECEIVED && (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && seg.seq === c.irs) {
+  if (
+    c.state === TcpState.SYN_RECEIVED &&
+    (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN &&
+    seg.seq === c.irs
+  ) {
     c.sndNxt = c.iss;
     layer.markDirty(c);
     return;
@@ -44,7 +53,11 @@ export function segmentArrives(c: TcpConnection, seg: Segment, now: number): voi
   // A zero-length segment may sit exactly at the right edge (as Linux allows): a sender that
   // filled our window sends its ACKs with that sequence number.
   if (segLen === 0) acceptable = seqInWindow(seg.seq, c.rcvNxt, rcvWnd + 1);
-  else acceptable = rcvWnd > 0 && (seqInWindow(seg.seq, c.rcvNxt, rcvWnd) || seqInWindow(seqAdd(seg.seq, segLen - 1), c.rcvNxt, rcvWnd));
+  else
+    acceptable =
+      rcvWnd > 0 &&
+      (seqInWindow(seg.seq, c.rcvNxt, rcvWnd) ||
+        seqInWindow(seqAdd(seg.seq, segLen - 1), c.rcvNxt, rcvWnd));
   if (!acceptable) {
     stats.tcpDropped++;
     if ((flags & TCP_RST) === 0) ackUnacceptable(c, seg, now);
@@ -53,7 +66,8 @@ export function segmentArrives(c: TcpConnection, seg: Segment, now: number): voi
   c.lastReceiveAt = now;
   c.probes = 0;
   // RFC 7323 4.3: remember the timestamp of the segment our next ACK will cover.
-  if (c.tsOk && seg.options.hasTimestamp && seqLe(seg.seq, c.lastAckSent)) c.tsRecent = seg.options.tsVal;
+  if (c.tsOk && seg.options.hasTimestamp && seqLe(seg.seq, c.lastAckSent))
+    c.tsRecent = seg.options.tsVal;
 
   // 2. RST: exact match resets; in-window but inexact earns a challenge ACK (RFC 5961 3).
   // TIME-WAIT ignores resets (RFC 1337): a stray RST must not cut the wait short.
@@ -116,7 +130,8 @@ export function segmentArrives(c: TcpConnection, seg: Segment, now: number): voi
       c.abort();
       return;
     }
-    if (s === TcpState.ESTABLISHED || s === TcpState.FIN_WAIT_1 || s === TcpState.FIN_WAIT_2) receiveData(c, seg);
+    if (s === TcpState.ESTABLISHED || s === TcpState.FIN_WAIT_1 || s === TcpState.FIN_WAIT_2)
+      receiveData(c, seg);
     else {
       // After the peer's FIN there is nothing more to receive.
       c.ackNow = true;
@@ -180,7 +195,8 @@ function finAcked(c: TcpConnection): void {
     case TcpState.FIN_WAIT_1:
       c.state = TcpState.FIN_WAIT_2;
       timers.cancel(c.lifeTimer);
-      if (c.orphan) timers.set(c.lifeTimer, c.layer.stack.now + c.layer.stack.config.tcp.finWait2TimeoutMs);
+      if (c.orphan)
+        timers.set(c.lifeTimer, c.layer.stack.now + c.layer.stack.config.tcp.finWait2TimeoutMs);
       break;
     case TcpState.CLOSING:
       timers.cancel(c.lifeTimer);
@@ -231,7 +247,10 @@ function receiveData(c: TcpConnection, seg: Segment): void {
     } else if (++c.segsSinceAck >= 2) {
       c.ackNow = true;
     } else if (!c.delackTimer.armed) {
-      c.layer.stack.timers.set(c.delackTimer, c.layer.stack.now + c.layer.stack.config.tcp.delayedAckMs);
+      c.layer.stack.timers.set(
+        c.delackTimer,
+        c.layer.stack.now + c.layer.stack.config.tcp.delayedAckMs,
+      );
     }
     c.events?.onReadable?.();
     return;
@@ -298,7 +317,8 @@ function synSentArrives(c: TcpConnection, seg: Segment, now: number): void {
   let ackOk = false;
   if (flags & TCP_ACK) {
     if (seqLe(seg.ack, c.iss) || seqGt(seg.ack, c.sndMax)) {
-      if ((flags & TCP_RST) === 0) sendRst(layer.stack, c.localPort, c.remoteIp, c.remotePort, seg.ack, 0, false);
+      if ((flags & TCP_RST) === 0)
+        sendRst(layer.stack, c.localPort, c.remoteIp, c.remotePort, seg.ack, 0, false);
       return;
     }
     ackOk = true;

@@ -17,7 +17,13 @@ export class IsnGenerator {
   }
 
   /** [isn, timestamp offset] for a connection at time `nowMs`. */
-  generate(localIp: number, localPort: number, remoteIp: number, remotePort: number, nowMs: number): [number, number] {
+  generate(
+    localIp: number,
+    localPort: number,
+    remoteIp: number,
+    remotePort: number,
+    nowMs: number,
+  ): [number, number] {
     const t = this.#tuple;
     t.writeUInt32BE(localIp >>> 0, 0);
     t.writeUInt16BE(localPort, 4);

@@ -1,7 +1,15 @@
 import { L4_OFFSET } from '../link/link-layer.js';
 import type { InetStack } from '../stack/inet-stack.js';
 import { IPPROTO_TCP } from '../wire/ipv4.js';
-import { emitTcpHeader, TCP_ACK, TCP_FIN, TCP_HEADER_LEN, TCP_PSH, TCP_RST, TCP_SYN } from '../wire/tcp.js';
+import {
+  emitTcpHeader,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_HEADER_LEN,
+  TCP_PSH,
+  TCP_RST,
+  TCP_SYN,
+} from '../wire/tcp.js';
 import { emitTcpOptions, TcpOptions } from '../wire/tcp-options.js';
 import { hole, nextHole, pipe } from './ack.js';
 import type { TcpConnection } from './connection.js';
@@ -154,7 +162,10 @@ export function sendProbe(c: TcpConnection): void {
 function windowField(c: TcpConnection, syn: boolean): number {
   let right = seqAdd(c.rcvNxt, c.rcvBuf.free);
   if (seqLt(right, c.rcvAdvRight)) right = c.rcvAdvRight;
-  else if (seqSub(right, c.rcvAdvRight) < Math.min(c.rcvBuf.maxCapacity / 2, c.mss) && seqGt(c.rcvAdvRight, c.rcvNxt)) {
+  else if (
+    seqSub(right, c.rcvAdvRight) < Math.min(c.rcvBuf.maxCapacity / 2, c.mss) &&
+    seqGt(c.rcvAdvRight, c.rcvNxt)
+  ) {
     // Receiver-side SWS avoidance: do not offer a sliver more; the window is not closed.
     right = c.rcvAdvRight;
   }
@@ -169,7 +180,13 @@ function windowField(c: TcpConnection, syn: boolean): number {
  * Builds and sends one segment from the connection's state. Returns the data
  * bytes it carried (fewer than asked when options leave less room).
  */
-export function sendSegment(c: TcpConnection, seq: number, len: number, flags: number, now: number): number {
+export function sendSegment(
+  c: TcpConnection,
+  seq: number,
+  len: number,
+  flags: number,
+  now: number,
+): number {
   const stack = c.layer.stack;
   const cfg = stack.config;
   const b = stack.link.tx;
@@ -195,7 +212,21 @@ export function sendSegment(c: TcpConnection, seq: number, len: number, flags: n
   if (len > 0) c.sndBuf.peek(seqSub(seq, c.sndBufSeq), b, L4_OFFSET + TCP_HEADER_LEN + optLen, len);
   const window = windowField(c, syn);
   const ack = flags & TCP_ACK ? c.rcvNxt : 0;
-  emitTcpHeader(b, L4_OFFSET, c.localPort, c.remotePort, seq, ack, flags, window, optLen, len, c.localIp, c.remoteIp, checksumMode(stack));
+  emitTcpHeader(
+    b,
+    L4_OFFSET,
+    c.localPort,
+    c.remotePort,
+    seq,
+    ack,
+    flags,
+    window,
+    optLen,
+    len,
+    c.localIp,
+    c.remoteIp,
+    checksumMode(stack),
+  );
   stack.stats.tcpOut++;
   if (flags & TCP_ACK) {
     c.lastAckSent = c.rcvNxt;
@@ -218,14 +249,37 @@ function addSackBlocks(c: TcpConnection, o: TcpOptions): void {
     }
   }
   if (first >= 0) o.addSack(seqAdd(c.rcvNxt, ooo.start(first)), seqAdd(c.rcvNxt, ooo.end(first)));
-  for (let i = 0; i < ooo.count; i++) if (i !== first) o.addSack(seqAdd(c.rcvNxt, ooo.start(i)), seqAdd(c.rcvNxt, ooo.end(i)));
+  for (let i = 0; i < ooo.count; i++)
+    if (i !== first) o.addSack(seqAdd(c.rcvNxt, ooo.start(i)), seqAdd(c.rcvNxt, ooo.end(i)));
 }
 
 /** A reset for a segment no connection owns, or to abort one. */
-export function sendRst(stack: InetStack, localPort: number, remoteIp: number, remotePort: number, seq: number, ack: number, withAck: boolean): void {
+export function sendRst(
+  stack: InetStack,
+  localPort: number,
+  remoteIp: number,
+  remotePort: number,
+  seq: number,
+  ack: number,
+  withAck: boolean,
+): void {
   const b = stack.link.tx;
   const flags = TCP_RST | (withAck ? TCP_ACK : 0);
-  emitTcpHeader(b, L4_OFFSET, localPort, remotePort, seq, withAck ? ack : 0, flags, 0, 0, 0, stack.config.ipv4, remoteIp, checksumMode(stack));
+  emitTcpHeader(
+    b,
+    L4_OFFSET,
+    localPort,
+    remotePort,
+    seq,
+    withAck ? ack : 0,
+    flags,
+    0,
+    0,
+    0,
+    stack.config.ipv4,
+    remoteIp,
+    checksumMode(stack),
+  );
   stack.stats.tcpOut++;
   stack.stats.tcpRstOut++;
   stack.ipv4.output(remoteIp, IPPROTO_TCP, TCP_HEADER_LEN);

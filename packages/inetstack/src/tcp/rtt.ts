@@ -31,7 +31,10 @@ export class RttEstimator {
       this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
       this.srtt = 0.875 * this.srtt + 0.125 * r;
     }
-    this.#rto = Math.min(Math.max(this.srtt + Math.max(this.granularity, 4 * this.rttvar), this.minRto), this.maxRto);
+    this.#rto = Math.min(
+      Math.max(this.srtt + Math.max(this.granularity, 4 * this.rttvar), this.minRto),
+      this.maxRto,
+    );
   }
 
   /** The RTO with back-off applied. */

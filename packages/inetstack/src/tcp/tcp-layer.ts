@@ -1,8 +1,8 @@
 import { ERRNO } from '@demi/core';
+import type { InetStack } from '../stack/inet-stack.js';
 import { EPHEMERAL_FIRST, EPHEMERAL_LAST } from '../udp/udp-layer.js';
 import { randomBelow } from '../util/random.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TcpView } from '../wire/tcp.js';
-import type { InetStack } from '../stack/inet-stack.js';
 import { TcpConnection } from './connection.js';
 import { segmentArrives } from './input.js';
 import { IsnGenerator } from './isn.js';
@@ -46,7 +46,14 @@ export class TcpLayer {
 
   lookup(remoteIp: number, remotePort: number, localPort: number): TcpConnection | undefined {
     const last = this.#last;
-    if (last !== undefined && last.remoteIp === remoteIp && last.remotePort === remotePort && last.localPort === localPort && !last.released) return last;
+    if (
+      last !== undefined &&
+      last.remoteIp === remoteIp &&
+      last.remotePort === remotePort &&
+      last.localPort === localPort &&
+      !last.released
+    )
+      return last;
     const c = this.#connections.get(remoteIp)?.get(remotePort * 65536 + localPort);
     if (c !== undefined) this.#last = c;
     return c;
@@ -60,7 +67,11 @@ export class TcpLayer {
       stats.rxMalformed++;
       return;
     }
-    if (!stack.device.offloads.rxChecksum && !stack.config.checksumOffload.tcp && !v.verifyChecksum(src, dst)) {
+    if (
+      !stack.device.offloads.rxChecksum &&
+      !stack.config.checksumOffload.tcp &&
+      !v.verifyChecksum(src, dst)
+    ) {
       stats.rxBadChecksum++;
       return;
     }
@@ -84,7 +95,13 @@ export class TcpLayer {
     }
     const now = stack.now;
     let c = this.lookup(src, seg.srcPort, seg.dstPort);
-    if (c !== undefined && c.state === TcpState.TIME_WAIT && (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && seqGt(seg.seq, c.rcvNxt) && this.#listeners.has(seg.dstPort)) {
+    if (
+      c !== undefined &&
+      c.state === TcpState.TIME_WAIT &&
+      (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN &&
+      seqGt(seg.seq, c.rcvNxt) &&
+      this.#listeners.has(seg.dstPort)
+    ) {
       // A new incarnation may reuse a TIME_WAIT pair when its SYN is above the old sequence space (RFC 1122 4.2.2.13).
       c.release();
       c = undefined;
@@ -116,7 +133,13 @@ export class TcpLayer {
       return;
     }
     const c = new TcpConnection(this, this.stack.config.ipv4, seg.dstPort, seg.srcIp, seg.srcPort);
-    const [iss, tsOffset] = this.isn.generate(c.localIp, c.localPort, c.remoteIp, c.remotePort, now);
+    const [iss, tsOffset] = this.isn.generate(
+      c.localIp,
+      c.localPort,
+      c.remoteIp,
+      c.remotePort,
+      now,
+    );
     c.iss = iss;
     c.tsOffset = tsOffset;
     c.sndUna = c.sndNxt = c.sndMax = c.recoverSeq = c.highRxt = iss;
@@ -156,8 +179,18 @@ export class TcpLayer {
   #refuse(seg: Segment): void {
     const flags = seg.flags;
     if (flags & TCP_RST) return;
-    if (flags & TCP_ACK) sendRst(this.stack, seg.dstPort, seg.srcIp, seg.srcPort, seg.ack, 0, false);
-    else sendRst(this.stack, seg.dstPort, seg.srcIp, seg.srcPort, 0, seqAdd(seg.seq, seg.dataLen + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0)), true);
+    if (flags & TCP_ACK)
+      sendRst(this.stack, seg.dstPort, seg.srcIp, seg.srcPort, seg.ack, 0, false);
+    else
+      sendRst(
+        this.stack,
+        seg.dstPort,
+        seg.srcIp,
+        seg.srcPort,
+        0,
+        seqAdd(seg.seq, seg.dataLen + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0)),
+        true,
+      );
   }
 
   /** Starts an active open from `localPort` (0: ephemeral). Returns the connection or an errno. */
@@ -185,7 +218,10 @@ export class TcpLayer {
   /** Listens on `port`; EADDRINUSE when another listener has it. */
   listen(port: number, backlog: number): TcpListener | number {
     if (this.#listeners.has(port)) return ERRNO.EADDRINUSE;
-    const l = new TcpListener(port, Math.min(Math.max(backlog, 1), this.stack.config.tcp.maxBacklog));
+    const l = new TcpListener(
+      port,
+      Math.min(Math.max(backlog, 1), this.stack.config.tcp.maxBacklog),
+    );
     this.#listeners.set(port, l);
     return l;
   }

@@ -11,7 +11,13 @@ import { TcpState } from './state.js';
  */
 export function onRetransmitTimeout(c: TcpConnection, now: number): void {
   const s = c.state;
-  if (s === TcpState.CLOSED || s === TcpState.LISTEN || s === TcpState.TIME_WAIT || c.sndUna === c.sndMax) return;
+  if (
+    s === TcpState.CLOSED ||
+    s === TcpState.LISTEN ||
+    s === TcpState.TIME_WAIT ||
+    c.sndUna === c.sndMax
+  )
+    return;
   const stack = c.layer.stack;
   const handshake = s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED;
   const limit = handshake ? stack.config.tcp.synRetries : stack.config.tcp.retries;
@@ -43,7 +49,14 @@ export function onRetransmitTimeout(c: TcpConnection, now: number): void {
  */
 export function onPersistTimeout(c: TcpConnection, now: number): void {
   const s = c.state;
-  if (s !== TcpState.ESTABLISHED && s !== TcpState.CLOSE_WAIT && s !== TcpState.FIN_WAIT_1 && s !== TcpState.CLOSING && s !== TcpState.LAST_ACK) return;
+  if (
+    s !== TcpState.ESTABLISHED &&
+    s !== TcpState.CLOSE_WAIT &&
+    s !== TcpState.FIN_WAIT_1 &&
+    s !== TcpState.CLOSING &&
+    s !== TcpState.LAST_ACK
+  )
+    return;
   const stack = c.layer.stack;
   const dataEnd = seqAdd(c.sndBufSeq, c.sndBuf.length);
   const dataLeft = seqSub(dataEnd, c.sndNxt);

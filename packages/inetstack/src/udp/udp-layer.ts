@@ -1,11 +1,11 @@
 import { ERRNO } from '@demi/core';
 import type { TxDone } from '../arp/arp-layer.js';
 import { L4_OFFSET } from '../link/link-layer.js';
+import type { InetStack } from '../stack/inet-stack.js';
 import { FrameQueue } from '../util/frame-queue.js';
 import { randomBelow } from '../util/random.js';
 import { IPPROTO_UDP, IPV4_HEADER_LEN } from '../wire/ipv4.js';
 import { emitUdpHeader, UDP_HEADER_LEN, UdpView } from '../wire/udp.js';
-import type { InetStack } from '../stack/inet-stack.js';
 
 export const EPHEMERAL_FIRST = 49152;
 export const EPHEMERAL_LAST = 65535;
@@ -72,7 +72,15 @@ export class UdpLayer {
     return undefined;
   }
 
-  input(src: number, dst: number, buf: Uint8Array, off: number, len: number, ipOff: number, broadcast: boolean): void {
+  input(
+    src: number,
+    dst: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    ipOff: number,
+    broadcast: boolean,
+  ): void {
     const v = this.#view;
     const stack = this.stack;
     const s = stack.stats;
@@ -80,7 +88,11 @@ export class UdpLayer {
       s.rxMalformed++;
       return;
     }
-    if (!stack.device.offloads.rxChecksum && !stack.config.checksumOffload.udp && !v.verifyChecksum(src, dst)) {
+    if (
+      !stack.device.offloads.rxChecksum &&
+      !stack.config.checksumOffload.udp &&
+      !v.verifyChecksum(src, dst)
+    ) {
       s.rxBadChecksum++;
       return;
     }
@@ -104,12 +116,22 @@ export class UdpLayer {
    * Sends one datagram made of `segments`. Returns 0 when sent, TX_PENDING when
    * it waits for ARP (then `done` gets the outcome), or an errno.
    */
-  send(ep: UdpEndpoint, dst: number, dstPort: number, segments: readonly Uint8Array[], done?: TxDone): number {
+  send(
+    ep: UdpEndpoint,
+    dst: number,
+    dstPort: number,
+    segments: readonly Uint8Array[],
+    done?: TxDone,
+  ): number {
     const stack = this.stack;
     let length = 0;
     for (const s of segments) length += s.byteLength;
     if (length > 65535 - IPV4_HEADER_LEN - UDP_HEADER_LEN) return ERRNO.EMSGSIZE;
-    const mode = stack.device.offloads.txChecksum ? 'partial' : stack.config.checksumOffload.udp ? 'none' : 'full';
+    const mode = stack.device.offloads.txChecksum
+      ? 'partial'
+      : stack.config.checksumOffload.udp
+        ? 'none'
+        : 'full';
     const src = stack.config.ipv4;
     stack.stats.udpOut++;
     if (UDP_HEADER_LEN + length + IPV4_HEADER_LEN <= stack.config.mtu) {

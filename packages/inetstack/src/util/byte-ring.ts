@@ -41,7 +41,10 @@ export class ByteRing {
   /** Places src[off, off+n) at `offset` past the read position without making it readable. */
   writeAt(offset: number, src: Uint8Array, off: number, n: number): void {
     if (n <= 0) return;
-    if (offset < 0 || offset + n > this.maxCapacity) throw new RangeError(`ring write [${offset}, ${offset + n}) beyond capacity ${this.maxCapacity}`);
+    if (offset < 0 || offset + n > this.maxCapacity)
+      throw new RangeError(
+        `ring write [${offset}, ${offset + n}) beyond capacity ${this.maxCapacity}`,
+      );
     this.#ensure(offset + n);
     const cap = this.#buf.byteLength;
     let pos = (this.#head + offset) % cap;
@@ -56,14 +59,16 @@ export class ByteRing {
 
   /** Makes `n` bytes placed past the end readable. */
   commit(n: number): void {
-    if (n < 0 || this.#length + n > this.maxCapacity) throw new RangeError(`ring commit ${n} beyond capacity`);
+    if (n < 0 || this.#length + n > this.maxCapacity)
+      throw new RangeError(`ring commit ${n} beyond capacity`);
     this.#ensure(this.#length + n);
     this.#length += n;
   }
 
   /** Copies `n` readable bytes starting `offset` past the read position into dst[at...], leaving them. */
   peek(offset: number, dst: Uint8Array, at: number, n: number): void {
-    if (offset < 0 || offset + n > this.#length) throw new RangeError(`ring peek [${offset}, ${offset + n}) beyond length ${this.#length}`);
+    if (offset < 0 || offset + n > this.#length)
+      throw new RangeError(`ring peek [${offset}, ${offset + n}) beyond length ${this.#length}`);
     const cap = this.#buf.byteLength;
     let pos = (this.#head + offset) % cap;
     let done = 0;

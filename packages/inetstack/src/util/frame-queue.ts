@@ -4,7 +4,10 @@ export class FrameQueue<T> {
   #head = 0;
   #size = 0;
 
-  constructor(readonly limit: number, initial = 64) {
+  constructor(
+    readonly limit: number,
+    initial = 64,
+  ) {
     this.#items = new Array(Math.max(1, Math.min(initial, limit)));
   }
 
@@ -42,7 +45,8 @@ export class FrameQueue<T> {
 
   #grow(): void {
     const next = new Array<T | undefined>(Math.min(this.limit, this.#items.length * 2));
-    for (let i = 0; i < this.#size; i++) next[i] = this.#items[(this.#head + i) % this.#items.length];
+    for (let i = 0; i < this.#size; i++)
+      next[i] = this.#items[(this.#head + i) % this.#items.length];
     this.#items = next;
     this.#head = 0;
   }

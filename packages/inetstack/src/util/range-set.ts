@@ -99,7 +99,8 @@ export class RangeSet {
   sizeFrom(point: number): number {
     const r = this.#r;
     let n = 0;
-    for (let i = 0; i < r.length; i += 2) if (r[i + 1]! > point) n += r[i + 1]! - Math.max(point, r[i]!);
+    for (let i = 0; i < r.length; i += 2)
+      if (r[i + 1]! > point) n += r[i + 1]! - Math.max(point, r[i]!);
     return n;
   }
 

@@ -53,7 +53,13 @@ export interface ArpRepr {
 
 export function parseArp(view: ArpView): ArpRepr | undefined {
   if (!view.isEthernetIpv4) return undefined;
-  return { operation: view.operation, senderMac: view.senderMac, senderIp: view.senderIp, targetMac: view.targetMac, targetIp: view.targetIp };
+  return {
+    operation: view.operation,
+    senderMac: view.senderMac,
+    senderIp: view.senderIp,
+    targetMac: view.targetMac,
+    targetIp: view.targetIp,
+  };
 }
 
 export function emitArp(repr: ArpRepr, buf: Uint8Array, off = 0): number {

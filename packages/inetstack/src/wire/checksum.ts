@@ -9,7 +9,8 @@ export function onesSum(buf: Uint8Array, off: number, len: number, initial = 0):
   let i = off;
   const end4 = off + (len & ~3);
   // Two words per step; the running sum stays far below 2^53 for any frame.
-  for (; i < end4; i += 4) sum += ((buf[i]! << 8) | buf[i + 1]!) + ((buf[i + 2]! << 8) | buf[i + 3]!);
+  for (; i < end4; i += 4)
+    sum += ((buf[i]! << 8) | buf[i + 1]!) + ((buf[i + 2]! << 8) | buf[i + 3]!);
   const end2 = off + (len & ~1);
   if (i < end2) {
     sum += (buf[i]! << 8) | buf[i + 1]!;
@@ -31,7 +32,12 @@ export function internetChecksum(buf: Uint8Array, off: number, len: number, init
 }
 
 /** Partial sum of the IPv4 pseudo-header for TCP/UDP. */
-export function pseudoHeaderSum(src: number, dst: number, protocol: number, length: number): number {
+export function pseudoHeaderSum(
+  src: number,
+  dst: number,
+  protocol: number,
+  length: number,
+): number {
   return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + protocol + length;
 }
 

@@ -50,7 +50,13 @@ export class EthernetView {
 }
 
 /** Writes an Ethernet header at `off`; returns its length. */
-export function emitEthernetHeader(buf: Uint8Array, off: number, dst: Uint8Array, src: Uint8Array, etherType: number): number {
+export function emitEthernetHeader(
+  buf: Uint8Array,
+  off: number,
+  dst: Uint8Array,
+  src: Uint8Array,
+  etherType: number,
+): number {
   buf.set(dst.subarray(0, 6), off);
   buf.set(src.subarray(0, 6), off + 6);
   set16(buf, off + 12, etherType);

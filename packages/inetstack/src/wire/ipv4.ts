@@ -141,6 +141,20 @@ export function parseIpv4(view: Ipv4View): Ipv4Repr {
 }
 
 export function emitIpv4(repr: Ipv4Repr, buf: Uint8Array, off = 0, computeChecksum = true): number {
-  const flags = (repr.dontFragment ? IPV4_FLAG_DF : 0) | (repr.moreFragments ? IPV4_FLAG_MF : 0) | ((repr.fragmentOffset / 8) & 0x1fff);
-  return emitIpv4Header(buf, off, repr.src, repr.dst, repr.protocol, repr.payloadLength, repr.ttl, repr.ident, flags, computeChecksum);
+  const flags =
+    (repr.dontFragment ? IPV4_FLAG_DF : 0) |
+    (repr.moreFragments ? IPV4_FLAG_MF : 0) |
+    ((repr.fragmentOffset / 8) & 0x1fff);
+  return emitIpv4Header(
+    buf,
+    off,
+    repr.src,
+    repr.dst,
+    repr.protocol,
+    repr.payloadLength,
+    repr.ttl,
+    repr.ident,
+    flags,
+    computeChecksum,
+  );
 }

@@ -86,7 +86,8 @@ export function parseTcpOptions(buf: Uint8Array, off: number, len: number, out: 
         break;
       case TCPOPT_SACK:
         if (size >= 10 && (size - 2) % 8 === 0) {
-          for (let b = i + 2; b + 8 <= i + size; b += 8) out.addSack(get32(buf, b), get32(buf, b + 4));
+          for (let b = i + 2; b + 8 <= i + size; b += 8)
+            out.addSack(get32(buf, b), get32(buf, b + 4));
         }
         break;
       case TCPOPT_TIMESTAMP:

@@ -1,7 +1,7 @@
 import { EMPTY, get16, get32, set16, set32 } from './bytes.js';
 import { checksumValid, foldSum, internetChecksum, pseudoHeaderSum } from './checksum.js';
 import { IPPROTO_TCP } from './ipv4.js';
-import { emitTcpOptions, type TcpOptions, parseTcpOptions } from './tcp-options.js';
+import { emitTcpOptions, parseTcpOptions, type TcpOptions } from './tcp-options.js';
 
 export const TCP_HEADER_LEN = 20;
 export const TCP_FIN = 0x01;
@@ -77,7 +77,12 @@ export class TcpView {
     parseTcpOptions(this.buf, this.optionsOffset, this.optionsLength, out);
   }
   verifyChecksum(src: number, dst: number): boolean {
-    return checksumValid(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, IPPROTO_TCP, this.len));
+    return checksumValid(
+      this.buf,
+      this.off,
+      this.len,
+      pseudoHeaderSum(src, dst, IPPROTO_TCP, this.len),
+    );
   }
 }
 
@@ -111,8 +116,14 @@ export function emitTcpHeader(
   set16(buf, off + 16, 0);
   set16(buf, off + 18, 0);
   const len = headerLen + payloadLength;
-  if (checksum === 'full') set16(buf, off + 16, internetChecksum(buf, off, len, pseudoHeaderSum(src, dst, IPPROTO_TCP, len)));
-  else if (checksum === 'partial') set16(buf, off + 16, foldSum(pseudoHeaderSum(src, dst, IPPROTO_TCP, len)));
+  if (checksum === 'full')
+    set16(
+      buf,
+      off + 16,
+      internetChecksum(buf, off, len, pseudoHeaderSum(src, dst, IPPROTO_TCP, len)),
+    );
+  else if (checksum === 'partial')
+    set16(buf, off + 16, foldSum(pseudoHeaderSum(src, dst, IPPROTO_TCP, len)));
   return headerLen;
 }
 
@@ -142,10 +153,30 @@ export function parseTcp(view: TcpView, options: TcpOptions): TcpRepr {
   };
 }
 
-export function emitTcp(repr: TcpRepr, buf: Uint8Array, off: number, src: number, dst: number): number {
+export function emitTcp(
+  repr: TcpRepr,
+  buf: Uint8Array,
+  off: number,
+  src: number,
+  dst: number,
+): number {
   const optLen = emitTcpOptions(buf, off + TCP_HEADER_LEN, repr.options);
   buf.set(repr.payload, off + TCP_HEADER_LEN + optLen);
-  emitTcpHeader(buf, off, repr.srcPort, repr.dstPort, repr.seq, repr.ack, repr.flags, repr.window, optLen, repr.payload.byteLength, src, dst, 'full');
+  emitTcpHeader(
+    buf,
+    off,
+    repr.srcPort,
+    repr.dstPort,
+    repr.seq,
+    repr.ack,
+    repr.flags,
+    repr.window,
+    optLen,
+    repr.payload.byteLength,
+    src,
+    dst,
+    'full',
+  );
   return TCP_HEADER_LEN + optLen + repr.payload.byteLength;
 }
 

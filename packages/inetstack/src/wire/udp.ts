@@ -1,5 +1,5 @@
 import { EMPTY, get16, set16 } from './bytes.js';
-import { internetChecksum, onesSum, foldSum, pseudoHeaderSum } from './checksum.js';
+import { foldSum, internetChecksum, onesSum, pseudoHeaderSum } from './checksum.js';
 import { IPPROTO_UDP } from './ipv4.js';
 
 export const UDP_HEADER_LEN = 8;
@@ -38,7 +38,11 @@ export class UdpView {
   /** A zero checksum means the sender did not compute one (allowed in IPv4). */
   verifyChecksum(src: number, dst: number): boolean {
     if (this.checksum === 0) return true;
-    return foldSum(onesSum(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, IPPROTO_UDP, this.len))) === 0xffff;
+    return (
+      foldSum(
+        onesSum(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, IPPROTO_UDP, this.len)),
+      ) === 0xffff
+    );
   }
 }
 
@@ -47,7 +51,16 @@ export class UdpView {
  * 'full' the checksum is computed, 'partial' stores the pseudo-header sum for a
  * device that finishes it, 'none' leaves zero.
  */
-export function emitUdpHeader(buf: Uint8Array, off: number, srcPort: number, dstPort: number, payloadLength: number, src: number, dst: number, checksum: 'full' | 'partial' | 'none'): number {
+export function emitUdpHeader(
+  buf: Uint8Array,
+  off: number,
+  srcPort: number,
+  dstPort: number,
+  payloadLength: number,
+  src: number,
+  dst: number,
+  checksum: 'full' | 'partial' | 'none',
+): number {
   const len = UDP_HEADER_LEN + payloadLength;
   set16(buf, off, srcPort);
   set16(buf, off + 2, dstPort);
@@ -69,10 +82,20 @@ export interface UdpRepr {
 }
 
 export function parseUdp(view: UdpView): UdpRepr {
-  return { srcPort: view.srcPort, dstPort: view.dstPort, payload: view.buf.slice(view.payloadOffset, view.off + view.len) };
+  return {
+    srcPort: view.srcPort,
+    dstPort: view.dstPort,
+    payload: view.buf.slice(view.payloadOffset, view.off + view.len),
+  };
 }
 
-export function emitUdp(repr: UdpRepr, buf: Uint8Array, off: number, src: number, dst: number): number {
+export function emitUdp(
+  repr: UdpRepr,
+  buf: Uint8Array,
+  off: number,
+  src: number,
+  dst: number,
+): number {
   buf.set(repr.payload, off + UDP_HEADER_LEN);
   emitUdpHeader(buf, off, repr.srcPort, repr.dstPort, repr.payload.byteLength, src, dst, 'full');
   return UDP_HEADER_LEN + repr.payload.byteLength;

@@ -1,25 +1,31 @@
 import { ManualClock } from '../../src/device/clock.js';
-import { type MemoryDevice, MemoryLink, type MemoryLinkOptions } from '../../src/device/memory-link.js';
+import {
+  type MemoryDevice,
+  MemoryLink,
+  type MemoryLinkOptions,
+} from '../../src/device/memory-link.js';
 import type { StackConfigInput } from '../../src/stack/config.js';
 import { InetStack } from '../../src/stack/inet-stack.js';
 import { parseIPv4, parseMac } from '../../src/util/addr.js';
 import { SeededRandom } from '../../src/util/random.js';
 import {
+  type ArpRepr,
   ArpView,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  EthernetView,
   emitArp,
   emitEthernet,
   emitIcmp,
   emitIpv4,
   emitTcp,
   emitUdp,
-  EthernetView,
-  ETHERTYPE_ARP,
-  ETHERTYPE_IPV4,
-  type ArpRepr,
+  type IcmpRepr,
   IcmpView,
   IPPROTO_ICMP,
   IPPROTO_TCP,
   IPPROTO_UDP,
+  type Ipv4Repr,
   Ipv4View,
   parseArp,
   parseIcmp,
@@ -27,12 +33,10 @@ import {
   parseTcp,
   parseUdp,
   TcpOptions,
-  TcpView,
-  UdpView,
-  type IcmpRepr,
-  type Ipv4Repr,
   type TcpRepr,
+  TcpView,
   type UdpRepr,
+  UdpView,
 } from '../../src/wire/index.js';
 
 export const STACK_IP = '10.0.0.1';
@@ -68,7 +72,11 @@ export class Harness {
   readonly stack: InetStack;
   readonly errors: unknown[] = [];
 
-  constructor(config: Partial<StackConfigInput> = {}, linkOptions: MemoryLinkOptions = {}, seed = 1) {
+  constructor(
+    config: Partial<StackConfigInput> = {},
+    linkOptions: MemoryLinkOptions = {},
+    seed = 1,
+  ) {
     this.link = new MemoryLink(linkOptions);
     this.dev = this.link.attach(STACK_MAC);
     this.peer = this.link.attach(PEER_MAC);
@@ -112,12 +120,14 @@ export class Harness {
 
   nothing(): void {
     const s = this.sent();
-    if (s.length !== 0) throw new Error(`expected no frame, got ${s.length}: ${JSON.stringify(s.map(describe))}`);
+    if (s.length !== 0)
+      throw new Error(`expected no frame, got ${s.length}: ${JSON.stringify(s.map(describe))}`);
   }
 }
 
 export function describe(s: Sent): string {
-  if (s.tcp) return `TCP ${s.tcp.srcPort}>${s.tcp.dstPort} seq=${s.tcp.seq} ack=${s.tcp.ack} flags=${s.tcp.flags} win=${s.tcp.window} len=${s.tcp.payload.length}`;
+  if (s.tcp)
+    return `TCP ${s.tcp.srcPort}>${s.tcp.dstPort} seq=${s.tcp.seq} ack=${s.tcp.ack} flags=${s.tcp.flags} win=${s.tcp.window} len=${s.tcp.payload.length}`;
   if (s.arp) return `ARP op=${s.arp.operation}`;
   if (s.udp) return `UDP ${s.udp.srcPort}>${s.udp.dstPort} len=${s.udp.payload.length}`;
   if (s.icmp) return `ICMP type=${s.icmp.type} code=${s.icmp.code}`;
@@ -155,9 +165,21 @@ export function parseFrame(frame: Uint8Array): Sent {
 
 // ---- frame builders ----------------------------------------------------------
 
-export function ethernet(dst: string | Uint8Array, src: string | Uint8Array, etherType: number, payload: Uint8Array): Uint8Array {
+export function ethernet(
+  dst: string | Uint8Array,
+  src: string | Uint8Array,
+  etherType: number,
+  payload: Uint8Array,
+): Uint8Array {
   const f = new Uint8Array(14 + payload.length);
-  emitEthernet({ dst: typeof dst === 'string' ? mac(dst) : dst, src: typeof src === 'string' ? mac(src) : src, etherType }, f);
+  emitEthernet(
+    {
+      dst: typeof dst === 'string' ? mac(dst) : dst,
+      src: typeof src === 'string' ? mac(src) : src,
+      etherType,
+    },
+    f,
+  );
   f.set(payload, 14);
   return f;
 }
@@ -168,7 +190,10 @@ export function arpFrame(r: ArpRepr, dst = 'ff:ff:ff:ff:ff:ff', src = PEER_MAC):
   return ethernet(dst, src, ETHERTYPE_ARP, p);
 }
 
-export function ipv4Packet(fields: Partial<Ipv4Repr> & { protocol: number }, l4: Uint8Array): Uint8Array {
+export function ipv4Packet(
+  fields: Partial<Ipv4Repr> & { protocol: number },
+  l4: Uint8Array,
+): Uint8Array {
   const repr: Ipv4Repr = {
     src: ip(PEER_IP),
     dst: ip(STACK_IP),
@@ -186,11 +211,21 @@ export function ipv4Packet(fields: Partial<Ipv4Repr> & { protocol: number }, l4:
   return p;
 }
 
-export function ipFrame(fields: Partial<Ipv4Repr> & { protocol: number }, l4: Uint8Array, dstMac = STACK_MAC): Uint8Array {
+export function ipFrame(
+  fields: Partial<Ipv4Repr> & { protocol: number },
+  l4: Uint8Array,
+  dstMac = STACK_MAC,
+): Uint8Array {
   return ethernet(dstMac, PEER_MAC, ETHERTYPE_IPV4, ipv4Packet(fields, l4));
 }
 
-export function udpFrame(srcPort: number, dstPort: number, payload: Uint8Array, src = PEER_IP, dst = STACK_IP): Uint8Array {
+export function udpFrame(
+  srcPort: number,
+  dstPort: number,
+  payload: Uint8Array,
+  src = PEER_IP,
+  dst = STACK_IP,
+): Uint8Array {
   const l4 = new Uint8Array(8 + payload.length);
   emitUdp({ srcPort, dstPort, payload }, l4, 0, ip(src), ip(dst));
   return ipFrame({ protocol: IPPROTO_UDP, src: ip(src), dst: ip(dst) }, l4);
@@ -227,7 +262,16 @@ export function tcpSegment(s: SegmentSpec): Uint8Array {
   const payload = s.payload ?? new Uint8Array(0);
   const l4 = new Uint8Array(60 + payload.length);
   const n = emitTcp(
-    { srcPort: s.srcPort ?? 5000, dstPort: s.dstPort ?? 80, seq: s.seq >>> 0, ack: (s.ack ?? 0) >>> 0, flags: s.flags, window: s.window ?? 65535, options: o, payload },
+    {
+      srcPort: s.srcPort ?? 5000,
+      dstPort: s.dstPort ?? 80,
+      seq: s.seq >>> 0,
+      ack: (s.ack ?? 0) >>> 0,
+      flags: s.flags,
+      window: s.window ?? 65535,
+      options: o,
+      payload,
+    },
     l4,
     0,
     ip(PEER_IP),

@@ -3,13 +3,16 @@ import type { StackConfigInput, TcpConfig } from '../../src/stack/config.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
 import type { TcpListener } from '../../src/tcp/listener.js';
 import { TCP_ACK, TCP_SYN, type TcpRepr } from '../../src/wire/index.js';
-import { Harness, PEER_IP, PEER_MAC, type SegmentSpec, ip, tcpSegment } from './harness.js';
+import { Harness, ip, PEER_IP, PEER_MAC, type SegmentSpec, tcpSegment } from './harness.js';
 
 export const PEER_PORT = 5000;
 export const PORT = 80;
 export const PEER_ISS = 1000;
 
-type TcpOverrides = Partial<Omit<TcpConfig, 'keepalive' | 'linger'>> & { keepalive?: Partial<TcpConfig['keepalive']>; linger?: Partial<TcpConfig['linger']> };
+type TcpOverrides = Partial<Omit<TcpConfig, 'keepalive' | 'linger'>> & {
+  keepalive?: Partial<TcpConfig['keepalive']>;
+  linger?: Partial<TcpConfig['linger']>;
+};
 
 /**
  * A stack at 10.0.0.1 with the test playing 10.0.0.2:5000. Options are off by
@@ -22,11 +25,17 @@ export class TcpHarness extends Harness {
   readonly events: string[] = [];
 
   constructor(tcp: TcpOverrides = {}, config: Partial<StackConfigInput> = {}) {
-    super({ arp: { table: { [PEER_MAC]: PEER_IP } }, ...config, tcp: { timestamps: false, sack: false, windowScaling: false, ...tcp } });
+    super({
+      arp: { table: { [PEER_MAC]: PEER_IP } },
+      ...config,
+      tcp: { timestamps: false, sack: false, windowScaling: false, ...tcp },
+    });
   }
 
   /** Sends a segment from the peer (ports default to 5000 -> 80). */
-  send(spec: Omit<SegmentSpec, 'srcPort' | 'dstPort'> & { srcPort?: number; dstPort?: number }): void {
+  send(
+    spec: Omit<SegmentSpec, 'srcPort' | 'dstPort'> & { srcPort?: number; dstPort?: number },
+  ): void {
     this.inject(tcpSegment({ srcPort: PEER_PORT, dstPort: PORT, ...spec }));
   }
 
@@ -41,7 +50,8 @@ export class TcpHarness extends Harness {
 
   outOne(): TcpRepr {
     const o = this.out();
-    if (o.length !== 1) throw new Error(`expected one segment, got ${o.length}: ${o.map(show).join('; ')}`);
+    if (o.length !== 1)
+      throw new Error(`expected one segment, got ${o.length}: ${o.map(show).join('; ')}`);
     return o[0]!;
   }
 
@@ -71,7 +81,13 @@ export class TcpHarness extends Harness {
     const synAck = this.outOne();
     expect(synAck.flags).toBe(TCP_SYN | TCP_ACK);
     const iss = synAck.seq;
-    this.send({ seq: PEER_ISS + 1, ack: iss + 1, flags: TCP_ACK, window, ...(syn.ts ? { ts: [syn.ts[0] + 1, synAck.options.tsVal] as [number, number] } : {}) });
+    this.send({
+      seq: PEER_ISS + 1,
+      ack: iss + 1,
+      flags: TCP_ACK,
+      window,
+      ...(syn.ts ? { ts: [syn.ts[0] + 1, synAck.options.tsVal] as [number, number] } : {}),
+    });
     const c = l.accept();
     if (c === undefined) throw new Error('no connection to accept');
     this.watch(c);
@@ -88,7 +104,16 @@ export class TcpHarness extends Harness {
     const syn = this.outOne();
     expect(syn.flags).toBe(TCP_SYN);
     const iss = syn.seq;
-    this.send({ srcPort: PEER_PORT, dstPort: PORT, seq: PEER_ISS, ack: iss + 1, flags: TCP_SYN | TCP_ACK, mss: 1460, window: 65535, ...synAck });
+    this.send({
+      srcPort: PEER_PORT,
+      dstPort: PORT,
+      seq: PEER_ISS,
+      ack: iss + 1,
+      flags: TCP_SYN | TCP_ACK,
+      mss: 1460,
+      window: 65535,
+      ...synAck,
+    });
     const ack = this.outOne();
     expect(ack.flags).toBe(TCP_ACK);
     expect(ack.ack).toBe(PEER_ISS + 1);

@@ -43,16 +43,29 @@ export function runTransfer(o: TransferOptions): TransferResult {
   // ARP and the handshake get more tries than by default: at 30% loss both ways, four ARP
   // requests or seven SYNs all failing is a likely event across thousands of runs.
   const config = { tcp: { synRetries: 12, ...o.tcp }, arp: { retries: 12 } };
-  const a = sim.add({ ipv4: '10.0.0.1', config, ...(o.faults ? { faults: o.faults } : {}), ...(o.pcap ? { pcap: o.pcap } : {}) });
+  const a = sim.add({
+    ipv4: '10.0.0.1',
+    config,
+    ...(o.faults ? { faults: o.faults } : {}),
+    ...(o.pcap ? { pcap: o.pcap } : {}),
+  });
   const b = sim.add({ ipv4: '10.0.0.2', config, ...(o.faults ? { faults: o.faults } : {}) });
   const l = a.tcp.listen(80, 4);
-  if (typeof l === 'number') return { ok: false, why: 'listen failed', virtualMs: 0, retransmits: 0 };
+  if (typeof l === 'number')
+    return { ok: false, why: 'listen failed', virtualMs: 0, retransmits: 0 };
   const client = b.tcp.connect(parseIPv4('10.0.0.1')!, 80);
-  if (typeof client === 'number') return { ok: false, why: 'connect failed', virtualMs: 0, retransmits: 0 };
+  if (typeof client === 'number')
+    return { ok: false, why: 'connect failed', virtualMs: 0, retransmits: 0 };
   const up = pattern(o.bytes, o.seed * 2 + 1);
   const down = pattern(o.bytes, o.seed * 2 + 2);
   let server: TcpConnection | undefined;
-  const side = (data: Uint8Array) => ({ data, sent: 0, got: new Uint8Array(data.length), have: 0, closed: false });
+  const side = (data: Uint8Array) => ({
+    data,
+    sent: 0,
+    got: new Uint8Array(data.length),
+    have: 0,
+    closed: false,
+  });
   const c2s = side(up);
   const s2c = side(down);
   let failure = '';
@@ -74,15 +87,32 @@ export function runTransfer(o: TransferOptions): TransferResult {
     if (server === undefined) return false;
     pump(client, server, c2s);
     pump(server, client, s2c);
-    return c2s.have === up.length && s2c.have === down.length && client.eof && server.eof && a.tcp.connectionCount + b.tcp.connectionCount === 0;
+    return (
+      c2s.have === up.length &&
+      s2c.have === down.length &&
+      client.eof &&
+      server.eof &&
+      a.tcp.connectionCount + b.tcp.connectionCount === 0
+    );
   }, o.limitMs ?? 3_600_000);
   const retransmits = a.stats.tcpRetransmits + b.stats.tcpRetransmits;
-  const result = (ok: boolean, why: string) => ({ ok, why: `${why} (seed ${o.seed}, t=${sim.now} ms)`, virtualMs: sim.now, retransmits });
+  const result = (ok: boolean, why: string) => ({
+    ok,
+    why: `${why} (seed ${o.seed}, t=${sim.now} ms)`,
+    virtualMs: sim.now,
+    retransmits,
+  });
   if (sim.errors.length > 0) return result(false, `stack error: ${String(sim.errors[0])}`);
   if (failure !== '') return result(false, failure);
-  if (!done) return result(false, `stalled: up ${c2s.have}/${up.length}, down ${s2c.have}/${down.length}, client ${client.stateName}, server ${server?.stateName}, connections ${a.tcp.connectionCount}+${b.tcp.connectionCount}`);
+  if (!done)
+    return result(
+      false,
+      `stalled: up ${c2s.have}/${up.length}, down ${s2c.have}/${down.length}, client ${client.stateName}, server ${server?.stateName}, connections ${a.tcp.connectionCount}+${b.tcp.connectionCount}`,
+    );
   const firstDiff = (x: Uint8Array, y: Uint8Array) => x.findIndex((v, i) => v !== y[i]);
-  if (Buffer.compare(c2s.got, up) !== 0) return result(false, `client-to-server bytes differ from offset ${firstDiff(c2s.got, up)}`);
-  if (Buffer.compare(s2c.got, down) !== 0) return result(false, `server-to-client bytes differ from offset ${firstDiff(s2c.got, down)}`);
+  if (Buffer.compare(c2s.got, up) !== 0)
+    return result(false, `client-to-server bytes differ from offset ${firstDiff(c2s.got, up)}`);
+  if (Buffer.compare(s2c.got, down) !== 0)
+    return result(false, `server-to-client bytes differ from offset ${firstDiff(s2c.got, down)}`);
   return result(true, 'ok');
 }
