@@ -24,6 +24,7 @@ constexpr int64_t kHeartbeatNs = 100 * 1000 * 1000;
 constexpr int64_t kSpinNs = 50000;
 constexpr int64_t kWaiterSpinNs = 20000;
 constexpr int kYields = 8;
+constexpr uint32_t kSpreadEvery = 64;
 // futex_waitv takes at most 128 words; one is the waiter's own control word.
 constexpr unsigned kMaxWait = 127;
 constexpr int64_t kFallbackSliceNs = 1000 * 1000;
@@ -175,9 +176,14 @@ void Context::Sleep(int64_t timeout_ns) {
     if (e->PeerSharesCpu()) spin = false;
   }
   // After a sleep that timed out, nothing is imminent: go straight to sleeping.
-  const bool quiet = idle_;
+  bool quiet = idle_;
   idle_ = false;
   if (quiet) spin = false;
+  // Yielding keeps both processes runnable on one CPU, where the scheduler
+  // leaves them (they look cache-hot) even when another CPU is idle. Now and
+  // then sleep instead: the peer's FUTEX_WAKE then places this process on an
+  // idle CPU if there is one, and from there on both spin, a core each.
+  if (!spin && !quiet && ++shared_waits_ % kSpreadEvery == 0) quiet = true;
   while (spin && MonoNs() - start < kSpinNs) {
     for (int i = 0; i < 16; i++) {
       if (AnyReady(ends)) return;

@@ -64,7 +64,8 @@ class Context : public std::enable_shared_from_this<Context> {
   bool shut_ = false;
   bool referenced_ = false;
   bool tsfn_gone_ = false;
-  bool idle_ = false;  // the last Sleep timed out (JS thread only)
+  bool idle_ = false;          // the last Sleep timed out (JS thread only)
+  uint32_t shared_waits_ = 0;  // Sleeps that found the peer on this CPU (JS thread only)
   std::thread thread_;
   Napi::ThreadSafeFunction tsfn_;
   Napi::Reference<Napi::ArrayBuffer> staging_ref_;
