@@ -20,7 +20,7 @@ struct SysError {
 };
 
 // Where segments live: POSIX shared memory (shm_open) when dir is empty, else
-// regular files in dir (for tmpfs or hugetlbfs mounts chosen by the user).
+// regular files in dir (for another tmpfs mount chosen by the user).
 struct Place {
   std::string dir;
 };

@@ -9,7 +9,7 @@ export interface CatmemOptions {
   ringSize?: number;
   /**
    * Where pipes live: by default POSIX shared memory (shm_open, /dev/shm on Linux);
-   * or a directory, e.g. another tmpfs or a hugetlbfs mount.
+   * or files in a directory, e.g. another tmpfs mount.
    */
   directory?: string;
 }
