@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CatmemNative, native } from '../src/native.js';
@@ -12,6 +15,7 @@ const ENTRY_POINTS = [
   'push',
   'pop',
   'close',
+  'popWait',
   'sleep',
   'setWakeups',
   'list',
@@ -39,10 +43,13 @@ describe('the raw addon survives garbage', () => {
   it('every entry point either returns or throws an Error carrying a code', () => {
     const addon = native() as unknown as Record<string, (...args: unknown[]) => unknown>;
     const made: unknown[] = [];
+    const scratch = mkdtempSync(join(tmpdir(), 'catmem-garbage-'));
     fc.assert(
       fc.property(fc.constantFrom(...ENTRY_POINTS), fc.array(arg, { maxLength: 5 }), (fn, args) => {
-        // Never ask for a real sleep or a long-lived wake-up thread from junk.
+        // Never ask for a real sleep from junk, nor clean other programs' pipes.
         if (fn === 'sleep' && typeof args[1] === 'number' && args[1] > 1) args[1] = 1;
+        if (fn === 'popWait' && typeof args[2] === 'number' && args[2] > 1) args[2] = 1;
+        if (fn === 'removeStale') args[0] = scratch;
         try {
           const out = addon[fn]!(...args);
           if (fn === 'newContext') made.push(out);
@@ -59,6 +66,7 @@ describe('the raw addon survives garbage', () => {
         (native() as CatmemNative).destroyContext(ctx as number);
       } catch {}
     }
+    rmSync(scratch, { recursive: true, force: true });
   });
 
   it('a real pipe survives junk aimed at its handles', () => {
