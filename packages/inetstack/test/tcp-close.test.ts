@@ -84,7 +84,7 @@ describe('tcp close', () => {
   });
 
   it('the FIN is retransmitted when not acknowledged', () => {
-    const h = new TcpHarness();
+    const h = new TcpHarness({ tailLossProbe: false });
     const { c, iss } = h.accept();
     c.close();
     h.poll();

@@ -210,7 +210,7 @@ describe('tcp send', () => {
   });
 
   it('retransmits on timeout with exponential back-off, and ACKs restore progress', () => {
-    const h = new TcpHarness();
+    const h = new TcpHarness({ tailLossProbe: false });
     const { c, iss } = h.accept();
     const rto = c.rtt.rto;
     expect(rto).toBe(200); // the handshake took no time: the minimum RTO applies
@@ -263,7 +263,7 @@ describe('tcp send', () => {
   });
 
   it('gives up after the retries with ETIMEDOUT', () => {
-    const h = new TcpHarness({ retries: 3, maxRtoMs: 4000 });
+    const h = new TcpHarness({ tailLossProbe: false, retries: 3, maxRtoMs: 4000 });
     const { c } = h.accept();
     h.write(c, bytes(10));
     h.out();
@@ -481,5 +481,33 @@ describe('tcp keepalive', () => {
     h.advance(5_000);
     h.nothing();
     expect(c.state).toBe(TcpState.ESTABLISHED);
+  });
+});
+
+describe('tcp tail loss probe', () => {
+  it('resends the tail after 2 SRTT, well before the RTO', () => {
+    const h = new TcpHarness();
+    const l = h.listen();
+    h.send({ seq: PEER_ISS, flags: TCP_SYN, mss: 1460 });
+    const iss = h.outOne().seq;
+    h.advance(20);
+    h.send({ seq: P, ack: iss + 1, flags: TCP_ACK });
+    const c = l.accept()!;
+    expect(c.rtt.srtt).toBe(20);
+    h.write(c, bytes(3000));
+    const first = h.out();
+    expect(first.length).toBe(3);
+    // Only the first segment is acknowledged; the tail (two segments) is lost.
+    h.send({ seq: P, ack: iss + 1 + 1460, flags: TCP_ACK });
+    const pto = 2 * c.rtt.srtt; // 35 ms: the ACK's own sample (0 ms) pulled SRTT to 17.5
+    expect(pto).toBeLessThan(c.rtt.rto);
+    h.advance(pto - 1);
+    h.nothing();
+    h.advance(1);
+    // The probe carries the highest MSS worth of data, which covers the lost tail.
+    const probe = h.outOne();
+    expect([probe.seq, probe.payload.length]).toEqual([(iss + 1 + 1540) >>> 0, 1460]);
+    expect(h.stack.stats.tcpTailLossProbes).toBe(1);
+    expect(h.stack.stats.tcpRtoFired).toBe(0);
   });
 });

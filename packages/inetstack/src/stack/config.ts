@@ -47,6 +47,8 @@ export interface TcpConfig {
   timestamps: boolean;
   sack: boolean;
   windowScaling: boolean;
+  /** Probe a possibly lost tail before the RTO (RFC 8985 7). */
+  tailLossProbe: boolean;
   delayedAckMs: number;
   initialRtoMs: number;
   minRtoMs: number;
@@ -215,6 +217,7 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
       timestamps: t.timestamps ?? true,
       sack: t.sack ?? true,
       windowScaling: t.windowScaling ?? true,
+      tailLossProbe: t.tailLossProbe ?? true,
       delayedAckMs: int(t.delayedAckMs, 40, 'tcp.delayedAckMs', 0, 500),
       initialRtoMs: int(t.initialRtoMs, 1000, 'tcp.initialRtoMs', 1, 600_000),
       minRtoMs: int(t.minRtoMs, 200, 'tcp.minRtoMs', 1, 600_000),

@@ -28,7 +28,12 @@ export function newStackStats() {
     tcpOut: 0,
     tcpRetransmits: 0,
     tcpFastRetransmits: 0,
+    /** Retransmissions found lost by SACK during recovery and sent again. */
+    tcpLostRetransmits: 0,
     tcpTimeouts: 0,
+    tcpTailLossProbes: 0,
+    /** Retransmission timer expiries (each one a go-back-N restart). */
+    tcpRtoFired: 0,
     tcpRstOut: 0,
     tcpDropped: 0,
     tcpOooSegments: 0,

@@ -1,6 +1,7 @@
 import type { TcpConnection } from './connection.js';
 import type { Segment } from './segment.js';
 import { seqGe, seqGt, seqLe, seqLt, seqMax, seqSub } from './seq.js';
+import { armTailLossProbe } from './timeouts.js';
 
 /** Duplicate ACKs that signal a loss (RFC 5681). */
 const DUP_THRESH = 3;
@@ -28,18 +29,16 @@ export function processAck(c: TcpConnection, seg: Segment, now: number): void {
       c.rtt.backoff = 0;
     }
   }
+  const sackedBefore = c.sacked.size;
   if (c.sackOk && seg.options.sackCount > 0) takeSackBlocks(c, seg);
 
   if (seqGt(ack, c.sndUna)) {
     newAck(c, seg, now);
-  } else if (
-    ack === c.sndUna &&
-    seg.dataLen === 0 &&
-    (seg.flags & 3) === 0 &&
-    !windowChanged &&
-    c.sndMax !== c.sndUna
-  ) {
-    duplicateAck(c, now);
+  } else if (ack === c.sndUna && c.sndMax !== c.sndUna && (seg.flags & 3) === 0) {
+    // RFC 5681's duplicate: no data, same window. RFC 6675's: it SACKs something new,
+    // whatever else it carries (a reading receiver moves its window between them).
+    const plain = seg.dataLen === 0 && !windowChanged;
+    if (plain || c.sacked.size > sackedBefore) duplicateAck(c, now);
   }
 }
 
@@ -55,6 +54,23 @@ function takeSackBlocks(c: TcpConnection, seg: Segment): void {
     const r = base + seqSub(right, c.sndUna);
     c.sacked.add(l, r);
   }
+  // Lost retransmission: data sent after our latest retransmission is SACKed while holes
+  // we already resent are not. Resend them (a simple form of RACK's time-order rule).
+  if (c.inRecovery && seqGt(c.highRxt, c.sndUna)) {
+    const mark = c.sndUnaAbs + seqSub(c.rxtMark, c.sndUna);
+    if ((c.sacked.last ?? 0) > mark + c.mss && hasHoleBelow(c, c.highRxt)) {
+      c.highRxt = c.sndUna;
+      c.rxtMark = c.sndMax;
+      c.forceRetransmit = true;
+      c.layer.stack.stats.tcpLostRetransmits++;
+    }
+  }
+}
+
+/** Whether bytes between sndUna and `seq` are neither acknowledged nor SACKed. */
+function hasHoleBelow(c: TcpConnection, seq: number): boolean {
+  const end = c.sndUnaAbs + seqSub(seq, c.sndUna);
+  return c.sacked.sizeFrom(c.sndUnaAbs) - c.sacked.sizeFrom(end) < end - c.sndUnaAbs;
 }
 
 function newAck(c: TcpConnection, seg: Segment, now: number): void {
@@ -103,6 +119,8 @@ function newAck(c: TcpConnection, seg: Segment, now: number): void {
   // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
   if (c.sndUna === c.sndMax) stack.timers.cancel(c.rtxTimer);
   else stack.timers.set(c.rtxTimer, now + c.rtt.rto);
+  c.tlpSent = false;
+  armTailLossProbe(c, now);
 
   if (dataAcked > 0 && c.canSend) c.events?.onWritable?.();
   c.layer.markDirty(c);
@@ -116,16 +134,27 @@ function duplicateAck(c: TcpConnection, now: number): void {
     c.layer.markDirty(c);
     return;
   }
-  const sackLoss = c.sackOk && c.sacked.size > (DUP_THRESH - 1) * c.mss;
-  // After a timeout, duplicates of data sent before it must not trigger another reduction (RFC 6582 4.1).
-  if ((c.dupAcks >= DUP_THRESH || sackLoss) && seqGe(c.sndUna, c.recoverSeq)) enterRecovery(c, now);
+  // Early retransmit (RFC 5827): with fewer than four segments out and nothing new to
+  // send, three duplicates can never come; one fewer than the segments out will do.
+  let thresh = DUP_THRESH;
+  const unsent = seqSub((c.sndBufSeq + c.sndBuf.length) >>> 0, c.sndNxt);
+  if (unsent <= 0) {
+    const outSegs = Math.ceil(seqSub(c.sndMax, c.sndUna) / c.mss);
+    if (outSegs < 4) thresh = Math.max(1, outSegs - 1);
+  }
+  const sackLoss = c.sackOk && c.sacked.size > (thresh - 1) * c.mss;
+  // After a timeout, duplicates of data sent before it must not trigger another reduction
+  // (RFC 6582 4.1). SACK needs no such guard: new SACKed data above a hole is a real loss.
+  if (sackLoss || (c.dupAcks >= thresh && seqGe(c.sndUna, c.recoverSeq))) enterRecovery(c, now);
 }
 
 export function enterRecovery(c: TcpConnection, now: number): void {
   const flight = seqSub(c.sndMax, c.sndUna);
   c.inRecovery = true;
+  c.layer.stack.timers.cancel(c.tlpTimer);
   c.recoverSeq = c.sndMax;
   c.highRxt = c.sndUna;
+  c.rxtMark = c.sndMax;
   c.forceRetransmit = true;
   c.timing = false;
   c.cc.onCongestion(flight, now);

@@ -11,7 +11,7 @@ import { RttEstimator } from './rtt.js';
 import { seqAdd, seqSub } from './seq.js';
 import { TCP_STATE_NAMES, TcpState } from './state.js';
 import type { TcpLayer } from './tcp-layer.js';
-import { onPersistTimeout, onRetransmitTimeout } from './timeouts.js';
+import { onPersistTimeout, onRetransmitTimeout, onTailLossProbe } from './timeouts.js';
 
 /** What a connection tells its owner (the socket layer). Every callback is optional. */
 export interface TcpConnectionEvents {
@@ -123,6 +123,8 @@ export class TcpConnection {
   recoverSeq = 0;
   /** End of the highest retransmission in this recovery. */
   highRxt = 0;
+  /** sndMax at the latest retransmission: SACKs beyond it show that what we resent before was lost. */
+  rxtMark = 0;
   /** Send the first lost segment regardless of the window (on entering recovery or a partial ACK). */
   forceRetransmit = false;
   /** SACKed ranges above sndUna, as absolute offsets. */
@@ -138,6 +140,10 @@ export class TcpConnection {
 
   // ---- timers
   readonly rtxTimer: Timer;
+  /** Tail loss probe (RFC 8985 7): fires before the RTO when the tail of a flight may be lost. */
+  readonly tlpTimer: Timer;
+  /** A probe went out and nothing new has been acknowledged since. */
+  tlpSent = false;
   readonly persistTimer: Timer;
   readonly delackTimer: Timer;
   readonly keepaliveTimer: Timer;
@@ -178,6 +184,7 @@ export class TcpConnection {
     this.keepaliveIntervalMs = cfg.keepalive.intervalMs;
     this.keepaliveProbes = cfg.keepalive.probes;
     this.rtxTimer = new Timer((now) => onRetransmitTimeout(this, now));
+    this.tlpTimer = new Timer((now) => onTailLossProbe(this, now));
     this.persistTimer = new Timer((now) => onPersistTimeout(this, now));
     this.delackTimer = new Timer(() => {
       this.ackNow = true;
@@ -369,6 +376,7 @@ export class TcpConnection {
     this.state = TcpState.CLOSED;
     const timers = this.layer.stack.timers;
     timers.cancel(this.rtxTimer);
+    timers.cancel(this.tlpTimer);
     timers.cancel(this.persistTimer);
     timers.cancel(this.delackTimer);
     timers.cancel(this.keepaliveTimer);
@@ -381,6 +389,7 @@ export class TcpConnection {
     this.state = TcpState.TIME_WAIT;
     const timers = this.layer.stack.timers;
     timers.cancel(this.rtxTimer);
+    timers.cancel(this.tlpTimer);
     timers.cancel(this.persistTimer);
     timers.cancel(this.keepaliveTimer);
     timers.set(this.lifeTimer, this.layer.stack.now + 2 * this.layer.stack.config.tcp.mslMs);

@@ -3,7 +3,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import { processAck } from './ack.js';
 import type { TcpConnection } from './connection.js';
 import { settleOptions, takeSynOptions } from './options.js';
-import { sendRst } from './output.js';
+import { sendRst, sendSegment } from './output.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqGt, seqInWindow, seqLe, seqLt, seqSub } from './seq.js';
 import { TcpState } from './state.js';
@@ -149,7 +149,8 @@ export function segmentArrives(c: TcpConnection, seg: Segment, now: number): voi
       finArrives(c);
     } else if (seqGt(finSeq, c.rcvNxt) && seqLe(finSeq, c.rcvAdvRight)) {
       c.finPendingSeq = finSeq;
-      c.ackNow = true;
+      // With data, receiveData has already answered this segment.
+      if (seg.dataLen === 0) c.ackNow = true;
     }
   }
   if (c.ackNow || c.sndBuf.length > 0 || c.finQueued) layer.markDirty(c);
@@ -222,7 +223,7 @@ function receiveData(c: TcpConnection, seg: Segment): void {
   const dup = seqSub(c.rcvNxt, seq);
   if (dup > 0) {
     if (dup >= len) {
-      c.ackNow = true;
+      ackAtOnce(c);
       return;
     }
     seq = c.rcvNxt;
@@ -243,7 +244,7 @@ function receiveData(c: TcpConnection, seg: Segment): void {
     advance(c, len);
     if (hadHoles) {
       // Filled (part of) a hole: ACK at once so the sender's recovery moves on.
-      c.ackNow = true;
+      ackAtOnce(c);
     } else if (++c.segsSinceAck >= 2) {
       c.ackNow = true;
     } else if (!c.delackTimer.armed) {
@@ -257,13 +258,21 @@ function receiveData(c: TcpConnection, seg: Segment): void {
   }
   // Out of order: keep it if the range map has room, and ACK at once (a duplicate ACK with SACK).
   stats.tcpOooSegments++;
-  c.ackNow = true;
-  if (!c.ooo.add(offset, offset + len)) {
+  if (c.ooo.add(offset, offset + len)) {
+    c.rcvBuf.writeAt(c.rcvBuf.length + offset, seg.buf, off, len);
+    c.lastOooStart = offset;
+  } else {
     stats.tcpDropped++;
-    return;
   }
-  c.rcvBuf.writeAt(c.rcvBuf.length + offset, seg.buf, off, len);
-  c.lastOooStart = offset;
+  ackAtOnce(c);
+}
+
+/**
+ * Sends an ACK now rather than at the end of the batch: one per out-of-order or
+ * duplicate segment, so a sender counting duplicate ACKs sees each of them.
+ */
+function ackAtOnce(c: TcpConnection): void {
+  sendSegment(c, c.sndMax, 0, TCP_ACK, c.layer.stack.now);
 }
 
 /** Moves rcvNxt forward by `n` in-order bytes, absorbing out-of-order ranges that became contiguous. */

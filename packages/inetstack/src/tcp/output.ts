@@ -15,6 +15,7 @@ import { hole, nextHole, pipe } from './ack.js';
 import type { TcpConnection } from './connection.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import { TcpState } from './state.js';
+import { armTailLossProbe } from './timeouts.js';
 
 /** Options of the segment being built (one instance: building allocates nothing). */
 const opts = new TcpOptions();
@@ -61,6 +62,7 @@ export function output(c: TcpConnection, now: number): void {
           c.forceRetransmit = false;
           const end = seqAdd(hole.seq, sendData(c, hole.seq, hole.len, now));
           if (seqGt(end, c.highRxt)) c.highRxt = end;
+          c.rxtMark = c.sndMax;
           sent++;
           continue;
         }
@@ -73,7 +75,10 @@ export function output(c: TcpConnection, now: number): void {
     if (dataLeft <= 0 && !finLeft) break;
     const flight = c.inRecovery && c.sackOk ? pipe(c) : seqSub(c.sndNxt, c.sndUna);
     const wndRoom = seqSub(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
-    const cwndRoom = c.cc.cwnd - flight;
+    // Limited transmit (RFC 3042): each of the first two duplicate ACKs lets one new segment
+    // out beyond cwnd, so a small window can still produce the third duplicate.
+    const limited = c.inRecovery ? 0 : Math.min(c.dupAcks, 2) * c.mss;
+    const cwndRoom = c.cc.cwnd + limited - flight;
     if (dataLeft <= 0) {
       // Only the FIN is left; it needs no window space, only the congestion window's leave.
       if (cwndRoom <= 0 && flight > 0) break;
@@ -101,6 +106,7 @@ export function output(c: TcpConnection, now: number): void {
     sent++;
     if (len === 0) break;
   }
+  armTailLossProbe(c, now);
   // A pure ACK carries the highest sequence sent, not a rewound sndNxt: the peer may
   // already hold everything below it and would find an older number unacceptable.
   if (c.ackNow) sendSegment(c, c.sndMax, 0, TCP_ACK, now);

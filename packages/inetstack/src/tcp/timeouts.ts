@@ -1,7 +1,7 @@
 import { ERRNO } from '@demi/core';
 import type { TcpConnection } from './connection.js';
 import { output, sendData, sendProbe } from './output.js';
-import { seqAdd, seqSub } from './seq.js';
+import { seqAdd, seqMax, seqSub } from './seq.js';
 import { TcpState } from './state.js';
 
 /**
@@ -29,6 +29,9 @@ export function onRetransmitTimeout(c: TcpConnection, now: number): void {
     return;
   }
   c.rtxCount++;
+  stack.stats.tcpRtoFired++;
+  stack.timers.cancel(c.tlpTimer);
+  c.tlpSent = false;
   if (!handshake) c.cc.onTimeout(seqSub(c.sndMax, c.sndUna), now);
   c.inRecovery = false;
   c.forceRetransmit = false;
@@ -36,6 +39,7 @@ export function onRetransmitTimeout(c: TcpConnection, now: number): void {
   c.sacked.clear();
   c.recoverSeq = c.sndMax;
   c.highRxt = c.sndUna;
+  c.rxtMark = c.sndMax;
   c.timing = false;
   c.rtt.backOff();
   c.sndNxt = c.sndUna;
@@ -76,4 +80,60 @@ export function onPersistTimeout(c: TcpConnection, now: number): void {
   sendProbe(c);
   c.rtt.backOff();
   stack.timers.set(c.persistTimer, now + c.rtt.rto);
+}
+
+/** States in which data is in flight and a probe makes sense. */
+function sending(c: TcpConnection): boolean {
+  const s = c.state;
+  return (
+    s === TcpState.ESTABLISHED ||
+    s === TcpState.CLOSE_WAIT ||
+    s === TcpState.FIN_WAIT_1 ||
+    s === TcpState.CLOSING ||
+    s === TcpState.LAST_ACK
+  );
+}
+
+/**
+ * Arms the tail loss probe: when the last segments of a flight are lost no
+ * duplicate ACK ever comes, and only the RTO (200 ms at least) would notice.
+ * PTO = 2 SRTT (plus the delayed-ACK time when one segment is out), at least 10 ms.
+ */
+export function armTailLossProbe(c: TcpConnection, now: number): void {
+  const timers = c.layer.stack.timers;
+  if (
+    !c.layer.stack.config.tcp.tailLossProbe ||
+    c.tlpSent ||
+    c.inRecovery ||
+    c.rtxCount > 0 ||
+    !c.rtt.hasSample ||
+    c.sndUna === c.sndMax ||
+    !sending(c) ||
+    !c.rtxTimer.armed
+  ) {
+    timers.cancel(c.tlpTimer);
+    return;
+  }
+  let pto = Math.max(2 * c.rtt.srtt, 10);
+  if (seqSub(c.sndMax, c.sndUna) <= c.mss) pto += c.layer.stack.config.tcp.delayedAckMs;
+  if (now + pto >= c.rtxTimer.at) timers.cancel(c.tlpTimer);
+  else timers.set(c.tlpTimer, now + pto);
+}
+
+/** The probe: one new segment if the window allows, else the last segment sent again. */
+export function onTailLossProbe(c: TcpConnection, now: number): void {
+  if (c.tlpSent || c.inRecovery || c.sndUna === c.sndMax || !sending(c)) return;
+  c.tlpSent = true;
+  c.layer.stack.stats.tcpTailLossProbes++;
+  const dataEnd = seqAdd(c.sndBufSeq, c.sndBuf.length);
+  const unsent = seqSub(dataEnd, c.sndNxt);
+  const room = seqSub(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
+  if (unsent > 0 && room > 0) {
+    sendData(c, c.sndNxt, Math.min(unsent, room, c.mss), now);
+    return;
+  }
+  // Resend the highest data (a FIN rides along when it was sent).
+  const start = seqMax(c.sndUna, (dataEnd - Math.min(c.mss, c.sndBuf.length)) >>> 0);
+  const len = seqSub(dataEnd, start);
+  if (len > 0 || c.finQueued) sendData(c, start, Math.max(0, len), now);
 }
