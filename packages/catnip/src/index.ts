@@ -2,3 +2,4 @@ export { CatnipDevice, type CatnipDeviceStats, type CatnipPortInfo } from './dev
 export { dpdkInfo, dpdkLog, type EalStatus, ealStatus, retainEal } from './eal.js';
 export type { DeviceOffloads, FrameDevice } from '@demi/inetstack';
 export { type CatnipDeviceOptions, defaultEalArgs, optionsFromConfig, validateOptions } from './options.js';
+export { CatnipLibOS, type CatnipLibOSOptions, createLibOS } from './libos.js';
