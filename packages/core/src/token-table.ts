@@ -10,6 +10,7 @@ export interface Waiter {
 }
 
 interface Entry {
+  qt: QToken;
   qd: QDesc;
   opcode: Opcode;
   result: QResult | undefined;
@@ -17,6 +18,8 @@ interface Entry {
 }
 
 const INSTANCE_SPAN = 2 ** 32;
+/** Sequences stay below 2^30 so the table's keys are V8 small integers (fast Map hashing). */
+const SEQUENCE_SPAN = 2 ** 30;
 let nextInstance = 1;
 
 /**
@@ -27,42 +30,45 @@ let nextInstance = 1;
 export class TokenTable {
   readonly instance = nextInstance++;
   #sequence = 0;
-  readonly #entries = new Map<QToken, Entry>();
+  /** Keyed by sequence (a small integer), not by token (a heap number). */
+  readonly #entries = new Map<number, Entry>();
   /** Takes completions of tokens nobody waits on by name (waitNextN). */
   anyWaiter: Waiter | undefined;
 
   issue(qd: QDesc, opcode: Opcode): QToken {
-    this.#sequence = (this.#sequence + 1) % INSTANCE_SPAN;
+    // Skip sequences still outstanding after a wrap (a very old pending accept).
+    do this.#sequence = (this.#sequence % (SEQUENCE_SPAN - 1)) + 1;
+    while (this.#entries.has(this.#sequence));
     const qt = this.instance * INSTANCE_SPAN + this.#sequence;
-    this.#entries.set(qt, { qd, opcode, result: undefined, waiter: undefined });
+    this.#entries.set(this.#sequence, { qt, qd, opcode, result: undefined, waiter: undefined });
     return qt;
   }
 
   /** Records the outcome of an operation and hands it to its waiter, if any. */
   complete(qt: QToken, result: Omit<QResult, 'qt' | 'qd'> & { qd?: QDesc }): void {
-    const entry = this.#entries.get(qt);
+    const entry = this.#lookup(qt);
     if (entry === undefined || entry.result !== undefined) return;
     const full: QResult = { ...result, qd: result.qd ?? entry.qd, qt };
     entry.result = full;
     const waiter = entry.waiter ?? this.anyWaiter;
     if (waiter !== undefined) {
-      this.#entries.delete(qt);
+      this.#entries.delete(qt - this.instance * INSTANCE_SPAN);
       waiter.deliver(full);
     }
   }
 
   /** Completes every pending operation on `qd` as FAILED with `errno` (ECANCELED on close). */
   failAll(qd: QDesc, errno: number = ERRNO.ECANCELED): void {
-    for (const [qt, entry] of this.#entries) {
+    for (const entry of [...this.#entries.values()]) {
       if (entry.qd === qd && entry.result === undefined) {
-        this.complete(qt, { opcode: Opcode.FAILED, ret: errno });
+        this.complete(entry.qt, { opcode: Opcode.FAILED, ret: errno });
       }
     }
   }
 
   failEverything(errno: number = ERRNO.ECANCELED): void {
-    for (const [qt, entry] of this.#entries) {
-      if (entry.result === undefined) this.complete(qt, { opcode: Opcode.FAILED, ret: errno });
+    for (const entry of [...this.#entries.values()]) {
+      if (entry.result === undefined) this.complete(entry.qt, { opcode: Opcode.FAILED, ret: errno });
     }
   }
 
@@ -74,7 +80,7 @@ export class TokenTable {
     if (Math.floor(qt / INSTANCE_SPAN) !== this.instance) {
       throw new DemiError('EINVAL', `queue token ${qt} was not issued by this LibOS`, { syscall });
     }
-    const entry = this.#entries.get(qt);
+    const entry = this.#lookup(qt);
     if (entry === undefined) {
       throw new DemiError(
         'EINVAL',
@@ -87,28 +93,33 @@ export class TokenTable {
 
   /** Takes a completed result, consuming the token; undefined while it is pending. */
   take(qt: QToken): QResult | undefined {
-    const entry = this.#entries.get(qt);
+    const entry = this.#lookup(qt);
     if (entry?.result === undefined) return undefined;
-    this.#entries.delete(qt);
+    this.#entries.delete(qt - this.instance * INSTANCE_SPAN);
     return entry.result;
   }
 
   setWaiter(qt: QToken, waiter: Waiter | undefined): void {
-    const entry = this.#entries.get(qt);
+    const entry = this.#lookup(qt);
     if (entry !== undefined) entry.waiter = waiter;
   }
 
   /** Completed results that no named waiter holds, oldest first, up to `n`; consumes them. */
   takeUnclaimed(n: number): QResult[] {
     const out: QResult[] = [];
-    for (const [qt, entry] of this.#entries) {
+    for (const [sequence, entry] of this.#entries) {
       if (out.length >= n) break;
       if (entry.result !== undefined && entry.waiter === undefined) {
-        this.#entries.delete(qt);
+        this.#entries.delete(sequence);
         out.push(entry.result);
       }
     }
     return out;
+  }
+
+  #lookup(qt: QToken): Entry | undefined {
+    const entry = this.#entries.get(qt - this.instance * INSTANCE_SPAN);
+    return entry !== undefined && entry.qt === qt ? entry : undefined;
   }
 
   get size(): number {
