@@ -321,6 +321,7 @@ Napi::Value EalStatusJs(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < s.args.size(); i++) args.Set(static_cast<uint32_t>(i), s.args[i]);
   o.Set("args", args);
   if (!s.last_failure.empty()) o.Set("lastFailure", s.last_failure);
+  if (!s.cleanup_skipped.empty()) o.Set("cleanupSkipped", s.cleanup_skipped);
   return o;
 }
 

@@ -35,6 +35,8 @@ struct Global {
   int refs = 0;
   std::vector<std::string> args;
   std::string last_failure;
+  bool memif_used = false;
+  std::string cleanup_skipped;
 };
 
 Global& G() {
@@ -176,6 +178,33 @@ void CloseAllPortsLocked() {
   });
 }
 
+// rte_eal_cleanup (22.11) unmaps DPDK's memory while the interrupt thread
+// still runs. Drivers leave interrupt sources whose handles live in that
+// memory (memif unregisters its control channels lazily, on the interrupt
+// thread), and the thread walks them whenever it rebuilds its epoll set: if
+// that happens during the unmap, it faults. Letting the thread finish its
+// pending work first closes that window.
+void QuiesceInterruptThread() {
+  for (int i = 0; i < 3; i++) {
+    RunOnControlThread([] {});
+    usleep(2000);
+  }
+}
+
+void CleanupLocked(Global& g) {
+  CloseAllPortsLocked();
+  QuiesceInterruptThread();
+  if (g.memif_used) {
+    g.cleanup_skipped =
+        "a net_memif port was used: DPDK 22.11's memif driver leaves interrupt sources behind whose memory "
+        "rte_eal_cleanup unmaps under the interrupt thread, which then faults; ports were closed, memory is "
+        "released when the process exits";
+  } else {
+    rte_eal_cleanup();
+  }
+  g.state = State::kCleaned;
+}
+
 }  // namespace
 
 std::string ErrnoName(int err) {
@@ -224,18 +253,14 @@ void EalRelease(bool cleanup_when_idle) {
   std::lock_guard<std::mutex> lock(g.mu);
   if (g.state != State::kUp || g.refs <= 0) return;
   if (--g.refs > 0 || !cleanup_when_idle) return;
-  CloseAllPortsLocked();
-  rte_eal_cleanup();
-  g.state = State::kCleaned;
+  CleanupLocked(g);
 }
 
 void EalCleanupIfIdle() {
   Global& g = G();
   std::lock_guard<std::mutex> lock(g.mu);
   if (g.state != State::kUp || g.refs > 0) return;
-  CloseAllPortsLocked();
-  rte_eal_cleanup();
-  g.state = State::kCleaned;
+  CleanupLocked(g);
 }
 
 EalStatus EalGetStatus() {
@@ -246,7 +271,14 @@ EalStatus EalGetStatus() {
   s.refs = g.refs;
   s.args = g.args;
   s.last_failure = g.last_failure;
+  s.cleanup_skipped = g.cleanup_skipped;
   return s;
+}
+
+void EalNoteMemif() {
+  Global& g = G();
+  std::lock_guard<std::mutex> lock(g.mu);
+  g.memif_used = true;
 }
 
 std::string DpdkVersion() { return rte_version(); }

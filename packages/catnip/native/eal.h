@@ -26,6 +26,8 @@ struct EalStatus {
   int refs = 0;
   std::vector<std::string> args;
   std::string last_failure;
+  // Why rte_eal_cleanup was not called when the EAL shut down, if it was not.
+  std::string cleanup_skipped;
 };
 
 // Starts or joins the EAL and takes a reference. Throws CatnipError with
@@ -40,6 +42,9 @@ void EalRelease(bool cleanup_when_idle = true);
 // Cleans up an EAL nobody holds (at exit); no-op otherwise.
 void EalCleanupIfIdle();
 EalStatus EalGetStatus();
+// Records that a memif port was opened: rte_eal_cleanup is then skipped at
+// shutdown (see eal.cc) and ports are only closed.
+void EalNoteMemif();
 std::string DpdkVersion();
 
 }  // namespace catnip

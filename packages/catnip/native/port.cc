@@ -18,6 +18,7 @@
 #include <rte_mempool.h>
 
 #include "checksum.h"
+#include "eal.h"
 #include "error.h"
 #include "log_capture.h"
 #include "netns.h"
@@ -93,6 +94,7 @@ Port::Port(const PortOptions& options) : options_(options) {
   int ret = rte_eth_dev_info_get(id, &info);
   if (ret != 0) fail(-ret, "rte_eth_dev_info_get", "cannot read port info: " + ErrorText(-ret));
   driver_ = info.driver_name != nullptr ? info.driver_name : "";
+  if (driver_ == "net_memif") EalNoteMemif();
   if (info.device != nullptr) {
     device_name_ = rte_dev_name(info.device);
     const rte_bus* bus = rte_dev_bus(info.device);

@@ -63,6 +63,8 @@ export interface EalStatus {
   refs: number;
   args: string[];
   lastFailure?: string;
+  /** Why rte_eal_cleanup was skipped when the EAL shut down (a DPDK 22.11 memif defect), if it was. */
+  cleanupSkipped?: string;
 }
 
 export interface NativeAddon {

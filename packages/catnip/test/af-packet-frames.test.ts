@@ -16,7 +16,9 @@ describePrivileged('catnip frames on net_af_packet against the kernel', missingN
     const { pair } = net;
     device = new CatnipDevice({ vdevs: [`net_af_packet0,iface=${pair.devIf}`], netns: pair.devNs });
   });
-  afterAll(() => device?.close());
+  afterAll(() => {
+    if (!device?.closed) device?.close();
+  });
 
   it('opens port 0 of the af_packet driver with the veth MAC and software checksums', () => {
     expect(device.port.driver).toBe('net_af_packet');
@@ -128,5 +130,16 @@ s.send(bytes.fromhex(sys.argv[1]))`,
     expect(s.txFrames).toBeGreaterThanOrEqual(5);
     expect(s.rxFrames).toBeGreaterThanOrEqual(5);
     expect(s.txDropped).toBe(0);
+  });
+
+  it('closing the last device stops the port and cleans up the EAL (rte_eal_cleanup)', () => {
+    device.close();
+    expect(device.link().up).toBe(false);
+    expect(() => device.stats()).toThrow(/EBADF/);
+    expect(device.send(new Uint8Array(60))).toBe(false);
+    expect(device.receive(() => {})).toBe(0);
+    const status = ealStatus();
+    expect(status.state).toBe('cleaned');
+    expect(status.cleanupSkipped).toBeUndefined();
   });
 });
