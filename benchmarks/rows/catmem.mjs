@@ -43,12 +43,14 @@ export function rows() {
     {
       id: `catmem-sync-${size.bytes}`,
       group: size.group,
+      floor: `catmem-c-floor-${size.bytes}`,
       label: 'catmem waitSync, 2 processes',
       run: (ctx) => runNode(ctx, 'sync', size.bytes),
     },
     {
       id: `catmem-async-${size.bytes}`,
       group: size.group,
+      floor: `catmem-c-floor-${size.bytes}`,
       label: 'catmem async wait, 2 processes',
       run: (ctx) => runNode(ctx, 'async', size.bytes),
     },
@@ -120,7 +122,14 @@ async function runNode(ctx, mode, size) {
   const pongDone = collect(pong, ctx.signal);
   pongDone.catch(() => {}); // reported below, or moot if ping failed first
   try {
-    await firstLine(pong.stdout, 'ready');
+    // If the pong child dies first, its own exit error (with its stderr) is the one to report.
+    let ready = false;
+    const early = pongDone.then(() => {
+      if (!ready) throw new Error('pong child exited before it was ready');
+    });
+    early.catch(() => {});
+    await Promise.race([firstLine(pong.stdout, 'ready'), early]);
+    ready = true;
     const ping = spawn(
       process.execPath,
       [SELF, '--child', 'ping', name, mode, String(rounds), String(warmup), String(size)],
@@ -182,7 +191,9 @@ function firstLine(stream, expected) {
     };
     stream.setEncoding('utf8');
     stream.on('data', onData);
-    stream.once('end', () => reject(new Error(`child exited before saying ${expected}`)));
+    stream.once('end', () =>
+      setTimeout(() => reject(new Error(`child exited before saying ${expected}`)), 100),
+    );
   });
 }
 
