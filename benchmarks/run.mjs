@@ -3,8 +3,9 @@
 //                 [--iterations N] [--warmup N]
 //
 // Runs every row that benchmarks/rows/*.mjs contributes, in one run, and prints
-// p50/p99/p99.9 round-trip times with ratios against the node:net row (and the
-// floor row) of the same group. --quick is the CI smoke test: it checks that
+// p50/p99/p99.9 round-trip times (and CPU per round trip), bulk throughput and
+// connection-scaling rates, with ratios against the node:net row (and the floor
+// row) of the same group; saves results/<date>.json and a chart (.svg, .png). --quick is the CI smoke test: it checks that
 // every row completes (or says why it skipped), never how fast. See README.md.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -12,8 +13,9 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { renderChart } from './lib/chart.mjs';
+import { measurement, summaryLine } from './lib/measurement.mjs';
 import { Progress } from './lib/progress.mjs';
-import { summarize } from './lib/stats.mjs';
 import { formatTable } from './lib/table.mjs';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -111,13 +113,13 @@ const machine = {
 };
 const started = new Date();
 console.log(
-  `demi ping-pong round trips on 127.0.0.1 — ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+  `demi benchmarks on 127.0.0.1 — ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
 );
 console.log(
   `${machine.cpus} × ${machine.model}, Linux ${machine.kernel}, Node ${machine.node}, load ${machine.loadavg.join(' ')}`,
 );
 console.log(
-  `${opts.quick ? 'QUICK (smoke test: numbers mean nothing)' : 'full'}: ${counts.warmup} warm-up + ${counts.iterations} measured round trips per row\n`,
+  `${opts.quick ? 'QUICK (smoke test: numbers mean nothing)' : 'full'}: ${counts.warmup} warm-up + ${counts.iterations} measured round trips per ping-pong row\n`,
 );
 
 const progress = new Progress(selected.length);
@@ -126,6 +128,7 @@ let failures = 0;
 for (const [index, row] of selected.entries()) {
   const title = `${row.group} ${row.label}`;
   progress.startRow(index, title);
+  const rowStart = performance.now();
   const result = {
     id: row.id,
     group: row.group,
@@ -152,20 +155,7 @@ for (const [index, row] of selected.entries()) {
         }, ROW_TIMEOUT_MS);
       });
       const outcome = await Promise.race([row.run(ctx), timeout]);
-      if (outcome && typeof outcome.skip === 'string') {
-        result.skip = outcome.skip;
-      } else if (
-        outcome &&
-        Array.isArray(outcome.samplesNs) &&
-        outcome.samplesNs.length > 0 &&
-        outcome.samplesNs.every(Number.isFinite)
-      ) {
-        Object.assign(result, summarize(outcome.samplesNs));
-      } else {
-        throw new Error(
-          'run(ctx) must resolve {samplesNs: number[]} (non-empty, finite) or {skip: reason}',
-        );
-      }
+      Object.assign(result, measurement(outcome));
     }
   } catch (err) {
     result.error = String(err?.message ?? err).split('\n')[0];
@@ -176,11 +166,7 @@ for (const [index, row] of selected.entries()) {
   }
   results.push(result);
   progress.endRow(
-    result.error !== undefined
-      ? `ERROR ${result.error}`
-      : result.skip !== undefined
-        ? `skipped: ${result.skip}`
-        : `p50 ${(result.p50Ns / 1000).toFixed(1)} µs, p99 ${(result.p99Ns / 1000).toFixed(1)} µs`,
+    `${summaryLine(result)} (${((performance.now() - rowStart) / 1000).toFixed(1)} s)`,
   );
 }
 progress.done();
@@ -196,7 +182,11 @@ for (const b of broken) {
 }
 console.log(`\n${formatTable(results)}\n`);
 console.log(
-  'Lower is better. "vs node:net" and "vs floor" divide p50 by that row\'s p50 in the same group.',
+  [
+    'Round trips: lower is better; "vs node:net" and "vs floor" divide p50 by that row\'s p50 in the same group;',
+    "CPU is the client and server processes' CPU time per measured round trip.",
+    'Bulk and connections: higher is better; "vs node:net" divides throughput by node:net\'s in the same group.',
+  ].join('\n'),
 );
 
 if (!opts['no-save']) {
@@ -210,6 +200,16 @@ if (!opts['no-save']) {
     `${JSON.stringify({ date: started.toISOString(), machine, quick: opts.quick, ...counts, rows: clean }, null, 2)}\n`,
   );
   console.log(`results: ${existsSync(file) ? `benchmarks/results/${name}` : 'not written'}`);
+  const svg = file.replace(/\.json$/, '.svg');
+  writeFileSync(svg, renderChart(results, { date: started, machine, quick: opts.quick }));
+  const png = svg.replace(/\.svg$/, '.png');
+  const r = spawnSync('rsvg-convert', ['--zoom', '1.5', '-o', png, svg], { encoding: 'utf8' });
+  console.log(`chart: benchmarks/results/${name.replace(/\.json$/, '.svg')}`);
+  if (r.error || r.status !== 0)
+    console.log(
+      `no PNG: ${r.error ? 'rsvg-convert is not installed (apt-get install -y librsvg2-bin)' : r.stderr.trim()}`,
+    );
+  else console.log(`       benchmarks/results/${name.replace(/\.json$/, '.png')}`);
 }
 if (failures > 0) console.error(`${failures} row(s) failed`);
 process.exit(failures > 0 ? 1 : 0);

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cpuNs } from './proc.mjs';
 
 const READY_TIMEOUT_MS = 20_000;
 
@@ -60,51 +61,121 @@ export function startServer(command, args, options = {}) {
 }
 
 /** Runs a client child to completion; resolves with its samples. */
-export function runClient(command, args, ctx, options = {}) {
+export async function runClient(command, args, ctx, options = {}) {
+  return (await runClientMeasured(command, args, ctx, options)).samplesNs;
+}
+
+/**
+ * Runs a client child to completion; resolves with its samples and the CPU time
+ * the client and `options.serverPid` spent per measured round trip. CPU is read
+ * from /proc at the client's first and last progress line, so warm-up and
+ * process start-up are not counted.
+ */
+export async function runClientMeasured(command, args, ctx, options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'demi-bench-'));
   const out = join(dir, 'samples.f64');
+  const marks = [];
+  try {
+    await runChild(command, [...args, '--out', out], ctx, {
+      ...options,
+      onProgress: (fraction, child) => {
+        marks.push({
+          fraction,
+          client: cpuNs(child.pid),
+          server: options.serverPid === undefined ? undefined : cpuNs(options.serverPid),
+        });
+      },
+    });
+    const bytes = readFileSync(out);
+    const samplesNs = Array.from(
+      new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8),
+    );
+    return { samplesNs, cpu: cpuPerRoundTrip(marks, samplesNs.length) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function cpuPerRoundTrip(marks, iterations) {
+  if (marks.length < 2) return undefined;
+  const first = marks[0];
+  const last = marks[marks.length - 1];
+  const roundTrips = Math.round((last.fraction - first.fraction) * iterations);
+  if (!(roundTrips > 0) || first.client === undefined || last.client === undefined)
+    return undefined;
+  const per = (a, b) => (a === undefined || b === undefined ? undefined : (b - a) / roundTrips);
+  return {
+    roundTrips,
+    clientNs: per(first.client, last.client),
+    serverNs: per(first.server, last.server),
+  };
+}
+
+/**
+ * Runs a child to completion and resolves with its stdout. Its stderr lines
+ * `progress <0..1>` go to ctx.progress (and options.onProgress(fraction, child)),
+ * `mark <name>` lines to options.onMark(name, child); anything else is kept for
+ * the error message. The child is killed when ctx.signal aborts.
+ */
+export function runChild(command, args, ctx, options = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args, '--out', out], {
-      stdio: ['ignore', 'inherit', 'pipe'],
+    const child = spawn(command, args, {
+      stdio: ['ignore', options.stdout === 'inherit' ? 'inherit' : 'pipe', 'pipe'],
       env: options.env ?? process.env,
     });
+    let out = '';
     let err = '';
     let pending = '';
+    const onAbort = () => child.kill('SIGKILL');
+    ctx.signal?.addEventListener('abort', onAbort);
+    child.stdout?.on('data', (chunk) => (out += String(chunk)));
     child.stderr.on('data', (chunk) => {
       pending += String(chunk);
       const lines = pending.split('\n');
       pending = lines.pop();
       for (const line of lines) {
-        const match = /^progress ([\d.]+)/.exec(line);
-        if (match) ctx.progress(Number(match[1]));
+        const progress = /^progress ([\d.]+)/.exec(line);
+        const mark = /^mark (\S+)/.exec(line);
+        if (progress) {
+          options.onProgress?.(Number(progress[1]), child);
+          ctx.progress(Number(progress[1]));
+        } else if (mark) options.onMark?.(mark[1], child);
         else err += `${line}\n`;
       }
     });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      try {
-        if (code !== 0)
-          throw new Error(
+      ctx.signal?.removeEventListener('abort', onAbort);
+      if (code === 0) resolve(out);
+      else
+        reject(
+          new Error(
             `client ${command} ${args.join(' ')} failed (${code ?? signal}): ${(err + pending).trim()}`,
-          );
-        const bytes = readFileSync(out);
-        resolve(Array.from(new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8)));
-      } catch (e) {
-        reject(e);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+          ),
+        );
     });
   });
 }
 
-/** A ping-pong row's run: start the server, run the client against it, stop the server. */
+/** The last line of a child's stdout that is a JSON object. */
+export function lastJson(stdout) {
+  const line = stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
+  if (line === undefined) throw new Error(`no JSON result in the client output: ${stdout.trim()}`);
+  return JSON.parse(line);
+}
+
+/** A ping-pong row's run: start the server, run the client against it, stop the server; resolves {samplesNs, cpu}. */
 export async function pingPong(ctx, server, client) {
   const srv = startServer(server.command, server.args, server);
   try {
     const endpoint = await srv.ready;
-    const samplesNs = await runClient(client.command, client.args(endpoint), ctx, client);
-    return { samplesNs };
+    return await runClientMeasured(client.command, client.args(endpoint), ctx, {
+      ...client,
+      serverPid: srv.child.pid,
+    });
   } finally {
     srv.stop();
   }

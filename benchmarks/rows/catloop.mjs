@@ -10,7 +10,8 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runClient, startServer } from '../lib/children.mjs';
+import { runClientMeasured, startServer } from '../lib/children.mjs';
+import { demiRows } from '../lib/demi-rows.mjs';
 import { SIZES } from '../lib/sizes.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -55,11 +56,20 @@ function missing() {
 }
 
 export function rows() {
+  return [
+    ...rtt(),
+    ...demiRows({ libos: 'catloop', prefix: 'catloop', name: 'catloop', available: missing }),
+  ];
+}
+
+function rtt() {
   return SIZES.flatMap((size) =>
     MODES.map(({ mode, label }) => ({
       id: `catloop-${mode}-${size.bytes}`,
       group: size.group,
       label,
+      // catloop runs on catmem's rings: its floor is the C ring.
+      floor: `catmem-c-floor-${size.bytes}`,
       run: (ctx) => {
         const why = missing();
         if (why) return { skip: why };
@@ -97,7 +107,9 @@ async function pingPong(ctx, serverArgs, clientArgs) {
   const srv = startServer(process.execPath, serverArgs);
   try {
     const port = await srv.ready;
-    const samplesNs = await runClient(process.execPath, clientArgs(port), ctx);
+    const measured = await runClientMeasured(process.execPath, clientArgs(port), ctx, {
+      serverPid: srv.child.pid,
+    });
     if (srv.child.exitCode === null && srv.child.signalCode === null) {
       await new Promise((resolve) => {
         const timer = setTimeout(resolve, 5000);
@@ -107,7 +119,7 @@ async function pingPong(ctx, serverArgs, clientArgs) {
         });
       });
     }
-    return { samplesNs };
+    return measured;
   } finally {
     srv.stop();
   }

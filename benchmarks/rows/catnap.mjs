@@ -1,7 +1,9 @@
-// catnap (kernel sockets through the addon) with async wait and with waitSync.
-// Both ends are demi processes on catnap, in the same mode.
+// catnap (kernel sockets through the addon) with async wait and with waitSync:
+// ping-pong, bulk transfer and connection scaling. Both ends are demi processes
+// on catnap.
 import { join } from 'node:path';
 import { pingPong } from '../lib/children.mjs';
+import { demiRows } from '../lib/demi-rows.mjs';
 import { countArgs, SIZES } from '../lib/sizes.mjs';
 
 const lib = new URL('../lib/', import.meta.url).pathname;
@@ -15,6 +17,10 @@ const MODES = [
 ];
 
 export function rows() {
+  return [...rtt(), ...demiRows({ libos: 'catnap', prefix: 'catnap', name: 'catnap' })];
+}
+
+function rtt() {
   return SIZES.flatMap((size) =>
     MODES.map(({ mode, label }) => ({
       id: `catnap-${mode}-${size.bytes}`,

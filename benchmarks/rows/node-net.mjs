@@ -1,14 +1,91 @@
 // The baseline: node:net over TCP (both ends in their own process), and over a
-// Unix socket for comparison.
+// Unix socket for comparison; node:net bulk transfer and connection scaling.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pingPong } from '../lib/children.mjs';
 import { countArgs, SIZES } from '../lib/sizes.mjs';
+import {
+  BULK,
+  bulkCounts,
+  bulkTransfer,
+  SCALING,
+  scaling,
+  scalingCounts,
+} from '../lib/workloads.mjs';
 
 const lib = new URL('../lib/', import.meta.url).pathname;
 
 export function rows() {
+  return [...rtt(), bulk(), ...connections()];
+}
+
+/** One-way bulk transfer over loopback TCP in 64 KiB writes: the bulk baseline. */
+function bulk() {
+  return {
+    id: 'node-net-tcp-bulk',
+    group: BULK.group,
+    label: 'node:net TCP',
+    role: 'baseline',
+    run: (ctx) => {
+      const { bytes, runs } = bulkCounts(ctx);
+      return bulkTransfer(
+        ctx,
+        { command: process.execPath, args: [join(lib, 'net-bulk.mjs'), 'server'] },
+        {
+          command: process.execPath,
+          args: (port) => [
+            join(lib, 'net-bulk.mjs'),
+            'client',
+            '--port',
+            port,
+            '--bytes',
+            String(bytes),
+            '--runs',
+            String(runs + (runs > 1 ? 1 : 0)),
+            '--chunk',
+            String(BULK.chunk),
+          ],
+        },
+      );
+    },
+  };
+}
+
+/** Concurrent echo clients against a node:net echo server: the scaling baseline. */
+function connections() {
+  return SCALING.map(({ group, clients }) => ({
+    id: `node-net-tcp-conn-${clients}`,
+    group,
+    label: 'node:net TCP',
+    role: 'baseline',
+    run: (ctx) => {
+      const { warmupMs, measureMs } = scalingCounts(ctx);
+      return scaling(
+        ctx,
+        { command: process.execPath, args: [join(lib, 'net-server.mjs'), 'tcp'] },
+        {
+          command: process.execPath,
+          args: (port) => [
+            join(lib, 'scale-client.mjs'),
+            '--libos',
+            'net',
+            '--port',
+            port,
+            '--clients',
+            String(clients),
+            '--warmup-ms',
+            String(warmupMs),
+            '--measure-ms',
+            String(measureMs),
+          ],
+        },
+      );
+    },
+  }));
+}
+
+function rtt() {
   return SIZES.flatMap((size) => [
     {
       id: `node-net-tcp-${size.bytes}`,

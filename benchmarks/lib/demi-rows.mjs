@@ -1,0 +1,85 @@
+// Bulk and connection-scaling rows for any demi LibOS with TCP over loopback:
+// both ends run on that LibOS, the same scripts for every LibOS.
+import { join } from 'node:path';
+import { BULK, bulkCounts, bulkTransfer, SCALING, scaling, scalingCounts } from './workloads.mjs';
+
+const lib = new URL('.', import.meta.url).pathname;
+
+/**
+ * Rows `<prefix>-<mode>-bulk` for each wait mode, and `<prefix>-conn-<n>` for
+ * each client count (async waits, completions through waitNextN).
+ * `available()` may return a reason to skip.
+ */
+export function demiRows({ libos, prefix, name, modes = ['async', 'sync'], clients, available }) {
+  const label = { async: `${name} async wait`, sync: `${name} waitSync` };
+  const bulk = modes.map((mode) => ({
+    id: `${prefix}-${mode}-bulk`,
+    group: BULK.group,
+    label: label[mode],
+    run: (ctx) => {
+      const why = available?.();
+      if (why) return { skip: why };
+      const { bytes, runs } = bulkCounts(ctx);
+      const script = join(lib, 'demi-bulk.mjs');
+      return bulkTransfer(
+        ctx,
+        { command: process.execPath, args: [script, 'server', '--libos', libos, '--mode', mode] },
+        {
+          command: process.execPath,
+          args: (port) => [
+            script,
+            'client',
+            '--libos',
+            libos,
+            '--mode',
+            mode,
+            '--port',
+            port,
+            '--bytes',
+            String(bytes),
+            '--runs',
+            String(runs + (runs > 1 ? 1 : 0)),
+            '--chunk',
+            String(BULK.chunk),
+          ],
+        },
+      );
+    },
+  }));
+  const conn = SCALING.filter((s) => clients === undefined || clients.includes(s.clients)).map(
+    ({ group, clients: n }) => ({
+      id: `${prefix}-conn-${n}`,
+      group,
+      label: `${name} async, waitNextN`,
+      run: (ctx) => {
+        const why = available?.();
+        if (why) return { skip: why };
+        const { warmupMs, measureMs } = scalingCounts(ctx);
+        return scaling(
+          ctx,
+          {
+            command: process.execPath,
+            args: [join(lib, 'demi-echo-many.mjs'), '--libos', libos],
+          },
+          {
+            command: process.execPath,
+            args: (port) => [
+              join(lib, 'scale-client.mjs'),
+              '--libos',
+              libos,
+              '--port',
+              port,
+              '--clients',
+              String(n),
+              '--warmup-ms',
+              String(warmupMs),
+              '--measure-ms',
+              String(measureMs),
+            ],
+          },
+        );
+      },
+    }),
+  );
+  return [...bulk, ...conn];
+}
