@@ -30,10 +30,11 @@ export function newStackStats() {
     tcpFastRetransmits: 0,
     /** Retransmissions found lost by SACK during recovery and sent again. */
     tcpLostRetransmits: 0,
+    /** Retransmission timer expiries (each one a restart from the oldest unacknowledged byte). */
     tcpTimeouts: 0,
+    /** Connections that failed with ETIMEDOUT (retransmissions, probes or keepalives unanswered). */
+    tcpTimedOut: 0,
     tcpTailLossProbes: 0,
-    /** Retransmission timer expiries (each one a go-back-N restart). */
-    tcpRtoFired: 0,
     tcpRstOut: 0,
     tcpDropped: 0,
     tcpOooSegments: 0,

@@ -30,7 +30,10 @@ export function processAck(c: TcpConnection, seg: Segment, now: number): void {
     }
   }
   const sackedBefore = c.sacked.size;
+  const probed = c.tlpCount > 0;
   if (c.sackOk && seg.options.sackCount > 0) takeSackBlocks(c, seg);
+  // New SACK information is progress: another probe may follow if the recovery stalls again.
+  if (c.sacked.size > sackedBefore) c.tlpCount = 0;
 
   if (seqGt(ack, c.sndUna)) {
     newAck(c, seg, now);
@@ -38,7 +41,7 @@ export function processAck(c: TcpConnection, seg: Segment, now: number): void {
     // RFC 5681's duplicate: no data, same window. RFC 6675's: it SACKs something new,
     // whatever else it carries (a reading receiver moves its window between them).
     const plain = seg.dataLen === 0 && !windowChanged;
-    if (plain || c.sacked.size > sackedBefore) duplicateAck(c, now);
+    if (plain || c.sacked.size > sackedBefore) duplicateAck(c, now, probed);
   }
 }
 
@@ -119,14 +122,14 @@ function newAck(c: TcpConnection, seg: Segment, now: number): void {
   // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
   if (c.sndUna === c.sndMax) stack.timers.cancel(c.rtxTimer);
   else stack.timers.set(c.rtxTimer, now + c.rtt.rto);
-  c.tlpSent = false;
+  c.tlpCount = 0;
   armTailLossProbe(c, now);
 
   if (dataAcked > 0 && c.canSend) c.events?.onWritable?.();
   c.layer.markDirty(c);
 }
 
-function duplicateAck(c: TcpConnection, now: number): void {
+function duplicateAck(c: TcpConnection, now: number, probed: boolean): void {
   c.dupAcks++;
   if (c.inRecovery) {
     // NewReno inflation: each duplicate means a segment left the network.
@@ -142,7 +145,9 @@ function duplicateAck(c: TcpConnection, now: number): void {
     const outSegs = Math.ceil(seqSub(c.sndMax, c.sndUna) / c.mss);
     if (outSegs < 4) thresh = Math.max(1, outSegs - 1);
   }
-  const sackLoss = c.sackOk && c.sacked.size > (thresh - 1) * c.mss;
+  // A tail loss probe that arrives above a hole shows the loss on its own (RFC 8985 7.4's aim).
+  const sackLoss =
+    c.sackOk && (c.sacked.size > (thresh - 1) * c.mss || (probed && c.sacked.size > 0));
   // After a timeout, duplicates of data sent before it must not trigger another reduction
   // (RFC 6582 4.1). SACK needs no such guard: new SACKed data above a hole is a real loss.
   if (sackLoss || (c.dupAcks >= thresh && seqGe(c.sndUna, c.recoverSeq))) enterRecovery(c, now);

@@ -142,8 +142,8 @@ export class TcpConnection {
   readonly rtxTimer: Timer;
   /** Tail loss probe (RFC 8985 7): fires before the RTO when the tail of a flight may be lost. */
   readonly tlpTimer: Timer;
-  /** A probe went out and nothing new has been acknowledged since. */
-  tlpSent = false;
+  /** Probes sent since anything new was acknowledged or SACKed. */
+  tlpCount = 0;
   readonly persistTimer: Timer;
   readonly delackTimer: Timer;
   readonly keepaliveTimer: Timer;
@@ -437,7 +437,7 @@ export class TcpConnection {
       return;
     }
     if (this.probes >= this.keepaliveProbes) {
-      this.layer.stack.stats.tcpTimeouts++;
+      this.layer.stack.stats.tcpTimedOut++;
       this.fail(ERRNO.ETIMEDOUT);
       return;
     }

@@ -134,7 +134,8 @@ export function sendData(c: TcpConnection, seq: number, len: number, now: number
   if (seqGt(segEnd, c.sndMax)) c.sndMax = segEnd;
   const stats = c.layer.stack.stats;
   if (retransmit) stats.tcpRetransmits++;
-  else if (!c.timing && n > 0) {
+  else if (!c.timing && n > 0 && !c.inRecovery) {
+    // Not during recovery: the ACK of new data sent past holes waits for their repair.
     c.timing = true;
     c.timedSeq = seq;
     c.timedAt = now;

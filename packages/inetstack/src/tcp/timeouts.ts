@@ -1,7 +1,7 @@
 import { ERRNO } from '@demi/core';
 import type { TcpConnection } from './connection.js';
 import { output, sendData, sendProbe } from './output.js';
-import { seqAdd, seqMax, seqSub } from './seq.js';
+import { seqAdd, seqLt, seqMax, seqSub } from './seq.js';
 import { TcpState } from './state.js';
 
 /**
@@ -22,16 +22,16 @@ export function onRetransmitTimeout(c: TcpConnection, now: number): void {
   const handshake = s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED;
   const limit = handshake ? stack.config.tcp.synRetries : stack.config.tcp.retries;
   if (c.rtxCount >= limit) {
-    stack.stats.tcpTimeouts++;
+    stack.stats.tcpTimedOut++;
     // A half-open child of a listener just goes away; anything else reports the failure.
     if (s === TcpState.SYN_RECEIVED && c.listener !== undefined) c.release();
     else c.fail(ERRNO.ETIMEDOUT);
     return;
   }
   c.rtxCount++;
-  stack.stats.tcpRtoFired++;
+  stack.stats.tcpTimeouts++;
   stack.timers.cancel(c.tlpTimer);
-  c.tlpSent = false;
+  c.tlpCount = 0;
   if (!handshake) c.cc.onTimeout(seqSub(c.sndMax, c.sndUna), now);
   c.inRecovery = false;
   c.forceRetransmit = false;
@@ -72,7 +72,7 @@ export function onPersistTimeout(c: TcpConnection, now: number): void {
     return;
   }
   if (c.probes >= stack.config.tcp.retries) {
-    stack.stats.tcpTimeouts++;
+    stack.stats.tcpTimedOut++;
     c.fail(ERRNO.ETIMEDOUT);
     return;
   }
@@ -81,6 +81,9 @@ export function onPersistTimeout(c: TcpConnection, now: number): void {
   c.rtt.backOff();
   stack.timers.set(c.persistTimer, now + c.rtt.rto);
 }
+
+/** Probes per episode: RFC 8985 sends one, but against 200 ms of RTO a few cheap ones pay. */
+const MAX_PROBES = 3;
 
 /** States in which data is in flight and a probe makes sense. */
 function sending(c: TcpConnection): boolean {
@@ -96,15 +99,15 @@ function sending(c: TcpConnection): boolean {
 
 /**
  * Arms the tail loss probe: when the last segments of a flight are lost no
- * duplicate ACK ever comes, and only the RTO (200 ms at least) would notice.
- * PTO = 2 SRTT (plus the delayed-ACK time when one segment is out), at least 10 ms.
+ * duplicate ACK ever comes, and only the RTO (200 ms at least) would notice. Also
+ * armed in recovery, where a lost ACK or retransmission leaves nothing else to
+ * clock the sender out of a stall.
  */
 export function armTailLossProbe(c: TcpConnection, now: number): void {
   const timers = c.layer.stack.timers;
   if (
     !c.layer.stack.config.tcp.tailLossProbe ||
-    c.tlpSent ||
-    c.inRecovery ||
+    c.tlpCount >= MAX_PROBES ||
     c.rtxCount > 0 ||
     !c.rtt.hasSample ||
     c.sndUna === c.sndMax ||
@@ -114,26 +117,41 @@ export function armTailLossProbe(c: TcpConnection, now: number): void {
     timers.cancel(c.tlpTimer);
     return;
   }
-  let pto = Math.max(2 * c.rtt.srtt, 10);
-  if (seqSub(c.sndMax, c.sndUna) <= c.mss) pto += c.layer.stack.config.tcp.delayedAckMs;
+  // As Linux (since 6.7): 2 SRTT plus 2 ms, or plus the delayed-ACK time when one segment is out.
+  let pto = 2 * c.rtt.srtt;
+  if (seqSub(c.sndMax, c.sndUna) <= c.mss)
+    pto += Math.max(c.layer.stack.config.tcp.delayedAckMs, 10);
+  else pto += 2;
+  // A probe or its answer can be lost too: try again, backing off, while the RTO is still far.
+  pto *= 2 ** c.tlpCount;
   if (now + pto >= c.rtxTimer.at) timers.cancel(c.tlpTimer);
   else timers.set(c.tlpTimer, now + pto);
 }
 
-/** The probe: one new segment if the window allows, else the last segment sent again. */
+/**
+ * The probe. The first one is a new segment if the window allows (RFC 8985 7.3): if the
+ * tail was lost it arrives above the hole and its SACK starts recovery. Otherwise, and
+ * for later probes, the last segment sent goes again: a receiver answers a duplicate at
+ * once, where it may hold the ACK of one new in-order segment for its delayed-ACK time.
+ */
 export function onTailLossProbe(c: TcpConnection, now: number): void {
-  if (c.tlpSent || c.inRecovery || c.sndUna === c.sndMax || !sending(c)) return;
-  c.tlpSent = true;
+  if (c.tlpCount >= MAX_PROBES || c.sndUna === c.sndMax || !sending(c)) return;
+  c.tlpCount++;
   c.layer.stack.stats.tcpTailLossProbes++;
+  // A probe's answer may wait for a delayed ACK: no RTT sample from it.
+  const wasTiming = c.timing;
   const dataEnd = seqAdd(c.sndBufSeq, c.sndBuf.length);
   const unsent = seqSub(dataEnd, c.sndNxt);
   const room = seqSub(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
-  if (unsent > 0 && room > 0) {
+  if (c.tlpCount === 1 && unsent > 0 && room > 0 && !c.inRecovery) {
     sendData(c, c.sndNxt, Math.min(unsent, room, c.mss), now);
-    return;
+  } else {
+    // The highest data sent (a FIN rides along when it was sent).
+    const sentEnd = seqLt(c.sndMax, dataEnd) ? c.sndMax : dataEnd;
+    const start = seqMax(c.sndUna, (sentEnd - c.mss) >>> 0);
+    const len = seqSub(sentEnd, start);
+    if (len > 0 || c.finQueued) sendData(c, start, Math.max(0, len), now);
   }
-  // Resend the highest data (a FIN rides along when it was sent).
-  const start = seqMax(c.sndUna, (dataEnd - Math.min(c.mss, c.sndBuf.length)) >>> 0);
-  const len = seqSub(dataEnd, start);
-  if (len > 0 || c.finQueued) sendData(c, start, Math.max(0, len), now);
+  if (!wasTiming) c.timing = false;
+  armTailLossProbe(c, now);
 }
