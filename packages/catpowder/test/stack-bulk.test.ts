@@ -48,8 +48,8 @@ const CASES: Case[] = [
     title: 'af_packet, 5% loss each way',
     mode: afPacket,
     fault: { seed: 105, dropPct: 5 },
-    up: 4 * MiB,
-    down: 32 * MiB,
+    up: 100 * MiB,
+    down: 100 * MiB,
   },
 ];
 
