@@ -485,7 +485,7 @@ describe('tcp keepalive', () => {
 });
 
 describe('tcp tail loss probe', () => {
-  it('resends the tail after 2 SRTT + 2 ms, well before the RTO', () => {
+  it('resends the tail after 2 SRTT + 1 ms, well before the RTO', () => {
     const h = new TcpHarness();
     const l = h.listen();
     h.send({ seq: PEER_ISS, flags: TCP_SYN, mss: 1460 });
@@ -499,8 +499,8 @@ describe('tcp tail loss probe', () => {
     expect(first.length).toBe(3);
     // Only the first segment is acknowledged; the tail (two segments) is lost.
     h.send({ seq: P, ack: iss + 1 + 1460, flags: TCP_ACK });
-    // 37 ms: the ACK's own sample (0 ms) pulled SRTT to 17.5; two segments out add 2 ms.
-    const pto = 2 * c.rtt.srtt + 2;
+    // 36 ms: the ACK's own sample (0 ms) pulled SRTT to 17.5; two segments out add 1 ms.
+    const pto = 2 * c.rtt.srtt + 1;
     expect(pto).toBeLessThan(c.rtt.rto);
     h.advance(pto - 1);
     h.nothing();

@@ -63,22 +63,21 @@ describe('tcp SACK loss recovery', () => {
     expect(h.out().filter((s) => s.seq - base < 10_000 && s.payload.length > 0)).toEqual([]);
   });
 
-  it('when ACKs stop during recovery a probe resends the highest segment before the RTO', () => {
+  it('when ACKs stop during recovery a probe resends the oldest segment before the RTO', () => {
     const { h, c, base } = sender();
     h.write(c, bytes(10_000));
     h.out();
     h.send({ seq: P, ack: base, flags: TCP_ACK, sack: [[base + 1000, base + 4000]] });
     expect(dataSeqs(h, base)).toEqual([0]);
     // Nothing more comes back (the retransmission or its ACK was lost). SRTT is 0 here,
-    // so the probe timeout is 2 ms.
-    h.advance(1);
+    // so the probe timeout is 1 ms.
+    h.advance(0.5);
     h.nothing();
-    h.advance(1);
-    expect(dataSeqs(h, base)).toEqual([9000]);
+    h.advance(0.5);
+    expect(dataSeqs(h, base)).toEqual([0]);
     expect(h.stack.stats.tcpTailLossProbes).toBe(1);
     expect(h.stack.stats.tcpTimeouts).toBe(0);
-    // Its answer shows segments 4-9 arrived: the receiver has all but segment 0.
-    h.send({ seq: P, ack: base, flags: TCP_ACK, sack: [[base + 1000, base + 10_000]] });
+    // It arrives, and its answer shows segments 4-9 arrived too.
     h.send({ seq: P, ack: base + 10_000, flags: TCP_ACK });
     expect(c.inRecovery).toBe(false);
     expect(c.unacked).toBe(0);
@@ -88,11 +87,12 @@ describe('tcp SACK loss recovery', () => {
     const { h, c, base } = sender();
     h.write(c, bytes(30_000));
     expect(h.out().length).toBe(10);
-    // Every segment of the flight is lost. The probe is new data (segment 10).
-    h.advance(2);
-    expect(dataSeqs(h, base)).toEqual([10_000]);
-    // Only the probe arrives: one SACKed segment, yet it shows the first segment lost.
-    h.send({ seq: P, ack: base, flags: TCP_ACK, sack: [[base + 10_000, base + 11_000]] });
+    // Every segment of the flight is lost. The probe is the last one again.
+    h.advance(1);
+    expect(dataSeqs(h, base)).toEqual([9000]);
+    // Only the probe arrives: one SACKed segment, and more data waits to be sent (no
+    // early retransmit), yet it shows the first segment lost.
+    h.send({ seq: P, ack: base, flags: TCP_ACK, sack: [[base + 9000, base + 10_000]] });
     expect(dataSeqs(h, base)[0]).toBe(0);
     expect(c.inRecovery).toBe(true);
     expect(h.stack.stats.tcpTimeouts).toBe(0);
@@ -102,7 +102,7 @@ describe('tcp SACK loss recovery', () => {
     const { h, c, base } = sender();
     h.write(c, bytes(3000));
     expect(h.out().length).toBe(3);
-    // Probes at 2, 2+4 and 6+8 ms, each the last segment again (no new data to send).
+    // Probes at 1, 1+2 and 3+4 ms, each the last segment again.
     const at: number[] = [];
     for (let t = 1; t <= 199; t++) {
       h.advance(1);
@@ -112,7 +112,7 @@ describe('tcp SACK loss recovery', () => {
         at.push(t);
       }
     }
-    expect(at).toEqual([2, 6, 14]);
+    expect(at).toEqual([1, 3, 7]);
     expect(h.stack.stats.tcpTailLossProbes).toBe(3);
     expect(h.stack.stats.tcpTimeouts).toBe(0);
     // The RTO (200 ms minimum) restarts from the oldest byte and is counted as a timeout.

@@ -117,11 +117,12 @@ export function armTailLossProbe(c: TcpConnection, now: number): void {
     timers.cancel(c.tlpTimer);
     return;
   }
-  // As Linux (since 6.7): 2 SRTT plus 2 ms, or plus the delayed-ACK time when one segment is out.
+  // As Linux (6.7 on): 2 SRTT plus a little, or plus the delayed-ACK time when one segment is
+  // out. Linux adds 2 ms (two jiffies); our timers are finer, and on a LAN every ms counts.
   let pto = 2 * c.rtt.srtt;
   if (seqSub(c.sndMax, c.sndUna) <= c.mss)
     pto += Math.max(c.layer.stack.config.tcp.delayedAckMs, 10);
-  else pto += 2;
+  else pto += 1;
   // A probe or its answer can be lost too: try again, backing off, while the RTO is still far.
   pto *= 2 ** c.tlpCount;
   if (now + pto >= c.rtxTimer.at) timers.cancel(c.tlpTimer);
@@ -129,22 +130,23 @@ export function armTailLossProbe(c: TcpConnection, now: number): void {
 }
 
 /**
- * The probe. The first one is a new segment if the window allows (RFC 8985 7.3): if the
- * tail was lost it arrives above the hole and its SACK starts recovery. Otherwise, and
- * for later probes, the last segment sent goes again: a receiver answers a duplicate at
- * once, where it may hold the ACK of one new in-order segment for its delayed-ACK time.
+ * The probe, one segment regardless of the congestion window.
+ * - Outside recovery, the last segment sent goes again (RFC 8985 7.3 sends new data
+ *   when it can; a receiver may hold its ACK of one new in-order segment for its
+ *   delayed-ACK time, but answers a duplicate at once). If the tail was lost, the
+ *   probe's SACK above the hole starts recovery (see duplicateAck); if only an ACK
+ *   was lost, the answer acknowledges everything.
+ * - In recovery (a retransmission or the ACKs after it lost), the oldest
+ *   unacknowledged segment goes again: it repairs the hole if the retransmission was
+ *   lost, and draws an ACK with the receiver's whole state if only ACKs were.
  */
 export function onTailLossProbe(c: TcpConnection, now: number): void {
   if (c.tlpCount >= MAX_PROBES || c.sndUna === c.sndMax || !sending(c)) return;
   c.tlpCount++;
   c.layer.stack.stats.tcpTailLossProbes++;
-  // A probe's answer may wait for a delayed ACK: no RTT sample from it.
-  const wasTiming = c.timing;
   const dataEnd = seqAdd(c.sndBufSeq, c.sndBuf.length);
-  const unsent = seqSub(dataEnd, c.sndNxt);
-  const room = seqSub(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
-  if (c.tlpCount === 1 && unsent > 0 && room > 0 && !c.inRecovery) {
-    sendData(c, c.sndNxt, Math.min(unsent, room, c.mss), now);
+  if (c.inRecovery) {
+    sendData(c, c.sndUna, Math.min(c.mss, Math.max(0, seqSub(dataEnd, c.sndUna))), now);
   } else {
     // The highest data sent (a FIN rides along when it was sent).
     const sentEnd = seqLt(c.sndMax, dataEnd) ? c.sndMax : dataEnd;
@@ -152,6 +154,5 @@ export function onTailLossProbe(c: TcpConnection, now: number): void {
     const len = seqSub(sentEnd, start);
     if (len > 0 || c.finQueued) sendData(c, start, Math.max(0, len), now);
   }
-  if (!wasTiming) c.timing = false;
   armTailLossProbe(c, now);
 }
