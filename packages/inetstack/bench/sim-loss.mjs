@@ -2,7 +2,8 @@
 // Loss recovery as a sender, in virtual time: one stack sends MiB to another
 // across a link that drops a share of frames each way and delays every frame,
 // so the result is the protocol's alone. Prints goodput and how losses were repaired.
-//   node bench/sim-loss.mjs [--loss 1,5] [--mib 32] [--delay 1] [--rate 125e6] [--cc cubic] [--seed 7]
+//   node bench/sim-loss.mjs [--loss 1,5] [--mib 32] [--delay 0.05] [--rate bytes/s, 0 = none] [--cc cubic] [--seed 7]
+// (--rate polices: frames beyond the bucket are dropped, not queued.)
 import { Simulator } from '@demi/inetstack';
 
 const args = Object.fromEntries(
@@ -13,8 +14,8 @@ const args = Object.fromEntries(
 );
 const losses = (args.loss ?? '1,5').split(',').map(Number);
 const mib = Number(args.mib ?? 32);
-const delayMs = Number(args.delay ?? 1);
-const rate = args.rate === undefined ? 125e6 : Number(args.rate);
+const delayMs = Number(args.delay ?? 0.05);
+const rate = Number(args.rate ?? 0);
 const cc = args.cc ?? 'cubic';
 const seed = Number(args.seed ?? 7);
 
