@@ -1,0 +1,378 @@
+// catnip (DPDK under @demi/inetstack) on DPDK's virtual devices, beside node:net
+// on the same path: 64 B ping-pong round trips and bulk throughput.
+//
+//   memif  two catnip processes joined by net_memif (shared memory, no kernel
+//          on the data path), group rtt-64 / bulk beside node:net over loopback
+//   veth   catnip on net_af_packet in one network namespace against a node:net
+//          server in another (tools/netns), beside node:net on the same veth
+//
+// catnip processes are the shared demi clients/servers (lib/demi-*.mjs) with
+// DEMI_LIBOS=catnip and a YAML config whose dpdk.eal_init names the device and
+// pins each process to its own lcore. Needs root; otherwise the rows skip.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { pingPong, runClientMeasured, startServer } from '../lib/children.mjs';
+import { BULK, bulkCounts, bulkTransfer } from '../lib/workloads.mjs';
+
+const root = new URL('../../', import.meta.url).pathname;
+const lib = join(root, 'benchmarks/lib');
+const bench = join(root, 'packages/catnip/bench');
+
+/** Packages the runner builds before these rows run. */
+export const needs = ['@demi/core', '@demi/inetstack', '@demi/catnip'];
+
+const MEMIF_SERVER = '10.79.0.1';
+const MEMIF_CLIENT = '10.79.0.2';
+
+async function dpdkMissing() {
+  if (process.getuid?.() !== 0) return 'needs root (DPDK virtual devices, network namespaces)';
+  try {
+    const { dpdkInfo } = await import('@demi/catnip');
+    const info = dpdkInfo();
+    return info.dpdk ? undefined : `@demi/catnip was ${info.reason}`;
+  } catch (err) {
+    return `@demi/catnip does not load: ${err.message.split('\n')[0]}`;
+  }
+}
+
+/** A YAML config for one catnip process: its address, its device, its lcore. */
+function writeConfig(dir, name, { ip, vdev, lcore }) {
+  const eal = [
+    'demi-catnip',
+    '--no-huge',
+    '--no-pci',
+    '-m',
+    '128',
+    '--no-shconf',
+    '--no-telemetry',
+  ];
+  eal.push(
+    '-l',
+    String(lcore),
+    '--file-prefix',
+    `demi-bench-${process.pid}-${name}`,
+    '--vdev',
+    vdev,
+  );
+  const yaml = [
+    'demikernel:',
+    `  local_ipv4_addr: ${ip}`,
+    '  prefix_length: 24',
+    'dpdk:',
+    '  eal_init:',
+    ...eal.map((a) => `    - ${JSON.stringify(a)}`),
+    '',
+  ].join('\n');
+  const path = join(dir, `${name}.yaml`);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+const catnipEnv = (config) => ({ ...process.env, DEMI_LIBOS: 'catnip', DEMI_CONFIG: config });
+const counts = (ctx) => [
+  '--size',
+  '64',
+  '--warmup',
+  String(ctx.warmup),
+  '--iterations',
+  String(ctx.iterations),
+];
+
+/** A temp dir with a memif socket path and server/client configs. */
+function memifConfigs() {
+  const dir = mkdtempSync(join(tmpdir(), 'demi-bench-catnip-'));
+  const socket = join(dir, 'memif.sock');
+  const memif = (role) => `net_memif0,role=${role},id=0,socket=${socket},socket-abstract=no`;
+  return {
+    dir,
+    server: writeConfig(dir, 'server', { ip: MEMIF_SERVER, vdev: memif('server'), lcore: 1 }),
+    client: writeConfig(dir, 'client', { ip: MEMIF_CLIENT, vdev: memif('client'), lcore: 0 }),
+  };
+}
+
+function memifPingPong(mode) {
+  return async (ctx) => {
+    const missing = await dpdkMissing();
+    if (missing) return { skip: missing };
+    const c = memifConfigs();
+    try {
+      return await pingPong(
+        ctx,
+        {
+          command: process.execPath,
+          args: [join(bench, 'echo-server.mjs'), '--mode', mode, '--address', MEMIF_SERVER],
+          env: catnipEnv(c.server),
+        },
+        {
+          command: process.execPath,
+          args: (port) => [
+            join(lib, 'demi-client.mjs'),
+            '--libos',
+            'catnip',
+            '--mode',
+            mode,
+            '--address',
+            MEMIF_SERVER,
+            '--port',
+            port,
+            ...counts(ctx),
+          ],
+          env: catnipEnv(c.client),
+        },
+      );
+    } finally {
+      rmSync(c.dir, { recursive: true, force: true });
+    }
+  };
+}
+
+/** Runs a child to completion; resolves with the JSON line it printed. */
+function runJson(command, args, env, signal) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const onAbort = () => child.kill('SIGKILL');
+    signal?.addEventListener('abort', onAbort);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      signal?.removeEventListener('abort', onAbort);
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (code !== 0 || line === undefined)
+        reject(
+          new Error(`${args[0] ?? command} failed (${code}): ${err.trim().split('\n').pop()}`),
+        );
+      else resolve(JSON.parse(line));
+    });
+  });
+}
+
+/** The median rate of the runs. */
+function bulkResult(rates) {
+  const sorted = [...rates].sort((a, b) => a - b);
+  return { mbps: sorted[sorted.length >> 1], runsMbps: rates };
+}
+
+async function memifBulk(ctx) {
+  const missing = await dpdkMissing();
+  if (missing) return { skip: missing };
+  const c = memifConfigs();
+  const { bytes, runs } = bulkCounts(ctx);
+  try {
+    return await bulkTransfer(
+      ctx,
+      {
+        command: process.execPath,
+        args: [
+          join(lib, 'demi-bulk.mjs'),
+          'server',
+          '--libos',
+          'catnip',
+          '--mode',
+          'async',
+          '--address',
+          MEMIF_SERVER,
+        ],
+        env: catnipEnv(c.server),
+      },
+      {
+        command: process.execPath,
+        args: (port) => [
+          join(lib, 'demi-bulk.mjs'),
+          'client',
+          '--libos',
+          'catnip',
+          '--address',
+          MEMIF_SERVER,
+          '--port',
+          port,
+          '--bytes',
+          String(bytes),
+          '--runs',
+          String(runs + (runs > 1 ? 1 : 0)),
+          '--chunk',
+          String(BULK.chunk),
+        ],
+        env: catnipEnv(c.client),
+      },
+    );
+  } finally {
+    rmSync(c.dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs fn(pair, port, dir, serverPid) with a namespace pair and net-peer.mjs (`echo` or `sink`) in its peer namespace. */
+async function withVethPeer(kind, devAddress, fn) {
+  const missing = await dpdkMissing();
+  if (missing) return { skip: missing };
+  const netns = await import(join(root, 'tools/netns/index.mjs'));
+  const why = netns.missingNetnsSupport();
+  if (why) return { skip: why };
+  const pair = netns.createPair({ devAddress });
+  const dir = mkdtempSync(join(tmpdir(), 'demi-bench-catnip-'));
+  const server = startServer('ip', [
+    'netns',
+    'exec',
+    pair.peerNs,
+    process.execPath,
+    join(bench, 'net-peer.mjs'),
+    kind,
+    pair.peerIp,
+  ]);
+  try {
+    return await fn(pair, await server.ready, dir, server.child.pid);
+  } finally {
+    server.stop();
+    pair.down();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const inDev = (pair, args) => ['netns', 'exec', pair.devNs, process.execPath, ...args];
+const afPacketConfig = (pair, dir) =>
+  writeConfig(dir, 'afpacket', {
+    ip: pair.devIp,
+    vdev: `net_af_packet0,iface=${pair.devIf}`,
+    lcore: 0,
+  });
+
+function vethPingPong(mode) {
+  return (ctx) =>
+    withVethPeer('echo', mode === undefined, async (pair, port, dir, serverPid) => {
+      const args =
+        mode === undefined
+          ? inDev(pair, [
+              join(bench, 'net-client.mjs'),
+              '--address',
+              pair.peerIp,
+              '--port',
+              port,
+              ...counts(ctx),
+            ])
+          : inDev(pair, [
+              join(lib, 'demi-client.mjs'),
+              '--libos',
+              'catnip',
+              '--mode',
+              mode,
+              '--address',
+              pair.peerIp,
+              '--port',
+              port,
+              ...counts(ctx),
+            ]);
+      const env = mode === undefined ? process.env : catnipEnv(afPacketConfig(pair, dir));
+      return runClientMeasured('ip', args, ctx, { env, serverPid });
+    });
+}
+
+function vethBulk(kernel) {
+  return (ctx) =>
+    withVethPeer('sink', kernel, async (pair, port, dir) => {
+      const { bytes, runs } = bulkCounts(ctx);
+      const rates = [];
+      // One extra run first when measuring several: the warm-up, dropped.
+      const total = runs + (runs > 1 ? 1 : 0);
+      for (let i = 0; i < total; i++) {
+        const r = kernel
+          ? await runJson(
+              'ip',
+              inDev(pair, [
+                join(bench, 'net-client.mjs'),
+                '--address',
+                pair.peerIp,
+                '--port',
+                port,
+                '--bulk',
+                String(bytes),
+              ]),
+              process.env,
+              ctx.signal,
+            )
+          : await runJson(
+              'ip',
+              inDev(pair, [
+                join(lib, 'demi-bulk.mjs'),
+                'client',
+                '--libos',
+                'catnip',
+                '--address',
+                pair.peerIp,
+                '--port',
+                port,
+                '--bytes',
+                String(bytes),
+                '--runs',
+                '1',
+                '--chunk',
+                String(BULK.chunk),
+              ]),
+              catnipEnv(afPacketConfig(pair, dir)),
+              ctx.signal,
+            );
+        const mbps = kernel ? r.mbps : r.runsMbps[0];
+        if (total === 1 || i > 0) rates.push(mbps);
+        ctx.progress((i + 1) / total, `${mbps.toFixed(0)} Mbit/s`);
+      }
+      return bulkResult(rates);
+    });
+}
+
+export function rows() {
+  return [
+    {
+      id: 'catnip-memif-sync-64',
+      group: 'rtt-64',
+      label: 'catnip memif waitSync, 2 processes',
+      run: memifPingPong('sync'),
+    },
+    {
+      id: 'catnip-memif-async-64',
+      group: 'rtt-64',
+      label: 'catnip memif async wait, 2 processes',
+      run: memifPingPong('async'),
+    },
+    {
+      id: 'catnip-veth-net-64',
+      group: 'catnip-veth-rtt-64',
+      label: 'node:net ↔ kernel over veth',
+      role: 'baseline',
+      run: vethPingPong(undefined),
+    },
+    {
+      id: 'catnip-afpacket-sync-64',
+      group: 'catnip-veth-rtt-64',
+      label: 'catnip net_af_packet waitSync ↔ kernel',
+      run: vethPingPong('sync'),
+    },
+    {
+      id: 'catnip-afpacket-async-64',
+      group: 'catnip-veth-rtt-64',
+      label: 'catnip net_af_packet async wait ↔ kernel',
+      run: vethPingPong('async'),
+    },
+    {
+      id: 'catnip-memif-bulk',
+      group: BULK.group,
+      label: 'catnip memif, 2 processes',
+      run: memifBulk,
+    },
+    {
+      id: 'catnip-veth-net-bulk',
+      group: 'catnip-veth-bulk',
+      label: 'node:net → kernel over veth',
+      role: 'baseline',
+      run: vethBulk(true),
+    },
+    {
+      id: 'catnip-afpacket-bulk',
+      group: 'catnip-veth-bulk',
+      label: 'catnip net_af_packet → kernel',
+      run: vethBulk(false),
+    },
+  ];
+}
