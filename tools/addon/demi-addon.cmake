@@ -11,6 +11,9 @@ if(NOT CMAKE_BUILD_TYPE)
   set(CMAKE_BUILD_TYPE Release)
 endif()
 
+# Headers every addon shares (demi/errno_name.h, ...).
+set(DEMI_ADDON_INCLUDE_DIR ${CMAKE_CURRENT_LIST_DIR}/include)
+
 execute_process(
   COMMAND node -p "require('node-addon-api').include_dir"
   WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR}
@@ -20,7 +23,7 @@ execute_process(
 function(demi_addon target)
   add_library(${target} SHARED ${ARGN} ${CMAKE_JS_SRC})
   set_target_properties(${target} PROPERTIES PREFIX "" SUFFIX ".node")
-  target_include_directories(${target} PRIVATE ${CMAKE_JS_INC} ${DEMI_NODE_ADDON_API_DIR})
+  target_include_directories(${target} PRIVATE ${CMAKE_JS_INC} ${DEMI_NODE_ADDON_API_DIR} ${DEMI_ADDON_INCLUDE_DIR})
   target_link_libraries(${target} PRIVATE ${CMAKE_JS_LIB})
   # C++ exceptions carry errors to JS as DemiError-shaped objects; never abort.
   target_compile_definitions(${target} PRIVATE NAPI_VERSION=8 NAPI_CPP_EXCEPTIONS NODE_ADDON_API_DISABLE_DEPRECATED)
