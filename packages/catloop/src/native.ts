@@ -1,8 +1,4 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DemiError } from '@demi/core';
+import { DemiError, loadAddon } from '@demi/core';
 
 /** The addon's entry points (native/addon.cc). Every argument is checked natively too. */
 export interface CatloopNative {
@@ -41,43 +37,19 @@ export interface CatloopNative {
   readonly maxRingSize: number;
 }
 
-const ADDON = 'demi_catloop.node';
-
-function candidates(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const out: string[] = [];
-  if (process.env.DEMI_CATLOOP_ADDON) out.push(process.env.DEMI_CATLOOP_ADDON);
-  // dist/ and src/ both sit beside build/.
-  out.push(join(here, '..', 'build', 'Release', ADDON), join(here, '..', 'build', 'Debug', ADDON));
-  return out;
-}
-
 let loaded: CatloopNative | undefined;
 
 /** Loads the addon once; explains what to do when it is missing. */
 export function native(): CatloopNative {
-  if (loaded !== undefined) return loaded;
-  const require = createRequire(import.meta.url);
-  const tried: string[] = [];
-  for (const path of candidates()) {
-    if (!existsSync(path)) {
-      tried.push(`${path} (missing)`);
-      continue;
-    }
-    try {
-      loaded = require(path) as CatloopNative;
-      return loaded;
-    } catch (err) {
-      tried.push(`${path} (${(err as Error).message})`);
-    }
-  }
-  throw new DemiError(
-    'ENOENT',
-    `the catloop native addon could not be loaded; tried:\n  ${tried.join('\n  ')}\n` +
+  loaded ??= loadAddon<CatloopNative>({
+    name: 'catloop',
+    fromUrl: import.meta.url,
+    envVar: 'DEMI_CATLOOP_ADDON',
+    buildHint:
       'Build it with `npm run build -w @demi/catloop` (needs cmake, a C++17 compiler and the catmem sources beside it), ' +
       'or point DEMI_CATLOOP_ADDON at a built demi_catloop.node.',
-    { syscall: 'init' },
-  );
+  });
+  return loaded;
 }
 
 /** Turns an exception from the addon into a DemiError carrying its errno. */

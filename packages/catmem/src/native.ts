@@ -1,8 +1,4 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DemiError } from '@demi/core';
+import { DemiError, loadAddon } from '@demi/core';
 
 /** One pipe as the native listing reports it. */
 export interface RawPipeInfo {
@@ -40,42 +36,18 @@ export interface CatmemNative {
   readonly maxRingSize: number;
 }
 
-const ADDON = 'demi_catmem.node';
-
-function candidates(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const out: string[] = [];
-  if (process.env.DEMI_CATMEM_ADDON) out.push(process.env.DEMI_CATMEM_ADDON);
-  // dist/ and src/ both sit beside build/.
-  out.push(join(here, '..', 'build', 'Release', ADDON), join(here, '..', 'build', 'Debug', ADDON));
-  return out;
-}
-
 let loaded: CatmemNative | undefined;
 
 /** Loads the addon once; explains what to do when it is missing. */
 export function native(): CatmemNative {
-  if (loaded !== undefined) return loaded;
-  const require = createRequire(import.meta.url);
-  const tried: string[] = [];
-  for (const path of candidates()) {
-    if (!existsSync(path)) {
-      tried.push(`${path} (missing)`);
-      continue;
-    }
-    try {
-      loaded = require(path) as CatmemNative;
-      return loaded;
-    } catch (err) {
-      tried.push(`${path} (${(err as Error).message})`);
-    }
-  }
-  throw new DemiError(
-    'ENOENT',
-    `the catmem native addon could not be loaded; tried:\n  ${tried.join('\n  ')}\n` +
+  loaded ??= loadAddon<CatmemNative>({
+    name: 'catmem',
+    fromUrl: import.meta.url,
+    envVar: 'DEMI_CATMEM_ADDON',
+    buildHint:
       'Build it with `npm run build -w @demi/catmem` (needs cmake and a C++17 compiler), or point DEMI_CATMEM_ADDON at a built demi_catmem.node.',
-    { syscall: 'init' },
-  );
+  });
+  return loaded;
 }
 
 /** Turns an exception from the addon into a DemiError carrying its errno. */

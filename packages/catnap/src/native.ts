@@ -1,7 +1,4 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { DemiError } from '@demi/core';
+import { type AddonSpec, addonPaths, DemiError, loadAddon as loadNative } from '@demi/core';
 
 /**
  * The addon's surface (native/engine.cc). Every call validates its arguments
@@ -66,11 +63,17 @@ export interface Addon {
   SLAB_BYTES: number;
 }
 
-/** Where the addon is: DEMI_CATNAP_ADDON, else build/Release beside src/ and dist/. */
+const ADDON: AddonSpec = {
+  name: 'catnap',
+  fromUrl: import.meta.url,
+  envVar: 'DEMI_CATNAP_ADDON',
+  buildHint:
+    'Build it: run `npm run build` in packages/catnap (needs cmake and a C++17 compiler: apt-get install -y cmake g++), or set DEMI_CATNAP_ADDON to a built demi_catnap.node',
+};
+
+/** Where the addon is looked for first: DEMI_CATNAP_ADDON, else build/Release beside src/ and dist/. */
 export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env.DEMI_CATNAP_ADDON;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  return fileURLToPath(new URL('../build/Release/demi_catnap.node', import.meta.url));
+  return addonPaths({ ...ADDON, env })[0]!;
 }
 
 let loaded: Addon | undefined;
@@ -82,18 +85,7 @@ export function loadAddon(): Addon {
       syscall: 'init',
     });
   }
-  const path = addonPath();
-  try {
-    loaded = createRequire(import.meta.url)(path) as Addon;
-  } catch (err) {
-    const hint = existsSync(path)
-      ? `it exists but failed to load (${(err as Error).message})`
-      : 'it is not built: run `npm run build` in packages/catnap (needs cmake and a C++17 compiler: apt-get install -y cmake g++), or set DEMI_CATNAP_ADDON to a built demi_catnap.node';
-    throw new DemiError('ENOENT', `catnap's native addon ${path}: ${hint}`, {
-      syscall: 'init',
-      cause: err,
-    });
-  }
+  loaded = loadNative<Addon>(ADDON);
   return loaded;
 }
 

@@ -1,3 +1,4 @@
+export * from './addon.js';
 export { BaseLibOS } from './base-libos.js';
 export * from './config.js';
 export * from './constants.js';
