@@ -1,6 +1,4 @@
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { DemiError } from '@demi/core';
+import { DemiError, loadAddon as loadNative } from '@demi/core';
 
 /** The addon's view of one device (native/device.cc). */
 export interface NativeDevice {
@@ -45,7 +43,6 @@ export interface NativeAddon {
   runInNetns<T>(name: string, fn: () => T): T;
 }
 
-const ADDON = '../build/Release/demi_catpowder.node';
 let addon: NativeAddon | undefined;
 
 /** Loads the addon once; says how to get it when it cannot. */
@@ -58,18 +55,14 @@ export function loadAddon(): NativeAddon {
       { syscall: 'init' },
     );
   }
-  const require = createRequire(import.meta.url);
-  try {
-    addon = require(ADDON) as NativeAddon;
-  } catch (err) {
-    const path = fileURLToPath(new URL(ADDON, import.meta.url));
-    throw new DemiError(
-      'ENOENT',
-      `the @demi/catpowder addon did not load from ${path}: ${(err as Error).message}\n` +
-        'Build it (needs cmake, g++; libxdp-dev and libbpf-dev for AF_XDP): cd node_modules/@demi/catpowder && npm run build',
-      { syscall: 'init', cause: err },
-    );
-  }
+  addon = loadNative<NativeAddon>({
+    name: 'catpowder',
+    fromUrl: import.meta.url,
+    envVar: 'DEMI_CATPOWDER_ADDON',
+    buildHint:
+      'Build it (needs cmake, g++; libxdp-dev and libbpf-dev for AF_XDP): cd node_modules/@demi/catpowder && npm run build, ' +
+      'or point DEMI_CATPOWDER_ADDON at a built demi_catpowder.node',
+  });
   return addon;
 }
 

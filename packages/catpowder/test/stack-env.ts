@@ -98,6 +98,8 @@ export function peerRun(
         stderr: Buffer.concat(err).toString(),
       });
     });
+    // A command that exits without reading its input (ip, ping) closes the pipe first: EPIPE is no failure.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }
