@@ -7,5 +7,5 @@ export default defineConfig({
   clean: true,
   shims: true,
   target: 'node22',
-  external: ['@demi/core'],
+  external: ['@demi/core', '@demi/catmem'],
 });

@@ -1,9 +1,9 @@
+import { completePop, drainPushes, waitAnySync } from '@demi/catmem';
 import {
   assertTimeout,
   BaseLibOS,
   type Capability,
   DemiError,
-  ERRNO,
   IPPROTO_TCP,
   Opcode,
   type QDesc,
@@ -17,12 +17,12 @@ import {
 import { type CatloopNative, native, nativeError } from './native.js';
 import { type CatloopOptions, resolveOptions } from './options.js';
 import { Socket } from './socket.js';
-import { waitAnySync } from './sync-wait.js';
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['tcp', 'multiprocess']);
 const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
 const CONNECTED = { opcode: Opcode.CONNECT, ret: 0 } as const;
-const EAGAIN = -ERRNO.EAGAIN;
+/** End of file: one zero-length segment, as kernel-socket LibOSes report it. */
+const EOF_SGA: Sga = { segments: [new Uint8Array(0)] };
 const ANY = '0.0.0.0';
 /** While a connect waits, async waits re-check its listener's liveness this often. */
 const CONNECT_CHECK_MS = 10;
@@ -310,25 +310,7 @@ export class Catloop extends BaseLibOS {
 
   /** Completes a pop from the addon's answer; false for "nothing yet". */
   #popDone(qt: QToken, r: number): boolean {
-    if (r > 0) {
-      this.tokens.complete(qt, {
-        opcode: Opcode.POP,
-        ret: 0,
-        sga: { segments: [this.#staging.slice(0, r)] },
-      });
-    } else if (r === 0) {
-      // End of file: one zero-length segment, as kernel-socket LibOSes report it.
-      this.tokens.complete(qt, {
-        opcode: Opcode.POP,
-        ret: 0,
-        sga: { segments: [new Uint8Array(0)] },
-      });
-    } else if (r === EAGAIN) {
-      return false;
-    } else {
-      this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: -r });
-    }
-    return true;
+    return completePop(this.tokens, qt, r, this.#staging, EOF_SGA);
   }
 
   // ---- progress -------------------------------------------------------------
@@ -341,21 +323,7 @@ export class Catloop extends BaseLibOS {
       sock.accepts.shift();
       progressed = true;
     }
-    while (sock.pushes.length > 0) {
-      const p = sock.pushes[0]!;
-      const r = this.#native.push(sock.handle, p.offset === 0 ? p.data : p.data.subarray(p.offset));
-      if (r < 0) {
-        sock.pushes.shift();
-        this.tokens.complete(p.qt, { opcode: Opcode.FAILED, ret: -r });
-        progressed = true;
-        continue;
-      }
-      p.offset += r;
-      if (p.offset < p.data.byteLength) break;
-      sock.pushes.shift();
-      this.tokens.complete(p.qt, PUSHED);
-      progressed = true;
-    }
+    if (drainPushes(this.tokens, this.#native, sock.handle, sock.pushes)) progressed = true;
     while (sock.pops.length > 0 && this.#popNow(sock, sock.pops[0]!.qt, sock.pops[0]!.size)) {
       sock.pops.shift();
       progressed = true;

@@ -1,16 +1,5 @@
+import type { PendingPop, PendingPush } from '@demi/catmem';
 import type { QDesc, QToken, SocketAddress } from '@demi/core';
-
-export interface PendingPop {
-  qt: QToken;
-  size: number;
-}
-
-export interface PendingPush {
-  qt: QToken;
-  data: Uint8Array;
-  /** Bytes of data already in the ring. */
-  offset: number;
-}
 
 /**
  * fresh: just made; bound: holds its address (a control pipe, not yet taking

@@ -3,7 +3,6 @@ import {
   BaseLibOS,
   type Capability,
   DemiError,
-  describe,
   ERRNO,
   Opcode,
   type QDesc,
@@ -21,6 +20,7 @@ import {
 } from './config.js';
 import { type CatmemNative, native, nativeError } from './native.js';
 import { PipeEnd } from './pipe-end.js';
+import { completePop, drainPushes, waitAnySync } from './ring-ops.js';
 
 /** Per instance not yet shut down: closes its ends (EOF, unlink) if the process exits first. */
 const live = new Set<() => void>();
@@ -34,7 +34,6 @@ function closeAllAtExit(): void {
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['pipe', 'multiprocess']);
 const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
 const EOF_SGA: Sga = { segments: [] };
-const EAGAIN = -ERRNO.EAGAIN;
 
 /**
  * Pipes between processes over POSIX shared memory: each pipe is two
@@ -174,42 +173,12 @@ export class Catmem extends BaseLibOS {
 
   /** One pop attempt; false when nothing is there yet. */
   #popNow(end: PipeEnd, qt: QToken, size: number): boolean {
-    const r = this.#native.pop(end.handle, size);
-    if (r === EAGAIN) return false;
-    this.#complete(qt, r);
-    return true;
-  }
-
-  /** Completes a pop with what native pop returned: bytes in staging, 0 (EOF) or -errno. */
-  #complete(qt: QToken, r: number): void {
-    if (r > 0) {
-      const data = this.#staging.slice(0, r);
-      this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [data] } });
-    } else if (r === 0) {
-      this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: EOF_SGA });
-    } else {
-      this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: -r });
-    }
+    return completePop(this.tokens, qt, this.#native.pop(end.handle, size), this.#staging, EOF_SGA);
   }
 
   /** Moves one end's pending work forward; true if anything completed. */
   #advance(end: PipeEnd): boolean {
-    let progressed = false;
-    while (end.pushes.length > 0) {
-      const p = end.pushes[0]!;
-      const r = this.#native.push(end.handle, p.offset === 0 ? p.data : p.data.subarray(p.offset));
-      if (r < 0) {
-        end.pushes.shift();
-        this.tokens.complete(p.qt, { opcode: Opcode.FAILED, ret: -r });
-        progressed = true;
-        continue;
-      }
-      p.offset += r;
-      if (p.offset < p.data.byteLength) break;
-      end.pushes.shift();
-      this.tokens.complete(p.qt, PUSHED);
-      progressed = true;
-    }
+    let progressed = drainPushes(this.tokens, this.#native, end.handle, end.pushes);
     while (end.pops.length > 0 && this.#popNow(end, end.pops[0]!.qt, end.pops[0]!.size)) {
       end.pops.shift();
       progressed = true;
@@ -231,9 +200,8 @@ export class Catmem extends BaseLibOS {
       const head = end.pops[0];
       if (head !== undefined && end.pushes.length === 0 && end.closeQt === undefined) {
         const r = this.#native.popWait(end.handle, head.size, timeoutMs);
-        if (r !== EAGAIN) {
+        if (completePop(this.tokens, head.qt, r, this.#staging, EOF_SGA)) {
           end.pops.shift();
-          this.#complete(head.qt, r);
           this.#advance(end);
         }
         return;
@@ -255,49 +223,12 @@ export class Catmem extends BaseLibOS {
     return this.tokens.take(qt) ?? this.waitAnySync([qt], timeoutMs).result;
   }
 
-  /**
-   * Like BaseLibOS's, but without its 0.2 ms of poll(0): every poll here is
-   * poll(t > 0), whose native part spins 2 µs on the rings (not at all when the
-   * peer last ran on this CPU), yields a few times, then sleeps on the futex
-   * until the peer's next push. On a 2-core machine the peer often shares this
-   * core, and spinning longer would only delay it.
-   */
+  /** Like BaseLibOS's, without its 0.2 ms of poll(0): see ring-ops.ts. */
   override waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
-    const timeout = assertTimeout(timeoutMs, 'waitSync');
-    if (!Array.isArray(qts) || qts.length === 0) {
-      throw new DemiError(
-        'EINVAL',
-        `expected a non-empty array of queue tokens, got ${describe(qts)}`,
-        { syscall: 'waitSync' },
-      );
-    }
-    for (const qt of qts) {
-      if (this.tokens.entry(qt, 'waitSync').waiter !== undefined) {
-        throw new DemiError('EINVAL', `queue token ${qt} is already being waited on`, {
-          syscall: 'waitSync',
-        });
-      }
-    }
-    let deadline: number | undefined;
-    let polled = false;
-    for (;;) {
-      for (let index = 0; index < qts.length; index++) {
-        const result = this.tokens.take(qts[index]!);
-        if (result !== undefined) return { index, result };
-      }
-      const now = performance.now();
-      deadline ??= timeout === undefined ? Number.POSITIVE_INFINITY : now + timeout;
-      if (now >= deadline && polled) {
-        throw new DemiError(
-          'ETIMEDOUT',
-          `no completion within ${timeout} ms; the token remains valid`,
-          { syscall: 'waitSync' },
-        );
-      }
-      this.poll(Math.min(1, deadline - now));
-      polled = true;
-    }
+    return waitAnySync(this.tokens, this.#pollFn, qts, timeoutMs);
   }
+
+  readonly #pollFn = (timeoutMs: number): void => this.poll(timeoutMs);
 
   protected override setWakeups(active: boolean): void {
     if (!this.isShutdown) this.#native.setWakeups(this.#ctx, active);

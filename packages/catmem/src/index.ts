@@ -5,6 +5,14 @@ import { optionsFromConfig } from './config.js';
 export { Catmem } from './catmem.js';
 export { type CatmemOptions, DEFAULT_RING_SIZE, MAX_RING_SIZE, MIN_RING_SIZE } from './config.js';
 export { type EndState, listPipes, type PipeListing, removeStalePipes } from './pipes.js';
+export {
+  completePop,
+  drainPushes,
+  type PendingPop,
+  type PendingPush,
+  type RingPush,
+  waitAnySync,
+} from './ring-ops.js';
 
 /** The registry's entry point: `init({ libos: 'catmem' })` or DEMI_LIBOS=catmem. */
 export function createLibOS(context?: LoaderContext): LibOS {

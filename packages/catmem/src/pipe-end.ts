@@ -1,16 +1,5 @@
 import type { QDesc, QToken } from '@demi/core';
-
-export interface PendingPop {
-  qt: QToken;
-  size: number;
-}
-
-export interface PendingPush {
-  qt: QToken;
-  data: Uint8Array;
-  /** Bytes of data already in the ring. */
-  offset: number;
-}
+import type { PendingPop, PendingPush } from './ring-ops.js';
 
 /** JS-side state of one open pipe end: what waits on it, in order. */
 export class PipeEnd {
