@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -154,10 +155,7 @@ class PortWrap : public Napi::ObjectWrap<PortWrap> {
         EalRelease(false);
         throw;
       }
-      const ArenaLayout& l = port_->layout();
-      Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, l.size);
-      std::memset(ab.Data(), 0, l.size);
-      arena_ = Napi::Persistent(ab);
+      CreateArena(env, port_->layout().size);
       env_state_ = State(env);
       env_state_->ports.insert(this);
       return env.Undefined();
@@ -183,10 +181,46 @@ class PortWrap : public Napi::ObjectWrap<PortWrap> {
   }
 
  private:
-  // The arena's memory, or nullptr if the port is closed or the buffer was
-  // detached (transferred away): then nothing is read or written.
+  // The arena is memory of ours shared by this object and the ArrayBuffer JS
+  // sees, freed when both let go: JS detaching or dropping the buffer can never
+  // leave native code writing into freed memory, and no per-call check is needed.
+  struct ArenaMemory {
+    explicit ArenaMemory(size_t n) : size(n), data(static_cast<uint8_t*>(std::calloc(1, n))) {}
+    ~ArenaMemory() { std::free(data); }
+    size_t size;
+    uint8_t* data;
+  };
+
+  static void FinalizeArena(napi_env, void*, void* hint) {
+    delete static_cast<std::shared_ptr<ArenaMemory>*>(hint);
+  }
+
+  void CreateArena(Napi::Env env, size_t size) {
+    auto memory = std::make_shared<ArenaMemory>(size);
+    if (memory->data == nullptr) throw CatnipError(ENOMEM, "catnip", "cannot allocate the frame arena");
+    auto* hint = new std::shared_ptr<ArenaMemory>(memory);
+    napi_value value;
+    napi_status status = napi_create_external_arraybuffer(env, memory->data, size, FinalizeArena, hint, &value);
+    if (status == napi_ok) {
+      arena_memory_ = memory;
+      arena_ = Napi::Persistent(Napi::ArrayBuffer(env, value));
+      return;
+    }
+    // Runtimes that forbid external buffers (a V8 sandbox): a V8-owned buffer,
+    // checked on every call instead.
+    delete hint;
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, size);
+    std::memset(ab.Data(), 0, size);
+    arena_ = Napi::Persistent(ab);
+  }
+
+  // The arena's memory, or nullptr if the port is closed (or a V8-owned arena
+  // was detached): then nothing is read or written.
   uint8_t* ArenaData() {
-    if (port_ == nullptr || arena_.IsEmpty()) return nullptr;
+    if (port_ == nullptr) return nullptr;
+    if (arena_memory_ != nullptr) return arena_memory_->data;
+    if (arena_.IsEmpty()) return nullptr;
     Napi::ArrayBuffer ab = arena_.Value();
     if (ab.IsDetached() || ab.ByteLength() != port_->layout().size) return nullptr;
     return static_cast<uint8_t*>(ab.Data());
@@ -299,6 +333,7 @@ class PortWrap : public Napi::ObjectWrap<PortWrap> {
   }
 
   std::unique_ptr<Port> port_;
+  std::shared_ptr<ArenaMemory> arena_memory_;
   Napi::Reference<Napi::ArrayBuffer> arena_;
   EnvState* env_state_ = nullptr;
 };

@@ -126,7 +126,7 @@ describePrivileged('catnip EAL lifecycle in one process', () => missingRoot() ??
     expect(e.message).toMatch(/already running in this process/);
   });
 
-  it('a native port survives bad calls: wrong counts, a detached arena, use after close', () => {
+  it('a native port survives bad calls: wrong counts, a transferred arena, use after close', () => {
     const { Port } = loadDpdk();
     const status = ealStatus();
     const port = new Port({ ealArgs: [...status.args, '--vdev', 'net_null9'], portName: 'net_null9' });
@@ -135,9 +135,16 @@ describePrivileged('catnip EAL lifecycle in one process', () => missingRoot() ??
     expect(() => port.tx(Number.NaN)).toThrow(/count/);
     expect(() => (port.tx as (x: unknown) => number)('3')).toThrow(/number/);
     expect(port.rx()).toBeGreaterThan(0); // net_null always has frames
-    structuredClone(port.arena, { transfer: [port.arena] });
-    expect(() => port.rx()).toThrow(/closed/);
+    // The arena's memory belongs to the port as much as to JS: a transferred
+    // (detached) arena leaves the port writing into memory that is still its own.
+    // (Node refuses to transfer or detach such a buffer; either way the port must carry on.)
+    expect(() => structuredClone(port.arena, { transfer: [port.arena] })).toThrow();
+    try {
+      (port.arena as ArrayBuffer & { transfer(): ArrayBuffer }).transfer();
+    } catch {}
+    expect(port.rx()).toBeGreaterThan(0);
     port.close();
+    expect(() => port.rx()).toThrow(/closed/);
     port.close();
     expect(() => port.stats()).toThrow(/closed/);
     expect(ealStatus().refs).toBe(status.refs);
