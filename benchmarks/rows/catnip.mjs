@@ -9,10 +9,11 @@
 // catnip processes are the shared demi clients/servers (lib/demi-*.mjs) with
 // DEMI_LIBOS=catnip and a YAML config whose dpdk.eal_init names the device and
 // pins each process to its own lcore. Needs root; otherwise the rows skip.
+
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { pingPong, runClientMeasured, startServer } from '../lib/children.mjs';
 import { BULK, bulkCounts, bulkTransfer } from '../lib/workloads.mjs';
 

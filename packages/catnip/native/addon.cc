@@ -48,8 +48,8 @@ uint32_t GetUint(const Napi::Object& o, const char* key, uint32_t def, uint32_t 
   if (!v.IsNumber()) ThrowInvalid(std::string(key) + " must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || d != std::floor(d) || d < min || d > max) {
-    ThrowInvalid(std::string(key) + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
-                 "]");
+    ThrowInvalid(std::string(key) + " must be an integer in [" + std::to_string(min) + ", " +
+                 std::to_string(max) + "]");
   }
   return static_cast<uint32_t>(d);
 }
@@ -76,7 +76,8 @@ std::vector<std::string> GetStringArray(const Napi::Object& o, const char* key) 
   std::vector<std::string> out;
   for (uint32_t i = 0; i < a.Length(); i++) {
     Napi::Value s = a.Get(i);
-    if (!s.IsString()) ThrowInvalid(std::string(key) + "[" + std::to_string(i) + "] must be a string");
+    if (!s.IsString())
+      ThrowInvalid(std::string(key) + "[" + std::to_string(i) + "] must be a string");
     out.push_back(s.As<Napi::String>().Utf8Value());
   }
   return out;
@@ -113,7 +114,8 @@ class PortWrap : public Napi::ObjectWrap<PortWrap> {
   explicit PortWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PortWrap>(info) {
     Napi::Env env = info.Env();
     Guard(env, [&]() -> Napi::Value {
-      if (info.Length() != 1 || !info[0].IsObject()) ThrowInvalid("new Port(options) needs an options object");
+      if (info.Length() != 1 || !info[0].IsObject())
+        ThrowInvalid("new Port(options) needs an options object");
       Napi::Object o = info[0].As<Napi::Object>();
       EalRequest eal;
       eal.args = GetStringArray(o, "ealArgs");
@@ -135,7 +137,8 @@ class PortWrap : public Napi::ObjectWrap<PortWrap> {
       p.promiscuous = GetBool(o, "promiscuous", false);
       Napi::Value mac = o.Get("mac");
       if (!mac.IsUndefined()) {
-        if (!mac.IsTypedArray() || mac.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+        if (!mac.IsTypedArray() ||
+            mac.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
             mac.As<Napi::Uint8Array>().ElementLength() != 6) {
           ThrowInvalid("mac must be a Uint8Array of 6 bytes");
         }
@@ -197,10 +200,12 @@ class PortWrap : public Napi::ObjectWrap<PortWrap> {
 
   void CreateArena(Napi::Env env, size_t size) {
     auto memory = std::make_shared<ArenaMemory>(size);
-    if (memory->data == nullptr) throw CatnipError(ENOMEM, "catnip", "cannot allocate the frame arena");
+    if (memory->data == nullptr)
+      throw CatnipError(ENOMEM, "catnip", "cannot allocate the frame arena");
     auto* hint = new std::shared_ptr<ArenaMemory>(memory);
     napi_value value;
-    napi_status status = napi_create_external_arraybuffer(env, memory->data, size, FinalizeArena, hint, &value);
+    napi_status status =
+        napi_create_external_arraybuffer(env, memory->data, size, FinalizeArena, hint, &value);
     if (status == napi_ok) {
       arena_memory_ = memory;
       arena_ = Napi::Persistent(Napi::ArrayBuffer(env, value));
@@ -381,7 +386,8 @@ Napi::Value ReleaseEal(const Napi::CallbackInfo& info) {
 
 Napi::Value DpdkLog(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() >= 1 && info[0].IsBoolean()) LogCapture::SetForward(info[0].As<Napi::Boolean>().Value());
+  if (info.Length() >= 1 && info[0].IsBoolean())
+    LogCapture::SetForward(info[0].As<Napi::Boolean>().Value());
   return Napi::String::New(env, LogCapture::Since(0));
 }
 
@@ -415,6 +421,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace catnip
 
-static Napi::Object InitCatnip(Napi::Env env, Napi::Object exports) { return catnip::Init(env, exports); }
+static Napi::Object InitCatnip(Napi::Env env, Napi::Object exports) {
+  return catnip::Init(env, exports);
+}
 
 NODE_API_MODULE(demi_catnip, InitCatnip)

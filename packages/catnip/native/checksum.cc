@@ -49,7 +49,8 @@ uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1
 // Pseudo header (source, destination, zero+protocol, L4 length) in memory order.
 uint64_t PseudoSum(const Ipv4View& ip) {
   uint32_t l4_len = ip.total_len - ip.header_len;
-  uint8_t tail[4] = {0, ip.protocol, static_cast<uint8_t>(l4_len >> 8), static_cast<uint8_t>(l4_len)};
+  uint8_t tail[4] = {0, ip.protocol, static_cast<uint8_t>(l4_len >> 8),
+                     static_cast<uint8_t>(l4_len)};
   uint64_t sum = Sum(0, ip.header + 12, 8);
   return Sum(sum, tail, 4);
 }
@@ -81,7 +82,9 @@ bool ParseIpv4(uint8_t* frame, uint32_t len, Ipv4View* ip, bool* ok) {
   return true;
 }
 
-bool VerifyIpv4Header(const Ipv4View& ip) { return Fold(Sum(0, ip.header, ip.header_len)) == 0xffff; }
+bool VerifyIpv4Header(const Ipv4View& ip) {
+  return Fold(Sum(0, ip.header, ip.header_len)) == 0xffff;
+}
 
 bool VerifyL4(const Ipv4View& ip) {
   if (ip.fragment) return true;

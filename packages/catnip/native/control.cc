@@ -1,11 +1,11 @@
 #include "control.h"
 
+#include <rte_alarm.h>
+#include <rte_interrupts.h>
+
 #include <condition_variable>
 #include <exception>
 #include <mutex>
-
-#include <rte_alarm.h>
-#include <rte_interrupts.h>
 
 namespace catnip {
 

@@ -2,6 +2,12 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <rte_dev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_version.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -9,13 +15,6 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
-
-#include <rte_dev.h>
-#include <rte_eal.h>
-#include <rte_errno.h>
-#include <rte_ethdev.h>
-#include <rte_log.h>
-#include <rte_version.h>
 
 #include "control.h"
 #include "eal_args.h"
@@ -89,7 +88,8 @@ std::string LastLine(const std::string& text) {
   size_t end = text.find_last_not_of("\n");
   if (end == std::string::npos) return "";
   size_t start = text.rfind('\n', end);
-  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 void InitLocked(Global& g, const EalRequest& request) {
@@ -120,18 +120,21 @@ void InitLocked(Global& g, const EalRequest& request) {
   }
   if (ret < 0) {
     std::string log_text = LogCapture::Since(mark);
-    std::string message = "rte_eal_init failed: " + ErrorText(err) + " (EAL arguments: " + Join(request.args) + ")";
+    std::string message =
+        "rte_eal_init failed: " + ErrorText(err) + " (EAL arguments: " + Join(request.args) + ")";
     if (!g.last_failure.empty()) {
       // DPDK 22.11 keeps state from a failed rte_eal_init (it refuses a second
       // -l, or the whole call once probing started), so a retry can fail for
       // that reason alone.
-      message += ". An earlier rte_eal_init in this process failed (" + g.last_failure +
-                 "), and DPDK cannot always start its EAL again in the same process after that: fix the "
-                 "arguments and start a new process";
+      message +=
+          ". An earlier rte_eal_init in this process failed (" + g.last_failure +
+          "), and DPDK cannot always start its EAL again in the same process after that: fix the "
+          "arguments and start a new process";
     } else if (err == EALREADY) {
       message += ". Something else in this process already started DPDK's EAL";
     }
-    if (g.last_failure.empty()) g.last_failure = ErrorText(err) + (log_text.empty() ? "" : ": " + LastLine(log_text));
+    if (g.last_failure.empty())
+      g.last_failure = ErrorText(err) + (log_text.empty() ? "" : ": " + LastLine(log_text));
     throw CatnipError(err == 0 ? EIO : err, "rte_eal_init", message, log_text);
   }
   if (request.restore_affinity && have_before) {
@@ -144,10 +147,12 @@ void InitLocked(Global& g, const EalRequest& request) {
 
 void JoinLocked(Global& g, const EalRequest& request) {
   if (NonVdevArgs(request.args) != NonVdevArgs(g.args)) {
-    throw CatnipError(EINVAL, "rte_eal_init",
-                      "DPDK's EAL is already running in this process with arguments [" + Join(g.args) +
-                          "]; another catnip instance shares it and may only add --vdev devices, but asked for [" +
-                          Join(request.args) + "]. Give every instance the same dpdk.eal_init apart from --vdev");
+    throw CatnipError(
+        EINVAL, "rte_eal_init",
+        "DPDK's EAL is already running in this process with arguments [" + Join(g.args) +
+            "]; another catnip instance shares it and may only add --vdev devices, but asked for "
+            "[" +
+            Join(request.args) + "]. Give every instance the same dpdk.eal_init apart from --vdev");
   }
   for (const std::string& devargs : VdevArgs(request.args)) {
     uint16_t port;
@@ -196,8 +201,10 @@ void CleanupLocked(Global& g) {
   QuiesceInterruptThread();
   if (g.memif_used) {
     g.cleanup_skipped =
-        "a net_memif port was used: DPDK 22.11's memif driver leaves interrupt sources behind whose memory "
-        "rte_eal_cleanup unmaps under the interrupt thread, which then faults; ports were closed, memory is "
+        "a net_memif port was used: DPDK 22.11's memif driver leaves interrupt sources behind "
+        "whose memory "
+        "rte_eal_cleanup unmaps under the interrupt thread, which then faults; ports were closed, "
+        "memory is "
         "released when the process exits";
   } else {
     rte_eal_cleanup();
@@ -226,10 +233,11 @@ void EalAcquire(const EalRequest& request) {
   std::lock_guard<std::mutex> lock(g.mu);
   switch (g.state) {
     case State::kCleaned:
-      throw CatnipError(EALREADY, "rte_eal_init",
-                        "DPDK's EAL was shut down in this process when the last catnip instance closed, and "
-                        "rte_eal_init can run only once per process. Create the next instance before shutting "
-                        "down the last one (or hold the EAL with retainEal()), or start a new process");
+      throw CatnipError(
+          EALREADY, "rte_eal_init",
+          "DPDK's EAL was shut down in this process when the last catnip instance closed, and "
+          "rte_eal_init can run only once per process. Create the next instance before shutting "
+          "down the last one (or hold the EAL with retainEal()), or start a new process");
     case State::kUp:
       JoinLocked(g, request);
       return;
@@ -243,7 +251,8 @@ void EalRetain() {
   Global& g = G();
   std::lock_guard<std::mutex> lock(g.mu);
   if (g.state != State::kUp) {
-    throw CatnipError(EINVAL, "retainEal", "DPDK's EAL is not running in this process; open a catnip device first");
+    throw CatnipError(EINVAL, "retainEal",
+                      "DPDK's EAL is not running in this process; open a catnip device first");
   }
   g.refs++;
 }

@@ -32,13 +32,16 @@ std::string LongName(const std::string& arg, std::string* value, bool* has_value
 
 void ValidateEalArgs(const std::vector<std::string>& args) {
   if (args.empty()) {
-    throw CatnipError(EINVAL, "rte_eal_init", "EAL arguments must hold at least argv[0] (a program name)");
+    throw CatnipError(EINVAL, "rte_eal_init",
+                      "EAL arguments must hold at least argv[0] (a program name)");
   }
   if (args.size() > kMaxEalArgs) {
-    throw CatnipError(EINVAL, "rte_eal_init", "at most " + std::to_string(kMaxEalArgs) + " EAL arguments");
+    throw CatnipError(EINVAL, "rte_eal_init",
+                      "at most " + std::to_string(kMaxEalArgs) + " EAL arguments");
   }
   for (const std::string& arg : args) {
-    if (arg.size() > kMaxEalArgLength) Refuse(arg.substr(0, 40) + "...", "longer than 4096 characters");
+    if (arg.size() > kMaxEalArgLength)
+      Refuse(arg.substr(0, 40) + "...", "longer than 4096 characters");
     if (arg.find('\0') != std::string::npos) Refuse(arg, "contains a NUL character");
   }
   for (size_t i = 1; i < args.size(); i++) {
@@ -49,10 +52,12 @@ void ValidateEalArgs(const std::vector<std::string>& args) {
       bool has_value = false;
       std::string name = LongName(arg, &value, &has_value);
       // getopt_long accepts any unambiguous prefix, so "--he" is --help.
-      if (name.size() >= 2 && IsPrefixOf(name, "help")) Refuse(arg, "--help prints usage and exits the process");
+      if (name.size() >= 2 && IsPrefixOf(name, "help"))
+        Refuse(arg, "--help prints usage and exits the process");
       if (name.size() >= 2 && IsPrefixOf(name, "log-level")) {
         const std::string& level = has_value ? value : (i + 1 < args.size() ? args[i + 1] : "");
-        if (level.find("help") != std::string::npos) Refuse(arg, "--log-level=help prints and exits the process");
+        if (level.find("help") != std::string::npos)
+          Refuse(arg, "--log-level=help prints and exits the process");
       }
       continue;
     }

@@ -14,7 +14,10 @@ namespace catnip {
 class CatnipError : public std::exception {
  public:
   CatnipError(int err, std::string syscall, std::string message, std::string log = "")
-      : errno_(err), syscall_(std::move(syscall)), message_(std::move(message)), log_(std::move(log)) {}
+      : errno_(err),
+        syscall_(std::move(syscall)),
+        message_(std::move(message)),
+        log_(std::move(log)) {}
 
   const char* what() const noexcept override { return message_.c_str(); }
   int err() const { return errno_; }

@@ -25,12 +25,15 @@ bool ValidName(const std::string& name) {
 NetnsScope::NetnsScope(const std::string& name) {
   if (name.empty()) return;
   if (!ValidName(name)) {
-    throw CatnipError(EINVAL, "netns", "network namespace name must be 1-200 characters without '/'");
+    throw CatnipError(EINVAL, "netns",
+                      "network namespace name must be 1-200 characters without '/'");
   }
   home_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (home_ < 0) {
     int err = errno;
-    throw CatnipError(err, "open", std::string("cannot open this thread's network namespace: ") + std::strerror(err));
+    throw CatnipError(
+        err, "open",
+        std::string("cannot open this thread's network namespace: ") + std::strerror(err));
   }
   std::string path = "/run/netns/" + name;
   int target = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -59,7 +62,8 @@ NetnsScope::~NetnsScope() {
   // Returning home cannot reasonably fail (we came from there); if it did, the
   // thread would stay in the other namespace, so say so.
   if (setns(home_, CLONE_NEWNET) != 0) {
-    std::fprintf(stderr, "catnip: could not return to the original network namespace: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "catnip: could not return to the original network namespace: %s\n",
+                 std::strerror(errno));
   }
   close(home_);
 }

@@ -1,5 +1,11 @@
 #include "port.h"
 
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,13 +15,6 @@
 #include <cstring>
 #include <mutex>
 #include <set>
-
-#include <rte_bus.h>
-#include <rte_dev.h>
-#include <rte_errno.h>
-#include <rte_ethdev.h>
-#include <rte_mbuf.h>
-#include <rte_mempool.h>
 
 #include "checksum.h"
 #include "eal.h"
@@ -61,8 +60,8 @@ Port::Port(const PortOptions& options) : options_(options) {
     uint16_t by_name;
     if (rte_eth_dev_get_port_by_name(options.port_name.c_str(), &by_name) != 0) {
       throw CatnipError(ENODEV, "rte_eth_dev_get_port_by_name",
-                        "no DPDK port for device " + options.port_name + " (did its driver fail to probe?); ports: " +
-                            PortList());
+                        "no DPDK port for device " + options.port_name +
+                            " (did its driver fail to probe?); ports: " + PortList());
     }
     options_.port_id = by_name;
   }
@@ -74,16 +73,18 @@ Port::Port(const PortOptions& options) : options_(options) {
   };
 
   if (!rte_eth_dev_is_valid_port(id)) {
-    throw CatnipError(ENODEV, "rte_eth_dev_info_get",
-                      "no DPDK port " + std::to_string(id) + "; ports: " + PortList() +
-                          ". Add a device to dpdk.eal_init (e.g. --vdev net_af_packet0,iface=eth0, or a NIC "
-                          "bound to vfio-pci with -a <pci address>) or pick another dpdk.port_id");
+    throw CatnipError(
+        ENODEV, "rte_eth_dev_info_get",
+        "no DPDK port " + std::to_string(id) + "; ports: " + PortList() +
+            ". Add a device to dpdk.eal_init (e.g. --vdev net_af_packet0,iface=eth0, or a NIC "
+            "bound to vfio-pci with -a <pci address>) or pick another dpdk.port_id");
   }
   {
     std::lock_guard<std::mutex> lock(owned_mu);
     if (!owned_ports.insert(id).second) {
-      throw CatnipError(EBUSY, "rte_eth_dev_configure",
-                        "DPDK port " + std::to_string(id) + " is already used by another catnip instance");
+      throw CatnipError(
+          EBUSY, "rte_eth_dev_configure",
+          "DPDK port " + std::to_string(id) + " is already used by another catnip instance");
     }
   }
   closed_ = false;
@@ -140,30 +141,35 @@ Port::Port(const PortOptions& options) : options_(options) {
   uint16_t nb_rxd = options.rx_desc;
   uint16_t nb_txd = options.tx_desc;
   ret = rte_eth_dev_adjust_nb_rx_tx_desc(id, &nb_rxd, &nb_txd);
-  if (ret != 0) fail(-ret, "rte_eth_dev_adjust_nb_rx_tx_desc", "cannot size queues: " + ErrorText(-ret));
+  if (ret != 0)
+    fail(-ret, "rte_eth_dev_adjust_nb_rx_tx_desc", "cannot size queues: " + ErrorText(-ret));
 
-  const uint32_t data_room = std::max<uint32_t>(RTE_MBUF_DEFAULT_DATAROOM, max_frame) + RTE_PKTMBUF_HEADROOM;
+  const uint32_t data_room =
+      std::max<uint32_t>(RTE_MBUF_DEFAULT_DATAROOM, max_frame) + RTE_PKTMBUF_HEADROOM;
   if (data_room > UINT16_MAX) fail(EINVAL, "rte_pktmbuf_pool_create", "MTU too large for one mbuf");
   char pool_name[RTE_MEMPOOL_NAMESIZE];
   std::snprintf(pool_name, sizeof(pool_name), "catnip_%u_%u", id, pool_seq.fetch_add(1));
   int socket = rte_eth_dev_socket_id(id);
   uint32_t cache = std::min<uint32_t>(256, options.mbufs / 4);
-  pool_ = rte_pktmbuf_pool_create(pool_name, options.mbufs, cache, 0, static_cast<uint16_t>(data_room),
-                                  socket < 0 ? SOCKET_ID_ANY : socket);
+  pool_ =
+      rte_pktmbuf_pool_create(pool_name, options.mbufs, cache, 0, static_cast<uint16_t>(data_room),
+                              socket < 0 ? SOCKET_ID_ANY : socket);
   if (pool_ == nullptr) {
     fail(rte_errno, "rte_pktmbuf_pool_create",
-         "cannot create a pool of " + std::to_string(options.mbufs) + " mbufs: " + ErrorText(rte_errno) +
-             " (give the EAL more memory with -m, or use fewer mbufs)");
+         "cannot create a pool of " + std::to_string(options.mbufs) + " mbufs: " +
+             ErrorText(rte_errno) + " (give the EAL more memory with -m, or use fewer mbufs)");
   }
 
   rte_eth_rxconf rxconf = info.default_rxconf;
   rxconf.offloads = conf.rxmode.offloads;
   ret = rte_eth_rx_queue_setup(id, 0, nb_rxd, socket < 0 ? SOCKET_ID_ANY : socket, &rxconf, pool_);
-  if (ret != 0) fail(-ret, "rte_eth_rx_queue_setup", "cannot set up the RX queue: " + ErrorText(-ret));
+  if (ret != 0)
+    fail(-ret, "rte_eth_rx_queue_setup", "cannot set up the RX queue: " + ErrorText(-ret));
   rte_eth_txconf txconf = info.default_txconf;
   txconf.offloads = conf.txmode.offloads;
   ret = rte_eth_tx_queue_setup(id, 0, nb_txd, socket < 0 ? SOCKET_ID_ANY : socket, &txconf);
-  if (ret != 0) fail(-ret, "rte_eth_tx_queue_setup", "cannot set up the TX queue: " + ErrorText(-ret));
+  if (ret != 0)
+    fail(-ret, "rte_eth_tx_queue_setup", "cannot set up the TX queue: " + ErrorText(-ret));
 
   if (options.set_mac) {
     rte_ether_addr addr;
@@ -177,7 +183,9 @@ Port::Port(const PortOptions& options) : options_(options) {
   }
   if (options.promiscuous) {
     ret = rte_eth_promiscuous_enable(id);
-    if (ret != 0) fail(-ret, "rte_eth_promiscuous_enable", "cannot enable promiscuous mode: " + ErrorText(-ret));
+    if (ret != 0)
+      fail(-ret, "rte_eth_promiscuous_enable",
+           "cannot enable promiscuous mode: " + ErrorText(-ret));
   }
 
   ret = rte_eth_dev_start(id);
@@ -186,7 +194,8 @@ Port::Port(const PortOptions& options) : options_(options) {
 
   rte_ether_addr addr;
   ret = rte_eth_macaddr_get(id, &addr);
-  if (ret != 0) fail(-ret, "rte_eth_macaddr_get", "cannot read the MAC address: " + ErrorText(-ret));
+  if (ret != 0)
+    fail(-ret, "rte_eth_macaddr_get", "cannot read the MAC address: " + ErrorText(-ret));
   std::memcpy(mac_, addr.addr_bytes, 6);
 
   layout_.slot_size = Align64(max_frame);
@@ -293,8 +302,9 @@ void Port::PrepareTx(rte_mbuf* m, uint8_t* data, uint32_t len) {
   bool ok;
   if (!ParseIpv4(data, len, &ip, &ok) || !ok) return;
   bool l4 = ip.protocol == kProtoTcp || ip.protocol == kProtoUdp;
-  bool hw_l4 = use_hw_tx_ && !ip.fragment && L4ChecksumOffset(ip) != 0 &&
-               ((ip.protocol == kProtoTcp && hw_.tx_tcp) || (ip.protocol == kProtoUdp && hw_.tx_udp));
+  bool hw_l4 =
+      use_hw_tx_ && !ip.fragment && L4ChecksumOffset(ip) != 0 &&
+      ((ip.protocol == kProtoTcp && hw_.tx_tcp) || (ip.protocol == kProtoUdp && hw_.tx_udp));
   bool hw_ip = use_hw_tx_ && hw_.tx_ip;
   if (hw_ip || hw_l4) {
     m->l2_len = RTE_ETHER_HDR_LEN;
@@ -329,7 +339,8 @@ uint32_t Port::Transmit(uint8_t* arena, uint32_t count) {
   for (uint32_t i = 0; i < count; i++) {
     rte_mbuf* m = tx_new_[i];
     uint32_t len = lens[i];
-    char* data = len >= RTE_ETHER_HDR_LEN && len <= layout_.slot_size ? rte_pktmbuf_append(m, len) : nullptr;
+    char* data =
+        len >= RTE_ETHER_HDR_LEN && len <= layout_.slot_size ? rte_pktmbuf_append(m, len) : nullptr;
     if (data == nullptr || pending_count_ == pending_.size()) {
       rte_pktmbuf_free(m);
       stats_.tx_dropped++;
@@ -341,15 +352,18 @@ uint32_t Port::Transmit(uint8_t* arena, uint32_t count) {
   }
   size_t sent_total = 0;
   for (int attempt = 0; attempt < kTxAttempts && sent_total < pending_count_; attempt++) {
-    uint16_t want = static_cast<uint16_t>(std::min<size_t>(pending_count_ - sent_total, UINT16_MAX));
+    uint16_t want =
+        static_cast<uint16_t>(std::min<size_t>(pending_count_ - sent_total, UINT16_MAX));
     uint16_t sent = rte_eth_tx_burst(options_.port_id, 0, pending_.data() + sent_total, want);
-    for (uint16_t i = 0; i < sent; i++) stats_.tx_bytes += rte_pktmbuf_pkt_len(pending_[sent_total + i]);
+    for (uint16_t i = 0; i < sent; i++)
+      stats_.tx_bytes += rte_pktmbuf_pkt_len(pending_[sent_total + i]);
     sent_total += sent;
     if (sent == 0) break;
   }
   stats_.tx_frames += sent_total;
   if (sent_total < pending_count_ && sent_total > 0) stats_.tx_retries++;
-  std::memmove(pending_.data(), pending_.data() + sent_total, (pending_count_ - sent_total) * sizeof(rte_mbuf*));
+  std::memmove(pending_.data(), pending_.data() + sent_total,
+               (pending_count_ - sent_total) * sizeof(rte_mbuf*));
   pending_count_ -= sent_total;
   return static_cast<uint32_t>(pending_count_);
 }

@@ -36,7 +36,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Port", Napi::Function::New(env, Unavailable, "Port"));
   exports.Set("ealStatus", Napi::Function::New(env, EalStatus));
   exports.Set("retainEal", Napi::Function::New(env, Unavailable));
-  exports.Set("releaseEal", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return i.Env().Undefined(); }));
+  exports.Set("releaseEal", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
+                return i.Env().Undefined();
+              }));
   exports.Set("dpdkLog", Napi::Function::New(env, [](const Napi::CallbackInfo& i) -> Napi::Value {
                 return Napi::String::New(i.Env(), "");
               }));

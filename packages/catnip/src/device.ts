@@ -1,6 +1,6 @@
 import { DemiError } from '@demi/core';
-import { toDemiError } from './errors.js';
 import type { DeviceOffloads, FrameDevice } from '@demi/inetstack';
+import { toDemiError } from './errors.js';
 import { loadDpdk, type NativePort, type NativePortInfo, type NativePortStats } from './native.js';
 import { type CatnipDeviceOptions, ealArgv, validateOptions } from './options.js';
 
@@ -167,7 +167,8 @@ export class CatnipDevice implements FrameDevice {
 
   /** Frames and bytes moved, and what was dropped where. */
   stats(): CatnipDeviceStats {
-    if (this.#closed) throw new DemiError('EBADF', 'the catnip device is closed', { syscall: 'stats' });
+    if (this.#closed)
+      throw new DemiError('EBADF', 'the catnip device is closed', { syscall: 'stats' });
     return this.#native.stats();
   }
 
@@ -181,11 +182,16 @@ export class CatnipDevice implements FrameDevice {
   async waitForLink(timeoutMs = 10_000): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     while (!this.link().up) {
-      if (this.#closed) throw new DemiError('EBADF', 'the catnip device is closed', { syscall: 'waitForLink' });
+      if (this.#closed)
+        throw new DemiError('EBADF', 'the catnip device is closed', { syscall: 'waitForLink' });
       if (performance.now() > deadline) {
-        throw new DemiError('ETIMEDOUT', `the link of ${this.port.device} did not come up within ${timeoutMs} ms`, {
-          syscall: 'waitForLink',
-        });
+        throw new DemiError(
+          'ETIMEDOUT',
+          `the link of ${this.port.device} did not come up within ${timeoutMs} ms`,
+          {
+            syscall: 'waitForLink',
+          },
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

@@ -20,14 +20,14 @@ function hint(e: NativeError): string {
     case 'rte_eal_init':
       return (
         'Check dpdk.eal_init in the config (without it catnip uses --no-huge --no-pci -m 128 --no-shconf ' +
-        '--no-telemetry -l 0 and a --file-prefix of its own); DEMI_DPDK_LOG=1 prints DPDK\'s whole log.'
+        "--no-telemetry -l 0 and a --file-prefix of its own); DEMI_DPDK_LOG=1 prints DPDK's whole log."
       );
     case 'rte_eth_dev_info_get':
     case 'rte_eth_dev_configure':
     case 'rte_eth_dev_start':
     case 'rte_eth_rx_queue_setup':
     case 'rte_eth_tx_queue_setup':
-      return 'DEMI_DPDK_LOG=1 prints DPDK\'s whole log; the README lists the virtual devices known to work.';
+      return "DEMI_DPDK_LOG=1 prints DPDK's whole log; the README lists the virtual devices known to work.";
     default:
       return '';
   }

@@ -24,9 +24,16 @@ export class CatnipLibOS extends InetStackLibOS {
   readonly port: CatnipDevice;
 
   constructor(options: CatnipLibOSOptions) {
-    const port = new CatnipDevice({ ...optionsFromConfig(options.config, options.env), ...options.device });
+    const port = new CatnipDevice({
+      ...optionsFromConfig(options.config, options.env),
+      ...options.device,
+    });
     try {
-      super({ name: 'catnip', device: options.wrap ? options.wrap(port) : port, config: options.config });
+      super({
+        name: 'catnip',
+        device: options.wrap ? options.wrap(port) : port,
+        config: options.config,
+      });
     } catch (err) {
       port.close();
       throw err;

@@ -48,7 +48,8 @@ export function validateOptions(options: CatnipDeviceOptions): CatnipDeviceOptio
   const fail = (what: string): never => {
     throw new DemiError('EINVAL', `catnip device: ${what}`, { syscall: 'open' });
   };
-  if (typeof options !== 'object' || options === null) fail(`options must be an object, got ${describe(options)}`);
+  if (typeof options !== 'object' || options === null)
+    fail(`options must be an object, got ${describe(options)}`);
   const o = options;
   const strings = (v: unknown, name: string) => {
     if (v !== undefined && !(Array.isArray(v) && v.every((s) => typeof s === 'string'))) {
@@ -62,7 +63,10 @@ export function validateOptions(options: CatnipDeviceOptions): CatnipDeviceOptio
   }
   if (o.ealArgs?.length === 0) fail('ealArgs must not be empty (leave it out for the defaults)');
   const int = (v: unknown, name: string, min: number, max: number) => {
-    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)) {
+    if (
+      v !== undefined &&
+      !(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)
+    ) {
       fail(`${name} must be an integer in [${min}, ${max}], got ${describe(v)}`);
     }
   };
@@ -77,7 +81,8 @@ export function validateOptions(options: CatnipDeviceOptions): CatnipDeviceOptio
     fail(`netns must be a namespace name (as in \`ip netns list\`), got ${describe(o.netns)}`);
   }
   for (const key of ['softwareChecksum', 'promiscuous'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'boolean') fail(`${key} must be a boolean, got ${describe(o[key])}`);
+    if (o[key] !== undefined && typeof o[key] !== 'boolean')
+      fail(`${key} must be a boolean, got ${describe(o[key])}`);
   }
   return o;
 }
@@ -126,13 +131,18 @@ export function ealArgv(options: CatnipDeviceOptions): { args: string[]; default
  * tcp_checksum_offload or udp_checksum_offload off. A configured
  * demikernel.local_link_addr is the stack's own MAC, so the port is promiscuous.
  */
-export function optionsFromConfig(config: DemiConfig, env: NodeJS.ProcessEnv = process.env): CatnipDeviceOptions {
+export function optionsFromConfig(
+  config: DemiConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): CatnipDeviceOptions {
   const dpdk = config.dpdk ?? {};
   const stack = config.inetstack_config ?? {};
   const options: CatnipDeviceOptions = {
     portId: dpdk.port_id,
     mtu: stack.mtu,
-    softwareChecksum: !(stack.tcp_checksum_offload === false || stack.udp_checksum_offload === false),
+    softwareChecksum: !(
+      stack.tcp_checksum_offload === false || stack.udp_checksum_offload === false
+    ),
     promiscuous: config.demikernel?.local_link_addr !== undefined,
   };
   if (dpdk.eal_init !== undefined && dpdk.eal_init.length > 0) options.ealArgs = dpdk.eal_init;

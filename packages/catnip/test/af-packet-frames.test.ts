@@ -5,7 +5,18 @@ import { describePrivileged } from '@demi/core/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { useNetnsPair } from '../../../tools/netns/vitest.mjs';
 import { CatnipDevice, ealStatus } from '../src/index.js';
-import { arpRequest, ethernet, icmpEcho, ip, ipv4, mac, macText, parseArp, parseIpv4, udp } from './frames.js';
+import {
+  arpRequest,
+  ethernet,
+  icmpEcho,
+  ip,
+  ipv4,
+  mac,
+  macText,
+  parseArp,
+  parseIpv4,
+  udp,
+} from './frames.js';
 import { missingNetnsDpdk, untilFrame } from './helpers.js';
 
 describePrivileged('catnip frames on net_af_packet against the kernel', missingNetnsDpdk, () => {
@@ -46,10 +57,24 @@ describePrivileged('catnip frames on net_af_packet against the kernel', missingN
   it('pings the kernel: the IPv4 header checksum left 0 is filled in below the stack', async () => {
     const { pair } = net;
     // The kernel answers ARP for us too (it asks who has devIp): give it a static entry.
-    pair.exec('peer', 'ip', ['neigh', 'replace', pair.devIp, 'lladdr', macText(device.mac), 'dev', pair.peerIf]);
+    pair.exec('peer', 'ip', [
+      'neigh',
+      'replace',
+      pair.devIp,
+      'lladdr',
+      macText(device.mac),
+      'dev',
+      pair.peerIf,
+    ]);
     const payload = new TextEncoder().encode('catnip ping payload');
     for (let seq = 1; seq <= 3; seq++) {
-      const packet = ipv4(ip(pair.devIp), ip(pair.peerIp), 1, icmpEcho(0x4321, seq, payload), false);
+      const packet = ipv4(
+        ip(pair.devIp),
+        ip(pair.peerIp),
+        1,
+        icmpEcho(0x4321, seq, payload),
+        false,
+      );
       device.send(ethernet(mac(pair.peerMac), device.mac, 0x0800, packet));
       device.flush();
       const reply = await untilFrame(device, (f) => {
@@ -82,10 +107,18 @@ print(d.decode(),flush=True)`,
       while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 10));
       const data = new TextEncoder().encode('udp from catnip');
       const datagram = udp(ip(pair.devIp), ip(pair.peerIp), 5555, port, data, false);
-      device.send(ethernet(mac(pair.peerMac), device.mac, 0x0800, ipv4(ip(pair.devIp), ip(pair.peerIp), 17, datagram, false)));
+      device.send(
+        ethernet(
+          mac(pair.peerMac),
+          device.mac,
+          0x0800,
+          ipv4(ip(pair.devIp), ip(pair.peerIp), 17, datagram, false),
+        ),
+      );
       device.flush();
       const deadline = Date.now() + 5000;
-      while (!out.includes('udp from catnip') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while (!out.includes('udp from catnip') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
       expect(out).toContain('udp from catnip');
     } finally {
       server.kill();
@@ -108,7 +141,12 @@ s.send(bytes.fromhex(sys.argv[1]))`,
     const frame = (text: string, corrupt: boolean) => {
       const u = udp(ip(pair.peerIp), ip(pair.devIp), 7000, 7001, new TextEncoder().encode(text));
       if (corrupt) u[7] = u[7]! ^ 0x5a;
-      return ethernet(device.mac, mac(pair.peerMac), 0x0800, ipv4(ip(pair.peerIp), ip(pair.devIp), 17, u));
+      return ethernet(
+        device.mac,
+        mac(pair.peerMac),
+        0x0800,
+        ipv4(ip(pair.peerIp), ip(pair.devIp), 17, u),
+      );
     };
     const before = device.stats().rxBadChecksum;
     send(frame('corrupted', true));

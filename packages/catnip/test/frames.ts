@@ -1,8 +1,10 @@
 // Hand-built frames for device-level tests: Ethernet, ARP, IPv4, ICMP, UDP.
 
-export const mac = (text: string): Uint8Array => Uint8Array.from(text.split(':').map((h) => Number.parseInt(h, 16)));
+export const mac = (text: string): Uint8Array =>
+  Uint8Array.from(text.split(':').map((h) => Number.parseInt(h, 16)));
 export const ip = (text: string): Uint8Array => Uint8Array.from(text.split('.').map(Number));
-export const macText = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+export const macText = (b: Uint8Array): string =>
+  [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 export const ipText = (b: Uint8Array): string => [...b].join('.');
 export const BROADCAST = mac('ff:ff:ff:ff:ff:ff');
 
@@ -17,7 +19,12 @@ export function checksum(bytes: Uint8Array, initial = 0): number {
   return ~sum & 0xffff;
 }
 
-export function ethernet(dst: Uint8Array, src: Uint8Array, type: number, payload: Uint8Array): Uint8Array {
+export function ethernet(
+  dst: Uint8Array,
+  src: Uint8Array,
+  type: number,
+  payload: Uint8Array,
+): Uint8Array {
   const f = new Uint8Array(14 + payload.length);
   f.set(dst, 0);
   f.set(src, 6);
@@ -27,7 +34,11 @@ export function ethernet(dst: Uint8Array, src: Uint8Array, type: number, payload
   return f;
 }
 
-export function arpRequest(srcMac: Uint8Array, srcIp: Uint8Array, targetIp: Uint8Array): Uint8Array {
+export function arpRequest(
+  srcMac: Uint8Array,
+  srcIp: Uint8Array,
+  targetIp: Uint8Array,
+): Uint8Array {
   const a = new Uint8Array(28);
   a.set([0, 1, 8, 0, 6, 4, 0, 1]);
   a.set(srcMac, 8);
@@ -36,7 +47,9 @@ export function arpRequest(srcMac: Uint8Array, srcIp: Uint8Array, targetIp: Uint
   return ethernet(BROADCAST, srcMac, 0x0806, a);
 }
 
-export function parseArp(f: Uint8Array): { op: number; senderMac: string; senderIp: string; targetIp: string } | undefined {
+export function parseArp(
+  f: Uint8Array,
+): { op: number; senderMac: string; senderIp: string; targetIp: string } | undefined {
   if (f.length < 42 || be16(f, 12) !== 0x0806) return undefined;
   return {
     op: be16(f, 20),
@@ -47,7 +60,13 @@ export function parseArp(f: Uint8Array): { op: number; senderMac: string; sender
 }
 
 /** An IPv4 packet; the header checksum is filled in unless `fillChecksum` is false (left 0). */
-export function ipv4(src: Uint8Array, dst: Uint8Array, protocol: number, payload: Uint8Array, fillChecksum = true): Uint8Array {
+export function ipv4(
+  src: Uint8Array,
+  dst: Uint8Array,
+  protocol: number,
+  payload: Uint8Array,
+  fillChecksum = true,
+): Uint8Array {
   const p = new Uint8Array(20 + payload.length);
   p[0] = 0x45;
   p[2] = p.length >> 8;
@@ -81,7 +100,14 @@ export function icmpEcho(id: number, seq: number, data: Uint8Array): Uint8Array 
 }
 
 /** A UDP datagram; with `fillChecksum` the checksum over the pseudo header is computed, else left 0. */
-export function udp(src: Uint8Array, dst: Uint8Array, sport: number, dport: number, data: Uint8Array, fillChecksum = true): Uint8Array {
+export function udp(
+  src: Uint8Array,
+  dst: Uint8Array,
+  sport: number,
+  dport: number,
+  data: Uint8Array,
+  fillChecksum = true,
+): Uint8Array {
   const u = new Uint8Array(8 + data.length);
   u[0] = sport >> 8;
   u[1] = sport & 0xff;

@@ -21,7 +21,11 @@ export function missingNetnsDpdk(): string | undefined {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Receives until `match` returns a value (that value), or throws after `timeoutMs`. */
-export async function untilFrame<T>(device: CatnipDevice, match: (frame: Uint8Array) => T | undefined, timeoutMs = 5000): Promise<T> {
+export async function untilFrame<T>(
+  device: CatnipDevice,
+  match: (frame: Uint8Array) => T | undefined,
+  timeoutMs = 5000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let found: T | undefined;
   while (Date.now() < deadline) {

@@ -19,13 +19,19 @@ export interface Peer {
 
 /** Starts peer.py in the peer namespace; `ready` waits for its listening socket. */
 export function startPeer(pair: NetnsPair, args: string[]): Peer & { ready: Promise<void> } {
-  const child = pair.spawn('peer', 'python3', [PEER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = pair.spawn('peer', 'python3', [PEER, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const done = new Promise<string>((resolve, reject) => {
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`peer.py ${args.join(' ')} exited ${code}: ${err}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`peer.py ${args.join(' ')} exited ${code}: ${err}`)),
+    );
   });
   const ready = new Promise<void>((resolve, reject) => {
     const check = setInterval(() => {
@@ -80,7 +86,13 @@ export class Pattern {
     prefix.writeUInt32BE(seed, 0);
     for (let k = 0, at = 0; at < MIB; k++, at += 32) {
       prefix.writeUInt32BE(k, 4);
-      block.set(createHash('sha256').update(prefix).digest().subarray(0, Math.min(32, MIB - at)), at);
+      block.set(
+        createHash('sha256')
+          .update(prefix)
+          .digest()
+          .subarray(0, Math.min(32, MIB - at)),
+        at,
+      );
     }
     this.#block = block;
   }
@@ -108,7 +120,8 @@ export class Pattern {
     const want = new Uint8Array(data.byteLength);
     const base = this.#offset;
     this.fill(want);
-    if (Buffer.compare(Buffer.from(data.buffer, data.byteOffset, data.byteLength), want) === 0) return -1;
+    if (Buffer.compare(Buffer.from(data.buffer, data.byteOffset, data.byteLength), want) === 0)
+      return -1;
     for (let i = 0; i < data.byteLength; i++) if (data[i] !== want[i]) return base + i;
     return base;
   }

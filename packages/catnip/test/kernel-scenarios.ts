@@ -17,7 +17,8 @@ export interface KernelScenarioOptions {
   timeoutMs: number;
 }
 
-const text = (r: QResult) => Buffer.concat((r.sga?.segments ?? []).map((s) => Buffer.from(s))).toString();
+const text = (r: QResult) =>
+  Buffer.concat((r.sga?.segments ?? []).map((s) => Buffer.from(s))).toString();
 const lastLine = (out: string) => out.trim().split('\n').pop() ?? '';
 const size = (r: QResult) => (r.sga?.segments ?? []).reduce((n, s) => n + s.byteLength, 0);
 let nextPort = 20000 + Math.floor(Math.random() * 20000);
@@ -32,14 +33,23 @@ export function kernelScenarios(o: KernelScenarioOptions): void {
   it('answers ARP and ping from the kernel', async () => {
     const pair = o.pair();
     const libos = o.libos();
-    const ping = pair.spawn('peer', 'ping', ['-c', String(o.pings), '-i', '0.2', '-W', '3', pair.devIp], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const ping = pair.spawn(
+      'peer',
+      'ping',
+      ['-c', String(o.pings), '-i', '0.2', '-W', '3', pair.devIp],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     ping.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     await pumpUntil(libos, new Promise((resolve) => ping.on('exit', resolve)));
     const received = Number(/(\d+) received/.exec(out)?.[1] ?? 0);
     expect(received, out).toBeGreaterThanOrEqual(o.minReplies);
     const neigh = pair.exec('peer', 'ip', ['neigh', 'show', pair.devIp]).stdout;
-    expect(neigh).toContain(Buffer.from((libos as unknown as { stack: { config: { mac: Uint8Array } } }).stack.config.mac).toString('hex').replace(/(..)(?!$)/g, '$1:'));
+    expect(neigh).toContain(
+      Buffer.from((libos as unknown as { stack: { config: { mac: Uint8Array } } }).stack.config.mac)
+        .toString('hex')
+        .replace(/(..)(?!$)/g, '$1:'),
+    );
   });
 
   it('TCP: a kernel client connects and its bytes are echoed back', async () => {
@@ -106,7 +116,15 @@ export function kernelScenarios(o: KernelScenarioOptions): void {
     // Datagrams can be lost (the loss suite): send until the echo arrives.
     let reply: QResult | undefined;
     for (let i = 0; i < 20 && reply === undefined; i++) {
-      await ok(libos, libos.pushto(qd, { segments: [new TextEncoder().encode('datagram')] }, { address: pair.peerIp, port }), Opcode.PUSH);
+      await ok(
+        libos,
+        libos.pushto(
+          qd,
+          { segments: [new TextEncoder().encode('datagram')] },
+          { address: pair.peerIp, port },
+        ),
+        Opcode.PUSH,
+      );
       reply = await libos.wait(pop, 500).catch(() => undefined);
     }
     expect(reply).toBeDefined();

@@ -9,27 +9,38 @@ import { CatnipLibOS } from '../src/index.js';
 import { missingNetnsDpdk } from './helpers.js';
 import { kernelScenarios } from './kernel-scenarios.js';
 
-describePrivileged('catnip stack against the Linux kernel with 1% frame loss', missingNetnsDpdk, () => {
-  const net = useNetnsPair();
-  let libos: CatnipLibOS;
-  let faults: FaultDevice;
-  beforeAll(() => {
-    const { pair } = net;
-    libos = new CatnipLibOS({
-      config: { demikernel: { local_ipv4_addr: pair.devIp, prefix_length: 24 } },
-      device: { vdevs: [`net_af_packet0,iface=${pair.devIf}`], netns: pair.devNs },
-      wrap: (port) => {
-        faults = new FaultDevice(port, { seed: 4242, dropPct: 1 });
-        return faults;
-      },
+describePrivileged(
+  'catnip stack against the Linux kernel with 1% frame loss',
+  missingNetnsDpdk,
+  () => {
+    const net = useNetnsPair();
+    let libos: CatnipLibOS;
+    let faults: FaultDevice;
+    beforeAll(() => {
+      const { pair } = net;
+      libos = new CatnipLibOS({
+        config: { demikernel: { local_ipv4_addr: pair.devIp, prefix_length: 24 } },
+        device: { vdevs: [`net_af_packet0,iface=${pair.devIf}`], netns: pair.devNs },
+        wrap: (port) => {
+          faults = new FaultDevice(port, { seed: 4242, dropPct: 1 });
+          return faults;
+        },
+      });
     });
-  });
-  afterAll(async () => {
-    await libos?.shutdown();
-  });
-  kernelScenarios({ pair: () => net.pair, libos: () => libos, bulkBytes: 100 * 2 ** 20, pings: 10, minReplies: 7, timeoutMs: 60_000 });
-  it('dropped frames on the way (the faults were real)', () => {
-    expect(faults.stats.dropped).toBeGreaterThan(100);
-    expect(faults.stats.passed).toBeGreaterThan(100_000);
-  });
-});
+    afterAll(async () => {
+      await libos?.shutdown();
+    });
+    kernelScenarios({
+      pair: () => net.pair,
+      libos: () => libos,
+      bulkBytes: 100 * 2 ** 20,
+      pings: 10,
+      minReplies: 7,
+      timeoutMs: 60_000,
+    });
+    it('dropped frames on the way (the faults were real)', () => {
+      expect(faults.stats.dropped).toBeGreaterThan(100);
+      expect(faults.stats.passed).toBeGreaterThan(100_000);
+    });
+  },
+);

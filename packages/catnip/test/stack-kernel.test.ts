@@ -7,18 +7,29 @@ import { CatnipLibOS } from '../src/index.js';
 import { missingNetnsDpdk } from './helpers.js';
 import { kernelScenarios } from './kernel-scenarios.js';
 
-describePrivileged('catnip stack against the Linux kernel over net_af_packet', missingNetnsDpdk, () => {
-  const net = useNetnsPair();
-  let libos: CatnipLibOS;
-  beforeAll(() => {
-    const { pair } = net;
-    libos = new CatnipLibOS({
-      config: { demikernel: { local_ipv4_addr: pair.devIp, prefix_length: 24 } },
-      device: { vdevs: [`net_af_packet0,iface=${pair.devIf}`], netns: pair.devNs },
+describePrivileged(
+  'catnip stack against the Linux kernel over net_af_packet',
+  missingNetnsDpdk,
+  () => {
+    const net = useNetnsPair();
+    let libos: CatnipLibOS;
+    beforeAll(() => {
+      const { pair } = net;
+      libos = new CatnipLibOS({
+        config: { demikernel: { local_ipv4_addr: pair.devIp, prefix_length: 24 } },
+        device: { vdevs: [`net_af_packet0,iface=${pair.devIf}`], netns: pair.devNs },
+      });
     });
-  });
-  afterAll(async () => {
-    await libos?.shutdown();
-  });
-  kernelScenarios({ pair: () => net.pair, libos: () => libos, bulkBytes: 100 * 2 ** 20, pings: 3, minReplies: 3, timeoutMs: 30_000 });
-});
+    afterAll(async () => {
+      await libos?.shutdown();
+    });
+    kernelScenarios({
+      pair: () => net.pair,
+      libos: () => libos,
+      bulkBytes: 100 * 2 ** 20,
+      pings: 3,
+      minReplies: 3,
+      timeoutMs: 30_000,
+    });
+  },
+);

@@ -11,7 +11,8 @@ import { CatnipDevice } from '../src/index.js';
 import { arpRequest, ethernet, ip, ipv4, mac, parseArp, parseIpv4, udp } from './frames.js';
 import { missingNetnsDpdk, untilFrame } from './helpers.js';
 
-const missing = () => missingNetnsDpdk() ?? (existsSync('/dev/net/tun') ? undefined : 'needs /dev/net/tun');
+const missing = () =>
+  missingNetnsDpdk() ?? (existsSync('/dev/net/tun') ? undefined : 'needs /dev/net/tun');
 
 describePrivileged('catnip on net_tap with the driver checksum offloads', missing, () => {
   const net = useNetnsPair();
@@ -32,13 +33,19 @@ describePrivileged('catnip on net_tap with the driver checksum offloads', missin
       const r = pair.exec('dev', 'ip', args);
       if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
     }
-    kernelMac = JSON.parse(pair.exec('dev', 'ip', ['-j', 'link', 'show', 'dev', tapIf]).stdout)[0].address;
+    kernelMac = JSON.parse(pair.exec('dev', 'ip', ['-j', 'link', 'show', 'dev', tapIf]).stdout)[0]
+      .address;
   });
   afterAll(() => device?.close());
 
   it('reports the driver offloads it uses', () => {
     expect(device.port.driver).toBe('net_tap');
-    expect(device.port.hardwareChecksum).toMatchObject({ txIpv4: true, txTcp: true, txUdp: true, rxIpv4: true });
+    expect(device.port.hardwareChecksum).toMatchObject({
+      txIpv4: true,
+      txTcp: true,
+      txUdp: true,
+      rxIpv4: true,
+    });
     expect(device.offloads).toEqual({ rxChecksum: true, txChecksum: true });
   });
 
@@ -68,13 +75,26 @@ print(d.decode(),a[0],flush=True)`,
     server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     try {
       while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 10));
-      pair.exec('dev', 'ip', ['neigh', 'replace', ourIp, 'lladdr', Buffer.from(device.mac).toString('hex').replace(/(..)(?!$)/g, '$1:'), 'dev', tapIf]);
+      pair.exec('dev', 'ip', [
+        'neigh',
+        'replace',
+        ourIp,
+        'lladdr',
+        Buffer.from(device.mac)
+          .toString('hex')
+          .replace(/(..)(?!$)/g, '$1:'),
+        'dev',
+        tapIf,
+      ]);
       const data = new TextEncoder().encode('offloaded udp');
       const u = udp(ip(ourIp), ip(kernelIp), 5555, port, data, false);
-      device.send(ethernet(mac(kernelMac), device.mac, 0x0800, ipv4(ip(ourIp), ip(kernelIp), 17, u, false)));
+      device.send(
+        ethernet(mac(kernelMac), device.mac, 0x0800, ipv4(ip(ourIp), ip(kernelIp), 17, u, false)),
+      );
       device.flush();
       const deadline = Date.now() + 5000;
-      while (!out.includes('offloaded udp') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while (!out.includes('offloaded udp') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
       expect(out).toContain(`offloaded udp ${ourIp}`);
     } finally {
       server.kill();
@@ -105,7 +125,8 @@ s.send(bytes.fromhex(sys.argv[1]))`,
     const seen: string[] = [];
     await untilFrame(device, (f) => {
       const p = parseIpv4(f);
-      if (p?.protocol === 17 && p.src === kernelIp) seen.push(Buffer.from(p.payload.subarray(8)).toString());
+      if (p?.protocol === 17 && p.src === kernelIp)
+        seen.push(Buffer.from(p.payload.subarray(8)).toString());
       return seen.includes('good one') ? true : undefined;
     });
     expect(seen).toEqual(['good one']);
