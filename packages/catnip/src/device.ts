@@ -6,6 +6,19 @@ import { type CatnipDeviceOptions, ealArgv, validateOptions } from './options.js
 
 const ETH_HEADER = 14;
 
+/** Devices still open, closed at process exit (process.exit skips Node's own environment cleanup). */
+const openDevices = new Set<CatnipDevice>();
+let exitHooked = false;
+
+function closeAtExit(device: CatnipDevice): void {
+  openDevices.add(device);
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => {
+    for (const d of [...openDevices]) d.close();
+  });
+}
+
 function firstVdevName(args: readonly string[]): string | undefined {
   for (let i = 1; i < args.length; i++) {
     const a = args[i]!;
@@ -108,6 +121,7 @@ export class CatnipDevice implements FrameDevice {
     this.#txSlotCount = (layout.size - layout.txSlots) / layout.slotSize;
     // Native code queues up to max(2 x slots, 256) refused frames; past that, send says no.
     this.#txQueueLimit = Math.max(2 * this.#txSlotCount, 256) - this.#txSlotCount;
+    closeAtExit(this);
   }
 
   receive(onFrame: (frame: Uint8Array) => void): number {
@@ -158,6 +172,7 @@ export class CatnipDevice implements FrameDevice {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    openDevices.delete(this);
     this.#native.close();
   }
 

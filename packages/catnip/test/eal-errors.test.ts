@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DemiError } from '@demi/core';
-import { describePrivileged, missingRoot } from '@demi/core/testing';
+import { describePrivileged } from '@demi/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CatnipDevice, ealStatus } from '../src/index.js';
 import { missingDpdk } from './helpers.js';
@@ -39,54 +39,44 @@ function openWith(
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describePrivileged(
-  'catnip when the EAL refuses to start',
-  () => missingRoot() ?? missingDpdk(),
-  () => {
-    it("a bad EAL argument is a DemiError with DPDK's message, its log and what to try", () => {
-      let error: DemiError | undefined;
-      try {
-        new CatnipDevice({
-          ealArgs: [
-            'demi',
-            '--no-huge',
-            '--no-pci',
-            '--no-shconf',
-            '--definitely-not-an-eal-option',
-          ],
-        });
-      } catch (err) {
-        error = err as DemiError;
-      }
-      expect(error).toBeInstanceOf(DemiError);
-      expect(error!.code).toBe('EINVAL');
-      expect(error!.syscall).toBe('rte_eal_init');
-      expect(error!.message).toMatch(/rte_eal_init failed: Invalid argument/);
-      expect(error!.message).toMatch(/DPDK log:[\s\S]*Invalid 'command line' arguments/);
-      expect(error!.message).toMatch(/Check dpdk\.eal_init/);
-      expect(ealStatus().state).toBe('down');
-    });
-
-    it('a corrected retry in the same process starts DPDK', () => {
-      const device = new CatnipDevice({ vdevs: ['net_null0'] });
-      expect(device.port.driver).toBe('net_null');
-      expect(ealStatus()).toMatchObject({
-        state: 'up',
-        lastFailure: expect.stringMatching(/Invalid argument/),
+describePrivileged('catnip when the EAL refuses to start', missingDpdk, () => {
+  it("a bad EAL argument is a DemiError with DPDK's message, its log and what to try", () => {
+    let error: DemiError | undefined;
+    try {
+      new CatnipDevice({
+        ealArgs: ['demi', '--no-huge', '--no-pci', '--no-shconf', '--definitely-not-an-eal-option'],
       });
-      device.close();
-    });
+    } catch (err) {
+      error = err as DemiError;
+    }
+    expect(error).toBeInstanceOf(DemiError);
+    expect(error!.code).toBe('EINVAL');
+    expect(error!.syscall).toBe('rte_eal_init');
+    expect(error!.message).toMatch(/rte_eal_init failed: Invalid argument/);
+    expect(error!.message).toMatch(/DPDK log:[\s\S]*Invalid 'command line' arguments/);
+    expect(error!.message).toMatch(/Check dpdk\.eal_init/);
+    expect(ealStatus().state).toBe('down');
+  });
 
-    it('a retry after a failure that had parsed -l says to start a new process', () => {
-      // DPDK 22.11 remembers the -l of the failed attempt and refuses the next one.
-      const r = openWith(built, ['after-bad-l']);
-      expect(r).toMatchObject({ ok: false, code: 'EINVAL' });
-      expect(r.message).toMatch(
-        /An earlier rte_eal_init in this process failed .* start a new process/,
-      );
+  it('a corrected retry in the same process starts DPDK', () => {
+    const device = new CatnipDevice({ vdevs: ['net_null0'] });
+    expect(device.port.driver).toBe('net_null');
+    expect(ealStatus()).toMatchObject({
+      state: 'up',
+      lastFailure: expect.stringMatching(/Invalid argument/),
     });
-  },
-);
+    device.close();
+  });
+
+  it('a retry after a failure that had parsed -l says to start a new process', () => {
+    // DPDK 22.11 remembers the -l of the failed attempt and refuses the next one.
+    const r = openWith(built, ['after-bad-l']);
+    expect(r).toMatchObject({ ok: false, code: 'EINVAL' });
+    expect(r.message).toMatch(
+      /An earlier rte_eal_init in this process failed .* start a new process/,
+    );
+  });
+});
 
 describe('catnip when its addon has no DPDK', () => {
   it('a missing addon says how to build it', () => {
