@@ -91,6 +91,11 @@ Napi::Value Guard(Napi::Env env, F&& body) {
     throw ToJs(env, e);
   } catch (const std::bad_alloc&) {
     throw ToJs(env, CatnipError(ENOMEM, "catnip", "out of memory"));
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    // Anything else must not unwind into Node (that would abort the process).
+    throw ToJs(env, CatnipError(EIO, "catnip", std::string("internal error: ") + e.what()));
   }
 }
 

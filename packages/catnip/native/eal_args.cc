@@ -10,7 +10,7 @@ namespace catnip {
 namespace {
 
 // EAL short options that take a value (rte_eal 22.11: "a:b:c:d:hl:m:n:r:s:S:v").
-bool ShortTakesValue(char c) { return std::strchr("abcdlmnrsSL", c) != nullptr; }
+bool ShortTakesValue(char c) { return std::strchr("abcdlmnrsS", c) != nullptr; }
 
 bool IsPrefixOf(const std::string& part, const char* whole) {
   return !part.empty() && std::strncmp(whole, part.c_str(), part.size()) == 0;
