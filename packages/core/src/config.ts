@@ -40,13 +40,23 @@ export const configSchema = z
         mode: z.enum(['af_packet', 'af_xdp']).optional(),
         xdp_mode: z.enum(['skb', 'native']).optional(),
         xdp_interface_index: z.number().int().min(0).optional(),
+        /** Open the interface inside this network namespace (`ip netns add`). */
+        netns: z
+          .string()
+          .regex(/^[^/\0]{1,200}$/, 'a network namespace name')
+          .optional(),
       })
       .strict()
       .optional(),
     dpdk: z
       .object({
+        /** Passed to rte_eal_init verbatim (argv[0] first, as Demikernel's). */
         eal_init: z.array(z.string()).optional(),
         port_id: z.number().int().min(0).optional(),
+        /** Virtual devices added to the default hugepage-less EAL arguments when eal_init is absent. */
+        vdevs: z.array(z.string().min(1)).optional(),
+        /** Open the port inside this network namespace. */
+        netns: z.string().regex(/^[^/\0]{1,200}$/, 'a network namespace name').optional(),
       })
       .strict()
       .optional(),

@@ -45,6 +45,19 @@ describe('config', () => {
     expect(config.tcp_socket_options?.keepalive?.enabled).toBe(true);
   });
 
+  it('knows the device keys catpowder and catnip read', () => {
+    const { config } = loadConfig(
+      {
+        raw_socket: { netns: 'demi-a' },
+        dpdk: { vdevs: ['net_memif0,role=server'], netns: 'demi-b' },
+      },
+      {},
+    );
+    expect(config.raw_socket?.netns).toBe('demi-a');
+    expect(config.dpdk?.vdevs).toEqual(['net_memif0,role=server']);
+    expect(() => loadConfig({ dpdk: { netns: 'a/b' } }, {})).toThrow(/dpdk\.netns/);
+  });
+
   it('takes options, then DEMI_CONFIG, then CONFIG_PATH', () => {
     const a = file('a.yaml', 'inetstack_config: { mtu: 1400 }');
     const b = file('b.yaml', 'inetstack_config: { mtu: 1300 }');
