@@ -220,7 +220,7 @@ async function withVethPeer(kind, devAddress, fn) {
     'exec',
     pair.peerNs,
     process.execPath,
-    join(bench, 'net-peer.mjs'),
+    join(root, 'benchmarks/lib/net-peer.mjs'),
     kind,
     pair.peerIp,
   ]);

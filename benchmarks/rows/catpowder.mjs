@@ -56,7 +56,7 @@ async function withPeer(kind, devAddress, fn) {
     'exec',
     pair.peerNs,
     process.execPath,
-    join(bench, 'net-peer.mjs'),
+    join(root, 'benchmarks/lib/net-peer.mjs'),
     kind,
     pair.peerIp,
   ]);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node:net clients for catnip's veth baselines, against net-peer.mjs:
+// node:net clients for catnip's veth baselines, against benchmarks/lib/net-peer.mjs:
 //   net-client.mjs --address A --port P [--size 64 --warmup N --iterations N] --out F
 //       ping-pong; writes round-trip samples (ns, float64) to F
 //   net-client.mjs --address A --port P --bulk BYTES

@@ -1,50 +1,16 @@
 #include "checksum.h"
 
+#include <demi/ones_complement.h>
+
 #include <cstring>
 
 namespace catnip {
 
 namespace {
 
-// One's-complement sum of n bytes in memory order, starting at an even offset
-// of the summed region; stored as-is, the folded result is in network order.
-uint64_t Sum(uint64_t sum, const uint8_t* p, uint32_t n) {
-  while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    sum += (w & 0xffffffffu) + (w >> 32);
-    p += 8;
-    n -= 8;
-  }
-  if (n >= 4) {
-    uint32_t w;
-    std::memcpy(&w, p, 4);
-    sum += w;
-    p += 4;
-    n -= 4;
-  }
-  if (n >= 2) {
-    uint16_t w;
-    std::memcpy(&w, p, 2);
-    sum += w;
-    p += 2;
-    n -= 2;
-  }
-  if (n == 1) {
-    uint8_t pad[2] = {*p, 0};
-    uint16_t w;
-    std::memcpy(&w, pad, 2);
-    sum += w;
-  }
-  return sum;
-}
-
-uint16_t Fold(uint64_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(sum);
-}
-
-uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+using demi::Be16;
+using demi::Fold;
+using demi::Sum;
 
 // Pseudo header (source, destination, zero+protocol, L4 length) in memory order.
 uint64_t PseudoSum(const Ipv4View& ip) {
