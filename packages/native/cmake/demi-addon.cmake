@@ -1,5 +1,5 @@
 # Shared by every backend's CMakeLists.txt (at the package root):
-#   include(${CMAKE_CURRENT_SOURCE_DIR}/../../tools/addon/demi-addon.cmake)
+#   include(<@demi/native>/cmake/demi-addon.cmake)  (resolved through node)
 #   demi_addon(demi_catnap native/addon.cc ...)
 # Builds a Node-API addon against the headers cmake-js found locally (the
 # node-api-headers package): nothing is downloaded.
@@ -12,7 +12,7 @@ if(NOT CMAKE_BUILD_TYPE)
 endif()
 
 # Headers every addon shares (demi/errno_name.h, ...).
-set(DEMI_ADDON_INCLUDE_DIR ${CMAKE_CURRENT_LIST_DIR}/include)
+set(DEMI_ADDON_INCLUDE_DIR ${CMAKE_CURRENT_LIST_DIR}/../include)
 
 execute_process(
   COMMAND node -p "require('node-addon-api').include_dir"

@@ -4,7 +4,7 @@
 // "binary": {"napi_versions": [8]} only from the package.json beside the
 // CMakeLists.txt, so each backend keeps its CMakeLists.txt at the package root
 // and its C++ sources in native/.
-// Usage (from a package's "build" script): node ../../tools/addon/build.mjs
+// Usage (from a backend package's "build" script): demi-build-addon
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,7 +15,8 @@ if (!existsSync(join(pkgDir, 'CMakeLists.txt'))) {
   console.error(`demi addon build: no CMakeLists.txt in ${pkgDir}`);
   process.exit(1);
 }
-const require = createRequire(join(pkgDir, 'package.json'));
+// cmake-js is this package's own dependency: resolve it from here.
+const require = createRequire(import.meta.url);
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
 const debug = process.env.DEMI_ADDON_DEBUG === '1';
 const args = [
