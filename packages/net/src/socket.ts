@@ -22,7 +22,14 @@ import {
   validateConnectOptions,
   validateTimeout,
 } from './args.js';
-import { codeOf, codeOfErrno, invalidArgType, socketClosed, systemError } from './errors.js';
+import {
+  codeOf,
+  codeOfErrno,
+  invalidArgType,
+  socketClosed,
+  socketClosedBeforeConnection,
+  systemError,
+} from './errors.js';
 import { withLibOS } from './libos.js';
 
 /** A LibOS takes at most this many segments in one push (catnap's limit). */
@@ -81,6 +88,8 @@ export class Socket extends Duplex {
   #whenIdle: (() => void) | undefined;
   /** Work queued until the connection is up (writes, end). */
   #whenConnected: (() => void)[] = [];
+  /** Callbacks of writes made while connecting, failed if the socket dies first. */
+  #unsent: ((err?: Error | null) => void)[] = [];
   #bytesRead = 0;
   #dispatched = 0;
   #timeoutMs = 0;
@@ -107,7 +116,7 @@ export class Socket extends Duplex {
       // Start reading at once, as node:net does, so end of file is seen even
       // before anyone listens for data; pauseOnConnect leaves it paused.
       if (pauseOnConnect) this.pause();
-      else if (options.readable !== false) this.read(0);
+      else if ((options as { readable?: boolean }).readable !== false) this.read(0);
     }
   }
 
@@ -123,6 +132,17 @@ export class Socket extends Duplex {
     }
     if (this.#qd !== undefined && !this.#released && !this.destroyed)
       throw systemError('EISCONN', 'connect');
+    if (this.destroyed) {
+      // Reconnecting a closed socket, as node:net allows: fresh stream state.
+      (this as unknown as { _undestroy(): void })._undestroy();
+      this.#qd = undefined;
+      this.#released = false;
+      this.#readEnded = false;
+      this.#readWanted = false;
+      this.#popping = false;
+      this.#remote = undefined;
+      this.#local = undefined;
+    }
     if (cb !== null) this.once('connect', cb as () => void);
     if (options.timeout) this.setTimeout(options.timeout);
     if (options.noDelay) this.#noDelay = true;
@@ -191,7 +211,10 @@ export class Socket extends Duplex {
     this.emit('ready');
     const queued = this.#whenConnected;
     this.#whenConnected = [];
+    this.#unsent = [];
     for (const run of queued) run();
+    // Queued work may have ended (and released) or destroyed the socket already.
+    if (this.#released || this.destroyed) return;
     if (this.#readWanted) this.#pop();
     else if (!this.isPaused()) this.read(0);
   }
@@ -286,6 +309,7 @@ export class Socket extends Duplex {
         return;
       }
       this.#whenConnected.push(() => this.#send(segments, cb));
+      this.#unsent.push(cb);
       return;
     }
     if (this.#released || this.destroyed) {
@@ -385,9 +409,12 @@ export class Socket extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    const unsent = this.connecting ? this.#unsent : [];
     this.connecting = false;
     this.#clearTimer();
     this.#whenConnected = [];
+    this.#unsent = [];
+    for (const write of unsent) write(socketClosedBeforeConnection());
     this.#held = undefined;
     if (this.#qd !== undefined && !this.#released) {
       this.#released = true;
@@ -548,7 +575,7 @@ export class Socket extends Duplex {
   }
 
   get pending(): boolean {
-    return this.#qd === undefined || this.connecting;
+    return this.#qd === undefined || this.connecting || this.destroyed;
   }
 
   get readyState(): string {

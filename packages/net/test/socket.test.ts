@@ -81,10 +81,10 @@ describe.each(LIBOSES)('@demi/net on %s', (name) => {
     await closeServer(server);
     const client = net.connect({ port, host: '127.0.0.1' });
     const wasClosed = closed(client);
-    const [err] = await once<NodeJS.ErrnoException & { address: string; port: number }>(
+    const [err] = (await once<NodeJS.ErrnoException & { address: string; port: number }>(
       client,
       'error',
-    );
+    )) as [NodeJS.ErrnoException & { address: string; port: number }];
     expect(err.message).toBe(`connect ECONNREFUSED 127.0.0.1:${port}`);
     expect(err.code).toBe('ECONNREFUSED');
     expect(err.errno).toBe(-111);
@@ -99,7 +99,7 @@ describe.each(LIBOSES)('@demi/net on %s', (name) => {
     const port = await listen(first);
     const second = net.createServer();
     second.listen(port, '127.0.0.1');
-    const [err] = await once<NodeJS.ErrnoException>(second, 'error');
+    const [err] = (await once<NodeJS.ErrnoException>(second, 'error')) as [NodeJS.ErrnoException];
     expect(err.code).toBe('EADDRINUSE');
     expect(err.errno).toBe(-98);
     expect(err.syscall).toBe('listen');
@@ -322,7 +322,7 @@ describe('interop with node:net over the kernel (catnap)', () => {
 
   it('bad arguments throw the errors node:net throws', () => {
     const cases: [string, (m: typeof nodeNet) => unknown][] = [
-      ['connect()', (m) => m.connect()],
+      ['connect()', (m) => (m.connect as () => unknown)()],
       ['connect(65536)', (m) => m.connect(65536)],
       ['connect(-1)', (m) => m.connect(-1)],
       ['connect({port: "abc"})', (m) => m.connect({ port: 'abc' as unknown as number })],
