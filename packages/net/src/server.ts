@@ -20,6 +20,7 @@ import {
   serverNotRunning,
   systemError,
 } from './errors.js';
+import { whenDone } from './completions.js';
 import { withLibOS } from './libos.js';
 import { type AddressInfo, Socket } from './socket.js';
 
@@ -170,10 +171,7 @@ export class Server extends EventEmitter {
         this.emit('error', systemError(codeOf(err), 'accept'));
       return;
     }
-    libos.wait(qt).then(
-      (r) => this.#onAccept(libos, qd, r),
-      (err) => this.emit('error', err),
-    );
+    whenDone(libos, qt, (r) => this.#onAccept(libos, qd, r));
   }
 
   #onAccept(libos: LibOS, qd: QDesc, r: QResult): void {

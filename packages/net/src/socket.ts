@@ -30,6 +30,7 @@ import {
   socketClosedBeforeConnection,
   systemError,
 } from './errors.js';
+import { whenDone } from './completions.js';
 import { withLibOS } from './libos.js';
 
 /** A LibOS takes at most this many segments in one push (catnap's limit). */
@@ -187,10 +188,7 @@ export class Socket extends Duplex {
         syscall = 'connect';
       }
       const qt = libos.connect(this.#qd, { address, port });
-      libos.wait(qt).then(
-        (r) => this.#afterConnect(r, address, port),
-        (err) => this.destroy(systemError(codeOf(err), 'connect', address, port)),
-      );
+      whenDone(libos, qt, (r) => this.#afterConnect(r, address, port));
     } catch (err) {
       const where = syscall === 'bind' ? options.localAddress : address;
       const at = syscall === 'bind' ? options.localPort : port;
@@ -242,10 +240,7 @@ export class Socket extends Duplex {
       this.destroy(systemError(codeOf(err), 'read'));
       return;
     }
-    libos.wait(qt).then(
-      (r) => this.#onPop(r),
-      (err) => this.destroy(err as Error),
-    );
+    whenDone(libos, qt, (r) => this.#onPop(r));
   }
 
   #onPop(r: QResult): void {
@@ -333,10 +328,7 @@ export class Socket extends Duplex {
     this.#inflight += bytes;
     this.#pushes++;
     this.#touch();
-    libos.wait(qt).then(
-      (r) => this.#afterPush(r, bytes),
-      (err) => this.destroy(err as Error),
-    );
+    whenDone(libos, qt, (r) => this.#afterPush(r, bytes));
     const done = (): void => {
       this.#dispatched += bytes;
       cb();
@@ -396,13 +388,10 @@ export class Socket extends Duplex {
         cb(systemError(codeOf(err), 'shutdown'));
         return;
       }
-      libos.wait(qt).then(
-        () => {
-          this.#endReadable();
-          cb();
-        },
-        (err) => cb(err as Error),
-      );
+      whenDone(libos, qt, () => {
+        this.#endReadable();
+        cb();
+      });
     };
     if (this.#pushes === 0) close();
     else this.#whenIdle = close;
