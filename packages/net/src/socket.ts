@@ -559,8 +559,15 @@ export class Socket extends Duplex {
     return this.#bytesRead;
   }
 
-  get bytesWritten(): number {
+  get bytesWritten(): number | undefined {
+    // Read on the prototype itself (as node:net allows), there is no socket to count.
+    if (!(#dispatched in this)) return undefined;
     return this.#dispatched + this.writableLength;
+  }
+
+  /** node:net's deprecated name for writableLength. */
+  get bufferSize(): number {
+    return this.writableLength;
   }
 
   get pending(): boolean {

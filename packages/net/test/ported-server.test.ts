@@ -337,6 +337,37 @@ describe.each(LIBOSES)('node:net tests (servers) on %s', (name) => {
     }),
   );
 
+  // test-net-server-listen-options-signal: an aborted signal closes the server.
+  it(
+    'test-net-server-listen-options-signal',
+    ported((common, done) => {
+      const before = new AbortController();
+      before.abort();
+      const early = net.createServer();
+      early.on('close', common.mustCall());
+      early.listen({ port: 0, signal: before.signal });
+      const controller = new AbortController();
+      const server = net.createServer();
+      server.on(
+        'close',
+        common.mustCall(() => {
+          assert.strictEqual(server.listening, false);
+          done();
+        }),
+      );
+      server.listen({ port: 0, signal: controller.signal }, () => controller.abort());
+    }),
+  );
+
+  // test-net-access-byteswritten: the getter works on the prototype (no crash).
+  it(
+    'test-net-access-byteswritten',
+    ported((_common, done) => {
+      assert.strictEqual(net.Socket.prototype.bytesWritten, undefined);
+      done();
+    }),
+  );
+
   // test-net-isip, test-net-isipv4, test-net-isipv6 (a selection of their cases)
   it(
     'test-net-isip',
