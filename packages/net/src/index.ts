@@ -4,9 +4,9 @@ import { defaultLibOS, setDefaultLibOS } from './libos.js';
 import { Server, type ServerOptions } from './server.js';
 import { Socket, type SocketOptions } from './socket.js';
 
-export type { AddressInfo, SocketOptions } from './socket.js';
-export type { ListenOptions, ServerOptions } from './server.js';
 export { codeOf, systemError } from './errors.js';
+export type { ListenOptions, ServerOptions } from './server.js';
+export type { AddressInfo, SocketOptions } from './socket.js';
 export {
   BlockList,
   defaultLibOS,
@@ -14,11 +14,11 @@ export {
   isIPv4,
   isIPv6,
   Server,
-  setDefaultLibOS,
   Socket,
+  Socket as Stream,
   SocketAddress,
+  setDefaultLibOS,
 };
-export { Socket as Stream };
 
 /** `createServer([options][, connectionListener])`, as node:net's. */
 export function createServer(

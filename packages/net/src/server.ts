@@ -11,6 +11,7 @@ import {
   SOCK_STREAM,
 } from '@demi/core';
 import { type ConnectArgs, normalizeArgs, validateFunction, validatePort } from './args.js';
+import { whenDone } from './completions.js';
 import {
   codeOf,
   codeOfErrno,
@@ -20,7 +21,6 @@ import {
   serverNotRunning,
   systemError,
 } from './errors.js';
-import { whenDone } from './completions.js';
 import { withLibOS } from './libos.js';
 import { type AddressInfo, Socket } from './socket.js';
 

@@ -22,6 +22,7 @@ import {
   validateConnectOptions,
   validateTimeout,
 } from './args.js';
+import { whenDone } from './completions.js';
 import {
   codeOf,
   codeOfErrno,
@@ -30,7 +31,6 @@ import {
   socketClosedBeforeConnection,
   systemError,
 } from './errors.js';
-import { whenDone } from './completions.js';
 import { withLibOS } from './libos.js';
 
 /** A LibOS takes at most this many segments in one push (catnap's limit). */

@@ -5,9 +5,8 @@ import http from 'node:http';
 import type { LibOS } from '@demi/core';
 import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import net from '../src/index.js';
 import { DemiAgent, demiConnector, serveHttp } from '../src/http.js';
-import { settledTokens, useLibOS } from './support/libos.js';
+import net from '../src/index.js';
 import {
   bigDigest,
   type RunningExample,
@@ -15,6 +14,7 @@ import {
   sha256,
   startExample,
 } from './support/http-example.js';
+import { settledTokens, useLibOS } from './support/libos.js';
 
 const BIG_MB = 16;
 const BIG_BYTES = BIG_MB * 1024 * 1024;
