@@ -84,7 +84,7 @@ export class Socket extends Duplex {
   #inflight = 0;
   #pushes = 0;
   /** A write callback held back because too much is in flight. */
-  #held: (() => void) | undefined;
+  #held: { cb: (err?: Error | null) => void; bytes: number } | undefined;
   /** What _final runs once every push has completed. */
   #whenIdle: (() => void) | undefined;
   /** Work queued until the connection is up (writes, end). */
@@ -329,14 +329,14 @@ export class Socket extends Duplex {
     this.#pushes++;
     this.#touch();
     whenDone(libos, qt, (r) => this.#afterPush(r, bytes));
-    const done = (): void => {
-      this.#dispatched += bytes;
-      cb();
-    };
     // The stream's own buffer holds further writes while this callback is held,
     // so write() returns false once about writableHighWaterMark bytes wait.
-    if (this.#inflight <= this.writableHighWaterMark) done();
-    else this.#held = done;
+    if (this.#inflight <= this.writableHighWaterMark) {
+      this.#dispatched += bytes;
+      cb();
+    } else {
+      this.#held = { cb, bytes };
+    }
   }
 
   #afterPush(r: QResult, bytes: number): void {
@@ -351,7 +351,8 @@ export class Socket extends Duplex {
     if (this.#held !== undefined && this.#inflight <= this.writableHighWaterMark) {
       const held = this.#held;
       this.#held = undefined;
-      held();
+      this.#dispatched += held.bytes;
+      held.cb();
     }
     if (this.#pushes === 0 && this.#whenIdle !== undefined) {
       const idle = this.#whenIdle;
@@ -404,6 +405,8 @@ export class Socket extends Duplex {
     this.#whenConnected = [];
     this.#unsent = [];
     for (const write of unsent) write(socketClosedBeforeConnection());
+    // A write still held back gets its callback, failed, as node:net's cancelled writes do.
+    const held = this.#held;
     this.#held = undefined;
     if (this.#qd !== undefined && !this.#released) {
       this.#released = true;
@@ -417,6 +420,7 @@ export class Socket extends Duplex {
     const onClose = this.#onClose;
     this.#onClose = undefined;
     cb(err);
+    held?.cb(systemError('ECANCELED', 'write'));
     process.nextTick(() => {
       this.emit('close', err != null);
       onClose?.();

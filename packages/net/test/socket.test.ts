@@ -210,6 +210,30 @@ describe.each(LIBOSES)('@demi/net on %s', (name) => {
     await closeServer(server);
   });
 
+  it('destroy() fails the callbacks of writes still waiting, and leaks no token', async () => {
+    const peers: Socket[] = [];
+    const server = net.createServer({ pauseOnConnect: true }, (s) => peers.push(s));
+    const port = await listen(server);
+    const client = net.connect({ port, host: '127.0.0.1', writableHighWaterMark: 1024 });
+    client.on('error', () => {});
+    await once(client, 'connect');
+    const results: (Error | null | undefined)[] = [];
+    const chunk = Buffer.alloc(256 * 1024);
+    // Far more than the LibOS can take while the server does not read.
+    for (let i = 0; i < 256; i++) client.write(chunk, (err) => results.push(err));
+    await new Promise((r) => setTimeout(r, 200));
+    const before = results.length;
+    expect(before).toBeLessThan(256);
+    client.destroy();
+    await closed(client);
+    await new Promise((r) => setImmediate(r));
+    expect(results.length).toBe(256);
+    expect(results.slice(before).every((e) => e instanceof Error)).toBe(true);
+    // The server side never reads (paused), so it cannot see the close: end it here.
+    for (const p of peers) p.destroy();
+    await closeServer(server);
+  });
+
   it('reports server events and connection counts', async () => {
     const server = net.createServer();
     const events: string[] = [];
