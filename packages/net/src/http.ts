@@ -5,8 +5,8 @@ import type { Server } from './server.js';
 import type { Socket } from './socket.js';
 
 /**
- * Serves an unmodified node:http (or https-less http2-less) server from a demi
- * server: every accepted connection is handed to http as a kernel one would be.
+ * Serves an unmodified node:http server from a demi server: every accepted
+ * connection is handed to http as a kernel one would be.
  */
 export function serveHttp<T extends Server>(httpServer: HttpServer, demiServer: T): T {
   demiServer.on('connection', (socket: Socket) => httpServer.emit('connection', socket));

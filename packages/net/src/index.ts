@@ -4,7 +4,6 @@ import { defaultLibOS, setDefaultLibOS } from './libos.js';
 import { Server, type ServerOptions } from './server.js';
 import { Socket, type SocketOptions } from './socket.js';
 
-export { codeOf, systemError } from './errors.js';
 export type { ListenOptions, ServerOptions } from './server.js';
 export type { AddressInfo, SocketOptions } from './socket.js';
 export {

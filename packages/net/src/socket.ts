@@ -591,6 +591,3 @@ export class Socket extends Duplex {
     return this.#libos;
   }
 }
-
-/** node:net's `Stream`: the same class. */
-export { Socket as Stream };
