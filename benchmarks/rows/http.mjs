@@ -5,12 +5,15 @@
 //                    against node:net and against @demi/net on catloop, the client
 //                    on the same transport as its server
 //   http-veth-64:   wrk in the peer namespace against node:net (kernel address on
-//                   the dev side) and against @demi/net on catpowder (root only)
+//                   the dev side) and against @demi/net on catpowder and on catnip
+//                   (DPDK's net_af_packet) (root only)
 // Rows report requests/s, the server's RSS and CPU per request; run this file on its
 // own (`node benchmarks/rows/http.mjs [--quick]`) for a table with p99 latency too.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startServer } from '../lib/children.mjs';
@@ -29,6 +32,7 @@ export const needs = [
   '@demi/catloop',
   '@demi/inetstack',
   '@demi/catpowder',
+  '@demi/catnip',
 ];
 
 const seconds = (ctx) => (ctx.quick ? 1 : 10);
@@ -72,7 +76,14 @@ export function rows() {
       'http-veth-64',
       'node:http over @demi/net on catpowder, veth (wrk)',
       undefined,
-      (ctx) => vethWrk(ctx, 'demi'),
+      (ctx) => vethWrk(ctx, 'catpowder'),
+    ),
+    row(
+      'http-veth-demi-catnip',
+      'http-veth-64',
+      'node:http over @demi/net on catnip, veth (wrk)',
+      undefined,
+      (ctx) => vethWrk(ctx, 'catnip'),
     ),
   ];
 }
@@ -157,28 +168,55 @@ function loopbackNodeClient(ctx, impl, env) {
   });
 }
 
+/** Why catnip cannot run here, or undefined. */
+async function dpdkMissing() {
+  try {
+    const info = (await import('@demi/catnip')).dpdkInfo();
+    return info.dpdk ? undefined : `catnip was ${info.reason}`;
+  } catch (err) {
+    return `@demi/catnip does not load: ${err.message}`;
+  }
+}
+
+/** The environment that puts a user-level stack on the dev side of the pair. */
+function stackEnv(libos, pair) {
+  const base = { ...process.env, DEMI_LIBOS: libos, DEMIKERNEL_LOCAL_IPV4_ADDR: pair.devIp };
+  if (libos === 'catpowder') {
+    return {
+      ...base,
+      DEMI_CONFIG: '',
+      DEMIKERNEL_PREFIX_LENGTH: '24',
+      RAW_SOCKET_INTERFACE_NAME: pair.devIf,
+      RAW_SOCKET_MODE: 'af_packet',
+    };
+  }
+  const config = join(mkdtempSync(join(tmpdir(), 'demi-http-bench-')), 'catnip.yaml');
+  writeFileSync(
+    config,
+    `demikernel:\n  local_ipv4_addr: ${pair.devIp}\n  prefix_length: 24\n` +
+      `dpdk:\n  vdevs: ["net_af_packet0,iface=${pair.devIf}"]\n`,
+  );
+  return { ...base, DEMI_CONFIG: config };
+}
+
+/** `impl`: 'node' (node:net with a kernel address on the dev side), or the LibOS under @demi/net. */
 async function vethWrk(ctx, impl) {
   const netns = await import(join(root, 'tools/netns/index.mjs'));
-  const why = netns.missingNetnsSupport();
+  const why = netns.missingNetnsSupport() ?? (impl === 'catnip' ? await dpdkMissing() : undefined);
   if (why !== undefined) return { skip: why };
-  // node:net needs a kernel address on the dev side; catpowder owns the interface instead.
+  // node:net needs a kernel address on the dev side; a user-level stack owns the interface instead.
   const pair = netns.createPair({ devAddress: impl === 'node' });
-  const env =
-    impl === 'node'
-      ? process.env
-      : {
-          ...process.env,
-          DEMI_LIBOS: 'catpowder',
-          DEMI_CONFIG: '',
-          DEMIKERNEL_LOCAL_IPV4_ADDR: pair.devIp,
-          DEMIKERNEL_PREFIX_LENGTH: '24',
-          RAW_SOCKET_INTERFACE_NAME: pair.devIf,
-          RAW_SOCKET_MODE: 'af_packet',
-        };
+  const env = impl === 'node' ? process.env : stackEnv(impl, pair);
   try {
     const server = startServer(
       'ip',
-      ['netns', 'exec', pair.devNs, process.execPath, ...serverArgs(impl, '0.0.0.0')],
+      [
+        'netns',
+        'exec',
+        pair.devNs,
+        process.execPath,
+        ...serverArgs(impl === 'node' ? 'node' : 'demi', '0.0.0.0'),
+      ],
       { env },
     );
     return await measured(server, (port) =>
@@ -186,6 +224,7 @@ async function vethWrk(ctx, impl) {
     );
   } finally {
     pair.down();
+    if (env.DEMI_CONFIG) rmSync(dirname(env.DEMI_CONFIG), { recursive: true, force: true });
   }
 }
 
