@@ -177,8 +177,12 @@ export function serveDemi(
       let results: QResult[];
       try {
         results = await libos.waitNextN(BATCH);
-      } catch {
-        break; // the LibOS was shut down
+      } catch (err) {
+        // Shut down under us: end quietly. Anything else (another waitNextN on
+        // this LibOS, which this loop must own) is the caller's to see.
+        if (stopped || (err as { code?: string }).code === 'EBADF') break;
+        stop();
+        throw err;
       }
       for (const r of results) onResult(r);
     }

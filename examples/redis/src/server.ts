@@ -11,8 +11,13 @@ export interface ServerOptions {
   address?: string;
   port?: number;
   transport?: 'demi' | 'node';
-  /** For transport 'demi': a LibOS to use instead of init()'s. */
+  /**
+   * For transport 'demi': a LibOS to use instead of init()'s. The server takes
+   * every completion through waitNextN, so it must be the LibOS's only user of it.
+   */
   libos?: LibOS;
+  /** For transport 'demi' without `libos`: the LibOS to init() (else DEMI_LIBOS decides). */
+  libosName?: string;
   limits?: Partial<SessionLimits>;
 }
 
@@ -68,7 +73,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     };
   }
   const owned = options.libos === undefined;
-  const libos = options.libos ?? (await init());
+  const libos =
+    options.libos ?? (await init(options.libosName ? { libos: options.libosName } : {}));
   const demi = serveDemi(libos, engine, limits, bindTo, connections);
   info.port = demi.port;
   info.transport = libos.name;

@@ -39,7 +39,10 @@ describe('RESP parser', () => {
       p.feed(input.subarray(0, cut));
       const first = parseAll(p);
       p.feed(input.subarray(cut));
-      expect([...first, ...parseAll(p)]).toEqual([['SET', 'key', 'a\r\nbinary\x00value'], ['PING']]);
+      expect([...first, ...parseAll(p)]).toEqual([
+        ['SET', 'key', 'a\r\nbinary\x00value'],
+        ['PING'],
+      ]);
     }
   });
 
@@ -51,7 +54,10 @@ describe('RESP parser', () => {
       p.feed(Buffer.from([byte]));
       got.push(...parseAll(p));
     }
-    expect(got).toEqual([['MSET', 'a', '1', 'b', '2'], ['GET', 'a']]);
+    expect(got).toEqual([
+      ['MSET', 'a', '1', 'b', '2'],
+      ['GET', 'a'],
+    ]);
   });
 
   it('keeps binary bytes as latin1 characters', () => {
@@ -173,7 +179,9 @@ describe('RESP parser fuzzing', () => {
             else bytes.splice(at, 0, ...b(String(m.byte * 1e6)));
           }
           const input = Uint8Array.from(bytes);
-          const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((x, y) => x - y);
+          const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort(
+            (x, y) => x - y,
+          );
           const chunks: Uint8Array[] = [];
           let last = 0;
           for (const c of [...points, input.length]) {

@@ -1,6 +1,7 @@
 // Keyspace commands: DEL EXISTS EXPIRE PEXPIRE TTL PTTL PERSIST TYPE KEYS SCAN DBSIZE FLUSHALL.
-import { Deque } from '../deque.ts';
+
 import { type Command, type Context, command, ERR } from '../context.ts';
+import { Deque } from '../deque.ts';
 import { globToRegExp } from '../glob.ts';
 import type { Value } from '../keyspace.ts';
 import { parseInt64 } from '../numbers.ts';
