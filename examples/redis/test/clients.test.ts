@@ -2,7 +2,7 @@
 // replies compared with redis-server's for the same script), ioredis pipelines,
 // raw sockets for protocol errors and limits, and redis-benchmark.
 import { readFileSync } from 'node:fs';
-import Redis from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../src/server.ts';
 import { connectRaw, readUntilClose, run, startRedisServer } from './helpers.ts';
