@@ -137,8 +137,10 @@ export function serveDemi(
       case Opcode.POP: {
         if (r.qt !== conn.popQt || conn.closing) return;
         const segments = r.sga?.segments ?? [];
-        if (segments.length === 0 || segments.every((s) => s.byteLength === 0)) {
-          drop(conn);
+        let bytes = 0;
+        for (const seg of segments) bytes += seg.byteLength;
+        if (bytes === 0) {
+          drop(conn); // end of file
           return;
         }
         onData(conn, segments);

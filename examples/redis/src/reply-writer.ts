@@ -11,6 +11,10 @@ const SLAB_SIZE = 256 * 1024;
 type Slab = Buffer & { latin1Write(text: string, offset: number): number };
 const newSlab = (size: number): Slab => Buffer.allocUnsafeSlow(size) as Slab;
 const CRLF = '\r\n';
+/** Headers of small bulks and small integers, made once: no string per reply. */
+const CACHED = 1024;
+const BULK_HEADERS = Array.from({ length: CACHED }, (_, n) => `$${n}\r\n`);
+const INTEGERS = Array.from({ length: CACHED }, (_, n) => `:${n}\r\n`);
 
 export class ReplyWriter {
   #slab = newSlab(SLAB_SIZE);
@@ -66,14 +70,15 @@ export class ReplyWriter {
   }
 
   integer(n: number | bigint): void {
-    this.raw(`:${n}${CRLF}`);
+    this.raw(typeof n === 'number' && n >= 0 && n < CACHED ? INTEGERS[n]! : `:${n}${CRLF}`);
   }
 
   bulk(value: string): void {
     this.#reserve(value.length + 16);
     let p = this.#pos;
     const slab = this.#slab;
-    p += slab.latin1Write(`$${value.length}${CRLF}`, p);
+    const len = value.length;
+    p += slab.latin1Write(len < CACHED ? BULK_HEADERS[len]! : `$${len}${CRLF}`, p);
     p += slab.latin1Write(value, p);
     slab[p++] = 13;
     slab[p++] = 10;

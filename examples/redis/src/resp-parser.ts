@@ -32,7 +32,9 @@ const CR = 13;
 const LF = 10;
 const STAR = 42;
 const DOLLAR = 36;
-const EMPTY = Buffer.alloc(0);
+const EMPTY = Buffer.alloc(0) as Latin1Buffer;
+/** Node's Buffer has latin1Slice (toString without the encoding lookup); its typings omit it. */
+type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
 /** A tail this small is copied out, so it does not pin the transport's large receive slab. */
 const COPY_TAIL_BELOW = 16 * 1024;
 
@@ -63,7 +65,7 @@ function parseDecimal(buf: Buffer, start: number, end: number): number {
 export class RespParser {
   readonly #limits: ParserLimits;
   /** Unparsed bytes are #buf[#pos..]. */
-  #buf: Buffer = EMPTY;
+  #buf: Latin1Buffer = EMPTY;
   #pos = 0;
   /** Buffers received while fewer than #need bytes are available: joined once, not per arrival. */
   #pending: Buffer[] = [];
@@ -90,7 +92,7 @@ export class RespParser {
     if (data.length === 0) return;
     const have = this.#buf.length - this.#pos;
     if (have === 0 && this.#pendingBytes === 0) {
-      this.#buf = data;
+      this.#buf = data as Latin1Buffer;
       this.#pos = 0;
     } else {
       this.#pending.push(data);
@@ -99,7 +101,7 @@ export class RespParser {
         this.#checkQueryLimit();
         return;
       }
-      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), ...this.#pending]);
+      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), ...this.#pending]) as Latin1Buffer;
       this.#pos = 0;
       this.#pending = [];
       this.#pendingBytes = 0;
@@ -124,12 +126,12 @@ export class RespParser {
           if (args.length === 0) continue; // an empty line: ignored, as Redis does
           return args;
         }
-        const header = this.#line('too big mbulk count string');
-        if (header === undefined) return this.#idle();
-        const count = parseDecimal(buf, header.start + 1, header.end);
+        const cr = this.#lineEnd('too big mbulk count string');
+        if (cr < 0) return this.#idle();
+        const count = parseDecimal(buf, this.#pos + 1, cr);
         if (Number.isNaN(count) || count > this.#limits.multibulkMax)
           throw new ProtocolError('Protocol error: invalid multibulk length');
-        this.#pos = header.next;
+        this.#pos = cr + 2;
         if (count <= 0) continue; // '*0' and '*-1' are empty requests
         this.#left = count;
         this.#args = [];
@@ -142,12 +144,12 @@ export class RespParser {
             const got = String.fromCharCode(buf[this.#pos]!);
             throw new ProtocolError(`Protocol error: expected '$', got '${got}'`);
           }
-          const header = this.#line('too big bulk count string');
-          if (header === undefined) return this.#idle();
-          const len = parseDecimal(buf, header.start + 1, header.end);
+          const cr = this.#lineEnd('too big bulk count string');
+          if (cr < 0) return this.#idle();
+          const len = parseDecimal(buf, this.#pos + 1, cr);
           if (Number.isNaN(len) || len < 0 || len > this.#limits.bulkMax)
             throw new ProtocolError('Protocol error: invalid bulk length');
-          this.#pos = header.next;
+          this.#pos = cr + 2;
           this.#bulk = len;
           this.#argBytes += len;
           this.#checkQueryLimit();
@@ -157,7 +159,7 @@ export class RespParser {
           this.#need = this.#bulk + 2;
           return this.#idle();
         }
-        this.#args.push(buf.toString('latin1', this.#pos, this.#pos + this.#bulk));
+        this.#args.push(buf.latin1Slice(this.#pos, this.#pos + this.#bulk));
         this.#pos += this.#bulk + 2;
         this.#bulk = -1;
         this.#left--;
@@ -169,17 +171,17 @@ export class RespParser {
     }
   }
 
-  /** A header line (`*N` or `$N`) ending in CR LF, or undefined while incomplete. */
-  #line(tooBig: string): { start: number; end: number; next: number } | undefined {
+  /** The CR ending a header line (`*N` or `$N`), or -1 while the line is incomplete. */
+  #lineEnd(tooBig: string): number {
     const buf = this.#buf;
     const cr = buf.indexOf(CR, this.#pos);
     if (cr < 0 || cr + 1 >= buf.length) {
       if (buf.length - this.#pos > this.#limits.inlineMax)
         throw new ProtocolError(`Protocol error: ${tooBig}`);
       this.#need = buf.length - this.#pos + 1;
-      return undefined;
+      return -1;
     }
-    return { start: this.#pos, end: cr, next: cr + 2 };
+    return cr;
   }
 
   #inline(): string[] | undefined {
@@ -193,7 +195,7 @@ export class RespParser {
     }
     let lineEnd = lf;
     if (lineEnd > this.#pos && buf[lineEnd - 1] === CR) lineEnd--;
-    const line = buf.toString('latin1', this.#pos, lineEnd);
+    const line = buf.latin1Slice(this.#pos, lineEnd);
     this.#pos = lf + 1;
     const args = splitInlineArgs(line);
     if (args === undefined) throw new ProtocolError('Protocol error: unbalanced quotes in request');
@@ -207,7 +209,7 @@ export class RespParser {
       this.#buf = EMPTY;
       this.#pos = 0;
     } else if (tail < COPY_TAIL_BELOW && this.#buf.buffer.byteLength > tail) {
-      const copy = Buffer.allocUnsafeSlow(tail); // its own ArrayBuffer, so this runs once
+      const copy = Buffer.allocUnsafeSlow(tail) as Latin1Buffer; // its own ArrayBuffer: runs once
       this.#buf.copy(copy, 0, this.#pos);
       this.#buf = copy;
       this.#pos = 0;
