@@ -3,14 +3,17 @@
 //   redis-P1, redis-P16            loopback: redis-server, the engine over node:net
 //                                  (the baseline), the engine on catnap
 //   redis-veth-P1, redis-veth-P16  a veth pair: the engine over node:net in the dev
-//                                  namespace (the baseline) and on catpowder
-//                                  (AF_PACKET), redis-benchmark in the kernel namespace
+//                                  namespace (the baseline), on catpowder (AF_PACKET)
+//                                  and on catnip (DPDK net_af_packet), redis-benchmark
+//                                  in the kernel namespace
 // Each row runs `redis-benchmark -c 50 -t <TESTS> -P <1|16> --csv` once; its rate is
 // all requests over all the time the tests took, and its server RSS is read when
 // the benchmark ends. The per-command table (requests/s, p50, p99, ratios to the
 // node:net row and to redis-server) is printed after the last row of a group.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../lib/children.mjs';
 import { memory } from '../lib/proc.mjs';
@@ -19,7 +22,46 @@ const root = new URL('../../', import.meta.url).pathname;
 const SERVER = join(root, 'examples/redis/server.mjs');
 const TESTS = 'ping,set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,lrange_100,mset';
 
-export const needs = ['@demi/core', '@demi/catnap', '@demi/inetstack', '@demi/catpowder'];
+export const needs = [
+  '@demi/core',
+  '@demi/catnap',
+  '@demi/inetstack',
+  '@demi/catpowder',
+  '@demi/catnip',
+];
+
+async function dpdkMissing() {
+  try {
+    const { dpdkInfo } = await import('@demi/catnip');
+    const info = dpdkInfo();
+    return info.dpdk ? undefined : `@demi/catnip was ${info.reason}`;
+  } catch (err) {
+    return `@demi/catnip does not load: ${err.message.split('\n')[0]}`;
+  }
+}
+
+/** The environment that puts the server on `transport` on the pair's dev side. */
+function vethEnv(transport, pair, dir) {
+  if (transport === 'node') return process.env;
+  if (transport === 'catpowder')
+    return {
+      ...process.env,
+      DEMI_LIBOS: 'catpowder',
+      DEMI_CONFIG: '',
+      DEMIKERNEL_LOCAL_IPV4_ADDR: pair.devIp,
+      DEMIKERNEL_PREFIX_LENGTH: '24',
+      RAW_SOCKET_INTERFACE_NAME: pair.devIf,
+      RAW_SOCKET_MODE: 'af_packet',
+    };
+  const eal = ['demi-redis', '--no-huge', '--no-pci', '-m', '128', '--no-shconf', '--no-telemetry'];
+  eal.push('-l', '0', '--file-prefix', `demi-redis-bench-${process.pid}`);
+  eal.push('--vdev', `net_af_packet0,iface=${pair.devIf}`);
+  const config = join(dir, 'catnip.yaml');
+  const yaml = ['demikernel:', `  local_ipv4_addr: ${pair.devIp}`, '  prefix_length: 24'];
+  yaml.push('dpdk:', '  eal_init:', ...eal.map((a) => `    - ${JSON.stringify(a)}`), '');
+  writeFileSync(config, yaml.join('\n'));
+  return { ...process.env, DEMI_LIBOS: 'catnip', DEMI_CONFIG: config };
+}
 
 /**
  * Requests per test. -P 16 runs the full 200,000; -P 1 runs 50,000, because
@@ -230,12 +272,13 @@ function engineRow(pipeline, transport, last) {
 
 function vethRow(pipeline, transport, last) {
   const group = `redis-veth-P${pipeline}`;
-  const label =
-    transport === 'node'
-      ? 'engine over node:net ↔ kernel, veth'
-      : 'engine on catpowder AF_PACKET ↔ kernel, veth';
+  const label = {
+    node: 'engine over node:net ↔ kernel, veth',
+    catpowder: 'engine on catpowder AF_PACKET ↔ kernel, veth',
+    catnip: 'engine on catnip net_af_packet ↔ kernel, veth',
+  }[transport];
   return {
-    id: `redis-veth-${transport === 'node' ? 'net' : 'catpowder'}-P${pipeline}`,
+    id: `redis-veth-${transport === 'node' ? 'net' : transport}-P${pipeline}`,
     group,
     label,
     ...(transport === 'node' ? { role: 'baseline' } : {}),
@@ -245,20 +288,14 @@ function vethRow(pipeline, transport, last) {
       const netns = await import(join(root, 'tools/netns/index.mjs'));
       const missing = netns.missingNetnsSupport();
       if (missing) return { skip: missing };
+      if (transport === 'catnip') {
+        const why = await dpdkMissing();
+        if (why) return { skip: why };
+      }
       const pair = netns.createPair({ devAddress: transport === 'node' });
       const port = 6379;
-      const env =
-        transport === 'node'
-          ? process.env
-          : {
-              ...process.env,
-              DEMI_LIBOS: 'catpowder',
-              DEMI_CONFIG: '',
-              DEMIKERNEL_LOCAL_IPV4_ADDR: pair.devIp,
-              DEMIKERNEL_PREFIX_LENGTH: '24',
-              RAW_SOCKET_INTERFACE_NAME: pair.devIf,
-              RAW_SOCKET_MODE: 'af_packet',
-            };
+      const dir = mkdtempSync(join(tmpdir(), 'demi-redis-bench-'));
+      const env = vethEnv(transport, pair, dir);
       const server = startServer(
         'ip',
         [
@@ -289,6 +326,7 @@ function vethRow(pipeline, transport, last) {
       } finally {
         server.stop();
         pair.down();
+        rmSync(dir, { recursive: true, force: true });
         if (last) printGroup(group);
       }
     },
@@ -301,6 +339,7 @@ export function rows() {
     engineRow(p, 'node', false),
     engineRow(p, 'catnap', true),
     vethRow(p, 'node', false),
-    vethRow(p, 'catpowder', true),
+    vethRow(p, 'catpowder', false),
+    vethRow(p, 'catnip', true),
   ]);
 }
