@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Makes sure the Debian packages the tests need are present. Every
-// apt-packages.txt under tools/ and packages/*/ lists some. As root, missing
+// apt-packages.txt under tools/, packages/*/ and examples/*/ lists some. As root, missing
 // ones are installed with apt-get; otherwise the exact command is printed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ function listFiles() {
   };
   walk(join(root, 'tools'), 2);
   if (existsSync(join(root, 'packages'))) walk(join(root, 'packages'), 1);
+  if (existsSync(join(root, 'examples'))) walk(join(root, 'examples'), 1);
   return files;
 }
 

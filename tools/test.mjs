@@ -44,18 +44,29 @@ if (run(nx, ['run-many', '-t', 'build', ...projects, '--outputStyle=stream']) !=
 
 step('test');
 const skipLog = join(mkdtempSync(join(tmpdir(), 'demi-test-')), 'skips.jsonl');
-const packages = readdirSync(join(root, 'packages'))
-  .filter((p) => existsSync(join(root, 'packages', p, 'vitest.config.ts')))
-  .filter((p) => only.length === 0 || only.some((o) => o === p || o === `@demi/${p}`));
+// Every package's suite, then every example's that has one (examples/<name>/vitest.config.ts).
+const suiteDirs = (parent) =>
+  existsSync(join(root, parent))
+    ? readdirSync(join(root, parent))
+        .filter((p) => existsSync(join(root, parent, p, 'vitest.config.ts')))
+        .map((p) => join(parent, p))
+    : [];
+const packages = [...suiteDirs('packages'), ...suiteDirs('examples')]
+  .map((rel) => rel.replace(/^packages\//, ''))
+  .filter(
+    (p) =>
+      only.length === 0 ||
+      only.some((o) => o === p || o === `@demi/${p.replace(/^examples\//, 'example-')}`),
+  );
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failedPackages = [];
 for (const pkg of packages) {
-  const dir = join(root, 'packages', pkg);
+  const dir = join(root, pkg.startsWith('examples/') ? '' : 'packages', pkg);
   const results = join(dir, '.vitest-results.json');
   rmSync(results, { force: true });
-  console.log(`\n--- @demi/${pkg} ---`);
+  console.log(`\n--- ${pkg.startsWith('examples/') ? pkg : `@demi/${pkg}`} ---`);
   const status = spawnSync(
     join(root, 'node_modules/.bin/vitest'),
     ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`],
