@@ -4,6 +4,8 @@
 // kernel releasing its locks: no timeouts, no reliance on pids never being reused.
 #pragma once
 
+#include <demi/error.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,10 +15,10 @@
 
 namespace catmem {
 
-// An error with an errno code name, turned into a DemiError by the TS layer.
-struct SysError {
-  int err;
-  std::string message;
+// A failure of a pipe operation: @demi/native's error, which the addon
+// boundary turns into a JS error that the TS layer wraps in a DemiError.
+struct SysError : demi::Error {
+  SysError(int err, std::string message) : demi::Error(err, "catmem", std::move(message)) {}
 };
 
 // Where segments live: POSIX shared memory (shm_open) when dir is empty, else

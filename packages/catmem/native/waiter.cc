@@ -1,5 +1,7 @@
 #include "waiter.h"
 
+#include <demi/error.h>
+
 #include <sched.h>
 
 #include <algorithm>
@@ -215,15 +217,18 @@ void Context::Ack() {
 void Context::SetActive(Napi::Env env, bool active) {
   if (shut_ || tsfn_gone_) return;
   if (active) {
+    if (!started_) {
+      // Throws std::system_error (EAGAIN) when no thread can be made, e.g.
+      // under a pids limit: nothing has changed then, and the boundary turns
+      // it into a DemiError.
+      thread_ = std::thread([this] { Run(); });
+      started_ = true;
+    }
     if (!referenced_) {
       tsfn_.Ref(env);
       referenced_ = true;
     }
     active_.store(true, std::memory_order_seq_cst);
-    if (!started_) {
-      started_ = true;
-      thread_ = std::thread([this] { Run(); });
-    }
     Poke();
   } else {
     if (referenced_) {
@@ -277,6 +282,10 @@ void Context::Run() {
         } catch (const Napi::Error& e) {
           self->Ack();
           e.ThrowAsJavaScriptException();
+          return;
+        } catch (...) {
+          self->Ack();
+          demi::CurrentJsError(env, "wait").ThrowAsJavaScriptException();
           return;
         }
         self->Ack();
