@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "../../catmem/native/futex.h"
+#include "futex.h"
 #include "protocol.h"
 
 namespace catloop {

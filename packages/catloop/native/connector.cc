@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "../../catmem/native/futex.h"
+#include "futex.h"
 #include "clients_lock.h"
 #include "names.h"
 

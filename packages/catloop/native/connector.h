@@ -10,8 +10,8 @@
 #include <memory>
 #include <string>
 
-#include "../../catmem/native/ring.h"
-#include "../../catmem/native/segment.h"
+#include "ring.h"
+#include "segment.h"
 #include "protocol.h"
 
 namespace catloop {

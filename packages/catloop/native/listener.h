@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "../../catmem/native/ring.h"
-#include "../../catmem/native/segment.h"
+#include "ring.h"
+#include "segment.h"
 #include "protocol.h"
 
 namespace catloop {

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "../../catmem/native/segment.h"
+#include "segment.h"
 #include "protocol.h"
 
 namespace catloop {

@@ -67,6 +67,16 @@ void CloseEnd(Mapping& map, int side);
 // the end's lock byte: it died without closing.
 bool EndDied(const Mapping& map, int side);
 
+// Whether segment `name` exists and one of its ends is alive: the one
+// liveness rule, shared with catloop.
+bool SegmentLive(const std::string& name, const Place& place);
+// Removes segment `name` if it exists and no end of it is alive; leaves it
+// when another process holds its setup lock (that process is alive and decides).
+void RemoveIfStale(const std::string& name, const Place& place);
+// Maps an existing, ready segment without joining it as either end (catloop's
+// clients write into a listener's control ring). nullptr when there is none.
+std::shared_ptr<Mapping> MapExisting(const std::string& name, const Place& place);
+
 struct PipeInfo {
   std::string name;
   uint64_t ring_size = 0;
