@@ -216,7 +216,7 @@ void Engine::ApplyWakeups(Napi::Env env, bool active) {
   wakeups_ = active;
 }
 
-void Engine::BeginCall(Napi::Env env, const char* syscall) {
+void Engine::BeginCall(Napi::Env /*env*/, const char* syscall) {
   if (epfd_ < 0) Fail(EBADF, syscall, "this catnap instance has been shut down");
   records_.Begin(record_base_);
   slabs_.BeginCall();

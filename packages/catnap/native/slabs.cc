@@ -35,7 +35,7 @@ void Slabs::Fresh(Napi::Env env) {
   used_ = 0;
 }
 
-Napi::Value Slabs::Lookup(Napi::Env env, double generation) {
+Napi::Value Slabs::Lookup(Napi::Env /*env*/, double generation) {
   if (generation == generation_ && !current_.IsEmpty()) return current_.Value();
   for (auto& [gen, ref] : retired_) {
     if (gen == generation) return ref.Value();
