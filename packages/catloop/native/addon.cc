@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "ring.h"
-#include "segment.h"
-#include "waiter.h"
 #include "connector.h"
 #include "listener.h"
 #include "names.h"
+#include "ring.h"
+#include "segment.h"
+#include "waiter.h"
 
 using catmem::Context;
 using catmem::End;
@@ -56,23 +56,25 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
   static constexpr const char* kName = "catloop";
 
   CatloopAddon(Napi::Env env, Napi::Object exports) {
-    DefineAddon(exports, {
-                             InstanceMethod("newContext", &CatloopAddon::Guarded<&CatloopAddon::NewContext>),
-                             InstanceMethod("destroyContext", &CatloopAddon::Guarded<&CatloopAddon::DestroyContext>),
-                             InstanceMethod("setStaging", &CatloopAddon::Guarded<&CatloopAddon::SetStaging>),
-                             InstanceMethod("bind", &CatloopAddon::Guarded<&CatloopAddon::Bind>),
-                             InstanceMethod("listen", &CatloopAddon::Guarded<&CatloopAddon::Listen>),
-                             InstanceMethod("accept", &CatloopAddon::Guarded<&CatloopAddon::Accept>),
-                             InstanceMethod("connect", &CatloopAddon::Guarded<&CatloopAddon::Connect>),
-                             InstanceMethod("handshake", &CatloopAddon::Guarded<&CatloopAddon::Handshake>),
-                             InstanceMethod("info", &CatloopAddon::Guarded<&CatloopAddon::Info>),
-                             InstanceMethod("push", &CatloopAddon::Guarded<&CatloopAddon::Push>),
-                             InstanceMethod("pop", &CatloopAddon::Guarded<&CatloopAddon::Pop>),
-                             InstanceMethod("popWait", &CatloopAddon::Guarded<&CatloopAddon::PopWait>),
-                             InstanceMethod("close", &CatloopAddon::Guarded<&CatloopAddon::Close>),
-                             InstanceMethod("sleep", &CatloopAddon::Guarded<&CatloopAddon::Sleep>),
-                             InstanceMethod("setWakeups", &CatloopAddon::Guarded<&CatloopAddon::SetWakeups>),
-                         });
+    DefineAddon(
+        exports,
+        {
+            InstanceMethod("newContext", &CatloopAddon::Guarded<&CatloopAddon::NewContext>),
+            InstanceMethod("destroyContext", &CatloopAddon::Guarded<&CatloopAddon::DestroyContext>),
+            InstanceMethod("setStaging", &CatloopAddon::Guarded<&CatloopAddon::SetStaging>),
+            InstanceMethod("bind", &CatloopAddon::Guarded<&CatloopAddon::Bind>),
+            InstanceMethod("listen", &CatloopAddon::Guarded<&CatloopAddon::Listen>),
+            InstanceMethod("accept", &CatloopAddon::Guarded<&CatloopAddon::Accept>),
+            InstanceMethod("connect", &CatloopAddon::Guarded<&CatloopAddon::Connect>),
+            InstanceMethod("handshake", &CatloopAddon::Guarded<&CatloopAddon::Handshake>),
+            InstanceMethod("info", &CatloopAddon::Guarded<&CatloopAddon::Info>),
+            InstanceMethod("push", &CatloopAddon::Guarded<&CatloopAddon::Push>),
+            InstanceMethod("pop", &CatloopAddon::Guarded<&CatloopAddon::Pop>),
+            InstanceMethod("popWait", &CatloopAddon::Guarded<&CatloopAddon::PopWait>),
+            InstanceMethod("close", &CatloopAddon::Guarded<&CatloopAddon::Close>),
+            InstanceMethod("sleep", &CatloopAddon::Guarded<&CatloopAddon::Sleep>),
+            InstanceMethod("setWakeups", &CatloopAddon::Guarded<&CatloopAddon::SetWakeups>),
+        });
     exports.Set("maxBacklog", Napi::Number::New(env, catloop::kMaxBacklog));
     exports.Set("minRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMinRingSize)));
     exports.Set("maxRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMaxRingSize)));
@@ -262,8 +264,7 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
 
   Napi::Value Push(const Napi::CallbackInfo& info) {
     Slot& slot = SlotArg(info, 0);
-    if (slot.listener || slot.connecting)
-      Fail(ENOTCONN, "catloop", "the socket is not connected");
+    if (slot.listener || slot.connecting) Fail(ENOTCONN, "catloop", "the socket is not connected");
     napi_typedarray_type type;
     size_t length = 0;
     void* data = nullptr;
@@ -281,8 +282,7 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
 
   Napi::Value Pop(const Napi::CallbackInfo& info) {
     Slot& slot = SlotArg(info, 0);
-    if (slot.listener || slot.connecting)
-      Fail(ENOTCONN, "catloop", "the socket is not connected");
+    if (slot.listener || slot.connecting) Fail(ENOTCONN, "catloop", "the socket is not connected");
     const double max = IntArg(info, 1, "pop size", 1, 1e12);
     Context& ctx = *slot.ctx;
     if (ctx.staging() == nullptr || ctx.staging_size() == 0)
@@ -298,8 +298,7 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
   // native code instead of three on the path of a waitSync'd pop.
   Napi::Value PopWait(const Napi::CallbackInfo& info) {
     Slot& slot = SlotArg(info, 0);
-    if (slot.listener || slot.connecting)
-      Fail(ENOTCONN, "catloop", "the socket is not connected");
+    if (slot.listener || slot.connecting) Fail(ENOTCONN, "catloop", "the socket is not connected");
     const double max = IntArg(info, 1, "pop size", 1, 1e12);
     const double ms =
         info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : NAN;

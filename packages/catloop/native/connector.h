@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
+#include "protocol.h"
 #include "ring.h"
 #include "segment.h"
-#include "protocol.h"
 
 namespace catloop {
 

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <memory>
 
+#include "protocol.h"
 #include "ring.h"
 #include "segment.h"
-#include "protocol.h"
 
 namespace catloop {
 

@@ -46,22 +46,24 @@ class CatmemAddon : public Napi::Addon<CatmemAddon>, public demi::GuardedMethods
   static constexpr const char* kName = "catmem";
 
   CatmemAddon(Napi::Env env, Napi::Object exports) {
-    DefineAddon(exports, {
-                             InstanceMethod("newContext", &CatmemAddon::Guarded<&CatmemAddon::NewContext>),
-                             InstanceMethod("destroyContext", &CatmemAddon::Guarded<&CatmemAddon::DestroyContext>),
-                             InstanceMethod("setStaging", &CatmemAddon::Guarded<&CatmemAddon::SetStaging>),
-                             InstanceMethod("create", &CatmemAddon::Guarded<&CatmemAddon::Create>),
-                             InstanceMethod("open", &CatmemAddon::Guarded<&CatmemAddon::Open>),
-                             InstanceMethod("info", &CatmemAddon::Guarded<&CatmemAddon::Info>),
-                             InstanceMethod("push", &CatmemAddon::Guarded<&CatmemAddon::Push>),
-                             InstanceMethod("pop", &CatmemAddon::Guarded<&CatmemAddon::Pop>),
-                             InstanceMethod("close", &CatmemAddon::Guarded<&CatmemAddon::Close>),
-                             InstanceMethod("sleep", &CatmemAddon::Guarded<&CatmemAddon::Sleep>),
-                             InstanceMethod("popWait", &CatmemAddon::Guarded<&CatmemAddon::PopWait>),
-                             InstanceMethod("setWakeups", &CatmemAddon::Guarded<&CatmemAddon::SetWakeups>),
-                             InstanceMethod("list", &CatmemAddon::Guarded<&CatmemAddon::List>),
-                             InstanceMethod("removeStale", &CatmemAddon::Guarded<&CatmemAddon::RemoveStale>),
-                         });
+    DefineAddon(
+        exports,
+        {
+            InstanceMethod("newContext", &CatmemAddon::Guarded<&CatmemAddon::NewContext>),
+            InstanceMethod("destroyContext", &CatmemAddon::Guarded<&CatmemAddon::DestroyContext>),
+            InstanceMethod("setStaging", &CatmemAddon::Guarded<&CatmemAddon::SetStaging>),
+            InstanceMethod("create", &CatmemAddon::Guarded<&CatmemAddon::Create>),
+            InstanceMethod("open", &CatmemAddon::Guarded<&CatmemAddon::Open>),
+            InstanceMethod("info", &CatmemAddon::Guarded<&CatmemAddon::Info>),
+            InstanceMethod("push", &CatmemAddon::Guarded<&CatmemAddon::Push>),
+            InstanceMethod("pop", &CatmemAddon::Guarded<&CatmemAddon::Pop>),
+            InstanceMethod("close", &CatmemAddon::Guarded<&CatmemAddon::Close>),
+            InstanceMethod("sleep", &CatmemAddon::Guarded<&CatmemAddon::Sleep>),
+            InstanceMethod("popWait", &CatmemAddon::Guarded<&CatmemAddon::PopWait>),
+            InstanceMethod("setWakeups", &CatmemAddon::Guarded<&CatmemAddon::SetWakeups>),
+            InstanceMethod("list", &CatmemAddon::Guarded<&CatmemAddon::List>),
+            InstanceMethod("removeStale", &CatmemAddon::Guarded<&CatmemAddon::RemoveStale>),
+        });
     exports.Set("layoutVersion", Napi::Number::New(env, catmem::kVersion));
     exports.Set("defaultRingSize",
                 Napi::Number::New(env, static_cast<double>(catmem::kDefaultRingSize)));

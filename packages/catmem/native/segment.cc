@@ -1,5 +1,6 @@
 #include "segment.h"
 
+#include <demi/fd.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -9,8 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
-
-#include <demi/fd.h>
 
 #include "futex.h"
 

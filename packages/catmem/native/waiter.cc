@@ -1,7 +1,6 @@
 #include "waiter.h"
 
 #include <demi/error.h>
-
 #include <sched.h>
 
 #include <algorithm>

@@ -118,8 +118,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : env_(info.Env()), wakeup_(this,
   Napi::Env env = info.Env();
   const char* syscall = "init";
   if (info.Length() < 1 || !info[0].IsFunction()) {
-    Fail(EINVAL, syscall,
-               "createEngine(onWake, records, options?): onWake must be a function");
+    Fail(EINVAL, syscall, "createEngine(onWake, records, options?): onWake must be a function");
   }
   napi_typedarray_type type;
   size_t length = 0;
@@ -130,8 +129,8 @@ Engine::Engine(const Napi::CallbackInfo& info) : env_(info.Env()), wakeup_(this,
       type != napi_float64_array || length != kRecordArrayLength || data == nullptr ||
       napi_is_arraybuffer(env, buffer, &plain) != napi_ok || plain) {
     Fail(EINVAL, syscall,
-               "records must be a Float64Array of RECORD_ARRAY_LENGTH elements over a "
-               "SharedArrayBuffer");
+         "records must be a Float64Array of RECORD_ARRAY_LENGTH elements over a "
+         "SharedArrayBuffer");
   }
   if (info.Length() > 2 && !info[2].IsUndefined()) {
     if (!info[2].IsObject()) Fail(EINVAL, syscall, "options must be an object");
@@ -233,7 +232,7 @@ Socket& Engine::Lookup(const Napi::CallbackInfo& info, size_t i, const char* sys
   Socket* s = Find(static_cast<uint32_t>(value));
   if (s == nullptr || s->closing) {
     Fail(EBADF, syscall,
-        "no open socket has queue descriptor " + std::to_string(static_cast<uint32_t>(value)));
+         "no open socket has queue descriptor " + std::to_string(static_cast<uint32_t>(value)));
   }
   return *s;
 }
@@ -513,9 +512,8 @@ Napi::Value Engine::Setsockopt(const Napi::CallbackInfo& info) {
     }
     default:
       Fail(ENOPROTOOPT, "setsockopt",
-                 "unsupported option (level " + std::to_string(level) + ", name " +
-                     std::to_string(name) +
-                     "); catnap has SO_REUSEADDR, SO_KEEPALIVE, SO_LINGER and TCP_NODELAY");
+           "unsupported option (level " + std::to_string(level) + ", name " + std::to_string(name) +
+               "); catnap has SO_REUSEADDR, SO_KEEPALIVE, SO_LINGER and TCP_NODELAY");
   }
   if (rc != 0) FailSys(errno, "setsockopt", "setsockopt");
   return env.Undefined();
@@ -548,8 +546,8 @@ Napi::Value Engine::Getsockopt(const Napi::CallbackInfo& info) {
     }
     default:
       Fail(ENOPROTOOPT, "getsockopt",
-                 "unsupported option (level " + std::to_string(level) + ", name " +
-                     std::to_string(name) + ")");
+           "unsupported option (level " + std::to_string(level) + ", name " + std::to_string(name) +
+               ")");
   }
 }
 

@@ -2,9 +2,9 @@
 // instance (edge-triggered), per-socket operation queues, and the record
 // buffer through which completions cross to JS in batches.
 #pragma once
-#include <napi.h>
 #include <demi/error.h>
 #include <demi/fd_watch.h>
+#include <napi.h>
 #include <sys/epoll.h>
 
 #include <cstdint>

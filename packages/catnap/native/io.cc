@@ -16,8 +16,8 @@
 #include <cstdint>
 #include <ctime>
 
-#include "engine.h"
 #include "args.h"
+#include "engine.h"
 
 namespace catnap {
 

@@ -1,6 +1,7 @@
 // Node-API surface of catnip: the EAL (shared per process) and Port objects,
 // one per catnip instance. Every argument is checked here; errors become JS
 // Errors with code/errno/syscall/dpdkLog that the TS side wraps in DemiError.
+#include <demi/args.h>
 #include <napi.h>
 
 #include <cmath>
@@ -8,8 +9,6 @@
 #include <cstring>
 #include <memory>
 #include <set>
-
-#include <demi/args.h>
 
 #include "control.h"
 #include "eal.h"

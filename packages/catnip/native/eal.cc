@@ -1,5 +1,6 @@
 #include "eal.h"
 
+#include <demi/netns.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <rte_dev.h>
@@ -20,7 +21,6 @@
 #include "eal_args.h"
 #include "error.h"
 #include "log_capture.h"
-#include <demi/netns.h>
 
 namespace catnip {
 

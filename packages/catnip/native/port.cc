@@ -1,5 +1,7 @@
 #include "port.h"
 
+#include <demi/ipv4_checksum.h>
+#include <demi/netns.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
@@ -16,11 +18,9 @@
 #include <mutex>
 #include <set>
 
-#include <demi/ipv4_checksum.h>
 #include "eal.h"
 #include "error.h"
 #include "log_capture.h"
-#include <demi/netns.h>
 
 namespace catnip {
 
@@ -303,9 +303,9 @@ void Port::PrepareTx(rte_mbuf* m, uint8_t* data, uint32_t len) {
   bool ok;
   if (!demi::ParseIpv4(data, len, &ip, &ok) || !ok) return;
   bool l4 = ip.protocol == demi::kProtoTcp || ip.protocol == demi::kProtoUdp;
-  bool hw_l4 =
-      use_hw_tx_ && !ip.fragment && demi::L4ChecksumOffset(ip) != 0 &&
-      ((ip.protocol == demi::kProtoTcp && hw_.tx_tcp) || (ip.protocol == demi::kProtoUdp && hw_.tx_udp));
+  bool hw_l4 = use_hw_tx_ && !ip.fragment && demi::L4ChecksumOffset(ip) != 0 &&
+               ((ip.protocol == demi::kProtoTcp && hw_.tx_tcp) ||
+                (ip.protocol == demi::kProtoUdp && hw_.tx_udp));
   bool hw_ip = use_hw_tx_ && hw_.tx_ip;
   if (hw_ip || hw_l4) {
     m->l2_len = RTE_ETHER_HDR_LEN;
@@ -320,7 +320,8 @@ void Port::PrepareTx(rte_mbuf* m, uint8_t* data, uint32_t len) {
   }
   if (!l4) return;
   if (hw_l4) {
-    m->ol_flags |= ip.protocol == demi::kProtoTcp ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM;
+    m->ol_flags |=
+        ip.protocol == demi::kProtoTcp ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM;
     uint16_t phdr = demi::PseudoHeaderSum(ip);
     std::memcpy(ip.header + ip.header_len + demi::L4ChecksumOffset(ip), &phdr, 2);
   } else {

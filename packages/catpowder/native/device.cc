@@ -9,7 +9,6 @@
 #include <new>
 #include <string>
 
-
 namespace catpowder {
 
 namespace {
@@ -159,7 +158,7 @@ Napi::Value Device::Transmit(const Napi::CallbackInfo& info) {
     double d = info[0].As<Napi::Number>().DoubleValue();
     if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > slots_) {
       throw demi::Error(EINVAL, "transmit",
-                     "count must be an integer in [0, " + std::to_string(slots_) + "]");
+                        "count must be an integer in [0, " + std::to_string(slots_) + "]");
     }
     Arena tx = ArenaOf(txData_, txLens_, "transmit");
     return Napi::Number::New(info.Env(), b.Transmit(tx, static_cast<uint32_t>(d), fillTx_));

@@ -3,8 +3,8 @@
 // poll handle on the backend's descriptor while JS asks it to.
 #pragma once
 
-#include <napi.h>
 #include <demi/fd_watch.h>
+#include <napi.h>
 
 #include <memory>
 

@@ -1,5 +1,6 @@
 #include "interface.h"
 
+#include <demi/error.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <sys/ioctl.h>
@@ -8,8 +9,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include <demi/error.h>
 
 namespace catpowder {
 
@@ -26,10 +25,11 @@ void Ioctl(int fd, unsigned long request, ifreq* req, const std::string& name, c
     int err = errno;
     if (err == ENODEV) {
       throw demi::Error(ENODEV, "ioctl",
-                     "no interface " + name + " in this network namespace; see: ip link show");
+                        "no interface " + name + " in this network namespace; see: ip link show");
     }
-    throw demi::Error(err, "ioctl",
-                   std::string("cannot read ") + what + " of " + name + ": " + demi::ErrnoText(err));
+    throw demi::Error(
+        err, "ioctl",
+        std::string("cannot read ") + what + " of " + name + ": " + demi::ErrnoText(err));
   }
 }
 }  // namespace
@@ -39,12 +39,13 @@ InterfaceInfo LookupInterface(const std::string& requested, int index) {
   if (!requested.empty()) {
     if (requested.size() >= IFNAMSIZ) {
       throw demi::Error(EINVAL, "if_nametoindex",
-                     "interface name " + requested + " is longer than 15 characters");
+                        "interface name " + requested + " is longer than 15 characters");
     }
     unsigned idx = if_nametoindex(requested.c_str());
     if (idx == 0) {
-      throw demi::Error(ENODEV, "if_nametoindex",
-                     "no interface " + requested + " in this network namespace; see: ip link show");
+      throw demi::Error(
+          ENODEV, "if_nametoindex",
+          "no interface " + requested + " in this network namespace; see: ip link show");
     }
     info.name = requested;
     info.index = static_cast<int>(idx);
@@ -52,8 +53,8 @@ InterfaceInfo LookupInterface(const std::string& requested, int index) {
     char buf[IF_NAMESIZE] = {0};
     if (index <= 0 || if_indextoname(static_cast<unsigned>(index), buf) == nullptr) {
       throw demi::Error(ENODEV, "if_indextoname",
-                     "no interface with index " + std::to_string(index) +
-                         " in this network namespace; see: ip link show");
+                        "no interface with index " + std::to_string(index) +
+                            " in this network namespace; see: ip link show");
     }
     info.name = buf;
     info.index = index;
@@ -62,7 +63,8 @@ InterfaceInfo LookupInterface(const std::string& requested, int index) {
   Fd sock{socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
   if (sock.fd < 0) {
     int err = errno;
-    throw demi::Error(err, "socket", "cannot open a socket to query interfaces: " + demi::ErrnoText(err));
+    throw demi::Error(err, "socket",
+                      "cannot open a socket to query interfaces: " + demi::ErrnoText(err));
   }
   ifreq req;
   std::memset(&req, 0, sizeof req);
@@ -71,9 +73,9 @@ InterfaceInfo LookupInterface(const std::string& requested, int index) {
   Ioctl(sock.fd, SIOCGIFHWADDR, &req, info.name, "the hardware address");
   if (req.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
     throw demi::Error(EINVAL, "ioctl",
-                   "interface " + info.name + " is not Ethernet (link type " +
-                       std::to_string(req.ifr_hwaddr.sa_family) +
-                       "); catpowder needs an Ethernet interface such as a NIC or a veth");
+                      "interface " + info.name + " is not Ethernet (link type " +
+                          std::to_string(req.ifr_hwaddr.sa_family) +
+                          "); catpowder needs an Ethernet interface such as a NIC or a veth");
   }
   std::memcpy(info.mac, req.ifr_hwaddr.sa_data, 6);
 

@@ -9,6 +9,8 @@
 // the peer's socket reads it; sendmmsg's copy keeps the arena free at once and
 // still costs one system call per batch.
 #include <arpa/inet.h>
+#include <demi/error.h>
+#include <demi/ipv4_checksum.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
@@ -21,8 +23,6 @@
 #include <vector>
 
 #include "backend.h"
-#include <demi/ipv4_checksum.h>
-#include <demi/error.h>
 
 namespace catpowder {
 
@@ -146,7 +146,8 @@ class PacketBackend final : public Backend {
     int version = TPACKET_V2;
     if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0) {
       int err = errno;
-      throw demi::Error(err, "setsockopt", "PACKET_VERSION TPACKET_V2 refused: " + demi::ErrnoText(err));
+      throw demi::Error(err, "setsockopt",
+                        "PACKET_VERSION TPACKET_V2 refused: " + demi::ErrnoText(err));
     }
     // Frames we send must not come back to us as "outgoing" copies (4.20+).
     int one = 1;
@@ -173,8 +174,9 @@ class PacketBackend final : public Backend {
     if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) != 0) {
       int err = errno;
       throw demi::Error(err, "setsockopt",
-                     "cannot create the PACKET_RX_RING (" + std::to_string(frameCount_) +
-                         " frames of " + std::to_string(frameSize_) + " bytes): " + demi::ErrnoText(err));
+                        "cannot create the PACKET_RX_RING (" + std::to_string(frameCount_) +
+                            " frames of " + std::to_string(frameSize_) +
+                            " bytes): " + demi::ErrnoText(err));
     }
     ringSize_ = static_cast<size_t>(blockSize) * blocks;
     void* ring = mmap(nullptr, ringSize_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
@@ -193,7 +195,7 @@ class PacketBackend final : public Backend {
     if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       int err = errno;
       throw demi::Error(err == ENODEV ? ENODEV : err, "bind",
-                     "cannot bind to " + info_.name + ": " + demi::ErrnoText(err));
+                        "cannot bind to " + info_.name + ": " + demi::ErrnoText(err));
     }
     if (options.promiscuous) {
       packet_mreq mreq;
@@ -203,7 +205,7 @@ class PacketBackend final : public Backend {
       if (setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
         int err = errno;
         throw demi::Error(err, "setsockopt",
-                       "cannot make " + info_.name + " promiscuous: " + demi::ErrnoText(err));
+                          "cannot make " + info_.name + " promiscuous: " + demi::ErrnoText(err));
       }
     }
     UpdateStats();  // zero the kernel counters

@@ -8,6 +8,8 @@
 // support run in copy mode; frames are copied between the umem and the arena.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <demi/error.h>
+#include <demi/ipv4_checksum.h>
 #include <linux/bpf.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
@@ -24,8 +26,6 @@
 
 #include "backend.h"
 #include "xdp_libs.h"
-#include <demi/ipv4_checksum.h>
-#include <demi/error.h>
 
 namespace catpowder {
 
@@ -171,11 +171,11 @@ class XdpBackend final : public Backend {
     chunk_ = maxFrame_ + 4 + kChunkHeadroom <= 2048 ? 2048 : 4096;
     if (maxFrame_ + 4 + kChunkHeadroom > chunk_) {
       throw demi::Error(EINVAL, "xsk_umem__create",
-                     "AF_XDP copy mode carries frames up to " +
-                         std::to_string(4096 - kChunkHeadroom - 4) + " bytes; interface " +
-                         info_.name + " has MTU " + std::to_string(info_.mtu) +
-                         ": lower it (ip link set " + info_.name +
-                         " mtu 1500) or use raw_socket.mode: af_packet");
+                        "AF_XDP copy mode carries frames up to " +
+                            std::to_string(4096 - kChunkHeadroom - 4) + " bytes; interface " +
+                            info_.name + " has MTU " + std::to_string(info_.mtu) +
+                            ": lower it (ip link set " + info_.name +
+                            " mtu 1500) or use raw_socket.mode: af_packet");
     }
     areaSize_ = static_cast<size_t>(kFrames) * chunk_;
     void* area =
@@ -231,7 +231,7 @@ class XdpBackend final : public Backend {
     if (lib_.bpf_map_update_elem(mapFd_, &queue_, &xskFd, BPF_ANY) != 0) {
       int err = errno;
       throw demi::Error(err, "bpf_map_update_elem",
-                     "cannot point the XDP program at the socket: " + demi::ErrnoText(err));
+                        "cannot point the XDP program at the socket: " + demi::ErrnoText(err));
     }
 
     // Half the umem waits in the fill ring for arriving frames, half sends.
@@ -245,25 +245,26 @@ class XdpBackend final : public Backend {
 
   void LoadProgram() {
     LIBBPF_OPTS(bpf_map_create_opts, mopts);
-    mapFd_ = lib_.bpf_map_create(BPF_MAP_TYPE_XSKMAP, "demi_xsks", sizeof(int), sizeof(int), 64, &mopts);
+    mapFd_ =
+        lib_.bpf_map_create(BPF_MAP_TYPE_XSKMAP, "demi_xsks", sizeof(int), sizeof(int), 64, &mopts);
     if (mapFd_ < 0) {
       int err = errno;
       throw demi::Error(err, "bpf_map_create",
-                     "cannot create the XSKMAP: " + demi::ErrnoText(err) +
-                         (err == EPERM ? " (needs CAP_BPF/CAP_SYS_ADMIN: run as root)" : ""));
+                        "cannot create the XSKMAP: " + demi::ErrnoText(err) +
+                            (err == EPERM ? " (needs CAP_BPF/CAP_SYS_ADMIN: run as root)" : ""));
     }
     if (queue_ >= 64) throw demi::Error(EINVAL, "xsk", "queue must be below 64");
     std::vector<bpf_insn> insns = RedirectProgram(mapFd_);
     std::vector<char> log(16384, 0);
     LIBBPF_OPTS(bpf_prog_load_opts, popts, .log_level = 1,
                 .log_size = static_cast<__u32>(log.size()), .log_buf = log.data());
-    progFd_ =
-        lib_.bpf_prog_load(BPF_PROG_TYPE_XDP, "demi_xsk", "GPL", insns.data(), insns.size(), &popts);
+    progFd_ = lib_.bpf_prog_load(BPF_PROG_TYPE_XDP, "demi_xsk", "GPL", insns.data(), insns.size(),
+                                 &popts);
     if (progFd_ < 0) {
       int err = errno;
-      throw demi::Error(
-          err, "bpf_prog_load",
-          "the kernel refused the XDP redirect program: " + demi::ErrnoText(err) + ": " + log.data());
+      throw demi::Error(err, "bpf_prog_load",
+                        "the kernel refused the XDP redirect program: " + demi::ErrnoText(err) +
+                            ": " + log.data());
     }
     LIBBPF_OPTS(bpf_link_create_opts, lopts,
                 .flags = static_cast<__u32>(native_ ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE));
@@ -277,7 +278,7 @@ class XdpBackend final : public Backend {
         hint = native_ ? " (the driver has no native XDP: use raw_socket.xdp_mode: skb)" : "";
       }
       throw demi::Error(err, "bpf_link_create",
-                     "cannot attach XDP to " + info_.name + ": " + demi::ErrnoText(err) + hint);
+                        "cannot attach XDP to " + info_.name + ": " + demi::ErrnoText(err) + hint);
     }
   }
 

@@ -34,9 +34,9 @@ void* Open(const char* env_var, const char* soname, const char* package) {
   if (handle == nullptr) {
     const char* why = dlerror();
     demi::Fail(ENOTSUP, "dlopen",
-               std::string("AF_XDP needs ") + soname + " (" + package + "), which cannot be loaded" +
-                   " from " + path + ": " + (why != nullptr ? why : "unknown error") + "; " +
-                   kInstall);
+               std::string("AF_XDP needs ") + soname + " (" + package +
+                   "), which cannot be loaded" + " from " + path + ": " +
+                   (why != nullptr ? why : "unknown error") + "; " + kInstall);
   }
   return handle;
 }

@@ -98,8 +98,8 @@ inline bool GetBytes(napi_env env, napi_value value, Bytes* out) {
 }
 
 // Options objects: an absent (undefined or null) key gives the fallback.
-inline std::string StringOption(const Napi::Object& o, const char* key,
-                                const std::string& fallback, const char* syscall) {
+inline std::string StringOption(const Napi::Object& o, const char* key, const std::string& fallback,
+                                const char* syscall) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
   if (!v.IsString()) Fail(EINVAL, syscall, std::string(key) + " must be a string");
@@ -117,8 +117,7 @@ inline uint32_t UintOption(const Napi::Object& o, const char* key, uint32_t fall
   return static_cast<uint32_t>(d);
 }
 
-inline bool BoolOption(const Napi::Object& o, const char* key, bool fallback,
-                       const char* syscall) {
+inline bool BoolOption(const Napi::Object& o, const char* key, bool fallback, const char* syscall) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
   if (!v.IsBoolean()) Fail(EINVAL, syscall, std::string(key) + " must be a boolean");
