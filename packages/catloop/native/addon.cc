@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "connector.h"
+#include "js_ops.h"
 #include "listener.h"
 #include "names.h"
 #include "ring.h"
@@ -84,9 +85,7 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
     // The environment is going away (process exit, worker end): close
     // listeners first so their queued clients are refused, then everything.
     for (size_t i = 0; i < slots_.size(); i++) Release(slots_[i]);
-    for (auto& ctx : contexts_) {
-      if (ctx) ctx->Shutdown();
-    }
+    // contexts_ (declared last) shuts the contexts down next.
   }
 
  private:
@@ -97,19 +96,9 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
     Context* ctx = nullptr;
   };
 
-  Napi::Value NewContext(const Napi::CallbackInfo& info) {
-    if (info.Length() < 1 || !info[0].IsFunction())
-      Fail(EINVAL, "catloop", "newContext needs a wake-up function");
-    contexts_.push_back(Context::Create(info.Env(), info[0].As<Napi::Function>()));
-    return Napi::Number::New(info.Env(), static_cast<double>(contexts_.size()));
-  }
+  Napi::Value NewContext(const Napi::CallbackInfo& info) { return contexts_.New(info); }
 
-  Context& Ctx(const Napi::CallbackInfo& info, size_t i) {
-    const double id = IntArg(info, i, "context", 1, 1e9);
-    if (id > contexts_.size() || !contexts_[static_cast<size_t>(id) - 1])
-      Fail(EBADF, "catloop", "no such context");
-    return *contexts_[static_cast<size_t>(id) - 1];
-  }
+  Context& Ctx(const Napi::CallbackInfo& info, size_t i) { return contexts_.Get(info, i); }
 
   Slot& SlotArg(const Napi::CallbackInfo& info, size_t i) {
     const double h = IntArg(info, i, "handle", 1, 1e9);
@@ -127,6 +116,13 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
   Slot& ConnectionArg(const Napi::CallbackInfo& info, size_t i) {
     Slot& slot = SlotArg(info, i);
     if (slot.listener) Fail(EINVAL, "catloop", "not a connection");
+    return slot;
+  }
+
+  // A connection whose handshake is done: data can move.
+  Slot& ConnectedArg(const Napi::CallbackInfo& info, size_t i) {
+    Slot& slot = SlotArg(info, i);
+    if (slot.listener || slot.connecting) Fail(ENOTCONN, "catloop", "the socket is not connected");
     return slot;
   }
 
@@ -165,18 +161,12 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
     for (Slot& slot : slots_) {
       if (slot.ctx == &ctx) Release(slot);
     }
-    ctx.Shutdown();
-    for (auto& c : contexts_) {
-      if (c.get() == &ctx) c.reset();
-    }
+    contexts_.Destroy(ctx);
     return info.Env().Undefined();
   }
 
   Napi::Value SetStaging(const Napi::CallbackInfo& info) {
-    Context& ctx = Ctx(info, 0);
-    if (info.Length() < 2 || !info[1].IsArrayBuffer())
-      Fail(EINVAL, "catloop", "staging must be an ArrayBuffer");
-    ctx.SetStaging(info[1].As<Napi::ArrayBuffer>());
+    catmem::SetStaging(Ctx(info, 0), info, 1, kName);
     return info.Env().Undefined();
   }
 
@@ -263,58 +253,19 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
   }
 
   Napi::Value Push(const Napi::CallbackInfo& info) {
-    Slot& slot = SlotArg(info, 0);
-    if (slot.listener || slot.connecting) Fail(ENOTCONN, "catloop", "the socket is not connected");
-    napi_typedarray_type type;
-    size_t length = 0;
-    void* data = nullptr;
-    if (info.Length() < 2 || !info[1].IsTypedArray() ||
-        napi_get_typedarray_info(info.Env(), info[1], &type, &length, &data, nullptr, nullptr) !=
-            napi_ok ||
-        type != napi_uint8_array) {
-      Fail(EINVAL, "catloop", "push data must be a Uint8Array");
-    }
-    if (length == 0 || data == nullptr) return Napi::Number::New(info.Env(), 0);
-    const int64_t r = slot.end->Push(static_cast<const uint8_t*>(data), length);
-    if (r >= 0 && static_cast<uint64_t>(r) < length) slot.ctx->WantChanged();
-    return Napi::Number::New(info.Env(), static_cast<double>(r));
+    Slot& slot = ConnectedArg(info, 0);
+    return catmem::Push(*slot.end, *slot.ctx, info, 1, kName);
   }
 
   Napi::Value Pop(const Napi::CallbackInfo& info) {
-    Slot& slot = SlotArg(info, 0);
-    if (slot.listener || slot.connecting) Fail(ENOTCONN, "catloop", "the socket is not connected");
-    const double max = IntArg(info, 1, "pop size", 1, 1e12);
-    Context& ctx = *slot.ctx;
-    if (ctx.staging() == nullptr || ctx.staging_size() == 0)
-      Fail(EINVAL, "catloop", "no staging buffer");
-    const int64_t r = slot.end->Pop(
-        ctx.staging(), std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size()));
-    if (r == catmem::kAgain) ctx.WantChanged();
-    return Napi::Number::New(info.Env(), static_cast<double>(r));
+    Slot& slot = ConnectedArg(info, 0);
+    return catmem::Pop(*slot.end, *slot.ctx, info, 1, kName, false, false);
   }
 
-  // popWait(handle, max, ms): a pop that, when nothing is there, waits as
-  // sleep() does (spin, yield, futex) and tries once more; one crossing into
-  // native code instead of three on the path of a waitSync'd pop.
+  // A pop that waits when nothing is there (a wait of 0 does not sleep).
   Napi::Value PopWait(const Napi::CallbackInfo& info) {
-    Slot& slot = SlotArg(info, 0);
-    if (slot.listener || slot.connecting) Fail(ENOTCONN, "catloop", "the socket is not connected");
-    const double max = IntArg(info, 1, "pop size", 1, 1e12);
-    const double ms =
-        info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : NAN;
-    if (!std::isfinite(ms) || ms < 0 || ms > 60000)
-      Fail(EINVAL, "catloop", "popWait waits 0 to 60000 ms");
-    Context& ctx = *slot.ctx;
-    if (ctx.staging() == nullptr || ctx.staging_size() == 0)
-      Fail(EINVAL, "catloop", "no staging buffer");
-    const uint64_t n = std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size());
-    int64_t r = slot.end->Pop(ctx.staging(), n);
-    if (r == catmem::kAgain && ms > 0) {
-      ctx.Sleep(static_cast<int64_t>(ms * 1e6));
-      r = slot.end->Pop(ctx.staging(), n);
-    }
-    if (r == catmem::kAgain) ctx.WantChanged();
-    return Napi::Number::New(info.Env(), static_cast<double>(r));
+    Slot& slot = ConnectedArg(info, 0);
+    return catmem::Pop(*slot.end, *slot.ctx, info, 1, kName, true, false);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -323,25 +274,17 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
   }
 
   Napi::Value Sleep(const Napi::CallbackInfo& info) {
-    Context& ctx = Ctx(info, 0);
-    const double ms =
-        info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : NAN;
-    if (!std::isfinite(ms) || ms < 0 || ms > 60000)
-      Fail(EINVAL, "catloop", "sleep takes 0 to 60000 ms");
-    ctx.Sleep(static_cast<int64_t>(ms * 1e6));
+    catmem::Sleep(Ctx(info, 0), info, 1, kName);
     return info.Env().Undefined();
   }
 
   Napi::Value SetWakeups(const Napi::CallbackInfo& info) {
-    Context& ctx = Ctx(info, 0);
-    if (info.Length() < 2 || !info[1].IsBoolean())
-      Fail(EINVAL, "catloop", "setWakeups takes a boolean");
-    ctx.SetActive(info.Env(), info[1].As<Napi::Boolean>().Value());
+    catmem::SetWakeups(Ctx(info, 0), info, 1, kName);
     return info.Env().Undefined();
   }
 
-  std::vector<std::shared_ptr<Context>> contexts_;
   std::vector<Slot> slots_;
+  catmem::ContextTable contexts_{kName};
 };
 
 NODE_API_ADDON(CatloopAddon)

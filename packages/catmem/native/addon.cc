@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "js_ops.h"
 #include "ring.h"
 #include "segment.h"
 #include "waiter.h"
@@ -71,31 +72,15 @@ class CatmemAddon : public Napi::Addon<CatmemAddon>, public demi::GuardedMethods
     exports.Set("maxRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMaxRingSize)));
   }
 
-  ~CatmemAddon() {
-    for (auto& ctx : contexts_) {
-      if (ctx) ctx->Shutdown();
-    }
-  }
-
  private:
   struct Slot {
     std::shared_ptr<End> end;
     Context* ctx = nullptr;
   };
 
-  Napi::Value NewContext(const Napi::CallbackInfo& info) {
-    if (info.Length() < 1 || !info[0].IsFunction())
-      Fail(EINVAL, "catmem", "newContext needs a wake-up function");
-    contexts_.push_back(Context::Create(info.Env(), info[0].As<Napi::Function>()));
-    return Napi::Number::New(info.Env(), static_cast<double>(contexts_.size()));
-  }
+  Napi::Value NewContext(const Napi::CallbackInfo& info) { return contexts_.New(info); }
 
-  Context& Ctx(const Napi::CallbackInfo& info, size_t i) {
-    const double id = IntArg(info, i, "context", 1, 1e9);
-    if (id > contexts_.size() || !contexts_[static_cast<size_t>(id) - 1])
-      Fail(EBADF, "catmem", "no such context");
-    return *contexts_[static_cast<size_t>(id) - 1];
-  }
+  Context& Ctx(const Napi::CallbackInfo& info, size_t i) { return contexts_.Get(info, i); }
 
   Slot& SlotArg(const Napi::CallbackInfo& info, size_t i) {
     const double h = IntArg(info, i, "handle", 1, 1e9);
@@ -106,24 +91,18 @@ class CatmemAddon : public Napi::Addon<CatmemAddon>, public demi::GuardedMethods
 
   Napi::Value DestroyContext(const Napi::CallbackInfo& info) {
     Context& ctx = Ctx(info, 0);
-    ctx.Shutdown();
     for (Slot& slot : slots_) {
       if (slot.ctx == &ctx) {
         slot.end.reset();
         slot.ctx = nullptr;
       }
     }
-    for (auto& c : contexts_) {
-      if (c.get() == &ctx) c.reset();
-    }
+    contexts_.Destroy(ctx);
     return info.Env().Undefined();
   }
 
   Napi::Value SetStaging(const Napi::CallbackInfo& info) {
-    Context& ctx = Ctx(info, 0);
-    if (info.Length() < 2 || !info[1].IsArrayBuffer())
-      Fail(EINVAL, "catmem", "staging must be an ArrayBuffer");
-    ctx.SetStaging(info[1].As<Napi::ArrayBuffer>());
+    catmem::SetStaging(Ctx(info, 0), info, 1, kName);
     return info.Env().Undefined();
   }
 
@@ -166,52 +145,18 @@ class CatmemAddon : public Napi::Addon<CatmemAddon>, public demi::GuardedMethods
 
   Napi::Value Push(const Napi::CallbackInfo& info) {
     Slot& slot = SlotArg(info, 0);
-    napi_typedarray_type type;
-    size_t length = 0;
-    void* data = nullptr;
-    if (info.Length() < 2 || !info[1].IsTypedArray() ||
-        napi_get_typedarray_info(info.Env(), info[1], &type, &length, &data, nullptr, nullptr) !=
-            napi_ok ||
-        type != napi_uint8_array) {
-      Fail(EINVAL, "catmem", "push data must be a Uint8Array");
-    }
-    if (length == 0 || data == nullptr) return Napi::Number::New(info.Env(), 0);
-    const int64_t r = slot.end->Push(static_cast<const uint8_t*>(data), length);
-    if (r >= 0 && static_cast<uint64_t>(r) < length) slot.ctx->WantChanged();
-    return Napi::Number::New(info.Env(), static_cast<double>(r));
+    return catmem::Push(*slot.end, *slot.ctx, info, 1, kName);
   }
 
   Napi::Value Pop(const Napi::CallbackInfo& info) {
     Slot& slot = SlotArg(info, 0);
-    const double max = IntArg(info, 1, "pop size", 1, 1e12);
-    Context& ctx = *slot.ctx;
-    if (ctx.staging() == nullptr || ctx.staging_size() == 0)
-      Fail(EINVAL, "catmem", "no staging buffer");
-    const int64_t r = slot.end->Pop(
-        ctx.staging(), std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size()));
-    if (r == catmem::kAgain) ctx.WantChanged();
-    return Napi::Number::New(info.Env(), static_cast<double>(r));
+    return catmem::Pop(*slot.end, *slot.ctx, info, 1, kName, false, false);
   }
 
-  // pop, and if nothing is there, wait (as sleep does) and pop again: one
-  // crossing for a waitSync whose only pending work is this pop.
+  // A pop that waits when nothing is there (catmem checks the peer even for 0 ms).
   Napi::Value PopWait(const Napi::CallbackInfo& info) {
     Slot& slot = SlotArg(info, 0);
-    const double max = IntArg(info, 1, "pop size", 1, 1e12);
-    const double ms =
-        info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : NAN;
-    if (!std::isfinite(ms) || ms < 0 || ms > 60000)
-      Fail(EINVAL, "catmem", "popWait takes 0 to 60000 ms");
-    Context& ctx = *slot.ctx;
-    if (ctx.staging() == nullptr || ctx.staging_size() == 0)
-      Fail(EINVAL, "catmem", "no staging buffer");
-    const uint64_t n = std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size());
-    int64_t r = slot.end->Pop(ctx.staging(), n);
-    if (r == catmem::kAgain) {
-      ctx.Sleep(static_cast<int64_t>(ms * 1e6));
-      r = slot.end->Pop(ctx.staging(), n);
-    }
-    return Napi::Number::New(info.Env(), static_cast<double>(r));
+    return catmem::Pop(*slot.end, *slot.ctx, info, 1, kName, true, true);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -225,20 +170,12 @@ class CatmemAddon : public Napi::Addon<CatmemAddon>, public demi::GuardedMethods
   }
 
   Napi::Value Sleep(const Napi::CallbackInfo& info) {
-    Context& ctx = Ctx(info, 0);
-    const double ms =
-        info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : NAN;
-    if (!std::isfinite(ms) || ms < 0 || ms > 60000)
-      Fail(EINVAL, "catmem", "sleep takes 0 to 60000 ms");
-    ctx.Sleep(static_cast<int64_t>(ms * 1e6));
+    catmem::Sleep(Ctx(info, 0), info, 1, kName);
     return info.Env().Undefined();
   }
 
   Napi::Value SetWakeups(const Napi::CallbackInfo& info) {
-    Context& ctx = Ctx(info, 0);
-    if (info.Length() < 2 || !info[1].IsBoolean())
-      Fail(EINVAL, "catmem", "setWakeups takes a boolean");
-    ctx.SetActive(info.Env(), info[1].As<Napi::Boolean>().Value());
+    catmem::SetWakeups(Ctx(info, 0), info, 1, kName);
     return info.Env().Undefined();
   }
 
@@ -275,8 +212,8 @@ class CatmemAddon : public Napi::Addon<CatmemAddon>, public demi::GuardedMethods
     return out;
   }
 
-  std::vector<std::shared_ptr<Context>> contexts_;
   std::vector<Slot> slots_;
+  catmem::ContextTable contexts_{kName};
 };
 
 NODE_API_ADDON(CatmemAddon)
