@@ -15,27 +15,6 @@
 
 namespace catmem {
 
-namespace {
-
-std::string ObjectName(const std::string& name) { return std::string(kPrefix) + name; }
-
-std::string Describe(const std::string& name, const Place& place) {
-  return place.dir.empty() ? "/dev/shm/" + ObjectName(name) : place.dir + "/" + ObjectName(name);
-}
-
-int OpenObject(const std::string& name, const Place& place, int flags) {
-  if (place.dir.empty()) return shm_open(("/" + ObjectName(name)).c_str(), flags | O_CLOEXEC, 0600);
-  return open((place.dir + "/" + ObjectName(name)).c_str(), flags | O_CLOEXEC | O_NOFOLLOW, 0600);
-}
-
-void UnlinkObject(const std::string& name, const Place& place) {
-  if (place.dir.empty()) {
-    shm_unlink(("/" + ObjectName(name)).c_str());
-  } else {
-    unlink((place.dir + "/" + ObjectName(name)).c_str());
-  }
-}
-
 int LockByte(int fd, off_t byte, bool wait) {
   struct flock fl;
   memset(&fl, 0, sizeof fl);
@@ -57,6 +36,27 @@ void UnlockByte(int fd, off_t byte) {
   fl.l_start = byte;
   fl.l_len = 1;
   fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+namespace {
+
+std::string ObjectName(const std::string& name) { return std::string(kPrefix) + name; }
+
+std::string Describe(const std::string& name, const Place& place) {
+  return place.dir.empty() ? "/dev/shm/" + ObjectName(name) : place.dir + "/" + ObjectName(name);
+}
+
+int OpenObject(const std::string& name, const Place& place, int flags) {
+  if (place.dir.empty()) return shm_open(("/" + ObjectName(name)).c_str(), flags | O_CLOEXEC, 0600);
+  return open((place.dir + "/" + ObjectName(name)).c_str(), flags | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+void UnlinkObject(const std::string& name, const Place& place) {
+  if (place.dir.empty()) {
+    shm_unlink(("/" + ObjectName(name)).c_str());
+  } else {
+    unlink((place.dir + "/" + ObjectName(name)).c_str());
+  }
 }
 
 // Whether another open file description (any process, this one included) holds

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <demi/error.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <memory>
@@ -52,6 +53,11 @@ class Mapping {
 };
 
 bool ValidName(const std::string& name);
+
+// Takes the open-file-description lock on one byte of the segment (waiting
+// for it when `wait`); returns 0 or the errno (EAGAIN: someone else holds it).
+int LockByte(int fd, off_t byte, bool wait);
+void UnlockByte(int fd, off_t byte);
 
 // Creates pipe `name` and returns end 0. EEXIST if a live pipe has the name;
 // a pipe none of whose ends is alive is taken over.
