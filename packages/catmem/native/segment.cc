@@ -15,13 +15,23 @@
 
 namespace catmem {
 
-int LockByte(int fd, off_t byte, bool wait) {
+namespace {
+
+// A write lock (or unlock) request for one byte of the segment file.
+struct flock OneByte(short type, off_t byte) {
   struct flock fl;
   memset(&fl, 0, sizeof fl);
-  fl.l_type = F_WRLCK;
+  fl.l_type = type;
   fl.l_whence = SEEK_SET;
   fl.l_start = byte;
   fl.l_len = 1;
+  return fl;
+}
+
+}  // namespace
+
+int LockByte(int fd, off_t byte, bool wait) {
+  struct flock fl = OneByte(F_WRLCK, byte);
   for (;;) {
     if (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0) return 0;
     if (errno != EINTR) return errno;
@@ -29,12 +39,7 @@ int LockByte(int fd, off_t byte, bool wait) {
 }
 
 void UnlockByte(int fd, off_t byte) {
-  struct flock fl;
-  memset(&fl, 0, sizeof fl);
-  fl.l_type = F_UNLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = byte;
-  fl.l_len = 1;
+  struct flock fl = OneByte(F_UNLCK, byte);
   fcntl(fd, F_OFD_SETLK, &fl);
 }
 
@@ -62,12 +67,7 @@ void UnlinkObject(const std::string& name, const Place& place) {
 // Whether another open file description (any process, this one included) holds
 // the byte. When the kernel cannot tell, says yes: never declare a live peer dead.
 bool HeldByOther(int fd, off_t byte) {
-  struct flock fl;
-  memset(&fl, 0, sizeof fl);
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = byte;
-  fl.l_len = 1;
+  struct flock fl = OneByte(F_WRLCK, byte);
   if (fcntl(fd, F_OFD_GETLK, &fl) != 0) return true;
   return fl.l_type != F_UNLCK;
 }
