@@ -241,6 +241,20 @@ void Context::SetActive(Napi::Env env, bool active) {
 }
 
 void Context::Run() {
+  // An exception must never leave a thread (that is std::terminate): a
+  // failure in the loop (an allocation) is retried after a pause, as a missed
+  // wake-up would be, and the loop ends only when asked to stop.
+  for (;;) {
+    try {
+      Loop();
+      return;
+    } catch (...) {
+      Nap(kFallbackSliceNs);
+    }
+  }
+}
+
+void Context::Loop() {
   while (!stop_.load(std::memory_order_acquire)) {
     const uint32_t seen = control_.load(std::memory_order_seq_cst);
     if (!active_.load(std::memory_order_seq_cst) || notified_.load(std::memory_order_seq_cst)) {
