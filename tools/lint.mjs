@@ -14,14 +14,17 @@ const biome = spawnSync(
 ).status;
 
 const cxx = [];
+// Each addon's native/ and @demi/native's shared headers.
 for (const pkg of readdirSync(join(root, 'packages'))) {
-  const dir = join(root, 'packages', pkg, 'native');
-  try {
-    if (!statSync(dir).isDirectory()) continue;
-  } catch {
-    continue;
+  for (const sub of ['native', 'include/demi']) {
+    const dir = join(root, 'packages', pkg, sub);
+    try {
+      if (!statSync(dir).isDirectory()) continue;
+    } catch {
+      continue;
+    }
+    for (const f of readdirSync(dir)) if (/\.(cc|cpp|h|hpp)$/.test(f)) cxx.push(join(dir, f));
   }
-  for (const f of readdirSync(dir)) if (/\.(cc|cpp|h|hpp)$/.test(f)) cxx.push(join(dir, f));
 }
 const clang =
   cxx.length === 0
@@ -31,5 +34,7 @@ const clang =
         stdio: 'inherit',
       }).status;
 if (clang !== 0)
-  console.error('C++ formatting differs: node_modules/.bin/clang-format -i packages/*/native/*');
+  console.error(
+    'C++ formatting differs: node_modules/.bin/clang-format -i packages/*/native/* packages/native/include/demi/*',
+  );
 process.exit(biome === 0 && clang === 0 ? 0 : 1);

@@ -2,6 +2,8 @@
 // problems as exceptions carrying `code` and `errno`; nothing here aborts.
 // push, pop and handshake are one call each and return plain numbers, so the
 // hot path allocates nothing on the native side.
+#include <demi/args.h>
+#include <demi/error.h>
 #include <napi.h>
 
 #include <algorithm>
@@ -11,12 +13,13 @@
 #include <string>
 #include <vector>
 
-#include "../../catmem/native/ring.h"
-#include "../../catmem/native/segment.h"
-#include "../../catmem/native/waiter.h"
 #include "connector.h"
+#include "js_ops.h"
 #include "listener.h"
 #include "names.h"
+#include "ring.h"
+#include "segment.h"
+#include "waiter.h"
 
 using catmem::Context;
 using catmem::End;
@@ -24,40 +27,18 @@ using catmem::SysError;
 
 namespace {
 
-Napi::Error MakeError(Napi::Env env, int err, const std::string& message) {
-  Napi::Error e = Napi::Error::New(env, message);
-  const char* name = strerrorname_np(err);
-  e.Set("code", Napi::String::New(env, name != nullptr ? name : "E" + std::to_string(err)));
-  e.Set("errno", Napi::Number::New(env, err));
-  return e;
-}
-
-[[noreturn]] void Throw(Napi::Env env, int err, const std::string& message) {
-  throw MakeError(env, err, message);
-}
+using demi::Fail;
 
 double IntArg(const Napi::CallbackInfo& info, size_t i, const char* what, double min, double max) {
-  if (info.Length() <= i || !info[i].IsNumber())
-    Throw(info.Env(), EINVAL, std::string(what) + " must be a number");
-  const double v = info[i].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(v) || v != std::floor(v) || v < min || v > max) {
-    Throw(info.Env(), EINVAL,
-          std::string(what) + " must be an integer in [" +
-              std::to_string(static_cast<int64_t>(min)) + ", " +
-              std::to_string(static_cast<int64_t>(max)) + "]");
-  }
-  return v;
+  return static_cast<double>(demi::IntegerArg(info, i, what, static_cast<int64_t>(min),
+                                              static_cast<int64_t>(max), "catloop"));
 }
 
 std::string IpArg(const Napi::CallbackInfo& info, size_t i) {
   if (info.Length() <= i || !info[i].IsString())
-    Throw(info.Env(), EINVAL, "address must be a string");
+    Fail(EINVAL, "catloop", "address must be a string");
   std::string s = info[i].As<Napi::String>().Utf8Value();
-  try {
-    catloop::ParseIp(s);
-  } catch (const SysError& e) {
-    Throw(info.Env(), e.err, e.message);
-  }
+  catloop::ParseIp(s);
   return s;
 }
 
@@ -65,32 +46,36 @@ uint64_t RingSizeArg(const Napi::CallbackInfo& info, size_t i) {
   const double v = IntArg(info, i, "ring size", static_cast<double>(catmem::kMinRingSize),
                           static_cast<double>(catmem::kMaxRingSize));
   if (!catmem::ValidRingSize(static_cast<uint64_t>(v)))
-    Throw(info.Env(), EINVAL, "ring size must be a power of two from 4 KiB to 256 MiB");
+    Fail(EINVAL, "catloop", "ring size must be a power of two from 4 KiB to 256 MiB");
   return static_cast<uint64_t>(v);
 }
 
 }  // namespace
 
-class CatloopAddon : public Napi::Addon<CatloopAddon> {
+class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMethods<CatloopAddon> {
  public:
+  static constexpr const char* kName = "catloop";
+
   CatloopAddon(Napi::Env env, Napi::Object exports) {
-    DefineAddon(exports, {
-                             InstanceMethod("newContext", &CatloopAddon::NewContext),
-                             InstanceMethod("destroyContext", &CatloopAddon::DestroyContext),
-                             InstanceMethod("setStaging", &CatloopAddon::SetStaging),
-                             InstanceMethod("bind", &CatloopAddon::Bind),
-                             InstanceMethod("listen", &CatloopAddon::Listen),
-                             InstanceMethod("accept", &CatloopAddon::Accept),
-                             InstanceMethod("connect", &CatloopAddon::Connect),
-                             InstanceMethod("handshake", &CatloopAddon::Handshake),
-                             InstanceMethod("info", &CatloopAddon::Info),
-                             InstanceMethod("push", &CatloopAddon::Push),
-                             InstanceMethod("pop", &CatloopAddon::Pop),
-                             InstanceMethod("popWait", &CatloopAddon::PopWait),
-                             InstanceMethod("close", &CatloopAddon::Close),
-                             InstanceMethod("sleep", &CatloopAddon::Sleep),
-                             InstanceMethod("setWakeups", &CatloopAddon::SetWakeups),
-                         });
+    DefineAddon(
+        exports,
+        {
+            InstanceMethod("newContext", &CatloopAddon::Guarded<&CatloopAddon::NewContext>),
+            InstanceMethod("destroyContext", &CatloopAddon::Guarded<&CatloopAddon::DestroyContext>),
+            InstanceMethod("setStaging", &CatloopAddon::Guarded<&CatloopAddon::SetStaging>),
+            InstanceMethod("bind", &CatloopAddon::Guarded<&CatloopAddon::Bind>),
+            InstanceMethod("listen", &CatloopAddon::Guarded<&CatloopAddon::Listen>),
+            InstanceMethod("accept", &CatloopAddon::Guarded<&CatloopAddon::Accept>),
+            InstanceMethod("connect", &CatloopAddon::Guarded<&CatloopAddon::Connect>),
+            InstanceMethod("handshake", &CatloopAddon::Guarded<&CatloopAddon::Handshake>),
+            InstanceMethod("info", &CatloopAddon::Guarded<&CatloopAddon::Info>),
+            InstanceMethod("push", &CatloopAddon::Guarded<&CatloopAddon::Push>),
+            InstanceMethod("pop", &CatloopAddon::Guarded<&CatloopAddon::Pop>),
+            InstanceMethod("popWait", &CatloopAddon::Guarded<&CatloopAddon::PopWait>),
+            InstanceMethod("close", &CatloopAddon::Guarded<&CatloopAddon::Close>),
+            InstanceMethod("sleep", &CatloopAddon::Guarded<&CatloopAddon::Sleep>),
+            InstanceMethod("setWakeups", &CatloopAddon::Guarded<&CatloopAddon::SetWakeups>),
+        });
     exports.Set("maxBacklog", Napi::Number::New(env, catloop::kMaxBacklog));
     exports.Set("minRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMinRingSize)));
     exports.Set("maxRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMaxRingSize)));
@@ -100,9 +85,7 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
     // The environment is going away (process exit, worker end): close
     // listeners first so their queued clients are refused, then everything.
     for (size_t i = 0; i < slots_.size(); i++) Release(slots_[i]);
-    for (auto& ctx : contexts_) {
-      if (ctx) ctx->Shutdown();
-    }
+    // contexts_ (declared last) shuts the contexts down next.
   }
 
  private:
@@ -113,36 +96,33 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
     Context* ctx = nullptr;
   };
 
-  Napi::Value NewContext(const Napi::CallbackInfo& info) {
-    if (info.Length() < 1 || !info[0].IsFunction())
-      Throw(info.Env(), EINVAL, "newContext needs a wake-up function");
-    contexts_.push_back(Context::Create(info.Env(), info[0].As<Napi::Function>()));
-    return Napi::Number::New(info.Env(), static_cast<double>(contexts_.size()));
-  }
+  Napi::Value NewContext(const Napi::CallbackInfo& info) { return contexts_.New(info); }
 
-  Context& Ctx(const Napi::CallbackInfo& info, size_t i) {
-    const double id = IntArg(info, i, "context", 1, 1e9);
-    if (id > contexts_.size() || !contexts_[static_cast<size_t>(id) - 1])
-      Throw(info.Env(), EBADF, "no such context");
-    return *contexts_[static_cast<size_t>(id) - 1];
-  }
+  Context& Ctx(const Napi::CallbackInfo& info, size_t i) { return contexts_.Get(info, i); }
 
   Slot& SlotArg(const Napi::CallbackInfo& info, size_t i) {
     const double h = IntArg(info, i, "handle", 1, 1e9);
     if (h > slots_.size() || !slots_[static_cast<size_t>(h) - 1].end)
-      Throw(info.Env(), EBADF, "no such socket handle");
+      Fail(EBADF, "catloop", "no such socket handle");
     return slots_[static_cast<size_t>(h) - 1];
   }
 
   Slot& ListenerArg(const Napi::CallbackInfo& info, size_t i) {
     Slot& slot = SlotArg(info, i);
-    if (!slot.listener) Throw(info.Env(), EINVAL, "not a bound socket");
+    if (!slot.listener) Fail(EINVAL, "catloop", "not a bound socket");
     return slot;
   }
 
   Slot& ConnectionArg(const Napi::CallbackInfo& info, size_t i) {
     Slot& slot = SlotArg(info, i);
-    if (slot.listener) Throw(info.Env(), EINVAL, "not a connection");
+    if (slot.listener) Fail(EINVAL, "catloop", "not a connection");
+    return slot;
+  }
+
+  // A connection whose handshake is done: data can move.
+  Slot& ConnectedArg(const Napi::CallbackInfo& info, size_t i) {
+    Slot& slot = SlotArg(info, i);
+    if (slot.listener || slot.connecting) Fail(ENOTCONN, "catloop", "the socket is not connected");
     return slot;
   }
 
@@ -181,18 +161,12 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
     for (Slot& slot : slots_) {
       if (slot.ctx == &ctx) Release(slot);
     }
-    ctx.Shutdown();
-    for (auto& c : contexts_) {
-      if (c.get() == &ctx) c.reset();
-    }
+    contexts_.Destroy(ctx);
     return info.Env().Undefined();
   }
 
   Napi::Value SetStaging(const Napi::CallbackInfo& info) {
-    Context& ctx = Ctx(info, 0);
-    if (info.Length() < 2 || !info[1].IsArrayBuffer())
-      Throw(info.Env(), EINVAL, "staging must be an ArrayBuffer");
-    ctx.SetStaging(info[1].As<Napi::ArrayBuffer>());
+    catmem::SetStaging(Ctx(info, 0), info, 1, kName);
     return info.Env().Undefined();
   }
 
@@ -204,27 +178,19 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
     const uint32_t port = static_cast<uint32_t>(IntArg(info, 2, "port", 0, 65535));
     const uint32_t first = static_cast<uint32_t>(IntArg(info, 3, "first ephemeral port", 1, 65535));
     uint32_t bound = 0;
-    try {
-      auto map = catloop::ClaimAddress(ip, port, catloop::kControlRingSize, first, true, &bound);
-      auto listener = std::make_unique<catloop::Listener>(std::move(map));
-      std::shared_ptr<End> end = listener->end();
-      Napi::Array out = Napi::Array::New(env, 2);
-      out.Set(0u, Adopt(env, ctx, std::move(end), std::move(listener), nullptr));
-      out.Set(1u, Napi::Number::New(env, bound));
-      return out;
-    } catch (const SysError& e) {
-      Throw(env, e.err, e.message);
-    }
+    auto map = catloop::ClaimAddress(ip, port, catloop::kControlRingSize, first, true, &bound);
+    auto listener = std::make_unique<catloop::Listener>(std::move(map));
+    std::shared_ptr<End> end = listener->end();
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, Adopt(env, ctx, std::move(end), std::move(listener), nullptr));
+    out.Set(1u, Napi::Number::New(env, bound));
+    return out;
   }
 
   Napi::Value Listen(const Napi::CallbackInfo& info) {
     Slot& slot = ListenerArg(info, 0);
     const uint32_t backlog = static_cast<uint32_t>(IntArg(info, 1, "backlog", 0, 65535));
-    try {
-      slot.listener->Listen(backlog);
-    } catch (const SysError& e) {
-      Throw(info.Env(), e.err, e.message);
-    }
+    slot.listener->Listen(backlog);
     return info.Env().Undefined();
   }
 
@@ -232,14 +198,10 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
   Napi::Value Accept(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Slot& slot = ListenerArg(info, 0);
-    if (!slot.listener->listening()) Throw(env, EINVAL, "the socket is not listening");
+    if (!slot.listener->listening()) Fail(EINVAL, "catloop", "the socket is not listening");
     catloop::Listener::Accepted accepted;
     bool got = false;
-    try {
-      got = slot.listener->Accept(&accepted);
-    } catch (const SysError& e) {
-      Throw(env, e.err, e.message);
-    }
+    got = slot.listener->Accept(&accepted);
     if (!got) {
       slot.ctx->WantChanged();
       return env.Undefined();
@@ -263,17 +225,13 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
     const uint64_t ring_size = RingSizeArg(info, 4);
     const uint32_t first = static_cast<uint32_t>(IntArg(info, 5, "first ephemeral port", 1, 65535));
     auto connecting = std::make_unique<catloop::Connecting>();
-    try {
-      catloop::Connected c =
-          catloop::Connect(ip, port, local_port, ring_size, first, connecting.get());
-      Napi::Array out = Napi::Array::New(env, 3);
-      out.Set(1u, Napi::String::New(env, c.local_ip));
-      out.Set(2u, Napi::Number::New(env, c.local_port));
-      out.Set(0u, Adopt(env, ctx, std::move(c.end), nullptr, std::move(connecting)));
-      return out;
-    } catch (const SysError& e) {
-      Throw(env, e.err, e.message);
-    }
+    catloop::Connected c =
+        catloop::Connect(ip, port, local_port, ring_size, first, connecting.get());
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(1u, Napi::String::New(env, c.local_ip));
+    out.Set(2u, Napi::Number::New(env, c.local_port));
+    out.Set(0u, Adopt(env, ctx, std::move(c.end), nullptr, std::move(connecting)));
+    return out;
   }
 
   // handshake(handle) -> 1 connected, 0 still waiting, or a negative errno
@@ -295,61 +253,19 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
   }
 
   Napi::Value Push(const Napi::CallbackInfo& info) {
-    Slot& slot = SlotArg(info, 0);
-    if (slot.listener || slot.connecting)
-      Throw(info.Env(), ENOTCONN, "the socket is not connected");
-    napi_typedarray_type type;
-    size_t length = 0;
-    void* data = nullptr;
-    if (info.Length() < 2 || !info[1].IsTypedArray() ||
-        napi_get_typedarray_info(info.Env(), info[1], &type, &length, &data, nullptr, nullptr) !=
-            napi_ok ||
-        type != napi_uint8_array) {
-      Throw(info.Env(), EINVAL, "push data must be a Uint8Array");
-    }
-    if (length == 0 || data == nullptr) return Napi::Number::New(info.Env(), 0);
-    const int64_t r = slot.end->Push(static_cast<const uint8_t*>(data), length);
-    if (r >= 0 && static_cast<uint64_t>(r) < length) slot.ctx->WantChanged();
-    return Napi::Number::New(info.Env(), static_cast<double>(r));
+    Slot& slot = ConnectedArg(info, 0);
+    return catmem::Push(*slot.end, *slot.ctx, info, 1, kName);
   }
 
   Napi::Value Pop(const Napi::CallbackInfo& info) {
-    Slot& slot = SlotArg(info, 0);
-    if (slot.listener || slot.connecting)
-      Throw(info.Env(), ENOTCONN, "the socket is not connected");
-    const double max = IntArg(info, 1, "pop size", 1, 1e12);
-    Context& ctx = *slot.ctx;
-    if (ctx.staging() == nullptr || ctx.staging_size() == 0)
-      Throw(info.Env(), EINVAL, "no staging buffer");
-    const int64_t r = slot.end->Pop(
-        ctx.staging(), std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size()));
-    if (r == catmem::kAgain) ctx.WantChanged();
-    return Napi::Number::New(info.Env(), static_cast<double>(r));
+    Slot& slot = ConnectedArg(info, 0);
+    return catmem::Pop(*slot.end, *slot.ctx, info, 1, kName, false, false);
   }
 
-  // popWait(handle, max, ms): a pop that, when nothing is there, waits as
-  // sleep() does (spin, yield, futex) and tries once more; one crossing into
-  // native code instead of three on the path of a waitSync'd pop.
+  // A pop that waits when nothing is there (a wait of 0 does not sleep).
   Napi::Value PopWait(const Napi::CallbackInfo& info) {
-    Slot& slot = SlotArg(info, 0);
-    if (slot.listener || slot.connecting)
-      Throw(info.Env(), ENOTCONN, "the socket is not connected");
-    const double max = IntArg(info, 1, "pop size", 1, 1e12);
-    const double ms =
-        info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : NAN;
-    if (!std::isfinite(ms) || ms < 0 || ms > 60000)
-      Throw(info.Env(), EINVAL, "popWait waits 0 to 60000 ms");
-    Context& ctx = *slot.ctx;
-    if (ctx.staging() == nullptr || ctx.staging_size() == 0)
-      Throw(info.Env(), EINVAL, "no staging buffer");
-    const uint64_t n = std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size());
-    int64_t r = slot.end->Pop(ctx.staging(), n);
-    if (r == catmem::kAgain && ms > 0) {
-      ctx.Sleep(static_cast<int64_t>(ms * 1e6));
-      r = slot.end->Pop(ctx.staging(), n);
-    }
-    if (r == catmem::kAgain) ctx.WantChanged();
-    return Napi::Number::New(info.Env(), static_cast<double>(r));
+    Slot& slot = ConnectedArg(info, 0);
+    return catmem::Pop(*slot.end, *slot.ctx, info, 1, kName, true, false);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -358,25 +274,17 @@ class CatloopAddon : public Napi::Addon<CatloopAddon> {
   }
 
   Napi::Value Sleep(const Napi::CallbackInfo& info) {
-    Context& ctx = Ctx(info, 0);
-    const double ms =
-        info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : NAN;
-    if (!std::isfinite(ms) || ms < 0 || ms > 60000)
-      Throw(info.Env(), EINVAL, "sleep takes 0 to 60000 ms");
-    ctx.Sleep(static_cast<int64_t>(ms * 1e6));
+    catmem::Sleep(Ctx(info, 0), info, 1, kName);
     return info.Env().Undefined();
   }
 
   Napi::Value SetWakeups(const Napi::CallbackInfo& info) {
-    Context& ctx = Ctx(info, 0);
-    if (info.Length() < 2 || !info[1].IsBoolean())
-      Throw(info.Env(), EINVAL, "setWakeups takes a boolean");
-    ctx.SetActive(info.Env(), info[1].As<Napi::Boolean>().Value());
+    catmem::SetWakeups(Ctx(info, 0), info, 1, kName);
     return info.Env().Undefined();
   }
 
-  std::vector<std::shared_ptr<Context>> contexts_;
   std::vector<Slot> slots_;
+  catmem::ContextTable contexts_{kName};
 };
 
 NODE_API_ADDON(CatloopAddon)

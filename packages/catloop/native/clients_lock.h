@@ -4,15 +4,14 @@
 // waits for it forever.
 #pragma once
 
-#include <fcntl.h>
 #include <sched.h>
 #include <time.h>
 
 #include <cerrno>
-#include <cstring>
 
-#include "../../catmem/native/futex.h"
+#include "futex.h"
 #include "protocol.h"
+#include "segment.h"
 
 namespace catloop {
 
@@ -21,11 +20,12 @@ class ClientsLock {
   ClientsLock(int fd, int64_t max_ns) : fd_(fd) {
     const int64_t deadline = catmem::MonoNs() + max_ns;
     for (int attempt = 0;; attempt++) {
-      if (Set(F_WRLCK)) {
+      const int err = catmem::LockByte(fd, kLockClients, false);
+      if (err == 0) {
         locked_ = true;
         return;
       }
-      if (errno != EAGAIN && errno != EACCES && errno != EINTR) return;
+      if (err != EAGAIN && err != EACCES) return;
       if (catmem::MonoNs() >= deadline) return;
       if (attempt < 16) {
         sched_yield();
@@ -36,7 +36,7 @@ class ClientsLock {
     }
   }
   ~ClientsLock() {
-    if (locked_) Set(F_UNLCK);
+    if (locked_) catmem::UnlockByte(fd_, kLockClients);
   }
   ClientsLock(const ClientsLock&) = delete;
   ClientsLock& operator=(const ClientsLock&) = delete;
@@ -44,15 +44,6 @@ class ClientsLock {
   bool locked() const { return locked_; }
 
  private:
-  bool Set(short type) {
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = type;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = kLockClients;
-    fl.l_len = 1;
-    return fcntl(fd_, F_OFD_SETLK, &fl) == 0;
-  }
   int fd_;
   bool locked_ = false;
 };

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <vector>
 
-#include "../../catmem/native/futex.h"
 #include "clients_lock.h"
+#include "futex.h"
 #include "names.h"
 
 namespace catloop {

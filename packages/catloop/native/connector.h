@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
-#include "../../catmem/native/ring.h"
-#include "../../catmem/native/segment.h"
 #include "protocol.h"
+#include "ring.h"
+#include "segment.h"
 
 namespace catloop {
 

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "../../catmem/native/ring.h"
-#include "../../catmem/native/segment.h"
 #include "protocol.h"
+#include "ring.h"
+#include "segment.h"
 
 namespace catloop {
 

@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "../../catmem/native/segment.h"
 #include "protocol.h"
+#include "segment.h"
 
 namespace catloop {
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "../../catmem/native/layout.h"
+#include "layout.h"
 
 namespace catloop {
 

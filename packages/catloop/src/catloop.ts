@@ -380,7 +380,13 @@ export class Catloop extends BaseLibOS {
   }
 
   protected override setWakeups(active: boolean): void {
-    if (!this.isShutdown) this.#native.setWakeups(this.#ctx, active);
+    if (this.isShutdown) return;
+    try {
+      this.#native.setWakeups(this.#ctx, active);
+    } catch (err) {
+      // e.g. EAGAIN: the waiter thread could not be created.
+      throw nativeError(err, 'wait');
+    }
   }
 
   override waitSync(qt: QToken, timeoutMs?: number): QResult {

@@ -2,6 +2,8 @@
 // problems as exceptions carrying `code` and `errno`; nothing here aborts.
 // push and pop are one call each and return plain numbers, so the hot path
 // allocates nothing on the native side.
+#include <demi/args.h>
+#include <demi/error.h>
 #include <napi.h>
 
 #include <cmath>
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "js_ops.h"
 #include "ring.h"
 #include "segment.h"
 #include "waiter.h"
@@ -19,39 +22,15 @@ using catmem::End;
 
 namespace {
 
-Napi::Error MakeError(Napi::Env env, int err, const std::string& message) {
-  Napi::Error e = Napi::Error::New(env, message);
-  const char* name = strerrorname_np(err);
-  e.Set("code", Napi::String::New(env, name != nullptr ? name : "E" + std::to_string(err)));
-  e.Set("errno", Napi::Number::New(env, err));
-  return e;
-}
-
-[[noreturn]] void Throw(Napi::Env env, int err, const std::string& message) {
-  throw MakeError(env, err, message);
-}
+using demi::Fail;
 
 double IntArg(const Napi::CallbackInfo& info, size_t i, const char* what, double min, double max) {
-  if (info.Length() <= i || !info[i].IsNumber())
-    Throw(info.Env(), EINVAL, std::string(what) + " must be a number");
-  const double v = info[i].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(v) || v != std::floor(v) || v < min || v > max) {
-    Throw(info.Env(), EINVAL,
-          std::string(what) + " must be an integer in [" +
-              std::to_string(static_cast<int64_t>(min)) + ", " +
-              std::to_string(static_cast<int64_t>(max)) + "]");
-  }
-  return v;
+  return static_cast<double>(demi::IntegerArg(info, i, what, static_cast<int64_t>(min),
+                                              static_cast<int64_t>(max), "catmem"));
 }
 
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what, size_t max_len) {
-  if (info.Length() <= i || !info[i].IsString())
-    Throw(info.Env(), EINVAL, std::string(what) + " must be a string");
-  std::string s = info[i].As<Napi::String>().Utf8Value();
-  if (s.size() > max_len) Throw(info.Env(), EINVAL, std::string(what) + " is too long");
-  if (s.find('\0') != std::string::npos)
-    Throw(info.Env(), EINVAL, std::string(what) + " contains a NUL character");
-  return s;
+  return demi::StringArg(info, i, what, max_len, "catmem");
 }
 
 catmem::Place PlaceArg(const Napi::CallbackInfo& info, size_t i) {
@@ -63,36 +42,34 @@ catmem::Place PlaceArg(const Napi::CallbackInfo& info, size_t i) {
 
 }  // namespace
 
-class CatmemAddon : public Napi::Addon<CatmemAddon> {
+class CatmemAddon : public Napi::Addon<CatmemAddon>, public demi::GuardedMethods<CatmemAddon> {
  public:
+  static constexpr const char* kName = "catmem";
+
   CatmemAddon(Napi::Env env, Napi::Object exports) {
-    DefineAddon(exports, {
-                             InstanceMethod("newContext", &CatmemAddon::NewContext),
-                             InstanceMethod("destroyContext", &CatmemAddon::DestroyContext),
-                             InstanceMethod("setStaging", &CatmemAddon::SetStaging),
-                             InstanceMethod("create", &CatmemAddon::Create),
-                             InstanceMethod("open", &CatmemAddon::Open),
-                             InstanceMethod("info", &CatmemAddon::Info),
-                             InstanceMethod("push", &CatmemAddon::Push),
-                             InstanceMethod("pop", &CatmemAddon::Pop),
-                             InstanceMethod("close", &CatmemAddon::Close),
-                             InstanceMethod("sleep", &CatmemAddon::Sleep),
-                             InstanceMethod("popWait", &CatmemAddon::PopWait),
-                             InstanceMethod("setWakeups", &CatmemAddon::SetWakeups),
-                             InstanceMethod("list", &CatmemAddon::List),
-                             InstanceMethod("removeStale", &CatmemAddon::RemoveStale),
-                         });
+    DefineAddon(
+        exports,
+        {
+            InstanceMethod("newContext", &CatmemAddon::Guarded<&CatmemAddon::NewContext>),
+            InstanceMethod("destroyContext", &CatmemAddon::Guarded<&CatmemAddon::DestroyContext>),
+            InstanceMethod("setStaging", &CatmemAddon::Guarded<&CatmemAddon::SetStaging>),
+            InstanceMethod("create", &CatmemAddon::Guarded<&CatmemAddon::Create>),
+            InstanceMethod("open", &CatmemAddon::Guarded<&CatmemAddon::Open>),
+            InstanceMethod("info", &CatmemAddon::Guarded<&CatmemAddon::Info>),
+            InstanceMethod("push", &CatmemAddon::Guarded<&CatmemAddon::Push>),
+            InstanceMethod("pop", &CatmemAddon::Guarded<&CatmemAddon::Pop>),
+            InstanceMethod("close", &CatmemAddon::Guarded<&CatmemAddon::Close>),
+            InstanceMethod("sleep", &CatmemAddon::Guarded<&CatmemAddon::Sleep>),
+            InstanceMethod("popWait", &CatmemAddon::Guarded<&CatmemAddon::PopWait>),
+            InstanceMethod("setWakeups", &CatmemAddon::Guarded<&CatmemAddon::SetWakeups>),
+            InstanceMethod("list", &CatmemAddon::Guarded<&CatmemAddon::List>),
+            InstanceMethod("removeStale", &CatmemAddon::Guarded<&CatmemAddon::RemoveStale>),
+        });
     exports.Set("layoutVersion", Napi::Number::New(env, catmem::kVersion));
     exports.Set("defaultRingSize",
                 Napi::Number::New(env, static_cast<double>(catmem::kDefaultRingSize)));
     exports.Set("minRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMinRingSize)));
     exports.Set("maxRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMaxRingSize)));
-  }
-
-  ~CatmemAddon() {
-    for (auto& ctx : contexts_) {
-      if (ctx) ctx->Shutdown();
-    }
   }
 
  private:
@@ -101,47 +78,31 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
     Context* ctx = nullptr;
   };
 
-  Napi::Value NewContext(const Napi::CallbackInfo& info) {
-    if (info.Length() < 1 || !info[0].IsFunction())
-      Throw(info.Env(), EINVAL, "newContext needs a wake-up function");
-    contexts_.push_back(Context::Create(info.Env(), info[0].As<Napi::Function>()));
-    return Napi::Number::New(info.Env(), static_cast<double>(contexts_.size()));
-  }
+  Napi::Value NewContext(const Napi::CallbackInfo& info) { return contexts_.New(info); }
 
-  Context& Ctx(const Napi::CallbackInfo& info, size_t i) {
-    const double id = IntArg(info, i, "context", 1, 1e9);
-    if (id > contexts_.size() || !contexts_[static_cast<size_t>(id) - 1])
-      Throw(info.Env(), EBADF, "no such context");
-    return *contexts_[static_cast<size_t>(id) - 1];
-  }
+  Context& Ctx(const Napi::CallbackInfo& info, size_t i) { return contexts_.Get(info, i); }
 
   Slot& SlotArg(const Napi::CallbackInfo& info, size_t i) {
     const double h = IntArg(info, i, "handle", 1, 1e9);
     if (h > slots_.size() || !slots_[static_cast<size_t>(h) - 1].end)
-      Throw(info.Env(), EBADF, "no such pipe handle");
+      Fail(EBADF, "catmem", "no such pipe handle");
     return slots_[static_cast<size_t>(h) - 1];
   }
 
   Napi::Value DestroyContext(const Napi::CallbackInfo& info) {
     Context& ctx = Ctx(info, 0);
-    ctx.Shutdown();
     for (Slot& slot : slots_) {
       if (slot.ctx == &ctx) {
         slot.end.reset();
         slot.ctx = nullptr;
       }
     }
-    for (auto& c : contexts_) {
-      if (c.get() == &ctx) c.reset();
-    }
+    contexts_.Destroy(ctx);
     return info.Env().Undefined();
   }
 
   Napi::Value SetStaging(const Napi::CallbackInfo& info) {
-    Context& ctx = Ctx(info, 0);
-    if (info.Length() < 2 || !info[1].IsArrayBuffer())
-      Throw(info.Env(), EINVAL, "staging must be an ArrayBuffer");
-    ctx.SetStaging(info[1].As<Napi::ArrayBuffer>());
+    catmem::SetStaging(Ctx(info, 0), info, 1, kName);
     return info.Env().Undefined();
   }
 
@@ -162,23 +123,15 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
     const std::string name = StringArg(info, 1, "pipe name", 1024);
     const double ring_size = IntArg(info, 2, "ring size", 0, 1e12);
     const catmem::Place place = PlaceArg(info, 3);
-    try {
-      return Adopt(info, ctx, catmem::CreateSegment(name, static_cast<uint64_t>(ring_size), place),
-                   0);
-    } catch (const catmem::SysError& e) {
-      Throw(info.Env(), e.err, e.message);
-    }
+    return Adopt(info, ctx, catmem::CreateSegment(name, static_cast<uint64_t>(ring_size), place),
+                 0);
   }
 
   Napi::Value Open(const Napi::CallbackInfo& info) {
     Context& ctx = Ctx(info, 0);
     const std::string name = StringArg(info, 1, "pipe name", 1024);
     const catmem::Place place = PlaceArg(info, 2);
-    try {
-      return Adopt(info, ctx, catmem::OpenSegment(name, place), 1);
-    } catch (const catmem::SysError& e) {
-      Throw(info.Env(), e.err, e.message);
-    }
+    return Adopt(info, ctx, catmem::OpenSegment(name, place), 1);
   }
 
   Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -192,52 +145,18 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
 
   Napi::Value Push(const Napi::CallbackInfo& info) {
     Slot& slot = SlotArg(info, 0);
-    napi_typedarray_type type;
-    size_t length = 0;
-    void* data = nullptr;
-    if (info.Length() < 2 || !info[1].IsTypedArray() ||
-        napi_get_typedarray_info(info.Env(), info[1], &type, &length, &data, nullptr, nullptr) !=
-            napi_ok ||
-        type != napi_uint8_array) {
-      Throw(info.Env(), EINVAL, "push data must be a Uint8Array");
-    }
-    if (length == 0 || data == nullptr) return Napi::Number::New(info.Env(), 0);
-    const int64_t r = slot.end->Push(static_cast<const uint8_t*>(data), length);
-    if (r >= 0 && static_cast<uint64_t>(r) < length) slot.ctx->WantChanged();
-    return Napi::Number::New(info.Env(), static_cast<double>(r));
+    return catmem::Push(*slot.end, *slot.ctx, info, 1, kName);
   }
 
   Napi::Value Pop(const Napi::CallbackInfo& info) {
     Slot& slot = SlotArg(info, 0);
-    const double max = IntArg(info, 1, "pop size", 1, 1e12);
-    Context& ctx = *slot.ctx;
-    if (ctx.staging() == nullptr || ctx.staging_size() == 0)
-      Throw(info.Env(), EINVAL, "no staging buffer");
-    const int64_t r = slot.end->Pop(
-        ctx.staging(), std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size()));
-    if (r == catmem::kAgain) ctx.WantChanged();
-    return Napi::Number::New(info.Env(), static_cast<double>(r));
+    return catmem::Pop(*slot.end, *slot.ctx, info, 1, kName, false, false);
   }
 
-  // pop, and if nothing is there, wait (as sleep does) and pop again: one
-  // crossing for a waitSync whose only pending work is this pop.
+  // A pop that waits when nothing is there (catmem checks the peer even for 0 ms).
   Napi::Value PopWait(const Napi::CallbackInfo& info) {
     Slot& slot = SlotArg(info, 0);
-    const double max = IntArg(info, 1, "pop size", 1, 1e12);
-    const double ms =
-        info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : NAN;
-    if (!std::isfinite(ms) || ms < 0 || ms > 60000)
-      Throw(info.Env(), EINVAL, "popWait takes 0 to 60000 ms");
-    Context& ctx = *slot.ctx;
-    if (ctx.staging() == nullptr || ctx.staging_size() == 0)
-      Throw(info.Env(), EINVAL, "no staging buffer");
-    const uint64_t n = std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size());
-    int64_t r = slot.end->Pop(ctx.staging(), n);
-    if (r == catmem::kAgain) {
-      ctx.Sleep(static_cast<int64_t>(ms * 1e6));
-      r = slot.end->Pop(ctx.staging(), n);
-    }
-    return Napi::Number::New(info.Env(), static_cast<double>(r));
+    return catmem::Pop(*slot.end, *slot.ctx, info, 1, kName, true, true);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -251,20 +170,12 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
   }
 
   Napi::Value Sleep(const Napi::CallbackInfo& info) {
-    Context& ctx = Ctx(info, 0);
-    const double ms =
-        info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : NAN;
-    if (!std::isfinite(ms) || ms < 0 || ms > 60000)
-      Throw(info.Env(), EINVAL, "sleep takes 0 to 60000 ms");
-    ctx.Sleep(static_cast<int64_t>(ms * 1e6));
+    catmem::Sleep(Ctx(info, 0), info, 1, kName);
     return info.Env().Undefined();
   }
 
   Napi::Value SetWakeups(const Napi::CallbackInfo& info) {
-    Context& ctx = Ctx(info, 0);
-    if (info.Length() < 2 || !info[1].IsBoolean())
-      Throw(info.Env(), EINVAL, "setWakeups takes a boolean");
-    ctx.SetActive(info.Env(), info[1].As<Napi::Boolean>().Value());
+    catmem::SetWakeups(Ctx(info, 0), info, 1, kName);
     return info.Env().Undefined();
   }
 
@@ -301,8 +212,8 @@ class CatmemAddon : public Napi::Addon<CatmemAddon> {
     return out;
   }
 
-  std::vector<std::shared_ptr<Context>> contexts_;
   std::vector<Slot> slots_;
+  catmem::ContextTable contexts_{kName};
 };
 
 NODE_API_ADDON(CatmemAddon)

@@ -1,5 +1,6 @@
 #include "segment.h"
 
+#include <demi/fd.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -13,6 +14,34 @@
 #include "futex.h"
 
 namespace catmem {
+
+namespace {
+
+// A write lock (or unlock) request for one byte of the segment file.
+struct flock OneByte(short type, off_t byte) {
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = byte;
+  fl.l_len = 1;
+  return fl;
+}
+
+}  // namespace
+
+int LockByte(int fd, off_t byte, bool wait) {
+  struct flock fl = OneByte(F_WRLCK, byte);
+  for (;;) {
+    if (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0) return 0;
+    if (errno != EINTR) return errno;
+  }
+}
+
+void UnlockByte(int fd, off_t byte) {
+  struct flock fl = OneByte(F_UNLCK, byte);
+  fcntl(fd, F_OFD_SETLK, &fl);
+}
 
 namespace {
 
@@ -35,56 +64,15 @@ void UnlinkObject(const std::string& name, const Place& place) {
   }
 }
 
-int LockByte(int fd, off_t byte, bool wait) {
-  struct flock fl;
-  memset(&fl, 0, sizeof fl);
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = byte;
-  fl.l_len = 1;
-  for (;;) {
-    if (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0) return 0;
-    if (errno != EINTR) return errno;
-  }
-}
-
-void UnlockByte(int fd, off_t byte) {
-  struct flock fl;
-  memset(&fl, 0, sizeof fl);
-  fl.l_type = F_UNLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = byte;
-  fl.l_len = 1;
-  fcntl(fd, F_OFD_SETLK, &fl);
-}
-
 // Whether another open file description (any process, this one included) holds
 // the byte. When the kernel cannot tell, says yes: never declare a live peer dead.
 bool HeldByOther(int fd, off_t byte) {
-  struct flock fl;
-  memset(&fl, 0, sizeof fl);
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = byte;
-  fl.l_len = 1;
+  struct flock fl = OneByte(F_WRLCK, byte);
   if (fcntl(fd, F_OFD_GETLK, &fl) != 0) return true;
   return fl.l_type != F_UNLCK;
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
+using Fd = demi::UniqueFd;
 
 class SetupLock {
  public:
@@ -332,6 +320,67 @@ bool EndDied(const Mapping& map, int side) {
   const Header* h = map.header();
   return h->end[side].state.load(std::memory_order_acquire) == kOpen &&
          !HeldByOther(map.fd(), side == 0 ? kLockEnd0 : kLockEnd1);
+}
+
+namespace {
+
+// Whether the name still refers to the object open on fd.
+bool SameObject(int fd, const std::string& name, const Place& place) {
+  struct stat a;
+  struct stat b;
+  return fstat(fd, &a) == 0 && stat(Describe(name, place).c_str(), &b) == 0 &&
+         a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+// A header that a segment fully created here would have.
+bool ValidReadyHeader(const Header* h, uint64_t file_size) {
+  if (h == nullptr || h->magic != kMagic || h->version != kVersion) return false;
+  if (h->state.load(std::memory_order_acquire) != kReady) return false;
+  const uint64_t ring = h->ring_size;
+  return h->header_size == kHeaderSize && ValidRingSize(ring) &&
+         h->segment_size == SegmentSize(ring) && file_size >= SegmentSize(ring);
+}
+
+}  // namespace
+
+bool SegmentLive(const std::string& name, const Place& place) {
+  if (!ValidName(name)) return false;
+  Fd fd(OpenObject(name, place, O_RDONLY));
+  return fd.valid() && Inspect(fd.get()) == Verdict::kLive;
+}
+
+void RemoveIfStale(const std::string& name, const Place& place) {
+  if (!ValidName(name)) return;
+  Fd fd(OpenObject(name, place, O_RDWR));
+  if (!fd.valid()) return;
+  // Non-blocking: whoever holds the setup lock is alive and will decide.
+  if (LockByte(fd.get(), kLockSetup, false) != 0) return;
+  // A removed one may have had its name taken by a newer segment since.
+  if (Inspect(fd.get()) == Verdict::kStale && SameObject(fd.get(), name, place)) {
+    RemoveStale(fd.get(), name, place);
+  }
+  UnlockByte(fd.get(), kLockSetup);
+}
+
+std::shared_ptr<Mapping> MapExisting(const std::string& name, const Place& place) {
+  if (!ValidName(name)) return nullptr;
+  Fd fd(OpenObject(name, place, O_RDWR));
+  if (!fd.valid()) return nullptr;
+  const uint64_t file_size = FileSize(fd.get());
+  if (file_size < kHeaderSize) return nullptr;  // reading past the end would be SIGBUS
+  uint64_t ring_size = 0;
+  {
+    HeaderView view(fd.get(), false);
+    if (!ValidReadyHeader(view.get(), file_size)) return nullptr;
+    ring_size = view.get()->ring_size;
+  }
+  const uint64_t size = SegmentSize(ring_size);
+  void* base = MapAll(fd.get(), size);
+  if (base == MAP_FAILED) return nullptr;
+  auto map = std::make_shared<Mapping>(fd.release(), base, size, name, place);
+  // Re-read through the mapping to be used: its ring size decides every offset.
+  if (map->header()->ring_size != ring_size) return nullptr;
+  return map;
 }
 
 namespace {

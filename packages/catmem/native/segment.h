@@ -4,6 +4,9 @@
 // kernel releasing its locks: no timeouts, no reliance on pids never being reused.
 #pragma once
 
+#include <demi/error.h>
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,10 +16,10 @@
 
 namespace catmem {
 
-// An error with an errno code name, turned into a DemiError by the TS layer.
-struct SysError {
-  int err;
-  std::string message;
+// A failure of a pipe operation: @demi/native's error, which the addon
+// boundary turns into a JS error that the TS layer wraps in a DemiError.
+struct SysError : demi::Error {
+  SysError(int err, std::string message) : demi::Error(err, "catmem", std::move(message)) {}
 };
 
 // Where segments live: POSIX shared memory (shm_open) when dir is empty, else
@@ -51,6 +54,11 @@ class Mapping {
 
 bool ValidName(const std::string& name);
 
+// Takes the open-file-description lock on one byte of the segment (waiting
+// for it when `wait`); returns 0 or the errno (EAGAIN: someone else holds it).
+int LockByte(int fd, off_t byte, bool wait);
+void UnlockByte(int fd, off_t byte);
+
 // Creates pipe `name` and returns end 0. EEXIST if a live pipe has the name;
 // a pipe none of whose ends is alive is taken over.
 std::shared_ptr<Mapping> CreateSegment(const std::string& name, uint64_t ring_size,
@@ -64,6 +72,16 @@ void CloseEnd(Mapping& map, int side);
 // True when the end on `side` is marked open but its process no longer holds
 // the end's lock byte: it died without closing.
 bool EndDied(const Mapping& map, int side);
+
+// Whether segment `name` exists and one of its ends is alive: the one
+// liveness rule, shared with catloop.
+bool SegmentLive(const std::string& name, const Place& place);
+// Removes segment `name` if it exists and no end of it is alive; leaves it
+// when another process holds its setup lock (that process is alive and decides).
+void RemoveIfStale(const std::string& name, const Place& place);
+// Maps an existing, ready segment without joining it as either end (catloop's
+// clients write into a listener's control ring). nullptr when there is none.
+std::shared_ptr<Mapping> MapExisting(const std::string& name, const Place& place);
 
 struct PipeInfo {
   std::string name;

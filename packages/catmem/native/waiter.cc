@@ -1,5 +1,6 @@
 #include "waiter.h"
 
+#include <demi/error.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -215,15 +216,18 @@ void Context::Ack() {
 void Context::SetActive(Napi::Env env, bool active) {
   if (shut_ || tsfn_gone_) return;
   if (active) {
+    if (!started_) {
+      // Throws std::system_error (EAGAIN) when no thread can be made, e.g.
+      // under a pids limit: nothing has changed then, and the boundary turns
+      // it into a DemiError.
+      thread_ = std::thread([this] { Run(); });
+      started_ = true;
+    }
     if (!referenced_) {
       tsfn_.Ref(env);
       referenced_ = true;
     }
     active_.store(true, std::memory_order_seq_cst);
-    if (!started_) {
-      started_ = true;
-      thread_ = std::thread([this] { Run(); });
-    }
     Poke();
   } else {
     if (referenced_) {
@@ -237,6 +241,20 @@ void Context::SetActive(Napi::Env env, bool active) {
 }
 
 void Context::Run() {
+  // An exception must never leave a thread (that is std::terminate): a
+  // failure in the loop (an allocation) is retried after a pause, as a missed
+  // wake-up would be, and the loop ends only when asked to stop.
+  for (;;) {
+    try {
+      Loop();
+      return;
+    } catch (...) {
+      Nap(kFallbackSliceNs);
+    }
+  }
+}
+
+void Context::Loop() {
   while (!stop_.load(std::memory_order_acquire)) {
     const uint32_t seen = control_.load(std::memory_order_seq_cst);
     if (!active_.load(std::memory_order_seq_cst) || notified_.load(std::memory_order_seq_cst)) {
@@ -277,6 +295,10 @@ void Context::Run() {
         } catch (const Napi::Error& e) {
           self->Ack();
           e.ThrowAsJavaScriptException();
+          return;
+        } catch (...) {
+          self->Ack();
+          demi::CurrentJsError(env, "wait").ThrowAsJavaScriptException();
           return;
         }
         self->Ack();

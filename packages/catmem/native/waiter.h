@@ -46,6 +46,7 @@ class Context : public std::enable_shared_from_this<Context> {
 
  private:
   void Run();
+  void Loop();
   void StopThread();
   // Node finalized the thread-safe function: never touch it again.
   void TsfnGone();

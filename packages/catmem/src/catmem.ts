@@ -231,7 +231,13 @@ export class Catmem extends BaseLibOS {
   readonly #pollFn = (timeoutMs: number): void => this.poll(timeoutMs);
 
   protected override setWakeups(active: boolean): void {
-    if (!this.isShutdown) this.#native.setWakeups(this.#ctx, active);
+    if (this.isShutdown) return;
+    try {
+      this.#native.setWakeups(this.#ctx, active);
+    } catch (err) {
+      // e.g. EAGAIN: the waiter thread could not be created.
+      throw nativeError(err, 'wait');
+    }
   }
 
   // ---- closing ------------------------------------------------------------

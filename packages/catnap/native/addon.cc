@@ -1,5 +1,6 @@
 // @demi/catnap's addon: the Engine class plus the record layout constants the
 // TS side reads, so both sides agree by construction.
+#include <demi/error.h>
 #include <napi.h>
 
 #include "engine.h"
@@ -9,7 +10,8 @@
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("createEngine", Napi::Function::New(env, &catnap::Engine::Create, "createEngine"));
+  exports.Set("createEngine",
+              Napi::Function::New(env, &demi::Entry<&catnap::Engine::Create>, "createEngine"));
   exports.Set("RECORD_SLOTS", Napi::Number::New(env, catnap::kSlots));
   exports.Set("RECORD_CAPACITY", Napi::Number::New(env, catnap::kRecordCapacity));
   exports.Set("RECORD_ARRAY_LENGTH", Napi::Number::New(env, catnap::kRecordArrayLength));

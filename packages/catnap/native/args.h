@@ -1,34 +1,36 @@
-// Argument checks for every addon entry point. Any caller can reach the addon
-// with anything, so each value is checked for type and range here, and a bad
-// one is a JS exception (code EINVAL), never undefined behaviour.
+// catnap's argument checks on top of @demi/native's (demi/args.h): queue
+// tokens and IPv4 addresses as the TS side passes them.
 #pragma once
+#include <demi/args.h>
+#include <demi/error.h>
 #include <napi.h>
 
+#include <cerrno>
+#include <cmath>
 #include <cstdint>
 
 namespace catnap {
 
-// A finite number at position `i`.
-double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* what, const char* syscall);
-
-// An integer in [min, max] at position `i`.
-int64_t IntegerArg(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t min,
-                   int64_t max, const char* syscall);
-
-bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* what, const char* syscall);
+using demi::BoolArg;
+using demi::Bytes;
+using demi::Fail;
+using demi::FailSys;
+using demi::GetBytes;
+using demi::IntegerArg;
+using demi::NumberArg;
 
 // A queue token: a positive safe integer, kept as the double JS gave.
-double TokenArg(const Napi::CallbackInfo& info, size_t i, const char* syscall);
+inline double TokenArg(const Napi::CallbackInfo& info, size_t i, const char* syscall) {
+  double value = NumberArg(info, i, "queue token", syscall);
+  if (value != std::trunc(value) || value < 1 || value > demi::kMaxSafeInteger) {
+    Fail(EINVAL, syscall, "queue token must be a positive safe integer");
+  }
+  return value;
+}
 
 // An IPv4 address as a host-order integer (0..2^32-1).
-uint32_t Ipv4Arg(const Napi::CallbackInfo& info, size_t i, const char* syscall);
-
-// Bytes of a Uint8Array (or Buffer) argument.
-struct Bytes {
-  const uint8_t* data;
-  size_t length;
-};
-// Reads a Uint8Array (or Buffer) in one Node-API call; false for anything else.
-bool GetBytes(napi_env env, napi_value value, Bytes* out);
+inline uint32_t Ipv4Arg(const Napi::CallbackInfo& info, size_t i, const char* syscall) {
+  return static_cast<uint32_t>(IntegerArg(info, i, "IPv4 address", 0, 0xffffffffLL, syscall));
+}
 
 }  // namespace catnap

@@ -15,7 +15,6 @@
 #include <string>
 
 #include "args.h"
-#include "errors.h"
 
 namespace catnap {
 
@@ -119,8 +118,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : env_(info.Env()), wakeup_(this,
   Napi::Env env = info.Env();
   const char* syscall = "init";
   if (info.Length() < 1 || !info[0].IsFunction()) {
-    ThrowErrno(env, EINVAL, syscall,
-               "createEngine(onWake, records, options?): onWake must be a function");
+    Fail(EINVAL, syscall, "createEngine(onWake, records, options?): onWake must be a function");
   }
   napi_typedarray_type type;
   size_t length = 0;
@@ -130,17 +128,17 @@ Engine::Engine(const Napi::CallbackInfo& info) : env_(info.Env()), wakeup_(this,
   if (napi_get_typedarray_info(env, info[1], &type, &length, &data, &buffer, nullptr) != napi_ok ||
       type != napi_float64_array || length != kRecordArrayLength || data == nullptr ||
       napi_is_arraybuffer(env, buffer, &plain) != napi_ok || plain) {
-    ThrowErrno(env, EINVAL, syscall,
-               "records must be a Float64Array of RECORD_ARRAY_LENGTH elements over a "
-               "SharedArrayBuffer");
+    Fail(EINVAL, syscall,
+         "records must be a Float64Array of RECORD_ARRAY_LENGTH elements over a "
+         "SharedArrayBuffer");
   }
   if (info.Length() > 2 && !info[2].IsUndefined()) {
-    if (!info[2].IsObject()) ThrowErrno(env, EINVAL, syscall, "options must be an object");
+    if (!info[2].IsObject()) Fail(EINVAL, syscall, "options must be an object");
     Napi::Object options = info[2].As<Napi::Object>();
     auto flag = [&](const char* key, bool& out) {
       Napi::Value v = options.Get(key);
       if (v.IsUndefined()) return;
-      if (!v.IsBoolean()) ThrowErrno(env, EINVAL, syscall, std::string(key) + " must be a boolean");
+      if (!v.IsBoolean()) Fail(EINVAL, syscall, std::string(key) + " must be a boolean");
       out = v.As<Napi::Boolean>().Value();
     };
     auto seconds = [&](const char* key, int& out) {
@@ -148,7 +146,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : env_(info.Env()), wakeup_(this,
       if (v.IsUndefined()) return;
       double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
       if (!(d >= 0 && d <= 2147483647.0) || d != std::trunc(d)) {
-        ThrowErrno(env, EINVAL, syscall, std::string(key) + " must be a non-negative integer");
+        Fail(EINVAL, syscall, std::string(key) + " must be a non-negative integer");
       }
       out = static_cast<int>(d);
     };
@@ -164,7 +162,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : env_(info.Env()), wakeup_(this,
   record_base_ = static_cast<double*>(data);
   async_context_ = std::make_unique<Napi::AsyncContext>(env, "demi:catnap");
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epfd_ < 0) ThrowSys(env, errno, syscall, "epoll_create1");
+  if (epfd_ < 0) FailSys(errno, syscall, "epoll_create1");
 }
 
 Engine::~Engine() {
@@ -174,14 +172,15 @@ Engine::~Engine() {
   epfd_ = -1;
 }
 
-void Engine::OnWake(void* self) {
+void Engine::OnWake(void* self, int /*status*/) {
+  // Also on error status: the engine polls, and a failed epoll fd reports nothing.
   Engine* engine = static_cast<Engine*>(self);
   if (engine->epfd_ < 0) return;
   Napi::Env env = engine->Env();
   Napi::HandleScope scope(env);
   Napi::Value fn = engine->on_wake_.Value();
   if (fn.IsEmpty() || !fn.IsFunction()) return;  // the TS object was collected
-  try {
+  demi::GuardCallback(env, "wait", [&] {
     // Harvest here, so a wake-up is one crossing into JS with the batch ready:
     // onWake(n) walks the n records, as after any other call.
     engine->BeginCall(env, "wait");
@@ -206,38 +205,34 @@ void Engine::OnWake(void* self) {
     // Also after an exception: an uncaughtException handler may keep the process going.
     engine->ApplyWakeups(env, control[kWantWakeups] != 0);
     if (threw) napi_fatal_exception(env, exception);
-  } catch (const Napi::Error& error) {
-    napi_fatal_exception(env, error.Value());
-  }
+  });
 }
 
 void Engine::ApplyWakeups(Napi::Env env, bool active) {
   if (epfd_ < 0 || active == wakeups_) return;
-  if (wakeup_.Set(env, epfd_, active) != 0) {
-    ThrowErrno(env, EIO, "wait", "cannot watch the epoll fd on the event loop");
-  }
+  if (active) wakeup_.Start(env, epfd_, "wait");
+  wakeup_.Ref(active);
   wakeups_ = active;
 }
 
-void Engine::BeginCall(Napi::Env env, const char* syscall) {
-  if (epfd_ < 0) ThrowErrno(env, EBADF, syscall, "this catnap instance has been shut down");
+void Engine::BeginCall(Napi::Env /*env*/, const char* syscall) {
+  if (epfd_ < 0) Fail(EBADF, syscall, "this catnap instance has been shut down");
   records_.Begin(record_base_);
   slabs_.BeginCall();
 }
 
 Socket& Engine::Lookup(const Napi::CallbackInfo& info, size_t i, const char* syscall) {
   Napi::Env env = info.Env();
-  if (epfd_ < 0) ThrowErrno(env, EBADF, syscall, "this catnap instance has been shut down");
+  if (epfd_ < 0) Fail(EBADF, syscall, "this catnap instance has been shut down");
   double value = 0;
   if (napi_get_value_double(env, info[i], &value) != napi_ok ||
       !(value >= 1 && value <= 0x7fffffff) || value != std::trunc(value)) {
-    ThrowErrno(env, EBADF, syscall, "not a queue descriptor");
+    Fail(EBADF, syscall, "not a queue descriptor");
   }
   Socket* s = Find(static_cast<uint32_t>(value));
   if (s == nullptr || s->closing) {
-    ThrowErrno(
-        env, EBADF, syscall,
-        "no open socket has queue descriptor " + std::to_string(static_cast<uint32_t>(value)));
+    Fail(EBADF, syscall,
+         "no open socket has queue descriptor " + std::to_string(static_cast<uint32_t>(value)));
   }
   return *s;
 }
@@ -249,10 +244,10 @@ Napi::Value Engine::SlabOf(const Napi::CallbackInfo& info) {
 
 Napi::Value Engine::NewSocket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (epfd_ < 0) ThrowErrno(env, EBADF, "socket", "this catnap instance has been shut down");
+  if (epfd_ < 0) Fail(EBADF, "socket", "this catnap instance has been shut down");
   int type = static_cast<int>(IntegerArg(info, 0, "type", SOCK_STREAM, SOCK_DGRAM, "socket"));
   int fd = ::socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) ThrowSys(env, errno, "socket", "socket");
+  if (fd < 0) FailSys(errno, "socket", "socket");
   if (type == SOCK_STREAM) ApplyTcpDefaults(fd);
   return Napi::Number::New(env, Add(fd, type == SOCK_STREAM).qd);
 }
@@ -262,7 +257,7 @@ Napi::Value Engine::Bind(const Napi::CallbackInfo& info) {
   uint32_t ip = Ipv4Arg(info, 1, "bind");
   uint32_t port = static_cast<uint32_t>(IntegerArg(info, 2, "port", 0, 65535, "bind"));
   Socket& s = Lookup(info, 0, "bind");
-  if (s.bound) ThrowErrno(env, EINVAL, "bind", "the socket is already bound");
+  if (s.bound) Fail(EINVAL, "bind", "the socket is already bound");
   if (s.stream) {
     // As Node does for servers: a restarted server can bind while old connections linger.
     int on = 1;
@@ -270,7 +265,7 @@ Napi::Value Engine::Bind(const Napi::CallbackInfo& info) {
   }
   sockaddr_in addr = MakeAddr(ip, port);
   if (::bind(s.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    ThrowSys(env, errno, "bind", "bind " + Describe(addr));
+    FailSys(errno, "bind", "bind " + Describe(addr));
   }
   s.bound = true;
   return env.Undefined();
@@ -280,10 +275,10 @@ Napi::Value Engine::Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int backlog = static_cast<int>(IntegerArg(info, 1, "backlog", 0, 65535, "listen"));
   Socket& s = Lookup(info, 0, "listen");
-  if (!s.stream) ThrowErrno(env, EOPNOTSUPP, "listen", "listen needs a stream (TCP) socket");
+  if (!s.stream) Fail(EOPNOTSUPP, "listen", "listen needs a stream (TCP) socket");
   // The kernel would bind an unbound socket to a random port; the contract says EDESTADDRREQ.
-  if (!s.bound) ThrowErrno(env, EDESTADDRREQ, "listen", "bind the socket before listening");
-  if (::listen(s.fd, backlog) != 0) ThrowSys(env, errno, "listen", "listen");
+  if (!s.bound) Fail(EDESTADDRREQ, "listen", "bind the socket before listening");
+  if (::listen(s.fd, backlog) != 0) FailSys(errno, "listen", "listen");
   s.listening = true;
   s.readable = true;
   return env.Undefined();
@@ -294,7 +289,7 @@ Napi::Value Engine::Accept(const Napi::CallbackInfo& info) {
   BeginCall(env, "accept");
   double token = TokenArg(info, 1, "accept");
   Socket& s = Lookup(info, 0, "accept");
-  if (!s.listening) ThrowErrno(env, EINVAL, "accept", "the socket is not listening");
+  if (!s.listening) Fail(EINVAL, "accept", "the socket is not listening");
   if (!(s.accepts.empty() && s.readable && AcceptOnce(s, token))) s.accepts.push_back(token);
   return Napi::Number::New(env, records_.Count());
 }
@@ -306,8 +301,8 @@ Napi::Value Engine::Connect(const Napi::CallbackInfo& info) {
   uint32_t ip = Ipv4Arg(info, 2, "connect");
   uint32_t port = static_cast<uint32_t>(IntegerArg(info, 3, "port", 1, 65535, "connect"));
   Socket& s = Lookup(info, 0, "connect");
-  if (s.connecting) ThrowErrno(env, EALREADY, "connect", "a connect is already in progress");
-  if (s.listening) ThrowErrno(env, EISCONN, "connect", "the socket is listening");
+  if (s.connecting) Fail(EALREADY, "connect", "a connect is already in progress");
+  if (s.listening) Fail(EISCONN, "connect", "the socket is listening");
   sockaddr_in addr = MakeAddr(ip, port);
   int rc = ::connect(s.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
   if (rc == 0) {
@@ -379,7 +374,7 @@ Napi::Value Engine::PushCommon(const Napi::CallbackInfo& info, const char* sysca
     Napi::Array array = info[2].As<Napi::Array>();
     uint32_t length = array.Length();
     if (length > kMaxSegments) {
-      ThrowErrno(env, EINVAL, syscall, "at most " + std::to_string(kMaxSegments) + " segments");
+      Fail(EINVAL, syscall, "at most " + std::to_string(kMaxSegments) + " segments");
     }
     std::vector<Napi::Value> values;
     values.reserve(length);
@@ -390,19 +385,19 @@ Napi::Value Engine::PushCommon(const Napi::CallbackInfo& info, const char* sysca
     }
     for (uint32_t i = 0; i < length; i++) {
       if (!GetBytes(env, values[i], &bytes)) {
-        ThrowErrno(env, EINVAL, syscall, "every segment must be a Uint8Array");
+        Fail(EINVAL, syscall, "every segment must be a Uint8Array");
       }
       iov[i] = iovec{const_cast<uint8_t*>(bytes.data), bytes.length};
       total += bytes.length;
     }
     segments = length;
   } else {
-    ThrowErrno(env, EINVAL, syscall, "data must be a Uint8Array or an array of Uint8Array");
+    Fail(EINVAL, syscall, "data must be a Uint8Array or an array of Uint8Array");
   }
-  if (total > kMaxIoBytes) ThrowErrno(env, EINVAL, syscall, "at most 1 GiB per push");
+  if (total > kMaxIoBytes) Fail(EINVAL, syscall, "at most 1 GiB per push");
 
   Socket& s = Lookup(info, 0, syscall);
-  if (to && s.stream) ThrowErrno(env, EOPNOTSUPP, syscall, "pushto needs a datagram (UDP) socket");
+  if (to && s.stream) Fail(EOPNOTSUPP, syscall, "pushto needs a datagram (UDP) socket");
 
   size_t sent = 0;
   bool tried = false;
@@ -484,7 +479,7 @@ Napi::Value Engine::Poll(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   BeginCall(env, "poll");
   double timeout = NumberArg(info, 0, "timeoutMs", "poll");
-  if (timeout < 0) ThrowErrno(env, EINVAL, "poll", "timeoutMs must not be negative");
+  if (timeout < 0) Fail(EINVAL, "poll", "timeoutMs must not be negative");
   // Optional second argument: true while waitSync busy-polls.
   bool spin = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   PollKernel(std::min(timeout, kMaxTimeoutMs), spin && timeout == 0);
@@ -516,12 +511,11 @@ Napi::Value Engine::Setsockopt(const Napi::CallbackInfo& info) {
       break;
     }
     default:
-      ThrowErrno(env, ENOPROTOOPT, "setsockopt",
-                 "unsupported option (level " + std::to_string(level) + ", name " +
-                     std::to_string(name) +
-                     "); catnap has SO_REUSEADDR, SO_KEEPALIVE, SO_LINGER and TCP_NODELAY");
+      Fail(ENOPROTOOPT, "setsockopt",
+           "unsupported option (level " + std::to_string(level) + ", name " + std::to_string(name) +
+               "); catnap has SO_REUSEADDR, SO_KEEPALIVE, SO_LINGER and TCP_NODELAY");
   }
-  if (rc != 0) ThrowSys(env, errno, "setsockopt", "setsockopt");
+  if (rc != 0) FailSys(errno, "setsockopt", "setsockopt");
   return env.Undefined();
 }
 
@@ -535,7 +529,7 @@ Napi::Value Engine::Getsockopt(const Napi::CallbackInfo& info) {
       int value = 0;
       socklen_t len = sizeof value;
       if (getsockopt(s.fd, level, name, &value, &len) != 0) {
-        ThrowSys(env, errno, "getsockopt", "getsockopt");
+        FailSys(errno, "getsockopt", "getsockopt");
       }
       return Napi::Boolean::New(env, value != 0);
     }
@@ -543,7 +537,7 @@ Napi::Value Engine::Getsockopt(const Napi::CallbackInfo& info) {
       linger l{};
       socklen_t len = sizeof l;
       if (getsockopt(s.fd, level, name, &l, &len) != 0) {
-        ThrowSys(env, errno, "getsockopt", "getsockopt");
+        FailSys(errno, "getsockopt", "getsockopt");
       }
       Napi::Object out = Napi::Object::New(env);
       out.Set("onoff", Napi::Boolean::New(env, l.l_onoff != 0));
@@ -551,9 +545,9 @@ Napi::Value Engine::Getsockopt(const Napi::CallbackInfo& info) {
       return out;
     }
     default:
-      ThrowErrno(env, ENOPROTOOPT, "getsockopt",
-                 "unsupported option (level " + std::to_string(level) + ", name " +
-                     std::to_string(name) + ")");
+      Fail(ENOPROTOOPT, "getsockopt",
+           "unsupported option (level " + std::to_string(level) + ", name " + std::to_string(name) +
+               ")");
   }
 }
 
@@ -562,7 +556,7 @@ Napi::Value Engine::Peername(const Napi::CallbackInfo& info) {
   sockaddr_in addr{};
   socklen_t len = sizeof addr;
   if (getpeername(s.fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ThrowSys(info.Env(), errno, "getpeername", "getpeername");
+    FailSys(errno, "getpeername", "getpeername");
   }
   return Napi::Number::New(info.Env(), Endpoint(addr));
 }
@@ -572,7 +566,7 @@ Napi::Value Engine::Sockname(const Napi::CallbackInfo& info) {
   sockaddr_in addr{};
   socklen_t len = sizeof addr;
   if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ThrowSys(info.Env(), errno, "getsockname", "getsockname");
+    FailSys(errno, "getsockname", "getsockname");
   }
   return Napi::Number::New(info.Env(), Endpoint(addr));
 }

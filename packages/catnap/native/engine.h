@@ -2,6 +2,8 @@
 // instance (edge-triggered), per-socket operation queues, and the record
 // buffer through which completions cross to JS in batches.
 #pragma once
+#include <demi/error.h>
+#include <demi/fd_watch.h>
 #include <napi.h>
 #include <sys/epoll.h>
 
@@ -13,7 +15,6 @@
 #include "records.h"
 #include "slabs.h"
 #include "socket.h"
-#include "wakeup.h"
 
 namespace catnap {
 
@@ -42,7 +43,9 @@ class Engine {
   Napi::Env Env() const { return Napi::Env(env_); }
   template <Napi::Value (Engine::*Method)(const Napi::CallbackInfo&)>
   static Napi::Value Call(const Napi::CallbackInfo& info) {
-    return (static_cast<Engine*>(info.Data())->*Method)(info);
+    // The boundary: any C++ exception leaves as a JS error with an errno code.
+    return demi::Guard(info.Env(), "catnap",
+                       [&] { return (static_cast<Engine*>(info.Data())->*Method)(info); });
   }
   static void Release(napi_env env, void* data, void* hint);
 
@@ -72,7 +75,7 @@ class Engine {
   // Checks the engine is live and points the record writer at the shared buffer.
   void BeginCall(Napi::Env env, const char* syscall);
   Napi::Value PushCommon(const Napi::CallbackInfo& info, const char* syscall, bool to);
-  static void OnWake(void* self);
+  static void OnWake(void* self, int status);
   void ApplyWakeups(Napi::Env env, bool active);
 
   // ---- the I/O core (io.cc) ----
@@ -114,7 +117,7 @@ class Engine {
   Slabs slabs_;
   Napi::FunctionReference on_wake_;  // weak: the TS object owns the function
   std::unique_ptr<Napi::AsyncContext> async_context_;
-  Wakeup wakeup_;
+  demi::FdWatch wakeup_;
   bool wakeups_ = false;  // the loop is referenced
 };
 

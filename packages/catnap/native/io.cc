@@ -16,8 +16,8 @@
 #include <cstdint>
 #include <ctime>
 
+#include "args.h"
 #include "engine.h"
-#include "errors.h"
 
 namespace catnap {
 
@@ -72,7 +72,7 @@ Socket& Engine::Add(int fd, bool stream) {
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     int err = errno;
     ::close(fd);
-    ThrowSys(Env(), err, "socket", "cannot watch the new socket with epoll");
+    FailSys(err, "socket", "cannot watch the new socket with epoll");
   }
   socket->registered = true;
   Socket& ref = *socket;
@@ -160,7 +160,10 @@ bool Engine::AcceptOnce(Socket& s, double token) {
     uint32_t qd;
     try {
       qd = Add(fd, true).qd;
-    } catch (const Napi::Error&) {
+    } catch (const demi::Error& e) {
+      records_.Add(token, kFailed, e.err(), s.qd);
+      return true;
+    } catch (const std::bad_alloc&) {
       records_.Add(token, kFailed, ENOMEM, s.qd);
       return true;
     }

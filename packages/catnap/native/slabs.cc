@@ -2,7 +2,7 @@
 
 #include <cerrno>
 
-#include "errors.h"
+#include "args.h"
 
 namespace catnap {
 
@@ -16,7 +16,7 @@ Slabs::Space Slabs::Reserve(Napi::Env env, size_t want) {
   if (data == nullptr || length != kSlabBytes || kSlabBytes - used_ < want) {
     Fresh(env);
     napi_get_arraybuffer_info(env, current_.Value(), &data, &length);
-    if (data == nullptr || length != kSlabBytes) ThrowErrno(env, ENOMEM, "pop", "no slab memory");
+    if (data == nullptr || length != kSlabBytes) Fail(ENOMEM, "pop", "no slab memory");
   }
   return Space{static_cast<uint8_t*>(data) + used_, used_, generation_};
 }
@@ -35,12 +35,12 @@ void Slabs::Fresh(Napi::Env env) {
   used_ = 0;
 }
 
-Napi::Value Slabs::Lookup(Napi::Env env, double generation) {
+Napi::Value Slabs::Lookup(Napi::Env /*env*/, double generation) {
   if (generation == generation_ && !current_.IsEmpty()) return current_.Value();
   for (auto& [gen, ref] : retired_) {
     if (gen == generation) return ref.Value();
   }
-  ThrowErrno(env, EINVAL, "slab", "no slab of that generation in the last call");
+  Fail(EINVAL, "slab", "no slab of that generation in the last call");
 }
 
 void Slabs::Release() {

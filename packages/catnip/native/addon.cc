@@ -1,6 +1,7 @@
 // Node-API surface of catnip: the EAL (shared per process) and Port objects,
 // one per catnip instance. Every argument is checked here; errors become JS
 // Errors with code/errno/syscall/dpdkLog that the TS side wraps in DemiError.
+#include <demi/args.h>
 #include <napi.h>
 
 #include <cmath>
@@ -27,15 +28,6 @@ struct EnvState {
   int retained = 0;
 };
 
-Napi::Error ToJs(Napi::Env env, const CatnipError& e) {
-  Napi::Error err = Napi::Error::New(env, e.message());
-  err.Set("code", Napi::String::New(env, ErrnoName(e.err())));
-  err.Set("errno", Napi::Number::New(env, e.err()));
-  err.Set("syscall", Napi::String::New(env, e.syscall()));
-  if (!e.log().empty()) err.Set("dpdkLog", Napi::String::New(env, e.log()));
-  return err;
-}
-
 [[noreturn]] void ThrowInvalid(const std::string& message, const std::string& syscall = "catnip") {
   throw CatnipError(EINVAL, syscall, message);
 }
@@ -43,29 +35,15 @@ Napi::Error ToJs(Napi::Env env, const CatnipError& e) {
 EnvState* State(Napi::Env env) { return env.GetInstanceData<EnvState>(); }
 
 uint32_t GetUint(const Napi::Object& o, const char* key, uint32_t def, uint32_t min, uint32_t max) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return def;
-  if (!v.IsNumber()) ThrowInvalid(std::string(key) + " must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d != std::floor(d) || d < min || d > max) {
-    ThrowInvalid(std::string(key) + " must be an integer in [" + std::to_string(min) + ", " +
-                 std::to_string(max) + "]");
-  }
-  return static_cast<uint32_t>(d);
+  return demi::UintOption(o, key, def, min, max, "catnip");
 }
 
 bool GetBool(const Napi::Object& o, const char* key, bool def) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return def;
-  if (!v.IsBoolean()) ThrowInvalid(std::string(key) + " must be a boolean");
-  return v.As<Napi::Boolean>().Value();
+  return demi::BoolOption(o, key, def, "catnip");
 }
 
 std::string GetString(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return "";
-  if (!v.IsString()) ThrowInvalid(std::string(key) + " must be a string");
-  return v.As<Napi::String>().Utf8Value();
+  return demi::StringOption(o, key, "", "catnip");
 }
 
 std::vector<std::string> GetStringArray(const Napi::Object& o, const char* key) {
@@ -84,32 +62,23 @@ std::vector<std::string> GetStringArray(const Napi::Object& o, const char* key) 
 }
 
 template <typename F>
-Napi::Value Guard(Napi::Env env, F&& body) {
-  try {
-    return body();
-  } catch (const CatnipError& e) {
-    throw ToJs(env, e);
-  } catch (const std::bad_alloc&) {
-    throw ToJs(env, CatnipError(ENOMEM, "catnip", "out of memory"));
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    // Anything else must not unwind into Node (that would abort the process).
-    throw ToJs(env, CatnipError(EIO, "catnip", std::string("internal error: ") + e.what()));
-  }
+auto Guard(Napi::Env env, F&& body) -> decltype(body()) {
+  return demi::Guard(env, "catnip", std::forward<F>(body));
 }
 
-class PortWrap : public Napi::ObjectWrap<PortWrap> {
+class PortWrap : public Napi::ObjectWrap<PortWrap>, public demi::GuardedMethods<PortWrap> {
  public:
+  static constexpr const char* kName = "catnip";
+
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Port",
                        {
-                           InstanceMethod<&PortWrap::Rx>("rx"),
-                           InstanceMethod<&PortWrap::Tx>("tx"),
-                           InstanceMethod<&PortWrap::Close>("close"),
-                           InstanceMethod<&PortWrap::Info>("info"),
-                           InstanceMethod<&PortWrap::Stats>("stats"),
-                           InstanceMethod<&PortWrap::Link>("link"),
+                           InstanceMethod("rx", &PortWrap::Guarded<&PortWrap::Rx>),
+                           InstanceMethod("tx", &PortWrap::Guarded<&PortWrap::Tx>),
+                           InstanceMethod("close", &PortWrap::Guarded<&PortWrap::Close>),
+                           InstanceMethod("info", &PortWrap::Guarded<&PortWrap::Info>),
+                           InstanceMethod("stats", &PortWrap::Guarded<&PortWrap::Stats>),
+                           InstanceMethod("link", &PortWrap::Guarded<&PortWrap::Link>),
                            InstanceAccessor<&PortWrap::Arena>("arena"),
                        });
   }
@@ -247,16 +216,16 @@ class PortWrap : public Napi::ObjectWrap<PortWrap> {
     uint8_t* arena = ArenaData();
     if (arena == nullptr) return Closed(env, "tx");
     if (info.Length() != 1 || !info[0].IsNumber()) {
-      throw ToJs(env, CatnipError(EINVAL, "tx", "tx(count) needs a number"));
+      throw CatnipError(EINVAL, "tx", "tx(count) needs a number");
     }
     double d = info[0].As<Napi::Number>().DoubleValue();
     if (!(d >= 0 && d <= port_->layout().size) || d != std::floor(d)) {
-      throw ToJs(env, CatnipError(EINVAL, "tx", "count must be a whole number of tx slots"));
+      throw CatnipError(EINVAL, "tx", "count must be a whole number of tx slots");
     }
     uint32_t count = static_cast<uint32_t>(d);
     const ArenaLayout& l = port_->layout();
     if (count > (l.size - l.tx_slots) / l.slot_size) {
-      throw ToJs(env, CatnipError(EINVAL, "tx", "count exceeds the number of tx slots"));
+      throw CatnipError(EINVAL, "tx", "count exceeds the number of tx slots");
     }
     return Napi::Number::New(env, port_->Transmit(arena, count));
   }
@@ -267,8 +236,8 @@ class PortWrap : public Napi::ObjectWrap<PortWrap> {
     return info.Env().Undefined();
   }
 
-  Napi::Value Closed(Napi::Env env, const char* syscall) {
-    throw ToJs(env, CatnipError(EBADF, syscall, "the DPDK port is closed"));
+  Napi::Value Closed(Napi::Env /*env*/, const char* syscall) {
+    throw CatnipError(EBADF, syscall, "the DPDK port is closed");
   }
 
   Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -414,11 +383,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<EnvState, NoopFinalize>(state);
   env.AddCleanupHook(CleanupEnv, state);
   exports.Set("Port", PortWrap::Define(env));
-  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
-  exports.Set("ealStatus", Napi::Function::New(env, EalStatusJs));
-  exports.Set("retainEal", Napi::Function::New(env, RetainEal));
-  exports.Set("releaseEal", Napi::Function::New(env, ReleaseEal));
-  exports.Set("dpdkLog", Napi::Function::New(env, DpdkLog));
+  exports.Set("buildInfo", Napi::Function::New(env, demi::Entry<BuildInfo>, "buildInfo"));
+  exports.Set("ealStatus", Napi::Function::New(env, demi::Entry<EalStatusJs>, "ealStatus"));
+  exports.Set("retainEal", Napi::Function::New(env, demi::Entry<RetainEal>, "retainEal"));
+  exports.Set("releaseEal", Napi::Function::New(env, demi::Entry<ReleaseEal>, "releaseEal"));
+  exports.Set("dpdkLog", Napi::Function::New(env, demi::Entry<DpdkLog>, "dpdkLog"));
   return exports;
 }
 

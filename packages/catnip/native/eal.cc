@@ -1,5 +1,6 @@
 #include "eal.h"
 
+#include <demi/netns.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <rte_dev.h>
@@ -20,7 +21,6 @@
 #include "eal_args.h"
 #include "error.h"
 #include "log_capture.h"
-#include "netns.h"
 
 namespace catnip {
 
@@ -112,7 +112,7 @@ void InitLocked(Global& g, const EalRequest& request) {
   int ret;
   int err;
   {
-    NetnsScope scope(request.netns);
+    demi::NetnsScope scope(request.netns);
     QuietStdout quiet;
     rte_errno = 0;
     ret = rte_eal_init(static_cast<int>(kept->size()), argv.data());
@@ -161,7 +161,7 @@ void JoinLocked(Global& g, const EalRequest& request) {
     uint64_t mark = LogCapture::Mark();
     int ret = 0;
     RunOnControlThread([&] {
-      NetnsScope scope(request.netns);
+      demi::NetnsScope scope(request.netns);
       ret = rte_dev_probe(devargs.c_str());
     });
     if (ret < 0 && ret != -EEXIST) {
@@ -214,17 +214,9 @@ void CleanupLocked(Global& g) {
 
 }  // namespace
 
-std::string ErrnoName(int err) {
-  if (err > 0 && err < 1000) {
-    const char* name = strerrorname_np(err);
-    if (name != nullptr) return name;
-  }
-  return "EIO";
-}
-
 std::string ErrorText(int err) {
   if (err >= 1000) return rte_strerror(err);
-  return std::strerror(err);
+  return demi::ErrnoText(err);
 }
 
 void EalAcquire(const EalRequest& request) {

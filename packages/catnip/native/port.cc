@@ -1,5 +1,7 @@
 #include "port.h"
 
+#include <demi/ipv4_checksum.h>
+#include <demi/netns.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
@@ -16,11 +18,9 @@
 #include <mutex>
 #include <set>
 
-#include "checksum.h"
 #include "eal.h"
 #include "error.h"
 #include "log_capture.h"
-#include "netns.h"
 
 namespace catnip {
 
@@ -89,7 +89,7 @@ Port::Port(const PortOptions& options) : options_(options) {
   }
   closed_ = false;
 
-  NetnsScope scope(options.netns);
+  demi::NetnsScope scope(options.netns);
 
   rte_eth_dev_info info;
   int ret = rte_eth_dev_info_get(id, &info);
@@ -237,7 +237,7 @@ void Port::Close() {
   // sockets opened now, so closing happens in the port's namespace too. A
   // destructor must not throw: if the namespace is gone, close from here.
   try {
-    NetnsScope scope(options_.netns);
+    demi::NetnsScope scope(options_.netns);
     Unwind();
     return;
   } catch (const CatnipError&) {
@@ -247,9 +247,9 @@ void Port::Close() {
 
 bool Port::RxChecksumOk(rte_mbuf* m, uint8_t* frame, uint32_t len) {
   if (!report_rx_) return true;  // the stack checks them itself
-  Ipv4View ip;
+  demi::Ipv4View ip;
   bool ok;
-  if (!ParseIpv4(frame, len, &ip, &ok)) return true;
+  if (!demi::ParseIpv4(frame, len, &ip, &ok)) return true;
   if (!ok) return false;
   uint64_t ipf = RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN;
   uint64_t l4f = RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
@@ -258,10 +258,11 @@ bool Port::RxChecksumOk(rte_mbuf* m, uint8_t* frame, uint32_t len) {
     l4f = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
   }
   if (ipf == RTE_MBUF_F_RX_IP_CKSUM_BAD) return false;
-  if (ipf == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN && !VerifyIpv4Header(ip)) return false;
-  if (ip.protocol != kProtoTcp && ip.protocol != kProtoUdp) return true;
+  if (ipf == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN && !demi::VerifyIpv4Header(ip)) return false;
+  if (ip.protocol != demi::kProtoTcp && ip.protocol != demi::kProtoUdp) return true;
+  if (demi::L4Truncated(ip)) return false;  // whatever the NIC says: the header does not fit
   if (l4f == RTE_MBUF_F_RX_L4_CKSUM_BAD) return false;
-  if (l4f == RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN && !VerifyL4(ip)) return false;
+  if (l4f == RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN && !demi::VerifyL4(ip)) return false;
   return true;
 }
 
@@ -298,13 +299,13 @@ uint32_t Port::Receive(uint8_t* arena) {
 
 void Port::PrepareTx(rte_mbuf* m, uint8_t* data, uint32_t len) {
   if (!report_tx_) return;  // the stack filled them in
-  Ipv4View ip;
+  demi::Ipv4View ip;
   bool ok;
-  if (!ParseIpv4(data, len, &ip, &ok) || !ok) return;
-  bool l4 = ip.protocol == kProtoTcp || ip.protocol == kProtoUdp;
-  bool hw_l4 =
-      use_hw_tx_ && !ip.fragment && L4ChecksumOffset(ip) != 0 &&
-      ((ip.protocol == kProtoTcp && hw_.tx_tcp) || (ip.protocol == kProtoUdp && hw_.tx_udp));
+  if (!demi::ParseIpv4(data, len, &ip, &ok) || !ok) return;
+  bool l4 = ip.protocol == demi::kProtoTcp || ip.protocol == demi::kProtoUdp;
+  bool hw_l4 = use_hw_tx_ && !ip.fragment && demi::L4ChecksumOffset(ip) != 0 &&
+               ((ip.protocol == demi::kProtoTcp && hw_.tx_tcp) ||
+                (ip.protocol == demi::kProtoUdp && hw_.tx_udp));
   bool hw_ip = use_hw_tx_ && hw_.tx_ip;
   if (hw_ip || hw_l4) {
     m->l2_len = RTE_ETHER_HDR_LEN;
@@ -315,15 +316,16 @@ void Port::PrepareTx(rte_mbuf* m, uint8_t* data, uint32_t len) {
     ip.header[10] = ip.header[11] = 0;
     m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
   } else {
-    FillIpv4Header(ip);
+    demi::FillIpv4Header(ip);
   }
   if (!l4) return;
   if (hw_l4) {
-    m->ol_flags |= ip.protocol == kProtoTcp ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM;
-    uint16_t phdr = PseudoHeaderSum(ip);
-    std::memcpy(ip.header + ip.header_len + L4ChecksumOffset(ip), &phdr, 2);
+    m->ol_flags |=
+        ip.protocol == demi::kProtoTcp ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM;
+    uint16_t phdr = demi::PseudoHeaderSum(ip);
+    std::memcpy(ip.header + ip.header_len + demi::L4ChecksumOffset(ip), &phdr, 2);
   } else {
-    FillL4(ip);
+    demi::FillL4(ip);
   }
 }
 

@@ -48,7 +48,10 @@ class Backend {
   virtual int Fd() const = 0;
   // Copies up to rx.slots waiting frames into the arena; returns how many.
   virtual uint32_t Receive(const Arena& rx, bool verifyChecksums) = 0;
-  // Sends frames 0..count-1 of the arena; returns how many the kernel took.
+  // Sends frames 0..count-1 of the arena without ever waiting. Returns how
+  // many leading frames it is done with (sent, or dropped as malformed); when
+  // the kernel's queue is full that is fewer than count, and the caller keeps
+  // the rest for its next call.
   virtual uint32_t Transmit(const Arena& tx, uint32_t count, bool fillChecksums) = 0;
   // Refreshes kernel-side counters in stats.
   virtual void UpdateStats() {}
@@ -60,8 +63,9 @@ class Backend {
 std::unique_ptr<Backend> OpenPacketBackend(const InterfaceInfo& info,
                                            const BackendOptions& options);
 
-// Empty when AF_XDP was built in; otherwise why not, and how to get it.
-const char* XdpUnavailableReason();
+// Empty when AF_XDP was built in and its libraries load here; otherwise why
+// not, and how to get it. Loads libxdp and libbpf (once) to find out.
+std::string XdpUnavailableReason();
 std::unique_ptr<Backend> OpenXdpBackend(const InterfaceInfo& info, const BackendOptions& options);
 
 }  // namespace catpowder

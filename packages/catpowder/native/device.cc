@@ -1,12 +1,13 @@
 #include "device.h"
 
+#include <demi/args.h>
+#include <demi/error.h>
+#include <demi/netns.h>
+
 #include <cerrno>
 #include <cmath>
 #include <new>
 #include <string>
-
-#include "netns.h"
-#include "sys_error.h"
 
 namespace catpowder {
 
@@ -15,59 +16,21 @@ namespace {
 constexpr uint32_t kMaxSlots = 4096;
 constexpr uint32_t kMaxRingFrames = 1u << 18;
 
-Napi::Error ToJsError(Napi::Env env, int err, const std::string& syscall,
-                      const std::string& message) {
-  Napi::Error e = Napi::Error::New(env, message);
-  const char* name = ErrnoName(err);
-  e.Set("code", name != nullptr ? std::string(name) : "E" + std::to_string(err));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("syscall", syscall);
-  return e;
-}
+using demi::Guard;
 
-// Runs a method body, turning every C++ failure into a JS error with a code.
-template <typename F>
-auto Guard(Napi::Env env, const char* syscall, F&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const SysError& e) {
-    throw ToJsError(env, e.err(), e.syscall(), e.what());
-  } catch (const std::bad_alloc&) {
-    throw ToJsError(env, ENOMEM, syscall, "out of memory");
-  } catch (const std::exception& e) {
-    throw ToJsError(env, EIO, syscall, e.what());
-  }
-}
-
-SysError Invalid(const std::string& what) { return SysError(EINVAL, "open", what); }
+demi::Error Invalid(const std::string& what) { return demi::Error(EINVAL, "open", what); }
 
 std::string StringOption(const Napi::Object& o, const char* key, const std::string& fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsString()) throw Invalid(std::string(key) + " must be a string");
-  return v.As<Napi::String>().Utf8Value();
+  return demi::StringOption(o, key, fallback, "open");
 }
 
 uint32_t UintOption(const Napi::Object& o, const char* key, uint32_t fallback, uint32_t min,
                     uint32_t max) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsNumber()) throw Invalid(std::string(key) + " must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d != std::floor(d) || d < min || d > max) {
-    throw Invalid(std::string(key) + " must be an integer in [" + std::to_string(min) + ", " +
-                  std::to_string(max) + "]");
-  }
-  return static_cast<uint32_t>(d);
+  return demi::UintOption(o, key, fallback, min, max, "open");
 }
 
 bool BoolOption(const Napi::Object& o, const char* key, bool fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsBoolean()) throw Invalid(std::string(key) + " must be a boolean");
-  return v.As<Napi::Boolean>().Value();
+  return demi::BoolOption(o, key, fallback, "open");
 }
 
 }  // namespace
@@ -111,11 +74,13 @@ void Device::Open(const Napi::CallbackInfo& info) {
   fillTx_ = BoolOption(o, "fillChecksums", true);
   std::string netns = StringOption(o, "netns", "");
 
-  if (opts.mode == "af_xdp" && *XdpUnavailableReason() != '\0') {
-    throw SysError(ENOTSUP, "open", XdpUnavailableReason());
+  if (opts.mode == "af_xdp") {
+    // Only now are libxdp and libbpf loaded: AF_PACKET needs neither.
+    const std::string why = XdpUnavailableReason();
+    if (!why.empty()) throw demi::Error(ENOTSUP, "open", why);
   }
   {
-    NetnsScope scope(netns);
+    demi::NetnsScope scope(netns);
     iface_ = LookupInterface(name, static_cast<int>(index));
     if (iface_.mtu < 68 || iface_.mtu > 65535)
       throw Invalid("interface " + iface_.name + " has an unusable MTU");
@@ -150,16 +115,12 @@ void Device::OnEnvCleanup(void* arg) {
 
 void Device::Shutdown() {
   StopPolling();
-  if (poll_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
-  }
+  watch_.Close();
   backend_.reset();
 }
 
 Backend& Device::Live(const char* syscall) {
-  if (!backend_) throw SysError(EBADF, syscall, "the device is closed");
+  if (!backend_) throw demi::Error(EBADF, syscall, "the device is closed");
   return *backend_;
 }
 
@@ -171,7 +132,7 @@ Arena Device::ArenaOf(Napi::ObjectReference& data, Napi::ObjectReference& lens,
   if (d.IsDetached() || l.IsDetached() ||
       d.ByteLength() < static_cast<size_t>(slots_) * slotSize_ ||
       l.ByteLength() < slots_ * sizeof(uint32_t)) {
-    throw SysError(EINVAL, syscall, "the device's arena was detached");
+    throw demi::Error(EINVAL, syscall, "the device's arena was detached");
   }
   Arena a;
   a.data = static_cast<uint8_t*>(d.Data());
@@ -193,11 +154,11 @@ Napi::Value Device::Transmit(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), "transmit", [&]() -> Napi::Value {
     Backend& b = Live("transmit");
     if (info.Length() < 1 || !info[0].IsNumber())
-      throw SysError(EINVAL, "transmit", "transmit(count) needs a number");
+      throw demi::Error(EINVAL, "transmit", "transmit(count) needs a number");
     double d = info[0].As<Napi::Number>().DoubleValue();
     if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > slots_) {
-      throw SysError(EINVAL, "transmit",
-                     "count must be an integer in [0, " + std::to_string(slots_) + "]");
+      throw demi::Error(EINVAL, "transmit",
+                        "count must be an integer in [0, " + std::to_string(slots_) + "]");
     }
     Arena tx = ArenaOf(txData_, txLens_, "transmit");
     return Napi::Number::New(info.Env(), b.Transmit(tx, static_cast<uint32_t>(d), fillTx_));
@@ -213,76 +174,57 @@ Napi::Value Device::SetWakeup(const Napi::CallbackInfo& info) {
       // pair each time, leave the watch armed but unref'd (it holds no event
       // loop open) and stop it the first time it fires with nobody to call.
       if (!onReadable_.IsEmpty()) onReadable_.Reset();
-      if (polling_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+      if (watch_.started()) watch_.Ref(false);
       return env.Undefined();
     }
     if (!arg.IsFunction())
-      throw SysError(EINVAL, "setWakeup", "setWakeup takes a function or undefined");
+      throw demi::Error(EINVAL, "setWakeup", "setWakeup takes a function or undefined");
     Backend& b = Live("setWakeup");
     onReadable_ = Napi::Persistent(arg.As<Napi::Function>());
     if (!asyncContext_)
       asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "catpowder:readable");
-    if (poll_ == nullptr) {
-      uv_loop_t* loop = nullptr;
-      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr)
-        throw SysError(EIO, "setWakeup", "no event loop");
-      auto* handle = new uv_poll_t();
-      int r = uv_poll_init(loop, handle, b.Fd());
-      if (r != 0) {
-        delete handle;
-        throw SysError(-r, "uv_poll_init",
-                       "cannot watch the device: " + std::string(uv_strerror(r)));
-      }
-      handle->data = this;
-      poll_ = handle;
-    }
-    if (!polling_) {
-      int r = uv_poll_start(poll_, UV_READABLE, &Device::OnPoll);
-      if (r != 0)
-        throw SysError(-r, "uv_poll_start",
-                       "cannot watch the device: " + std::string(uv_strerror(r)));
-      polling_ = true;
+    if (!watch_.started()) {
+      watch_.Start(env, b.Fd(), "setWakeup");
       Ref();  // a watched device must not be collected while libuv points at it
     }
-    uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    watch_.Ref(true);
     return env.Undefined();
   });
 }
 
 void Device::StopPolling() {
-  if (polling_) {
-    uv_poll_stop(poll_);  // a stopped handle does not keep the loop alive
-    polling_ = false;
+  if (watch_.started()) {
+    watch_.Stop();
     Unref();
   }
   if (!onReadable_.IsEmpty()) onReadable_.Reset();
 }
 
-void Device::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  auto* self = static_cast<Device*>(handle->data);
-  if (self == nullptr || !self->polling_) return;
+void Device::OnReadable(void* owner, int status) {
+  auto* self = static_cast<Device*>(owner);
+  if (!self->watch_.started()) return;
   if (self->onReadable_.IsEmpty()) {
     self->StopPolling();  // fired while nobody waits: now really stop watching
     return;
   }
   Napi::Env env = self->Env();
   Napi::HandleScope scope(env);
+  // The descriptor broke (interface gone): stop spinning, let JS poll once more.
   if (status < 0) {
-    // The descriptor broke (interface gone): stop spinning, let JS poll once more.
-    uv_poll_stop(handle);
+    self->watch_.Stop();
+    self->Unref();
   }
-  Napi::FunctionReference& fn = self->onReadable_;
-  try {
+  demi::GuardCallback(env, "wait", [&] {
     // MakeCallback, so promise continuations run before control returns to libuv.
-    fn.MakeCallback(env.Global(), {}, *self->asyncContext_);
-  } catch (const Napi::Error& e) {
-    napi_fatal_exception(env, e.Value());
-  }
+    self->onReadable_.MakeCallback(env.Global(), {}, *self->asyncContext_);
+  });
 }
 
 Napi::Value Device::Close(const Napi::CallbackInfo& info) {
-  Shutdown();
-  return info.Env().Undefined();
+  return Guard(info.Env(), "close", [&]() -> Napi::Value {
+    Shutdown();
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value Device::Stats(const Napi::CallbackInfo& info) {
@@ -300,7 +242,7 @@ Napi::Value Device::Stats(const Napi::CallbackInfo& info) {
     o.Set("txBytes", Napi::Number::New(env, static_cast<double>(s.txBytes)));
     o.Set("txDropped", Napi::Number::New(env, static_cast<double>(s.txDropped)));
     o.Set("kernelDrops", Napi::Number::New(env, static_cast<double>(s.kernelDrops)));
-    const char* lastErr = s.lastTxErrno != 0 ? ErrnoName(s.lastTxErrno) : nullptr;
+    const char* lastErr = s.lastTxErrno != 0 ? demi::ErrnoName(s.lastTxErrno) : nullptr;
     o.Set("lastTxError",
           lastErr != nullptr ? Napi::Value(Napi::String::New(env, lastErr)) : env.Null());
     return o;

@@ -3,8 +3,8 @@
 // poll handle on the backend's descriptor while JS asks it to.
 #pragma once
 
+#include <demi/fd_watch.h>
 #include <napi.h>
-#include <uv.h>
 
 #include <memory>
 
@@ -31,7 +31,7 @@ class Device : public Napi::ObjectWrap<Device> {
   Arena ArenaOf(Napi::ObjectReference& data, Napi::ObjectReference& lens, const char* syscall);
   void StopPolling();
   void Shutdown();
-  static void OnPoll(uv_poll_t* handle, int status, int events);
+  static void OnReadable(void* owner, int status);
   static void OnEnvCleanup(void* arg);
 
   std::unique_ptr<Backend> backend_;
@@ -42,8 +42,7 @@ class Device : public Napi::ObjectWrap<Device> {
   bool fillTx_ = true;
   Napi::ObjectReference rxData_, rxLens_, txData_, txLens_;
 
-  uv_poll_t* poll_ = nullptr;  // allocated on first use, freed by uv_close
-  bool polling_ = false;
+  demi::FdWatch watch_{this, &Device::OnReadable};
   bool cleanupHook_ = false;
   Napi::FunctionReference onReadable_;
   std::unique_ptr<Napi::AsyncContext> asyncContext_;

@@ -1,5 +1,6 @@
 #include "interface.h"
 
+#include <demi/error.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <sys/ioctl.h>
@@ -8,8 +9,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include "sys_error.h"
 
 namespace catpowder {
 
@@ -25,11 +24,12 @@ void Ioctl(int fd, unsigned long request, ifreq* req, const std::string& name, c
   if (ioctl(fd, request, req) != 0) {
     int err = errno;
     if (err == ENODEV) {
-      throw SysError(ENODEV, "ioctl",
-                     "no interface " + name + " in this network namespace; see: ip link show");
+      throw demi::Error(ENODEV, "ioctl",
+                        "no interface " + name + " in this network namespace; see: ip link show");
     }
-    throw SysError(err, "ioctl",
-                   std::string("cannot read ") + what + " of " + name + ": " + ErrnoText(err));
+    throw demi::Error(
+        err, "ioctl",
+        std::string("cannot read ") + what + " of " + name + ": " + demi::ErrnoText(err));
   }
 }
 }  // namespace
@@ -38,22 +38,23 @@ InterfaceInfo LookupInterface(const std::string& requested, int index) {
   InterfaceInfo info;
   if (!requested.empty()) {
     if (requested.size() >= IFNAMSIZ) {
-      throw SysError(EINVAL, "if_nametoindex",
-                     "interface name " + requested + " is longer than 15 characters");
+      throw demi::Error(EINVAL, "if_nametoindex",
+                        "interface name " + requested + " is longer than 15 characters");
     }
     unsigned idx = if_nametoindex(requested.c_str());
     if (idx == 0) {
-      throw SysError(ENODEV, "if_nametoindex",
-                     "no interface " + requested + " in this network namespace; see: ip link show");
+      throw demi::Error(
+          ENODEV, "if_nametoindex",
+          "no interface " + requested + " in this network namespace; see: ip link show");
     }
     info.name = requested;
     info.index = static_cast<int>(idx);
   } else {
     char buf[IF_NAMESIZE] = {0};
     if (index <= 0 || if_indextoname(static_cast<unsigned>(index), buf) == nullptr) {
-      throw SysError(ENODEV, "if_indextoname",
-                     "no interface with index " + std::to_string(index) +
-                         " in this network namespace; see: ip link show");
+      throw demi::Error(ENODEV, "if_indextoname",
+                        "no interface with index " + std::to_string(index) +
+                            " in this network namespace; see: ip link show");
     }
     info.name = buf;
     info.index = index;
@@ -62,7 +63,8 @@ InterfaceInfo LookupInterface(const std::string& requested, int index) {
   Fd sock{socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
   if (sock.fd < 0) {
     int err = errno;
-    throw SysError(err, "socket", "cannot open a socket to query interfaces: " + ErrnoText(err));
+    throw demi::Error(err, "socket",
+                      "cannot open a socket to query interfaces: " + demi::ErrnoText(err));
   }
   ifreq req;
   std::memset(&req, 0, sizeof req);
@@ -70,10 +72,10 @@ InterfaceInfo LookupInterface(const std::string& requested, int index) {
 
   Ioctl(sock.fd, SIOCGIFHWADDR, &req, info.name, "the hardware address");
   if (req.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
-    throw SysError(EINVAL, "ioctl",
-                   "interface " + info.name + " is not Ethernet (link type " +
-                       std::to_string(req.ifr_hwaddr.sa_family) +
-                       "); catpowder needs an Ethernet interface such as a NIC or a veth");
+    throw demi::Error(EINVAL, "ioctl",
+                      "interface " + info.name + " is not Ethernet (link type " +
+                          std::to_string(req.ifr_hwaddr.sa_family) +
+                          "); catpowder needs an Ethernet interface such as a NIC or a veth");
   }
   std::memcpy(info.mac, req.ifr_hwaddr.sa_data, 6);
 
@@ -82,7 +84,7 @@ InterfaceInfo LookupInterface(const std::string& requested, int index) {
 
   Ioctl(sock.fd, SIOCGIFFLAGS, &req, info.name, "the flags");
   if ((req.ifr_flags & IFF_UP) == 0) {
-    throw SysError(
+    throw demi::Error(
         ENETDOWN, "ioctl",
         "interface " + info.name + " is down; bring it up with: ip link set " + info.name + " up");
   }

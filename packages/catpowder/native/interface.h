@@ -14,7 +14,7 @@ struct InterfaceInfo {
 };
 
 // Looks up by name, or by index when name is empty, in this thread's network
-// namespace. Throws SysError (ENODEV, ENETDOWN, EINVAL) with what to do.
+// namespace. Throws demi::Error (ENODEV, ENETDOWN, EINVAL) with what to do.
 InterfaceInfo LookupInterface(const std::string& name, int index);
 
 }  // namespace catpowder

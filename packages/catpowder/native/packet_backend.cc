@@ -9,10 +9,11 @@
 // the peer's socket reads it; sendmmsg's copy keeps the arena free at once and
 // still costs one system call per batch.
 #include <arpa/inet.h>
+#include <demi/error.h>
+#include <demi/ipv4_checksum.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
-#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -22,8 +23,6 @@
 #include <vector>
 
 #include "backend.h"
-#include "checksum.h"
-#include "sys_error.h"
 
 namespace catpowder {
 
@@ -52,8 +51,8 @@ class PacketBackend final : public Backend {
     if (fd_ < 0) {
       int err = errno;
       if (err == EPERM || err == EACCES)
-        throw SysError(EPERM, "socket", "AF_PACKET socket refused: " + PermissionHint());
-      throw SysError(err, "socket", "cannot open an AF_PACKET socket: " + ErrnoText(err));
+        throw demi::Error(EPERM, "socket", "AF_PACKET socket refused: " + PermissionHint());
+      throw demi::Error(err, "socket", "cannot open an AF_PACKET socket: " + demi::ErrnoText(err));
     }
     try {
       Setup(options);
@@ -81,30 +80,33 @@ class PacketBackend final : public Backend {
     return n;
   }
 
+  bool Sendable(const Arena& tx, uint32_t len) const {
+    return len >= 14 && len <= tx.slotSize && len <= maxSend_;
+  }
+
   uint32_t Transmit(const Arena& tx, uint32_t count, bool fill) override {
     if (count > tx.slots) count = tx.slots;
     if (msgs_.size() < count) {
       msgs_.resize(count);
       iovs_.resize(count);
+      slotOf_.resize(count);
     }
     uint32_t queued = 0;
     for (uint32_t i = 0; i < count; i++) {
       uint32_t len = tx.lens[i];
-      if (len < 14 || len > tx.slotSize || len > maxSend_) {
-        stats.txDropped++;
-        continue;
-      }
+      if (!Sendable(tx, len)) continue;  // dropped (and counted) below
       uint8_t* frame = tx.data + static_cast<size_t>(i) * tx.slotSize;
-      if (fill) FillChecksums(frame, len);
+      if (fill) demi::FillFrame(frame, len);
       iovs_[queued] = {frame, len};
       std::memset(&msgs_[queued], 0, sizeof(mmsghdr));
       msgs_[queued].msg_hdr.msg_iov = &iovs_[queued];
       msgs_[queued].msg_hdr.msg_iovlen = 1;
+      slotOf_[queued] = i;
       queued++;
     }
     uint32_t at = 0;
     uint32_t sent = 0;
-    int retries = 0;
+    uint32_t handled = count;
     while (at < queued) {
       int r = sendmmsg(fd_, msgs_.data() + at, queued - at, MSG_DONTWAIT);
       if (r > 0) {
@@ -116,21 +118,20 @@ class PacketBackend final : public Backend {
       int err = errno;
       if (err == EINTR) continue;
       stats.lastTxErrno = err;
-      if ((err == EAGAIN || err == ENOBUFS) && retries++ < 64) {
-        // The device queue is full for a moment; wait for room rather than drop.
-        pollfd p{fd_, POLLOUT, 0};
-        poll(&p, 1, 1);
-        continue;
-      }
       if (err == EAGAIN || err == ENOBUFS) {
-        stats.txDropped += queued - at;  // still full: drop, as a NIC queue would
+        // The device queue is full: the caller keeps this frame and the ones
+        // after it and tries again on its next flush. Never wait here.
+        handled = slotOf_[at];
         break;
       }
       stats.txDropped++;  // this frame was refused (EMSGSIZE, ENETDOWN...); go on with the rest
       at++;
     }
+    for (uint32_t i = 0; i < handled; i++) {
+      if (!Sendable(tx, tx.lens[i])) stats.txDropped++;
+    }
     stats.txFrames += sent;
-    return sent;
+    return handled;
   }
 
   void UpdateStats() override {
@@ -145,7 +146,8 @@ class PacketBackend final : public Backend {
     int version = TPACKET_V2;
     if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0) {
       int err = errno;
-      throw SysError(err, "setsockopt", "PACKET_VERSION TPACKET_V2 refused: " + ErrnoText(err));
+      throw demi::Error(err, "setsockopt",
+                        "PACKET_VERSION TPACKET_V2 refused: " + demi::ErrnoText(err));
     }
     // Frames we send must not come back to us as "outgoing" copies (4.20+).
     int one = 1;
@@ -171,16 +173,17 @@ class PacketBackend final : public Backend {
     req.tp_frame_nr = frameCount_;
     if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) != 0) {
       int err = errno;
-      throw SysError(err, "setsockopt",
-                     "cannot create the PACKET_RX_RING (" + std::to_string(frameCount_) +
-                         " frames of " + std::to_string(frameSize_) + " bytes): " + ErrnoText(err));
+      throw demi::Error(err, "setsockopt",
+                        "cannot create the PACKET_RX_RING (" + std::to_string(frameCount_) +
+                            " frames of " + std::to_string(frameSize_) +
+                            " bytes): " + demi::ErrnoText(err));
     }
     ringSize_ = static_cast<size_t>(blockSize) * blocks;
     void* ring = mmap(nullptr, ringSize_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
     if (ring == MAP_FAILED) {
       int err = errno;
       ringSize_ = 0;
-      throw SysError(err, "mmap", "cannot map the receive ring: " + ErrnoText(err));
+      throw demi::Error(err, "mmap", "cannot map the receive ring: " + demi::ErrnoText(err));
     }
     ring_ = static_cast<uint8_t*>(ring);
 
@@ -191,8 +194,8 @@ class PacketBackend final : public Backend {
     addr.sll_ifindex = info_.index;
     if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       int err = errno;
-      throw SysError(err == ENODEV ? ENODEV : err, "bind",
-                     "cannot bind to " + info_.name + ": " + ErrnoText(err));
+      throw demi::Error(err == ENODEV ? ENODEV : err, "bind",
+                        "cannot bind to " + info_.name + ": " + demi::ErrnoText(err));
     }
     if (options.promiscuous) {
       packet_mreq mreq;
@@ -201,8 +204,8 @@ class PacketBackend final : public Backend {
       mreq.mr_type = PACKET_MR_PROMISC;
       if (setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
         int err = errno;
-        throw SysError(err, "setsockopt",
-                       "cannot make " + info_.name + " promiscuous: " + ErrnoText(err));
+        throw demi::Error(err, "setsockopt",
+                          "cannot make " + info_.name + " promiscuous: " + demi::ErrnoText(err));
       }
     }
     UpdateStats();  // zero the kernel counters
@@ -229,10 +232,10 @@ class PacketBackend final : public Backend {
     std::memcpy(slot, reinterpret_cast<const uint8_t*>(hdr) + hdr->tp_mac, len);
     if ((status & TP_STATUS_CSUMNOTREADY) != 0) {
       // A local sender left the checksum to "hardware" that never ran: finish it.
-      FillChecksums(slot, len);
+      demi::FillFrame(slot, len);
       stats.rxPartialChecksums++;
     } else if (verify && (status & TP_STATUS_CSUM_VALID) == 0 &&
-               VerifyChecksums(slot, len) == ChecksumVerdict::kBad) {
+               demi::VerifyFrame(slot, len) == demi::ChecksumVerdict::kBad) {
       stats.rxDropped++;
       return false;
     }
@@ -260,6 +263,7 @@ class PacketBackend final : public Backend {
   uint32_t maxSend_ = 1518;
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iovs_;
+  std::vector<uint32_t> slotOf_;  // arena slot of each queued message
 };
 
 }  // namespace

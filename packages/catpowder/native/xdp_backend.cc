@@ -8,6 +8,8 @@
 // support run in copy mode; frames are copied between the umem and the arena.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <demi/error.h>
+#include <demi/ipv4_checksum.h>
 #include <linux/bpf.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
@@ -23,12 +25,18 @@
 #include <vector>
 
 #include "backend.h"
-#include "checksum.h"
-#include "sys_error.h"
+#include "xdp_libs.h"
 
 namespace catpowder {
 
-const char* XdpUnavailableReason() { return ""; }
+std::string XdpUnavailableReason() {
+  try {
+    LoadXdpLibs();
+    return "";
+  } catch (const demi::Error& e) {
+    return e.message();
+  }
+}
 
 namespace {
 
@@ -63,7 +71,7 @@ std::vector<bpf_insn> RedirectProgram(int mapFd) {
 class XdpBackend final : public Backend {
  public:
   XdpBackend(const InterfaceInfo& info, const BackendOptions& options)
-      : info_(info), queue_(options.queue) {
+      : lib_(LoadXdpLibs()), info_(info), queue_(options.queue) {
     try {
       Setup(options);
     } catch (...) {
@@ -73,7 +81,7 @@ class XdpBackend final : public Backend {
   }
   ~XdpBackend() override { Release(); }
 
-  int Fd() const override { return xsk_socket__fd(xsk_); }
+  int Fd() const override { return lib_.xsk_socket__fd(xsk_); }
   const char* Mode() const override { return native_ ? "af_xdp (native)" : "af_xdp (skb)"; }
 
   uint32_t Receive(const Arena& rx, bool verify) override {
@@ -94,7 +102,7 @@ class XdpBackend final : public Backend {
       }
       uint8_t* slot = rx.data + static_cast<size_t>(n) * rx.slotSize;
       std::memcpy(slot, xsk_umem__get_data(area_, at), len);
-      if (verify && VerifyChecksums(slot, len) == ChecksumVerdict::kBad) {
+      if (verify && demi::VerifyFrame(slot, len) == demi::ChecksumVerdict::kBad) {
         stats.rxDropped++;
         continue;
       }
@@ -123,13 +131,15 @@ class XdpBackend final : public Backend {
       if (freeTx_.empty() || !ReserveOne()) {
         KickTx();
         Reap();
+        // Out of send buffers: frames i.. stay with the caller, which tries
+        // them again on its next flush. Never wait here (the event loop runs us).
         if (freeTx_.empty() || !ReserveOne()) {
-          stats.txDropped += 1;  // out of send buffers: drop, as a NIC queue would
-          continue;
+          KickTx();
+          return i;
         }
       }
       uint8_t* frame = tx.data + static_cast<size_t>(i) * tx.slotSize;
-      if (fill) FillChecksums(frame, len);
+      if (fill) demi::FillFrame(frame, len);
       uint64_t addr = freeTx_.back();
       freeTx_.pop_back();
       std::memcpy(xsk_umem__get_data(area_, addr), frame, len);
@@ -160,12 +170,12 @@ class XdpBackend final : public Backend {
     maxSend_ = info_.mtu + 14 + 4;
     chunk_ = maxFrame_ + 4 + kChunkHeadroom <= 2048 ? 2048 : 4096;
     if (maxFrame_ + 4 + kChunkHeadroom > chunk_) {
-      throw SysError(EINVAL, "xsk_umem__create",
-                     "AF_XDP copy mode carries frames up to " +
-                         std::to_string(4096 - kChunkHeadroom - 4) + " bytes; interface " +
-                         info_.name + " has MTU " + std::to_string(info_.mtu) +
-                         ": lower it (ip link set " + info_.name +
-                         " mtu 1500) or use raw_socket.mode: af_packet");
+      throw demi::Error(EINVAL, "xsk_umem__create",
+                        "AF_XDP copy mode carries frames up to " +
+                            std::to_string(4096 - kChunkHeadroom - 4) + " bytes; interface " +
+                            info_.name + " has MTU " + std::to_string(info_.mtu) +
+                            ": lower it (ip link set " + info_.name +
+                            " mtu 1500) or use raw_socket.mode: af_packet");
     }
     areaSize_ = static_cast<size_t>(kFrames) * chunk_;
     void* area =
@@ -173,7 +183,7 @@ class XdpBackend final : public Backend {
     if (area == MAP_FAILED) {
       int err = errno;
       areaSize_ = 0;
-      throw SysError(err, "mmap", "cannot allocate the AF_XDP umem: " + ErrnoText(err));
+      throw demi::Error(err, "mmap", "cannot allocate the AF_XDP umem: " + demi::ErrnoText(err));
     }
     area_ = area;
 
@@ -183,11 +193,11 @@ class XdpBackend final : public Backend {
     ucfg.comp_size = kRingSize * 2;
     ucfg.frame_size = chunk_;
     ucfg.frame_headroom = 0;
-    int r = xsk_umem__create(&umem_, area_, areaSize_, &fill_, &comp_, &ucfg);
+    int r = lib_.xsk_umem__create(&umem_, area_, areaSize_, &fill_, &comp_, &ucfg);
     if (r != 0) {
-      throw SysError(
+      throw demi::Error(
           -r, "xsk_umem__create",
-          "cannot register the AF_XDP umem: " + ErrnoText(-r) +
+          "cannot register the AF_XDP umem: " + demi::ErrnoText(-r) +
               (-r == EPERM
                    ? " (needs CAP_NET_RAW and CAP_IPC_LOCK or a higher `ulimit -l`: run as root)"
                    : ""));
@@ -205,23 +215,23 @@ class XdpBackend final : public Backend {
     // A socket closed a moment ago gives its queue back from a kernel work
     // queue, so binding right after can be EBUSY for a few milliseconds.
     for (int attempt = 0;; attempt++) {
-      r = xsk_socket__create(&xsk_, info_.name.c_str(), queue_, umem_, &rx_, &tx_, &scfg);
+      r = lib_.xsk_socket__create(&xsk_, info_.name.c_str(), queue_, umem_, &rx_, &tx_, &scfg);
       if (r != -EBUSY || attempt >= 100) break;
       usleep(10000);
     }
     if (r != 0) {
-      throw SysError(
+      throw demi::Error(
           -r, "xsk_socket__create",
           "cannot create an AF_XDP socket on " + info_.name + " queue " + std::to_string(queue_) +
-              ": " + ErrnoText(-r) +
+              ": " + demi::ErrnoText(-r) +
               (-r == EINVAL ? " (is the queue number below the interface's queue count?)" : "") +
               (-r == EBUSY ? " (another AF_XDP socket holds this queue)" : ""));
     }
-    int xskFd = xsk_socket__fd(xsk_);
-    if (bpf_map_update_elem(mapFd_, &queue_, &xskFd, BPF_ANY) != 0) {
+    int xskFd = lib_.xsk_socket__fd(xsk_);
+    if (lib_.bpf_map_update_elem(mapFd_, &queue_, &xskFd, BPF_ANY) != 0) {
       int err = errno;
-      throw SysError(err, "bpf_map_update_elem",
-                     "cannot point the XDP program at the socket: " + ErrnoText(err));
+      throw demi::Error(err, "bpf_map_update_elem",
+                        "cannot point the XDP program at the socket: " + demi::ErrnoText(err));
     }
 
     // Half the umem waits in the fill ring for arriving frames, half sends.
@@ -230,34 +240,35 @@ class XdpBackend final : public Backend {
     for (uint32_t i = kFrames / 2; i < kFrames; i++)
       freeTx_.push_back(static_cast<uint64_t>(i) * chunk_);
     Refill();
-    recvfrom(xsk_socket__fd(xsk_), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+    recvfrom(lib_.xsk_socket__fd(xsk_), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
   }
 
   void LoadProgram() {
     LIBBPF_OPTS(bpf_map_create_opts, mopts);
-    mapFd_ = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "demi_xsks", sizeof(int), sizeof(int), 64, &mopts);
+    mapFd_ =
+        lib_.bpf_map_create(BPF_MAP_TYPE_XSKMAP, "demi_xsks", sizeof(int), sizeof(int), 64, &mopts);
     if (mapFd_ < 0) {
       int err = errno;
-      throw SysError(err, "bpf_map_create",
-                     "cannot create the XSKMAP: " + ErrnoText(err) +
-                         (err == EPERM ? " (needs CAP_BPF/CAP_SYS_ADMIN: run as root)" : ""));
+      throw demi::Error(err, "bpf_map_create",
+                        "cannot create the XSKMAP: " + demi::ErrnoText(err) +
+                            (err == EPERM ? " (needs CAP_BPF/CAP_SYS_ADMIN: run as root)" : ""));
     }
-    if (queue_ >= 64) throw SysError(EINVAL, "xsk", "queue must be below 64");
+    if (queue_ >= 64) throw demi::Error(EINVAL, "xsk", "queue must be below 64");
     std::vector<bpf_insn> insns = RedirectProgram(mapFd_);
     std::vector<char> log(16384, 0);
     LIBBPF_OPTS(bpf_prog_load_opts, popts, .log_level = 1,
                 .log_size = static_cast<__u32>(log.size()), .log_buf = log.data());
-    progFd_ =
-        bpf_prog_load(BPF_PROG_TYPE_XDP, "demi_xsk", "GPL", insns.data(), insns.size(), &popts);
+    progFd_ = lib_.bpf_prog_load(BPF_PROG_TYPE_XDP, "demi_xsk", "GPL", insns.data(), insns.size(),
+                                 &popts);
     if (progFd_ < 0) {
       int err = errno;
-      throw SysError(
-          err, "bpf_prog_load",
-          "the kernel refused the XDP redirect program: " + ErrnoText(err) + ": " + log.data());
+      throw demi::Error(err, "bpf_prog_load",
+                        "the kernel refused the XDP redirect program: " + demi::ErrnoText(err) +
+                            ": " + log.data());
     }
     LIBBPF_OPTS(bpf_link_create_opts, lopts,
                 .flags = static_cast<__u32>(native_ ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE));
-    linkFd_ = bpf_link_create(progFd_, info_.index, BPF_XDP, &lopts);
+    linkFd_ = lib_.bpf_link_create(progFd_, info_.index, BPF_XDP, &lopts);
     if (linkFd_ < 0) {
       int err = errno;
       std::string hint;
@@ -266,8 +277,8 @@ class XdpBackend final : public Backend {
       if (err == EOPNOTSUPP || err == EINVAL) {
         hint = native_ ? " (the driver has no native XDP: use raw_socket.xdp_mode: skb)" : "";
       }
-      throw SysError(err, "bpf_link_create",
-                     "cannot attach XDP to " + info_.name + ": " + ErrnoText(err) + hint);
+      throw demi::Error(err, "bpf_link_create",
+                        "cannot attach XDP to " + info_.name + ": " + demi::ErrnoText(err) + hint);
     }
   }
 
@@ -320,9 +331,9 @@ class XdpBackend final : public Backend {
   }
 
   void Release() {
-    if (xsk_ != nullptr) xsk_socket__delete(xsk_);
+    if (xsk_ != nullptr) lib_.xsk_socket__delete(xsk_);
     xsk_ = nullptr;
-    if (umem_ != nullptr) xsk_umem__delete(umem_);
+    if (umem_ != nullptr) lib_.xsk_umem__delete(umem_);
     umem_ = nullptr;
     if (linkFd_ >= 0) close(linkFd_);  // detaches the program
     linkFd_ = -1;
@@ -334,6 +345,7 @@ class XdpBackend final : public Backend {
     area_ = nullptr;
   }
 
+  const XdpLibs& lib_;
   InterfaceInfo info_;
   uint32_t queue_;
   bool native_ = false;

@@ -3,6 +3,7 @@ import { DemiError, loadAddon as loadNative } from '@demi/core';
 /** The addon's view of one device (native/device.cc). */
 export interface NativeDevice {
   receive(): number;
+  /** Sends the first `count` frames of the TX arena; returns how many leading frames it is done with (fewer when the kernel queue is full: the rest are for the next call). Never waits. */
   transmit(count: number): number;
   setWakeup(onReadable: (() => void) | undefined): void;
   close(): void;

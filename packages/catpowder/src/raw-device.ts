@@ -114,7 +114,14 @@ export class RawDevice implements FrameDevice {
       this.#txRefused++;
       return false;
     }
-    if (this.#txCount === this.#slots) this.flush();
+    if (this.#txCount === this.#slots) {
+      this.flush();
+      // The kernel's queue is still full: refused, as a full NIC queue drops.
+      if (this.#txCount === this.#slots) {
+        this.#txRefused++;
+        return false;
+      }
+    }
     const i = this.#txCount++;
     this.#txData.set(frame, i * this.#slotSize);
     this.#txLens[i] = len;
@@ -126,11 +133,20 @@ export class RawDevice implements FrameDevice {
     const n = this.#txCount;
     if (n === 0) return;
     this.#txCount = 0;
+    let done: number;
     try {
-      this.#native.transmit(n);
+      done = this.#native.transmit(n);
     } catch (err) {
       throw toDemiError(err);
     }
+    if (done >= n) return;
+    // The kernel's queue is full: transmit never waits for room (it runs on
+    // the event loop), so the frames it did not take stay queued, in order,
+    // for the next flush.
+    const slot = this.#slotSize;
+    this.#txData.copyWithin(0, done * slot, n * slot);
+    this.#txLens.copyWithin(0, done, n);
+    this.#txCount = n - done;
   }
 
   setWakeup(onReadable: (() => void) | undefined): void {

@@ -149,10 +149,16 @@ for (const mode of MODE_CASES) {
 
       it('UDP from a kernel socket arrives with a valid checksum (the test answers ARP)', async () => {
         const { pair } = net;
-        const sender = pair.spawn('peer', 'sh', [
-          '-c',
-          `for i in $(seq 1 50); do echo from-kernel-$i; sleep 0.1; done | socat -u STDIN UDP4-SENDTO:${pair.devIp}:7002`,
-        ]);
+        // A process group of its own, so stopping it also stops the loop and socat.
+        const sender = pair.spawn(
+          'peer',
+          'sh',
+          [
+            '-c',
+            `for i in $(seq 1 50); do echo from-kernel-$i; sleep 0.1; done | socat -u STDIN UDP4-SENDTO:${pair.devIp}:7002`,
+          ],
+          { detached: true },
+        );
         try {
           const datagram = await untilFrame(
             device,
@@ -179,7 +185,11 @@ for (const mode of MODE_CASES) {
             /^from-kernel-\d+\n$/,
           );
         } finally {
-          sender.kill();
+          try {
+            process.kill(-sender.pid!, 'SIGTERM');
+          } catch {
+            // It finished by itself.
+          }
         }
       });
 
@@ -231,7 +241,10 @@ for (const mode of MODE_CASES) {
           const payloads: string[] = [];
           const got = await untilFrame(device, (f) => {
             const p = parseIpv4(f);
-            if (p?.protocol !== 17) return undefined;
+            // Only this test's datagrams (to port 5001): others may still be in flight.
+            if (p?.protocol !== 17 || ((p.payload[2]! << 8) | p.payload[3]!) !== 5001) {
+              return undefined;
+            }
             const text = new TextDecoder().decode(p.payload.subarray(8));
             payloads.push(text);
             return text === 'good' ? text : undefined;

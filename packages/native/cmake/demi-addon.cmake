@@ -25,8 +25,9 @@ function(demi_addon target)
   set_target_properties(${target} PROPERTIES PREFIX "" SUFFIX ".node")
   target_include_directories(${target} PRIVATE ${CMAKE_JS_INC} ${DEMI_NODE_ADDON_API_DIR} ${DEMI_ADDON_INCLUDE_DIR})
   target_link_libraries(${target} PRIVATE ${CMAKE_JS_LIB})
-  # C++ exceptions carry errors to JS as DemiError-shaped objects; never abort.
-  target_compile_definitions(${target} PRIVATE NAPI_VERSION=8 NAPI_CPP_EXCEPTIONS NODE_ADDON_API_DISABLE_DEPRECATED)
+  # C++ exceptions carry errors to JS as DemiError-shaped objects (demi/error.h
+  # guards every entry point; _ALL is the last net for anything outside one).
+  target_compile_definitions(${target} PRIVATE NAPI_VERSION=8 NAPI_CPP_EXCEPTIONS NODE_ADDON_API_CPP_EXCEPTIONS_ALL NODE_ADDON_API_DISABLE_DEPRECATED)
   target_compile_options(${target} PRIVATE -O2 -Wall -Wextra -fexceptions -fvisibility=hidden)
   if(MSVC AND CMAKE_JS_NODELIB_DEF AND CMAKE_JS_NODELIB_TARGET)
     execute_process(COMMAND ${CMAKE_AR} /def:${CMAKE_JS_NODELIB_DEF} /out:${CMAKE_JS_NODELIB_TARGET} ${CMAKE_STATIC_LINKER_FLAGS})
