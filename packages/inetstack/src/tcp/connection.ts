@@ -183,9 +183,9 @@ export class TcpConnection {
     this.keepaliveIdleMs = cfg.keepalive.idleMs;
     this.keepaliveIntervalMs = cfg.keepalive.intervalMs;
     this.keepaliveProbes = cfg.keepalive.probes;
-    this.rtxTimer = new Timer((now) => onRetransmitTimeout(this, now));
-    this.tlpTimer = new Timer((now) => onTailLossProbe(this, now));
-    this.persistTimer = new Timer((now) => onPersistTimeout(this, now));
+    this.rtxTimer = new Timer((now) => onRetransmitTimeout(this, now), true);
+    this.tlpTimer = new Timer((now) => onTailLossProbe(this, now), true);
+    this.persistTimer = new Timer((now) => onPersistTimeout(this, now), true);
     this.delackTimer = new Timer(() => {
       this.ackNow = true;
       this.layer.markDirty(this);

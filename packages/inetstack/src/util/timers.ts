@@ -9,7 +9,14 @@ export class Timer {
   /** Position in the heap, -1 when not armed. */
   index = -1;
 
-  constructor(readonly fire: (now: number) => void) {}
+  /**
+   * @param holds the timer carries work owed to a peer (a retransmission, a
+   *   probe): while one is armed the stack must run even with no wait outstanding.
+   */
+  constructor(
+    readonly fire: (now: number) => void,
+    readonly holds = false,
+  ) {}
 
   get armed(): boolean {
     return this.index >= 0;
@@ -21,9 +28,15 @@ const MAX_FIRES_PER_RUN = 100_000;
 
 export class TimerHeap {
   readonly #heap: Timer[] = [];
+  #holding = 0;
 
   get size(): number {
     return this.#heap.length;
+  }
+
+  /** Armed timers that carry work owed to a peer. */
+  get holding(): number {
+    return this.#holding;
   }
 
   /** Arms (or re-arms) `timer` for absolute time `at`. */
@@ -37,6 +50,7 @@ export class TimerHeap {
     }
     timer.at = at;
     timer.index = this.#heap.length;
+    if (timer.holds) this.#holding++;
     this.#heap.push(timer);
     this.#up(timer.index);
   }
@@ -58,6 +72,7 @@ export class TimerHeap {
     }
     timer.index = -1;
     timer.at = Number.POSITIVE_INFINITY;
+    if (timer.holds) this.#holding--;
   }
 
   /** The earliest deadline, or undefined when nothing is armed. */
