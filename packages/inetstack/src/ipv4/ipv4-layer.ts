@@ -89,13 +89,18 @@ export class Ipv4Layer {
     buf: Uint8Array,
     off: number,
     len: number,
+    /** Where the IP header starts, -1 for a reassembled datagram. */
     ipOff: number,
     broadcast: boolean,
   ): void {
     const stack = this.stack;
+    // A device verifies the checksums of single frames only: a reassembled
+    // datagram's transport checksum is always ours to check.
+    const verified = ipOff >= 0;
     if (protocol === IPPROTO_TCP) {
-      if (!broadcast) stack.tcp.input(src, dst, buf, off, len);
-    } else if (protocol === IPPROTO_UDP) stack.udp.input(src, dst, buf, off, len, ipOff, broadcast);
+      if (!broadcast) stack.tcp.input(src, dst, buf, off, len, verified);
+    } else if (protocol === IPPROTO_UDP)
+      stack.udp.input(src, dst, buf, off, len, ipOff, broadcast, verified);
     else if (protocol === IPPROTO_ICMP) stack.icmp.input(src, dst, buf, off, len, broadcast);
     else stack.stats.rxUnknownProtocol++;
   }

@@ -34,8 +34,9 @@ export interface Reassembled {
 
 /**
  * IPv4 fragment reassembly (RFC 791) with bounded memory: at most N datagrams and
- * M bytes in progress, each dropped when its timer expires. Overlaps are taken
- * as they come; a datagram that would exceed 64 KiB is dropped whole.
+ * M bytes in progress, each dropped when its timer expires. A fragment that
+ * overlaps received bytes with different ones, or a datagram that would exceed
+ * 64 KiB, drops the datagram whole.
  */
 export class Reassembler {
   readonly #datagrams = new Map<string, Datagram>();
@@ -99,7 +100,15 @@ export class Reassembler {
       this.#bytes += size - d.buf.byteLength;
       d.buf = grown;
     }
-    d.buf.set(ip.buf.subarray(ip.payloadOffset, ip.payloadOffset + length), offset);
+    const data = ip.buf.subarray(ip.payloadOffset, ip.payloadOffset + length);
+    if (conflicts(d, offset, data)) {
+      // Overlapping fragments that disagree (a teardrop, an IDS evasion): drop the
+      // whole datagram, as Linux does since CVE-2018-5391. Exact duplicates pass.
+      this.#drop(d);
+      stats.reassemblyOverlaps++;
+      return undefined;
+    }
+    d.buf.set(data, offset);
     if (!d.have.add(offset, end)) {
       this.#drop(d);
       stats.reassemblyDrops++;
@@ -122,4 +131,15 @@ export class Reassembler {
     this.#bytes -= d.buf.byteLength;
     this.stack.timers.cancel(d.timer);
   }
+}
+
+/** Whether `data` at `offset` overlaps bytes already received that differ from it. */
+function conflicts(d: Datagram, offset: number, data: Uint8Array): boolean {
+  const end = offset + data.byteLength;
+  for (let i = 0; i < d.have.count; i++) {
+    const from = Math.max(offset, d.have.start(i));
+    const to = Math.min(end, d.have.end(i));
+    for (let at = from; at < to; at++) if (d.buf[at] !== data[at - offset]) return true;
+  }
+  return false;
 }

@@ -14,6 +14,8 @@ export function newStackStats() {
     reassembled: 0,
     reassemblyDrops: 0,
     reassemblyTimeouts: 0,
+    /** Datagrams dropped whole because two fragments overlapped with different bytes. */
+    reassemblyOverlaps: 0,
     arpIn: 0,
     arpOut: 0,
     arpFailures: 0,

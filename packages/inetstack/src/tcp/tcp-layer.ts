@@ -59,7 +59,15 @@ export class TcpLayer {
     return c;
   }
 
-  input(src: number, dst: number, buf: Uint8Array, off: number, len: number): void {
+  /** `offloadable`: the device may have verified the checksum (false for reassembled datagrams). */
+  input(
+    src: number,
+    dst: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    offloadable = true,
+  ): void {
     const v = this.#view;
     const stack = this.stack;
     const stats = stack.stats;
@@ -68,8 +76,7 @@ export class TcpLayer {
       return;
     }
     if (
-      !stack.device.offloads.rxChecksum &&
-      !stack.config.checksumOffload.tcp &&
+      !(offloadable && (stack.device.offloads.rxChecksum || stack.config.checksumOffload.tcp)) &&
       !v.verifyChecksum(src, dst)
     ) {
       stats.rxBadChecksum++;
