@@ -22,6 +22,8 @@ export function newStackStats() {
     arpQueueDrops: 0,
     icmpIn: 0,
     icmpOut: 0,
+    /** ICMP errors not sent: the global or the per-destination rate limit. */
+    icmpRateLimited: 0,
     udpIn: 0,
     udpOut: 0,
     udpNoPort: 0,

@@ -258,7 +258,9 @@ export class TcpConnection {
   /** After a read: tell the peer about a window that opened noticeably (receiver-side SWS avoidance). */
   #windowMayHaveOpened(): void {
     if (!this.#receiving()) return;
-    const free = this.rcvBuf.free;
+    // Without window scaling the field caps the window at 64 KiB: room beyond
+    // what the field can say opens nothing, and updating would repeat the last ACK.
+    const free = Math.min(this.rcvBuf.free, 65535 * 2 ** this.rcvScale);
     const advertised = seqSub(this.rcvAdvRight, this.rcvNxt);
     const threshold = Math.min(this.rcvBuf.maxCapacity / 2, 2 * this.mss);
     if (free - advertised >= threshold) {

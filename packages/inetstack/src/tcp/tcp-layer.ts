@@ -133,7 +133,11 @@ export class TcpLayer {
       sendRst(this.stack, seg.dstPort, seg.srcIp, seg.srcPort, seg.ack, 0, false);
       return;
     }
-    if ((flags & TCP_SYN) === 0) return;
+    // SYN+FIN is no opening a peer makes, only a scan or an evasion: Linux drops it.
+    if ((flags & TCP_SYN) === 0 || flags & TCP_FIN) {
+      this.stack.stats.tcpDropped++;
+      return;
+    }
     if (l.full) {
       this.stack.stats.tcpDropped++;
       this.#refuse(seg);
