@@ -57,8 +57,12 @@ export interface TcpConfig {
   mslMs: number;
   /** How long an orphaned connection may sit in FIN_WAIT_2. */
   finWait2TimeoutMs: number;
-  /** Largest listen backlog honoured. */
+  /** Largest listen backlog honoured (connections established and waiting for accept). */
   maxBacklog: number;
+  /** Half-open connections (SYN-RECEIVED) a listener holds, apart from its backlog. */
+  synBacklog: number;
+  /** Answer SYNs with SYN cookies (no state) while the SYN queue is full; else drop them. */
+  synCookies: boolean;
   /** Out-of-order ranges held per connection. */
   maxOooRanges: number;
 }
@@ -225,6 +229,8 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
       mslMs: int(t.mslMs, 30_000, 'tcp.mslMs', 0, 3_600_000),
       finWait2TimeoutMs: int(t.finWait2TimeoutMs, 60_000, 'tcp.finWait2TimeoutMs', 1, 3_600_000),
       maxBacklog: int(t.maxBacklog, 4096, 'tcp.maxBacklog', 1, 1 << 20),
+      synBacklog: int(t.synBacklog, 256, 'tcp.synBacklog', 1, 1 << 20),
+      synCookies: t.synCookies ?? true,
       maxOooRanges: int(t.maxOooRanges, 32, 'tcp.maxOooRanges', 1, 1024),
     },
     checksumOffload: {

@@ -43,6 +43,11 @@ export function newStackStats() {
     tcpDropped: 0,
     tcpOooSegments: 0,
     tcpChallengeAcks: 0,
+    /** SYN-ACKs carrying a SYN cookie (the SYN queue was full), and ACKs that returned a valid one. */
+    tcpSynCookiesSent: 0,
+    tcpSynCookiesValid: 0,
+    /** SYNs dropped because the SYN queue was full and cookies are off. */
+    tcpSynQueueDrops: 0,
     /** Exceptions caught while processing one frame or timer (a bug in the stack if non-zero). */
     internalErrors: 0,
   };

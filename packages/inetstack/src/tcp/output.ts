@@ -13,6 +13,7 @@ import {
 import { emitTcpOptions, TcpOptions } from '../wire/tcp-options.js';
 import { hole, nextHole, pipe } from './ack.js';
 import type { TcpConnection } from './connection.js';
+import type { Segment } from './segment.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import { TcpState } from './state.js';
 import { armTailLossProbe } from './timeouts.js';
@@ -258,6 +259,46 @@ function addSackBlocks(c: TcpConnection, o: TcpOptions): void {
   if (first >= 0) o.addSack(seqAdd(c.rcvNxt, ooo.start(first)), seqAdd(c.rcvNxt, ooo.end(first)));
   for (let i = 0; i < ooo.count; i++)
     if (i !== first) o.addSack(seqAdd(c.rcvNxt, ooo.start(i)), seqAdd(c.rcvNxt, ooo.end(i)));
+}
+
+/**
+ * A SYN-ACK that keeps no state: the answer to a SYN while the SYN queue is
+ * full, its sequence number a SYN cookie. `tsVal` < 0 sends no timestamp.
+ */
+export function sendCookieSynAck(
+  stack: InetStack,
+  seg: Segment,
+  iss: number,
+  windowScale: number,
+  sackPermitted: boolean,
+  tsVal: number,
+): void {
+  const cfg = stack.config;
+  const b = stack.link.tx;
+  const o = opts.reset();
+  o.mss = cfg.tcp.mss;
+  if (windowScale >= 0) o.windowScale = windowScale;
+  if (sackPermitted) o.sackPermitted = true;
+  if (tsVal >= 0) o.setTimestamp(tsVal, seg.options.tsVal);
+  const optLen = emitTcpOptions(b, L4_OFFSET + TCP_HEADER_LEN, o);
+  emitTcpHeader(
+    b,
+    L4_OFFSET,
+    seg.dstPort,
+    seg.srcPort,
+    iss,
+    seqAdd(seg.seq, 1),
+    TCP_SYN | TCP_ACK,
+    Math.min(cfg.tcp.receiveBuffer, 65535),
+    optLen,
+    0,
+    cfg.ipv4,
+    seg.srcIp,
+    checksumMode(stack),
+  );
+  stack.stats.tcpOut++;
+  stack.stats.tcpSynCookiesSent++;
+  stack.ipv4.output(seg.srcIp, IPPROTO_TCP, TCP_HEADER_LEN + optLen);
 }
 
 /** A reset for a segment no connection owns, or to abort one. */

@@ -7,11 +7,15 @@ import { TcpConnection } from './connection.js';
 import { segmentArrives } from './input.js';
 import { IsnGenerator } from './isn.js';
 import { TcpListener } from './listener.js';
-import { settleOptions, takeSynOptions } from './options.js';
-import { output, sendRst } from './output.js';
+import { settleOptions, takeSynOptions, wantedWindowScale } from './options.js';
+import { output, sendCookieSynAck, sendRst } from './output.js';
 import { Segment } from './segment.js';
 import { seqAdd, seqGt } from './seq.js';
 import { TcpState } from './state.js';
+import { cookieTimestamp, cookieTimestampOptions, SynCookies } from './syn-cookies.js';
+
+/** How long after a SYN queue overflow ACKs are checked for cookies (their validity). */
+const COOKIE_WINDOW_MS = 120_000;
 
 /**
  * TCP demultiplexing: finds the connection or listener for each segment,
@@ -30,9 +34,16 @@ export class TcpLayer {
   #last: TcpConnection | undefined;
   readonly #dirty: TcpConnection[] = [];
   readonly isn: IsnGenerator;
+  /** Made on the first SYN queue overflow (its keys are drawn then). */
+  #cookies: SynCookies | undefined;
 
   constructor(readonly stack: InetStack) {
     this.isn = new IsnGenerator(stack.random);
+  }
+
+  get #synCookies(): SynCookies {
+    this.#cookies ??= new SynCookies(this.stack.random);
+    return this.#cookies;
   }
 
   get connectionCount(): number {
@@ -130,6 +141,7 @@ export class TcpLayer {
     const flags = seg.flags;
     if (flags & TCP_RST) return;
     if (flags & TCP_ACK) {
+      if ((flags & TCP_SYN) === 0 && this.#cookieAck(l, seg, now)) return;
       sendRst(this.stack, seg.dstPort, seg.srcIp, seg.srcPort, seg.ack, 0, false);
       return;
     }
@@ -141,6 +153,15 @@ export class TcpLayer {
     if (l.full) {
       this.stack.stats.tcpDropped++;
       this.#refuse(seg);
+      return;
+    }
+    if (l.synQueueFull) {
+      l.overflowAt = now;
+      if (this.stack.config.tcp.synCookies) this.#sendCookie(seg, now);
+      else {
+        this.stack.stats.tcpDropped++;
+        this.stack.stats.tcpSynQueueDrops++;
+      }
       return;
     }
     const c = new TcpConnection(this, this.stack.config.ipv4, seg.dstPort, seg.srcIp, seg.srcPort);
@@ -169,6 +190,80 @@ export class TcpLayer {
     l.pending.add(c);
     this.#add(c);
     this.markDirty(c);
+  }
+
+  /** Answers a SYN with a cookie SYN-ACK, keeping nothing (Linux's layout: see syn-cookies.ts). */
+  #sendCookie(seg: Segment, now: number): void {
+    const cfg = this.stack.config.tcp;
+    const o = seg.options;
+    const local = this.stack.config.ipv4;
+    const iss = this.#synCookies.encode(
+      local,
+      seg.dstPort,
+      seg.srcIp,
+      seg.srcPort,
+      seg.seq,
+      o.mss > 0 ? o.mss : 536,
+      now,
+    );
+    // Window scale and SACK survive only inside the timestamp: without one, offer neither.
+    const ts = cfg.timestamps && o.hasTimestamp;
+    const peerWs = ts && cfg.windowScaling ? o.windowScale : -1;
+    const sack = ts && cfg.sack && o.sackPermitted;
+    let tsVal = -1;
+    if (ts) {
+      const [, tsOffset] = this.isn.generate(local, seg.dstPort, seg.srcIp, seg.srcPort, now);
+      tsVal = cookieTimestamp((Math.floor(now) + tsOffset) >>> 0, peerWs, sack);
+    }
+    sendCookieSynAck(this.stack, seg, iss, peerWs >= 0 ? wantedWindowScale(cfg) : -1, sack, tsVal);
+  }
+
+  /**
+   * An ACK for a listener that may return a SYN cookie: if it is valid, the
+   * connection is made as it would have been on the SYN and this ACK completes
+   * it. Looked at only for a while after the SYN queue overflowed, as Linux does.
+   */
+  #cookieAck(l: TcpListener, seg: Segment, now: number): boolean {
+    const cfg = this.stack.config.tcp;
+    if (!cfg.synCookies || now - l.overflowAt > COOKIE_WINDOW_MS) return false;
+    const local = this.stack.config.ipv4;
+    const iss = seqAdd(seg.ack, -1);
+    const irs = seqAdd(seg.seq, -1);
+    const mss = this.#synCookies.check(local, seg.dstPort, seg.srcIp, seg.srcPort, irs, iss, now);
+    if (mss === 0) return false;
+    this.stack.stats.tcpSynCookiesValid++;
+    if (l.full) {
+      // As Linux: no room to accept, drop the ACK; the peer's retransmission may find room.
+      this.stack.stats.tcpDropped++;
+      return true;
+    }
+    const c = new TcpConnection(this, local, seg.dstPort, seg.srcIp, seg.srcPort);
+    const [, tsOffset] = this.isn.generate(local, seg.dstPort, seg.srcIp, seg.srcPort, now);
+    c.iss = iss;
+    c.tsOffset = tsOffset;
+    c.sndUna = c.recoverSeq = c.highRxt = iss;
+    c.sndNxt = c.sndMax = c.sndBufSeq = seqAdd(iss, 1);
+    c.irs = irs;
+    c.rcvNxt = seg.seq;
+    c.rcvAdvRight = seqAdd(c.rcvNxt, Math.min(cfg.receiveBuffer, 65535));
+    c.sndWl1 = seg.seq;
+    c.lastReceiveAt = now;
+    c.peerMss = mss;
+    const o = seg.options;
+    if (cfg.timestamps && o.hasTimestamp) {
+      const carried = cookieTimestampOptions(o.tsEcr);
+      c.peerTs = true;
+      c.tsRecent = o.tsVal;
+      c.peerWs = cfg.windowScaling ? carried.windowScale : -1;
+      c.peerSackOk = carried.sackPermitted;
+    }
+    settleOptions(c, now);
+    c.state = TcpState.SYN_RECEIVED;
+    c.listener = l;
+    l.pending.add(c);
+    this.#add(c);
+    segmentArrives(c, seg, now);
+    return true;
   }
 
   /** A passive open completed its handshake. */
@@ -229,10 +324,8 @@ export class TcpLayer {
   /** Listens on `port`; EADDRINUSE when another listener has it. */
   listen(port: number, backlog: number): TcpListener | number {
     if (this.#listeners.has(port)) return ERRNO.EADDRINUSE;
-    const l = new TcpListener(
-      port,
-      Math.min(Math.max(backlog, 1), this.stack.config.tcp.maxBacklog),
-    );
+    const cfg = this.stack.config.tcp;
+    const l = new TcpListener(port, Math.min(Math.max(backlog, 1), cfg.maxBacklog), cfg.synBacklog);
     this.#listeners.set(port, l);
     return l;
   }
