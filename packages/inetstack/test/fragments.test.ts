@@ -151,3 +151,69 @@ describe('overlapping fragments', () => {
     expect(h.stack.stats.reassemblyOverlaps).toBe(0);
   });
 });
+
+describe('reassembly under a fragment flood', () => {
+  /** A fragmented echo request of `size` bytes, as fragments of 1480. */
+  function ping(ident: number, size = 3000): Uint8Array[] {
+    const l4 = new Uint8Array(8 + size);
+    l4[0] = 8;
+    l4.set(payload(size, ident), 8);
+    let sum = 0;
+    for (let i = 0; i < l4.length; i += 2) sum += (l4[i]! << 8) | (l4[i + 1] ?? 0);
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    const c = ~sum & 0xffff;
+    l4[2] = c >>> 8;
+    l4[3] = c & 0xff;
+    return fragments(l4, 1, ident);
+  }
+  const replies = (h: Harness) =>
+    h.sent().filter((s) => s.ip?.protocol === 1 && s.ip.fragmentOffset === 0).length;
+
+  it('first fragments arriving faster than they expire do not starve legitimate fragmented datagrams', () => {
+    const h = stack();
+    let forged = 0;
+    let answered = 0;
+    for (let round = 0; round < 12; round++) {
+      // 70 eight-byte first fragments that never complete, then a real fragmented ping.
+      for (let i = 0; i < 70; i++)
+        h.inject(
+          ipFrame(
+            { protocol: IPPROTO_UDP, ident: 40000 + forged++, moreFragments: true },
+            new Uint8Array(8),
+          ),
+        );
+      for (const f of ping(round)) h.inject(f);
+      answered += replies(h);
+      h.advance(7000);
+    }
+    expect(answered).toBe(12);
+    expect(h.stack.ipv4.reassembly.bytesHeld).toBeLessThanOrEqual(
+      h.stack.config.ip.reassemblyMaxBytes,
+    );
+  });
+
+  it('memory stays under the bound and the oldest datagrams go first', () => {
+    const h = stack({}, { ip: { reassemblyMaxBytes: 1 << 20 } });
+    const r = h.stack.ipv4.reassembly;
+    const max = h.stack.config.ip.reassemblyMaxBytes;
+    let peak = 0;
+    const forge = (ident: number) =>
+      h.inject(
+        ipFrame({ protocol: IPPROTO_UDP, ident, moreFragments: true }, new Uint8Array(1480)),
+      );
+    for (let i = 0; i < 5000; i++) {
+      forge(i);
+      peak = Math.max(peak, r.bytesHeld);
+    }
+    expect(peak).toBeLessThanOrEqual(max);
+    expect(h.stack.stats.reassemblyEvictions).toBeGreaterThan(4000);
+    // A real datagram's first half, then more flood than a quarter of the bound: it survives.
+    const [a, b, c] = ping(9);
+    h.inject(a!);
+    for (let i = 0; i < 100; i++) forge(10000 + i);
+    h.inject(b!);
+    h.inject(c!);
+    expect(replies(h)).toBe(1);
+    expect(r.bytesHeld).toBeLessThanOrEqual(max);
+  });
+});

@@ -20,8 +20,9 @@ export interface ArpConfig {
 export interface IpConfig {
   ttl: number;
   reassemblyTimeoutMs: number;
-  /** Bytes held across all datagrams being reassembled. */
+  /** Bytes held across all datagrams being reassembled (buffers plus a fixed cost each), as Linux's ipfrag_high_thresh. */
   reassemblyMaxBytes: number;
+  /** Datagrams in progress at most. */
   reassemblyMaxDatagrams: number;
 }
 
@@ -186,14 +187,14 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
       ),
       reassemblyMaxBytes: int(
         input.ip?.reassemblyMaxBytes,
-        1 << 20,
+        4 << 20,
         'ip.reassemblyMaxBytes',
         0,
         1 << 30,
       ),
       reassemblyMaxDatagrams: int(
         input.ip?.reassemblyMaxDatagrams,
-        64,
+        4096,
         'ip.reassemblyMaxDatagrams',
         0,
         1 << 16,

@@ -14,6 +14,8 @@ export function newStackStats() {
     reassembled: 0,
     reassemblyDrops: 0,
     reassemblyTimeouts: 0,
+    /** Datagrams in progress dropped (oldest first) to make room for newer fragments. */
+    reassemblyEvictions: 0,
     /** Datagrams dropped whole because two fragments overlapped with different bytes. */
     reassemblyOverlaps: 0,
     arpIn: 0,
