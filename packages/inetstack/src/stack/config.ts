@@ -15,6 +15,12 @@ export interface ArpConfig {
   disabled: boolean;
   /** Packets held per unresolved address. */
   queueLimit: number;
+  /** Learned entries kept at most (the oldest is forgotten first). */
+  cacheLimit: number;
+  /** Addresses being resolved at once; packets for further ones are dropped (ENOBUFS). */
+  pendingLimit: number;
+  /** Packets held across every address being resolved. */
+  queuedLimit: number;
 }
 
 export interface IpConfig {
@@ -175,6 +181,9 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
       staticEntries,
       disabled: input.arp?.disabled ?? false,
       queueLimit: int(input.arp?.queueLimit, 64, 'arp.queueLimit', 1, 1 << 16),
+      cacheLimit: int(input.arp?.cacheLimit, 1024, 'arp.cacheLimit', 1, 1 << 20),
+      pendingLimit: int(input.arp?.pendingLimit, 256, 'arp.pendingLimit', 1, 1 << 16),
+      queuedLimit: int(input.arp?.queuedLimit, 1024, 'arp.queuedLimit', 1, 1 << 20),
     },
     ip: {
       ttl: int(input.ip?.ttl, 64, 'ip.ttl', 1, 255),

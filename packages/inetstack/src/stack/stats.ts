@@ -22,6 +22,12 @@ export function newStackStats() {
     arpOut: 0,
     arpFailures: 0,
     arpQueueDrops: 0,
+    /** Packets from a source no host may have (0/8, 127/8, multicast, 240/4). */
+    rxMartian: 0,
+    /** Packets not sent: no route to the destination (off-subnet with no gateway, or martian). */
+    ipNoRoute: 0,
+    /** Replies sent to the MAC of the frame they answer, the sender not being in the ARP cache. */
+    txToFrameSource: 0,
     icmpIn: 0,
     icmpOut: 0,
     /** ICMP errors not sent: the global or the per-destination rate limit. */

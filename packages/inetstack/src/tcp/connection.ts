@@ -154,6 +154,8 @@ export class TcpConnection {
   /** Queued in the layer's dirty list. */
   dirty = false;
   released = false;
+  /** A passive open's peer MAC from its SYN: where to answer while ARP knows nothing of it. */
+  peerMac: Uint8Array | undefined;
   /** ARP outcome of segments that waited for resolution. */
   readonly arpDone: TxDone;
 

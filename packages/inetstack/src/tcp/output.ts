@@ -242,7 +242,7 @@ export function sendSegment(
     c.segsSinceAck = 0;
     if (c.delackTimer.armed) stack.timers.cancel(c.delackTimer);
   }
-  stack.ipv4.output(c.remoteIp, IPPROTO_TCP, TCP_HEADER_LEN + optLen + len, c.arpDone);
+  stack.ipv4.output(c.remoteIp, IPPROTO_TCP, TCP_HEADER_LEN + optLen + len, c.arpDone, c.peerMac);
   return len;
 }
 

@@ -187,6 +187,7 @@ export class TcpLayer {
     settleOptions(c, now);
     c.state = TcpState.SYN_RECEIVED;
     c.listener = l;
+    c.peerMac = this.stack.link.rxSourceMac?.slice();
     l.pending.add(c);
     this.#add(c);
     this.markDirty(c);
@@ -260,6 +261,7 @@ export class TcpLayer {
     settleOptions(c, now);
     c.state = TcpState.SYN_RECEIVED;
     c.listener = l;
+    c.peerMac = this.stack.link.rxSourceMac?.slice();
     l.pending.add(c);
     this.#add(c);
     segmentArrives(c, seg, now);
@@ -274,6 +276,15 @@ export class TcpLayer {
       return;
     }
     l.pending.delete(c);
+    // The handshake proved the peer receives at the MAC its frames came from:
+    // remember it, as a neighbour confirmed by traffic (no ARP needed).
+    const stack = this.stack;
+    if (
+      c.peerMac !== undefined &&
+      stack.ipv4.nextHop(c.remoteIp) === c.remoteIp &&
+      !stack.arp.cache.has(c.remoteIp)
+    )
+      stack.arp.cache.learn(c.remoteIp, c.peerMac, stack.now);
     if (l.closed || !l.ready.push(c)) {
       c.abort();
       return;
