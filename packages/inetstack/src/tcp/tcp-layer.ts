@@ -150,6 +150,12 @@ export class TcpLayer {
       this.stack.stats.tcpDropped++;
       return;
     }
+    if (this.stack.ipv4.nextHop(seg.srcIp) === undefined) {
+      // No route back (off-subnet without a gateway): as Linux, no state and no answer.
+      this.stack.stats.tcpDropped++;
+      this.stack.stats.ipNoRoute++;
+      return;
+    }
     if (l.full) {
       this.stack.stats.tcpDropped++;
       this.#refuse(seg);
