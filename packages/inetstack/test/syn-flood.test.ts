@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TcpState } from '../src/tcp/state.js';
 import { COOKIE_MSS } from '../src/tcp/syn-cookies.js';
+import { SipHash } from '../src/util/siphash.js';
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../src/wire/index.js';
 import { bytes, PEER_ISS, PEER_PORT, TcpHarness } from './support/tcp-harness.js';
 
@@ -106,5 +107,18 @@ describe('SYN queue and SYN cookies', () => {
     expect(h.out().length).toBe(2);
     expect(l.pending.size).toBe(2);
     expect(h.stack.stats.tcpSynQueueDrops).toBe(3);
+  });
+});
+
+describe('SipHash-2-4', () => {
+  it('matches the reference vectors (key 00..0f, message 00..len-1)', () => {
+    const h = new SipHash(Uint8Array.from({ length: 16 }, (_, i) => i));
+    const msg = Uint8Array.from({ length: 64 }, (_, i) => i);
+    // Low 32 bits of the paper's 64-bit outputs for lengths 0, 8 and 15.
+    expect([0, 8, 15].map((n) => h.hash(msg, n).toString(16))).toEqual([
+      'dd0e0e31',
+      '9a932462',
+      '49be45e5',
+    ]);
   });
 });

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { RandomSource } from '../util/random.js';
+import { SipHash } from '../util/siphash.js';
 
 /**
  * SYN cookies (RFC 4987 3.6), laid out as Linux lays them out: when a
@@ -31,17 +31,25 @@ export interface CookieOptions {
 }
 
 export class SynCookies {
-  readonly #key1: Buffer;
-  readonly #key2: Buffer;
+  readonly #key1: SipHash;
+  readonly #key2: SipHash;
+  readonly #key3: SipHash;
   readonly #tuple = Buffer.alloc(13);
 
   constructor(random: RandomSource) {
-    this.#key1 = Buffer.alloc(16);
-    this.#key2 = Buffer.alloc(16);
-    for (let i = 0; i < 4; i++) {
-      this.#key1.writeUInt32BE(random.nextU32(), 4 * i);
-      this.#key2.writeUInt32BE(random.nextU32(), 4 * i);
-    }
+    const key = () => {
+      const k = Buffer.alloc(16);
+      for (let i = 0; i < 4; i++) k.writeUInt32BE(random.nextU32(), 4 * i);
+      return new SipHash(k);
+    };
+    this.#key1 = key();
+    this.#key2 = key();
+    this.#key3 = key();
+  }
+
+  /** The timestamp offset of a connection made from a cookie (its SYN-ACK's and its own). */
+  tsOffset(localIp: number, localPort: number, remoteIp: number, remotePort: number): number {
+    return this.#hash(this.#key3, localIp, localPort, remoteIp, remotePort, 0);
   }
 
   /** Our ISN for a SYN (`peerIsn` its sequence number) whose MSS rounds down to the table. */
@@ -88,7 +96,7 @@ export class SynCookies {
   }
 
   #hash(
-    key: Buffer,
+    key: SipHash,
     localIp: number,
     localPort: number,
     remoteIp: number,
@@ -101,7 +109,7 @@ export class SynCookies {
     t.writeUInt32BE(remoteIp >>> 0, 6);
     t.writeUInt16BE(remotePort, 10);
     t[12] = count;
-    return createHash('sha256').update(key).update(t).digest().readUInt32BE(0);
+    return key.hash(t);
   }
 }
 

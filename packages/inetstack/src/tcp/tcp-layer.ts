@@ -219,7 +219,7 @@ export class TcpLayer {
     const sack = ts && cfg.sack && o.sackPermitted;
     let tsVal = -1;
     if (ts) {
-      const [, tsOffset] = this.isn.generate(local, seg.dstPort, seg.srcIp, seg.srcPort, now);
+      const tsOffset = this.#synCookies.tsOffset(local, seg.dstPort, seg.srcIp, seg.srcPort);
       tsVal = cookieTimestamp((Math.floor(now) + tsOffset) >>> 0, peerWs, sack);
     }
     sendCookieSynAck(this.stack, seg, iss, peerWs >= 0 ? wantedWindowScale(cfg) : -1, sack, tsVal);
@@ -245,7 +245,7 @@ export class TcpLayer {
       return true;
     }
     const c = new TcpConnection(this, local, seg.dstPort, seg.srcIp, seg.srcPort);
-    const [, tsOffset] = this.isn.generate(local, seg.dstPort, seg.srcIp, seg.srcPort, now);
+    const tsOffset = this.#synCookies.tsOffset(local, seg.dstPort, seg.srcIp, seg.srcPort);
     c.iss = iss;
     c.tsOffset = tsOffset;
     c.sndUna = c.recoverSeq = c.highRxt = iss;
