@@ -122,3 +122,21 @@ describe('SipHash-2-4', () => {
     ]);
   });
 });
+
+describe('closing a listener', () => {
+  it('drops half-open connections quietly (no reset to spoofed sources) and resets established ones', () => {
+    const h = new TcpHarness();
+    const l = h.listen();
+    h.accept();
+    flood(h, 10);
+    h.out();
+    expect(l.pending.size).toBe(10);
+    h.send({ srcPort: 6000, seq: 5, flags: TCP_SYN });
+    h.send({ srcPort: 6000, seq: 6, ack: h.outOne().seq + 1, flags: TCP_ACK });
+    h.stack.tcp.unlisten(l);
+    h.poll();
+    const out = h.out();
+    expect(out.map((s) => [s.dstPort, s.flags])).toEqual([[6000, TCP_RST | TCP_ACK]]);
+    expect(h.stack.tcp.connectionCount).toBe(1);
+  });
+});

@@ -340,6 +340,7 @@ export class TcpConnection {
         this.sndNxt,
         this.rcvNxt,
         true,
+        this.peerMac,
       );
     }
     this.release();

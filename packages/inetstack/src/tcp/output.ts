@@ -310,6 +310,7 @@ export function sendRst(
   seq: number,
   ack: number,
   withAck: boolean,
+  macHint?: Uint8Array,
 ): void {
   const b = stack.link.tx;
   const flags = TCP_RST | (withAck ? TCP_ACK : 0);
@@ -330,5 +331,5 @@ export function sendRst(
   );
   stack.stats.tcpOut++;
   stack.stats.tcpRstOut++;
-  stack.ipv4.output(remoteIp, IPPROTO_TCP, TCP_HEADER_LEN);
+  stack.ipv4.output(remoteIp, IPPROTO_TCP, TCP_HEADER_LEN, undefined, macHint);
 }

@@ -352,7 +352,9 @@ export class TcpLayer {
     if (l.closed) return;
     l.closed = true;
     if (this.#listeners.get(l.port) === l) this.#listeners.delete(l.port);
-    for (const c of l.pending) c.abort();
+    // Half-open connections go quietly (as in Linux): a flood's spoofed sources
+    // would otherwise each earn a reset.
+    for (const c of l.pending) c.release();
     l.pending.clear();
     for (let c = l.ready.shift(); c !== undefined; c = l.ready.shift()) c.abort();
     l.onAcceptable = undefined;
