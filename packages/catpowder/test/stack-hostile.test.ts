@@ -1,5 +1,5 @@
 // The TypeScript stack on a raw device against hostile and careless peers in the
-// peer namespace: scapy floods and forgeries (test/peers/forge.py), the Linux
+// peer namespace: scapy floods and forgeries (tools/netns/forge.py), the Linux
 // kernel as the legitimate client, and an application that pushes, closes and
 // never waits again while its first flight is lost and the kernel's window closes.
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import { useNetnsPair } from '../../../tools/netns/vitest.mjs';
 import { MODE_CASES, sleep } from './helpers.js';
 import { type Catpowder, keepPolling, openCatpowder, peerRun } from './stack-env.js';
 
-const FORGE = fileURLToPath(new URL('./peers/forge.py', import.meta.url));
+const FORGE = fileURLToPath(new URL('../../../tools/netns/forge.py', import.meta.url));
 // Debian's interpreter, which has python3-scapy (a user's PATH may lead elsewhere).
 const PYTHON = '/usr/bin/python3';
 const FLOOD = 20_000;
