@@ -9,6 +9,7 @@ export function wantedWindowScale(cfg: TcpConfig): number {
   while (scale < TCP_MAX_WSCALE && 65535 * 2 ** scale < cfg.receiveBuffer) scale++;
   return scale;
 }
+
 import type { Segment } from './segment.js';
 
 /** Records what the peer's SYN offered (MSS, window scale, SACK, timestamps). */
