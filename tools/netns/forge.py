@@ -3,7 +3,7 @@
   forge.py syn-flood IFACE DST_MAC DST_IP PORT COUNT SOURCES SEED
       COUNT spoofed SYNs; SOURCES is 'subnet' (random hosts of the /24 other than
       .1 and .2) or 'any' (random addresses anywhere, 0.x and off-subnet included).
-  forge.py frag-udp IFACE DST_MAC SRC_IP DST_IP PORT
+  forge.py frag-udp IFACE DST_MAC SRC_IP DST_IP PORT [FRAGSIZE]
       A 3000-byte UDP datagram in fragments whose checksum is wrong, then the same
       datagram with a good checksum and other bytes.
 Prints 'sent N' when done.
@@ -48,7 +48,7 @@ def syn_flood(iface, dst_mac, dst_ip, port, count, sources, seed):
     print(f"sent {count}", flush=True)
 
 
-def frag_udp(iface, dst_mac, src_ip, dst_ip, port):
+def frag_udp(iface, dst_mac, src_ip, dst_ip, port, fragsize=1480):
     from scapy.all import IP, UDP, Ether, conf, fragment, raw
 
     conf.verb = 0
@@ -59,7 +59,7 @@ def frag_udp(iface, dst_mac, src_ip, dst_ip, port):
     s = conf.L2socket(iface=iface)
     n = 0
     for pkt in (bad, good):
-        for frag in fragment(pkt, fragsize=1480):
+        for frag in fragment(pkt, fragsize=fragsize):
             s.send(raw(Ether(dst=dst_mac) / frag))
             n += 1
     s.close()
@@ -71,6 +71,6 @@ if __name__ == "__main__":
     if mode == "syn-flood":
         syn_flood(args[0], args[1], args[2], int(args[3]), int(args[4]), args[5], int(args[6]))
     elif mode == "frag-udp":
-        frag_udp(*args[:4], int(args[4]))
+        frag_udp(*args[:4], int(args[4]), *(int(a) for a in args[5:6]))
     else:
         sys.exit(f"unknown mode {mode}")

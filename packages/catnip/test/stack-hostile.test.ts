@@ -1,8 +1,8 @@
-// catnip's stack (DPDK net_af_packet on a veth) against forged traffic from the
-// peer namespace (tools/netns/forge.py), the kernel as the legitimate client:
-// the same attacks as @demi/catpowder's stack-hostile suite.
+// catnip's stack (DPDK net_af_packet on a veth) against SYN floods from the peer
+// namespace (tools/netns/forge.py), the kernel as the legitimate client: the
+// flood scenarios of @demi/catpowder's stack-hostile suite.
 import { fileURLToPath } from 'node:url';
-import { AF_INET, type LibOS, Opcode, SOCK_DGRAM, SOCK_STREAM } from '@demi/core';
+import { AF_INET, type LibOS, Opcode, SOCK_STREAM } from '@demi/core';
 import { describePrivileged } from '@demi/core/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NetnsPair } from '../../../tools/netns/index.mjs';
@@ -140,27 +140,5 @@ describePrivileged('catnip stack (net_af_packet) against hostile peers', missing
     expect(stack.arp.pendingCount).toBe(0);
     expect(stack.tcp.connectionCount).toBeLessThanOrEqual(stack.config.tcp.synBacklog + 1);
     libos.close(l);
-  });
-
-  it('a fragmented UDP datagram with a forged checksum is not delivered', async () => {
-    const p = net.pair;
-    const qd = libos.socket(AF_INET, SOCK_DGRAM);
-    libos.bind(qd, { address: p.devIp, port: 7007 });
-    const before = libos.stack.stats.rxBadChecksum;
-    const popped = libos.wait(libos.pop(qd), 30_000);
-    const r = await run(p, PYTHON, [
-      FORGE,
-      'frag-udp',
-      p.peerIf,
-      p.devMac,
-      p.peerIp,
-      p.devIp,
-      '7007',
-    ]);
-    expect(r.out).toContain('sent 6');
-    const seg = (await popped).sga!.segments[0]!;
-    expect(Buffer.from(seg).equals(Buffer.alloc(3000, 'G'))).toBe(true);
-    expect(libos.stack.stats.rxBadChecksum).toBe(before + 1);
-    libos.close(qd);
   });
 });
