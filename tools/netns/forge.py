@@ -3,9 +3,9 @@
   forge.py syn-flood IFACE DST_MAC DST_IP PORT COUNT SOURCES SEED
       COUNT spoofed SYNs; SOURCES is 'subnet' (random hosts of the /24 other than
       .1 and .2) or 'any' (random addresses anywhere, 0.x and off-subnet included).
-  forge.py frag-udp IFACE DST_MAC SRC_IP DST_IP PORT [FRAGSIZE]
-      A 3000-byte UDP datagram in fragments whose checksum is wrong, then the same
-      datagram with a good checksum and other bytes.
+  forge.py frag-udp IFACE DST_MAC SRC_IP DST_IP PORT [FRAGSIZE [SIZE]]
+      A UDP datagram of SIZE bytes (3000) in fragments of FRAGSIZE (1480) whose
+      checksum is wrong, then the same datagram with a good checksum and other bytes.
 Prints 'sent N' when done.
 """
 import random
@@ -48,14 +48,14 @@ def syn_flood(iface, dst_mac, dst_ip, port, count, sources, seed):
     print(f"sent {count}", flush=True)
 
 
-def frag_udp(iface, dst_mac, src_ip, dst_ip, port, fragsize=1480):
+def frag_udp(iface, dst_mac, src_ip, dst_ip, port, fragsize=1480, size=3000):
     from scapy.all import IP, UDP, Ether, conf, fragment, raw
 
     conf.verb = 0
     # The checksum of 3000 'F' bytes on a datagram that carries 3000 'X' bytes.
-    right = IP(raw(IP(src=src_ip, dst=dst_ip) / UDP(sport=5555, dport=port) / (b"F" * 3000)))
-    bad = IP(src=src_ip, dst=dst_ip, id=4242) / UDP(sport=5555, dport=port, chksum=right[UDP].chksum) / (b"X" * 3000)
-    good = IP(src=src_ip, dst=dst_ip, id=4243) / UDP(sport=5555, dport=port) / (b"G" * 3000)
+    right = IP(raw(IP(src=src_ip, dst=dst_ip) / UDP(sport=5555, dport=port) / (b"F" * size)))
+    bad = IP(src=src_ip, dst=dst_ip, id=4242) / UDP(sport=5555, dport=port, chksum=right[UDP].chksum) / (b"X" * size)
+    good = IP(src=src_ip, dst=dst_ip, id=4243) / UDP(sport=5555, dport=port) / (b"G" * size)
     s = conf.L2socket(iface=iface)
     n = 0
     for pkt in (bad, good):
@@ -71,6 +71,6 @@ if __name__ == "__main__":
     if mode == "syn-flood":
         syn_flood(args[0], args[1], args[2], int(args[3]), int(args[4]), args[5], int(args[6]))
     elif mode == "frag-udp":
-        frag_udp(*args[:4], int(args[4]), *(int(a) for a in args[5:6]))
+        frag_udp(*args[:4], *(int(a) for a in args[4:7]))
     else:
         sys.exit(f"unknown mode {mode}")
