@@ -140,3 +140,19 @@ describe('closing a listener', () => {
     expect(h.stack.tcp.connectionCount).toBe(1);
   });
 });
+
+describe('what keeps the process alive', () => {
+  it('half-open connections hold nothing; unacknowledged data of an accepted one does', () => {
+    const h = new TcpHarness();
+    h.listen();
+    flood(h, 20);
+    h.out();
+    expect(h.stack.timers.size).toBeGreaterThan(0);
+    expect(h.stack.timers.holding).toBe(0);
+    const { c, iss } = h.accept();
+    h.write(c, bytes(100));
+    expect(h.stack.timers.holding).toBeGreaterThan(0);
+    h.send({ seq: PEER_ISS + 1, ack: iss + 101, flags: TCP_ACK });
+    expect(h.stack.timers.holding).toBe(0);
+  });
+});

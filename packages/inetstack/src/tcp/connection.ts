@@ -183,7 +183,11 @@ export class TcpConnection {
     this.keepaliveIdleMs = cfg.keepalive.idleMs;
     this.keepaliveIntervalMs = cfg.keepalive.intervalMs;
     this.keepaliveProbes = cfg.keepalive.probes;
-    this.rtxTimer = new Timer((now) => onRetransmitTimeout(this, now), true);
+    // A passive open's SYN-ACK is owed to no application yet: it keeps nothing alive.
+    this.rtxTimer = new Timer(
+      (now) => onRetransmitTimeout(this, now),
+      () => this.listener === undefined,
+    );
     this.tlpTimer = new Timer((now) => onTailLossProbe(this, now), true);
     this.persistTimer = new Timer((now) => onPersistTimeout(this, now), true);
     this.delackTimer = new Timer(() => {

@@ -9,13 +9,17 @@ export class Timer {
   /** Position in the heap, -1 when not armed. */
   index = -1;
 
+  /** Counted in the heap's `holding` while armed. */
+  counted = false;
+
   /**
-   * @param holds the timer carries work owed to a peer (a retransmission, a
-   *   probe): while one is armed the stack must run even with no wait outstanding.
+   * @param holds whether the timer carries work owed to a peer (a retransmission,
+   *   a probe), asked when it is armed: while one is armed the stack must run even
+   *   with no wait outstanding.
    */
   constructor(
     readonly fire: (now: number) => void,
-    readonly holds = false,
+    readonly holds: boolean | (() => boolean) = false,
   ) {}
 
   get armed(): boolean {
@@ -50,7 +54,9 @@ export class TimerHeap {
     }
     timer.at = at;
     timer.index = this.#heap.length;
-    if (timer.holds) this.#holding++;
+    const holds = timer.holds;
+    timer.counted = typeof holds === 'function' ? holds() : holds;
+    if (timer.counted) this.#holding++;
     this.#heap.push(timer);
     this.#up(timer.index);
   }
@@ -72,7 +78,8 @@ export class TimerHeap {
     }
     timer.index = -1;
     timer.at = Number.POSITIVE_INFINITY;
-    if (timer.holds) this.#holding--;
+    if (timer.counted) this.#holding--;
+    timer.counted = false;
   }
 
   /** The earliest deadline, or undefined when nothing is armed. */
