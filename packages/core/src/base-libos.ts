@@ -41,6 +41,9 @@ export abstract class BaseLibOS implements LibOS {
   #asyncWaiters = 0;
   #sleeping = false;
   #timer: NodeJS.Timeout | undefined;
+  /** When `#timer` fires (performance.now() ms) and whether it holds the process, to skip needless re-arming. */
+  #timerDue = 0;
+  #timerHolds = false;
   #sliceScheduled = false;
   #closed = false;
 
@@ -62,6 +65,16 @@ export abstract class BaseLibOS implements LibOS {
   /** Milliseconds until the backend's next timer, if it has one (retransmits, keepalive). */
   protected nextTimerMs(): number | undefined {
     return undefined;
+  }
+
+  /**
+   * Whether the backend's pending timers carry work owed to a peer (data or a
+   * FIN not yet acknowledged). Then they run, and the LibOS wakes on its device,
+   * with no wait outstanding and keep the process alive; other timers
+   * (keepalive, TIME-WAIT) run only while something else keeps it alive.
+   */
+  protected timersHoldProcess(): boolean {
+    return false;
   }
 
   protected doSocket(_domain: number, _type: number, _protocol: number): QDesc {
@@ -168,31 +181,40 @@ export abstract class BaseLibOS implements LibOS {
 
   connect(qd: QDesc, addr: SocketAddress): QToken {
     this.#live('connect');
-    return this.doConnect(assertQd(qd, 'connect'), assertAddress(addr, 'connect', false));
+    const qt = this.doConnect(assertQd(qd, 'connect'), assertAddress(addr, 'connect', false));
+    this.#armTimer();
+    return qt;
   }
 
   close(qd: QDesc): void {
     this.#live('close');
     this.doClose(assertQd(qd, 'close'));
+    this.#armTimer();
   }
 
   asyncClose(qd: QDesc): QToken {
     this.#live('asyncClose');
-    return this.doAsyncClose(assertQd(qd, 'asyncClose'));
+    const qt = this.doAsyncClose(assertQd(qd, 'asyncClose'));
+    this.#armTimer();
+    return qt;
   }
 
   push(qd: QDesc, sga: Sga): QToken {
     this.#live('push');
-    return this.doPush(assertQd(qd, 'push'), assertSga(sga, 'push'));
+    const qt = this.doPush(assertQd(qd, 'push'), assertSga(sga, 'push'));
+    this.#armTimer();
+    return qt;
   }
 
   pushto(qd: QDesc, sga: Sga, addr: SocketAddress): QToken {
     this.#live('pushto');
-    return this.doPushto(
+    const qt = this.doPushto(
       assertQd(qd, 'pushto'),
       assertSga(sga, 'pushto'),
       assertAddress(addr, 'pushto', false),
     );
+    this.#armTimer();
+    return qt;
   }
 
   pop(qd: QDesc, size?: number): QToken {
@@ -293,7 +315,10 @@ export abstract class BaseLibOS implements LibOS {
       if (ready !== undefined) return Promise.resolve(ready);
       this.poll(0);
       const afterPoll = this.#takeFirst(qts);
-      if (afterPoll !== undefined) return Promise.resolve(afterPoll);
+      if (afterPoll !== undefined) {
+        this.#armTimer();
+        return Promise.resolve(afterPoll);
+      }
       return new Promise<WaitAnyResult>((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined;
         const finish = (): void => {
@@ -338,7 +363,10 @@ export abstract class BaseLibOS implements LibOS {
         });
       this.poll(0);
       const ready = this.tokens.takeUnclaimed(n);
-      if (ready.length > 0) return Promise.resolve(ready);
+      if (ready.length > 0) {
+        this.#armTimer();
+        return Promise.resolve(ready);
+      }
       return new Promise<QResult[]>((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined;
         const finish = (): void => {
@@ -382,7 +410,10 @@ export abstract class BaseLibOS implements LibOS {
     const deadline = timeout === undefined ? Number.POSITIVE_INFINITY : start + timeout;
     for (;;) {
       const ready = this.#takeFirst(qts);
-      if (ready !== undefined) return ready;
+      if (ready !== undefined) {
+        this.#armTimer();
+        return ready;
+      }
       const now = performance.now();
       if (now >= deadline) {
         throw new DemiError(
@@ -431,33 +462,60 @@ export abstract class BaseLibOS implements LibOS {
 
   #waiterAdded(): void {
     this.#asyncWaiters++;
-    if (!this.#sleeping) {
-      this.#sleeping = true;
-      this.setWakeups(true);
-    }
     this.#armTimer();
   }
 
   #waiterGone(): void {
     this.#asyncWaiters--;
-    if (this.#asyncWaiters === 0) this.#stopSleeping();
+    if (this.#asyncWaiters === 0) this.#armTimer();
   }
 
   #stopSleeping(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#sleeping) {
-      this.#sleeping = false;
-      this.setWakeups(false);
-    }
+    this.#clearTimer();
+    this.#setSleeping(false);
   }
 
-  #armTimer(): void {
+  #setSleeping(on: boolean): void {
+    if (on === this.#sleeping) return;
+    this.#sleeping = on;
+    this.setWakeups(on);
+  }
+
+  #clearTimer(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#asyncWaiters === 0) return;
+  }
+
+  /**
+   * Keeps one libuv timer on the backend's next deadline whether or not a wait is
+   * outstanding, so retransmissions and probes run after any operation. Work owed
+   * to a peer also keeps the device's wake-up on (its ACKs are processed) and the
+   * process alive; otherwise the timer is unref'd and the LibOS sleeps only for waits.
+   */
+  #armTimer(): void {
+    if (this.#closed) return;
     const ms = this.nextTimerMs();
-    if (ms !== undefined) this.#timer = setTimeout(() => this.progress(), Math.max(0, ms));
+    const holds = ms !== undefined && this.timersHoldProcess();
+    this.#setSleeping(this.#asyncWaiters > 0 || holds);
+    if (ms === undefined) {
+      this.#clearTimer();
+      return;
+    }
+    const due = performance.now() + Math.max(0, ms);
+    const ref = holds || this.#asyncWaiters > 0;
+    if (this.#timer !== undefined && this.#timerHolds === ref && Math.abs(due - this.#timerDue) < 1)
+      return;
+    this.#clearTimer();
+    this.#timerDue = due;
+    this.#timerHolds = ref;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.progress();
+      },
+      Math.max(0, ms),
+    );
+    if (!ref) this.#timer.unref();
   }
 
   #scheduleSlice(): void {
@@ -469,6 +527,7 @@ export abstract class BaseLibOS implements LibOS {
       const end = performance.now() + POLL_SLICE_MS;
       do this.poll(0);
       while (this.#sleeping && performance.now() < end);
+      this.#armTimer();
       if (this.#sleeping) this.#scheduleSlice();
     });
   }

@@ -99,11 +99,12 @@ describe('tcp open: LISTEN and SYN-RECEIVED', () => {
     expect(c.eof).toBe(true);
   });
 
-  it('a SYN beyond the backlog is refused with RST|ACK', () => {
+  it('a SYN while the accept queue (the backlog) is full is refused with RST|ACK', () => {
     const h = new TcpHarness();
-    h.listen(1);
+    const l = h.listen(1);
     h.send({ seq: PEER_ISS, flags: TCP_SYN });
-    expect(h.outOne().flags).toBe(TCP_SYN | TCP_ACK);
+    h.send({ seq: PEER_ISS + 1, ack: h.outOne().seq + 1, flags: TCP_ACK });
+    expect(l.ready.size).toBe(1);
     h.send({ srcPort: PEER_PORT + 1, seq: 7, flags: TCP_SYN });
     const r = h.outOne();
     expect(r.flags).toBe(TCP_RST | TCP_ACK);

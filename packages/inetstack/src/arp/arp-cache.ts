@@ -16,7 +16,13 @@ export class ArpCache {
   #lastIp = -1;
   #last: ArpEntry | undefined;
 
-  constructor(readonly ttlMs: number) {}
+  #learned = 0;
+
+  /** `maxLearned`: learned entries kept at most (as Linux's gc_thresh3); the oldest goes first. */
+  constructor(
+    readonly ttlMs: number,
+    readonly maxLearned = 1024,
+  ) {}
 
   get size(): number {
     return this.#entries.size;
@@ -33,6 +39,7 @@ export class ArpCache {
   }
 
   setStatic(ip: number, mac: Uint8Array): void {
+    if (this.#entries.get(ip)?.isStatic === false) this.#learned--;
     this.#entries.set(ip, {
       mac: Uint8Array.from(mac),
       expiresAt: Number.POSITIVE_INFINITY,
@@ -50,11 +57,19 @@ export class ArpCache {
       e.expiresAt = now + this.ttlMs;
       return;
     }
+    if (this.#learned >= this.maxLearned) {
+      for (const [old, entry] of this.#entries) {
+        if (entry.isStatic) continue;
+        this.delete(old);
+        break;
+      }
+    }
     this.#entries.set(ip, {
       mac: Uint8Array.from(mac.subarray(0, 6)),
       expiresAt: now + this.ttlMs,
       isStatic: false,
     });
+    this.#learned++;
   }
 
   has(ip: number): boolean {
@@ -65,6 +80,7 @@ export class ArpCache {
     const e = this.#entries.get(ip);
     if (e === undefined || e.isStatic) return;
     this.#entries.delete(ip);
+    this.#learned--;
     if (ip === this.#lastIp) this.#lastIp = -1;
   }
 

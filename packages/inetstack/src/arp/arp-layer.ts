@@ -37,10 +37,12 @@ export class ArpLayer {
   readonly #view = new ArpView();
   readonly #pending = new Map<number, Resolution>();
   readonly #buf = new Uint8Array(ETH_HEADER_LEN + ARP_LEN);
+  /** Packets waiting across all resolutions. */
+  #queued = 0;
 
   constructor(readonly stack: InetStack) {
     const c = stack.config.arp;
-    this.cache = new ArpCache(c.cacheTtlMs);
+    this.cache = new ArpCache(c.cacheTtlMs, c.cacheLimit);
     for (const [ip, mac] of c.staticEntries) this.cache.setStatic(ip, mac);
   }
 
@@ -90,14 +92,21 @@ export class ArpLayer {
 
   /** Holds a frame (Ethernet header to be filled) until `ip` resolves. Returns TX_PENDING or an errno. */
   enqueue(ip: number, frame: Uint8Array, done: TxDone | undefined): number {
-    if (this.stack.config.arp.disabled) return ERRNO.EHOSTUNREACH;
+    const cfg = this.stack.config.arp;
+    if (cfg.disabled) return ERRNO.EHOSTUNREACH;
     let r = this.#pending.get(ip);
-    if (r === undefined) r = this.#start(ip, MAC_BROADCAST);
-    if (r.packets.length >= this.stack.config.arp.queueLimit) {
+    if (
+      (r === undefined && this.#pending.size >= cfg.pendingLimit) ||
+      (r !== undefined && r.packets.length >= cfg.queueLimit) ||
+      this.#queued >= cfg.queuedLimit
+    ) {
+      // Bounded: a flood of destinations must not become a flood of requests and queued frames.
       this.stack.stats.arpQueueDrops++;
       return ERRNO.ENOBUFS;
     }
+    if (r === undefined) r = this.#start(ip, MAC_BROADCAST);
     r.packets.push({ frame, done });
+    this.#queued++;
     return TX_PENDING;
   }
 
@@ -119,6 +128,7 @@ export class ArpLayer {
       return;
     }
     this.#pending.delete(ip);
+    this.#queued -= r.packets.length;
     this.cache.delete(ip);
     this.stack.stats.arpFailures++;
     for (const p of r.packets) p.done?.(ERRNO.EHOSTUNREACH);
@@ -129,6 +139,7 @@ export class ArpLayer {
     const e = this.cache.get(ip);
     if (r === undefined || e === undefined) return;
     this.#pending.delete(ip);
+    this.#queued -= r.packets.length;
     this.stack.timers.cancel(r.timer);
     for (const p of r.packets) {
       const errno = this.stack.link.transmitIpv4(p.frame, p.frame.byteLength, e.mac);
@@ -160,5 +171,6 @@ export class ArpLayer {
       for (const p of r.packets) p.done?.(ERRNO.ECANCELED);
     }
     this.#pending.clear();
+    this.#queued = 0;
   }
 }

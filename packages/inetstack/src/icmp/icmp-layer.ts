@@ -15,6 +15,14 @@ import { IPPROTO_ICMP, IPV4_HEADER_LEN } from '../wire/ipv4.js';
 /** Error messages sent per second at most (a token bucket), as Linux rate-limits ICMP errors. */
 const ERRORS_PER_SECOND = 1000;
 const ERROR_BURST = 50;
+/**
+ * Per destination, as Linux's icmp_ratelimit: one error a second with a burst of
+ * six, so one host scanning closed ports cannot take the whole global budget.
+ */
+const PER_DEST_INTERVAL_MS = 1000;
+const PER_DEST_BURST = 6;
+/** Destinations remembered at most; the least recently used is forgotten first. */
+const PER_DEST_MAX = 4096;
 /** Bytes of the offending datagram quoted in an error (its header plus the start of its payload). */
 const QUOTE_BYTES = 64;
 
@@ -26,6 +34,8 @@ export class IcmpLayer {
   readonly #view = new IcmpView();
   #tokens = ERROR_BURST;
   #tokensAt = 0;
+  /** Destination -> [tokens, time of last refill], in least recently used order. */
+  readonly #perDest = new Map<number, [number, number]>();
 
   constructor(readonly stack: InetStack) {}
 
@@ -74,7 +84,7 @@ export class IcmpLayer {
 
   /** Reports that the datagram whose IP header starts at buf[ipOff] reached a closed port. */
   portUnreachable(dst: number, buf: Uint8Array, ipOff: number, ipLen: number): void {
-    if (!this.#allowError()) return;
+    if (!this.#allowError(dst)) return;
     const stack = this.stack;
     const quote = Math.min(ipLen, QUOTE_BYTES);
     const b = stack.link.tx;
@@ -89,15 +99,32 @@ export class IcmpLayer {
     stack.ipv4.output(dst, IPPROTO_ICMP, len);
   }
 
-  #allowError(): boolean {
+  #allowError(dst: number): boolean {
     const now = this.stack.now;
+    const peer = this.#perDest.get(dst);
+    let tokens = PER_DEST_BURST;
+    if (peer !== undefined) {
+      this.#perDest.delete(dst);
+      tokens = Math.min(PER_DEST_BURST, peer[0] + (now - peer[1]) / PER_DEST_INTERVAL_MS);
+    } else if (this.#perDest.size >= PER_DEST_MAX) {
+      this.#perDest.delete(this.#perDest.keys().next().value!);
+    }
+    this.#perDest.set(dst, [tokens, now]);
+    if (tokens < 1) {
+      this.stack.stats.icmpRateLimited++;
+      return false;
+    }
     this.#tokens = Math.min(
       ERROR_BURST,
       this.#tokens + ((now - this.#tokensAt) * ERRORS_PER_SECOND) / 1000,
     );
     this.#tokensAt = now;
-    if (this.#tokens < 1) return false;
+    if (this.#tokens < 1) {
+      this.stack.stats.icmpRateLimited++;
+      return false;
+    }
     this.#tokens -= 1;
+    this.#perDest.get(dst)![0] = tokens - 1;
     return true;
   }
 }

@@ -2,7 +2,7 @@ import { ERRNO } from '@demi/core';
 import { TX_PENDING, type TxDone } from '../arp/arp-layer.js';
 import { IP_OFFSET, L4_OFFSET } from '../link/link-layer.js';
 import type { InetStack } from '../stack/inet-stack.js';
-import { IPV4_BROADCAST, MAC_BROADCAST, prefixMask } from '../util/addr.js';
+import { IPV4_BROADCAST, isMartian, MAC_BROADCAST, prefixMask } from '../util/addr.js';
 import {
   emitIpv4Header,
   IPPROTO_ICMP,
@@ -26,6 +26,8 @@ export class Ipv4Layer {
   #ident: number;
   readonly #mask: number;
   readonly #subnetBroadcast: number;
+  /** Source address of the packet being processed, -1 between packets (see `#replyMac`). */
+  #rxSource = -1;
 
   constructor(readonly stack: InetStack) {
     this.reassembly = new Reassembler(stack);
@@ -54,7 +56,20 @@ export class Ipv4Layer {
       s.rxNotForUs++;
       return;
     }
+    if (isMartian(ip.src) || ip.src === this.#subnetBroadcast) {
+      s.rxMartian++;
+      return;
+    }
     s.ipIn++;
+    this.#rxSource = ip.src;
+    try {
+      this.#dispatch(ip, buf, dst, broadcast);
+    } finally {
+      this.#rxSource = -1;
+    }
+  }
+
+  #dispatch(ip: Ipv4View, buf: Uint8Array, dst: number, broadcast: boolean): void {
     if (ip.isFragment) {
       const whole = this.reassembly.add(ip);
       if (whole !== undefined)
@@ -89,22 +104,45 @@ export class Ipv4Layer {
     buf: Uint8Array,
     off: number,
     len: number,
+    /** Where the IP header starts, -1 for a reassembled datagram. */
     ipOff: number,
     broadcast: boolean,
   ): void {
     const stack = this.stack;
+    // A device verifies the checksums of single frames only: a reassembled
+    // datagram's transport checksum is always ours to check.
+    const verified = ipOff >= 0;
     if (protocol === IPPROTO_TCP) {
-      if (!broadcast) stack.tcp.input(src, dst, buf, off, len);
-    } else if (protocol === IPPROTO_UDP) stack.udp.input(src, dst, buf, off, len, ipOff, broadcast);
+      if (!broadcast) stack.tcp.input(src, dst, buf, off, len, verified);
+    } else if (protocol === IPPROTO_UDP)
+      stack.udp.input(src, dst, buf, off, len, ipOff, broadcast, verified);
     else if (protocol === IPPROTO_ICMP) stack.icmp.input(src, dst, buf, off, len, broadcast);
     else stack.stats.rxUnknownProtocol++;
   }
 
-  /** The address a packet for `dst` is handed to on the link: `dst` itself, or the gateway. */
-  nextHop(dst: number): number {
+  /**
+   * The address a packet for `dst` is handed to on the link: `dst` itself when
+   * on our subnet, else the gateway; undefined when there is no route (no
+   * gateway, or an address no host may have): then nothing is resolved or sent.
+   */
+  nextHop(dst: number): number | undefined {
     const c = this.stack.config;
-    if (c.gateway === undefined || ((dst ^ c.ipv4) & this.#mask) === 0) return dst;
+    if (isMartian(dst)) return undefined;
+    if (((dst ^ c.ipv4) & this.#mask) === 0) return dst;
     return c.gateway;
+  }
+
+  /**
+   * While a received packet is processed, a reply to its sender goes to the
+   * frame's source MAC without resolving it first: a spoofed flood then costs
+   * no ARP traffic or state (Linux confirms neighbours from traffic similarly).
+   */
+  #replyMac(hop: number, hint: Uint8Array | undefined): Uint8Array | undefined {
+    if (hint !== undefined) return hint;
+    const mac = this.stack.link.rxSourceMac;
+    if (mac === undefined || this.#rxSource < 0 || this.nextHop(this.#rxSource) !== hop)
+      return undefined;
+    return mac;
   }
 
   isBroadcast(dst: number): boolean {
@@ -115,7 +153,14 @@ export class Ipv4Layer {
    * Sends the `l4Length` bytes at link.tx[L4_OFFSET...] to `dst`. Returns 0 when
    * sent, TX_PENDING when waiting for ARP (then `done` gets the outcome), or an errno.
    */
-  output(dst: number, protocol: number, l4Length: number, done?: TxDone): number {
+  output(
+    dst: number,
+    protocol: number,
+    l4Length: number,
+    done?: TxDone,
+    /** The peer's MAC as seen in its frames, used if ARP has no entry (a passive open's peer). */
+    macHint?: Uint8Array,
+  ): number {
     const stack = this.stack;
     const b = stack.link.tx;
     const df = protocol === IPPROTO_TCP ? IPV4_FLAG_DF : 0;
@@ -131,7 +176,7 @@ export class Ipv4Layer {
       df,
       !stack.device.offloads.txChecksum,
     );
-    return this.#route(dst, b, L4_OFFSET + l4Length, done);
+    return this.#route(dst, b, L4_OFFSET + l4Length, done, macHint);
   }
 
   /**
@@ -184,14 +229,29 @@ export class Ipv4Layer {
     return result;
   }
 
-  #route(dst: number, b: Uint8Array, length: number, done: TxDone | undefined): number {
+  #route(
+    dst: number,
+    b: Uint8Array,
+    length: number,
+    done: TxDone | undefined,
+    macHint?: Uint8Array,
+  ): number {
     const stack = this.stack;
     stack.stats.ipOut++;
     if (dst === stack.config.ipv4) return stack.link.transmitIpv4(b, length, stack.config.mac);
     if (this.isBroadcast(dst)) return stack.link.transmitIpv4(b, length, MAC_BROADCAST);
     const hop = this.nextHop(dst);
+    if (hop === undefined) {
+      stack.stats.ipNoRoute++;
+      return ERRNO.EHOSTUNREACH;
+    }
     const mac = stack.arp.lookup(hop);
     if (mac !== undefined) return stack.link.transmitIpv4(b, length, mac);
+    const reply = this.#replyMac(hop, macHint);
+    if (reply !== undefined) {
+      stack.stats.txToFrameSource++;
+      return stack.link.transmitIpv4(b, length, reply);
+    }
     return stack.arp.enqueue(hop, b.slice(0, length), done);
   }
 

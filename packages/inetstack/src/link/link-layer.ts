@@ -27,6 +27,9 @@ export class LinkLayer {
   /** Frames we sent to our own address, handed back in at the next poll. */
   readonly #loopback = new FrameQueue<Uint8Array>(1024);
 
+  /** The source MAC of the IPv4 frame being processed (a view valid during its input), for replies. */
+  rxSourceMac: Uint8Array | undefined;
+
   constructor(readonly stack: InetStack) {
     this.tx = new Uint8Array(stack.config.mtu + ETH_HEADER_LEN);
   }
@@ -43,8 +46,14 @@ export class LinkLayer {
       return;
     }
     const type = eth.etherType;
-    if (type === ETHERTYPE_IPV4) this.stack.ipv4.input(frame, eth.payloadOffset, eth.payloadLength);
-    else if (type === ETHERTYPE_ARP)
+    if (type === ETHERTYPE_IPV4) {
+      this.rxSourceMac = frame.subarray(6, 12);
+      try {
+        this.stack.ipv4.input(frame, eth.payloadOffset, eth.payloadLength);
+      } finally {
+        this.rxSourceMac = undefined;
+      }
+    } else if (type === ETHERTYPE_ARP)
       this.stack.arp.input(frame, eth.payloadOffset, eth.payloadLength);
     else s.rxUnknownProtocol++;
   }

@@ -114,6 +114,11 @@ export class InetStackLibOS extends BaseLibOS {
     return at === undefined ? undefined : Math.max(0, at - this.stack.clock.now());
   }
 
+  /** Retransmission, loss-probe and persist timers: data or a FIN is owed to a peer. */
+  protected override timersHoldProcess(): boolean {
+    return this.stack.timers.holding > 0;
+  }
+
   // ---- sockets ------------------------------------------------------------------
 
   #socket(qd: QDesc, syscall: string): Socket {

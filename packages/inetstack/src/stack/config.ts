@@ -15,13 +15,20 @@ export interface ArpConfig {
   disabled: boolean;
   /** Packets held per unresolved address. */
   queueLimit: number;
+  /** Learned entries kept at most (the oldest is forgotten first). */
+  cacheLimit: number;
+  /** Addresses being resolved at once; packets for further ones are dropped (ENOBUFS). */
+  pendingLimit: number;
+  /** Packets held across every address being resolved. */
+  queuedLimit: number;
 }
 
 export interface IpConfig {
   ttl: number;
   reassemblyTimeoutMs: number;
-  /** Bytes held across all datagrams being reassembled. */
+  /** Bytes held across all datagrams being reassembled (buffers plus a fixed cost each), as Linux's ipfrag_high_thresh. */
   reassemblyMaxBytes: number;
+  /** Datagrams in progress at most. */
   reassemblyMaxDatagrams: number;
 }
 
@@ -57,8 +64,12 @@ export interface TcpConfig {
   mslMs: number;
   /** How long an orphaned connection may sit in FIN_WAIT_2. */
   finWait2TimeoutMs: number;
-  /** Largest listen backlog honoured. */
+  /** Largest listen backlog honoured (connections established and waiting for accept). */
   maxBacklog: number;
+  /** Half-open connections (SYN-RECEIVED) a listener holds, apart from its backlog. */
+  synBacklog: number;
+  /** Answer SYNs with SYN cookies (no state) while the SYN queue is full; else drop them. */
+  synCookies: boolean;
   /** Out-of-order ranges held per connection. */
   maxOooRanges: number;
 }
@@ -170,6 +181,9 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
       staticEntries,
       disabled: input.arp?.disabled ?? false,
       queueLimit: int(input.arp?.queueLimit, 64, 'arp.queueLimit', 1, 1 << 16),
+      cacheLimit: int(input.arp?.cacheLimit, 1024, 'arp.cacheLimit', 1, 1 << 20),
+      pendingLimit: int(input.arp?.pendingLimit, 256, 'arp.pendingLimit', 1, 1 << 16),
+      queuedLimit: int(input.arp?.queuedLimit, 1024, 'arp.queuedLimit', 1, 1 << 20),
     },
     ip: {
       ttl: int(input.ip?.ttl, 64, 'ip.ttl', 1, 255),
@@ -182,14 +196,14 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
       ),
       reassemblyMaxBytes: int(
         input.ip?.reassemblyMaxBytes,
-        1 << 20,
+        4 << 20,
         'ip.reassemblyMaxBytes',
         0,
         1 << 30,
       ),
       reassemblyMaxDatagrams: int(
         input.ip?.reassemblyMaxDatagrams,
-        64,
+        4096,
         'ip.reassemblyMaxDatagrams',
         0,
         1 << 16,
@@ -225,6 +239,8 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
       mslMs: int(t.mslMs, 30_000, 'tcp.mslMs', 0, 3_600_000),
       finWait2TimeoutMs: int(t.finWait2TimeoutMs, 60_000, 'tcp.finWait2TimeoutMs', 1, 3_600_000),
       maxBacklog: int(t.maxBacklog, 4096, 'tcp.maxBacklog', 1, 1 << 20),
+      synBacklog: int(t.synBacklog, 256, 'tcp.synBacklog', 1, 1 << 20),
+      synCookies: t.synCookies ?? true,
       maxOooRanges: int(t.maxOooRanges, 32, 'tcp.maxOooRanges', 1, 1024),
     },
     checksumOffload: {

@@ -14,12 +14,24 @@ export function newStackStats() {
     reassembled: 0,
     reassemblyDrops: 0,
     reassemblyTimeouts: 0,
+    /** Datagrams in progress dropped (oldest first) to make room for newer fragments. */
+    reassemblyEvictions: 0,
+    /** Datagrams dropped whole because two fragments overlapped with different bytes. */
+    reassemblyOverlaps: 0,
     arpIn: 0,
     arpOut: 0,
     arpFailures: 0,
     arpQueueDrops: 0,
+    /** Packets from a source no host may have (0/8, 127/8, multicast, 240/4). */
+    rxMartian: 0,
+    /** Packets not sent: no route to the destination (off-subnet with no gateway, or martian). */
+    ipNoRoute: 0,
+    /** Replies sent to the MAC of the frame they answer, the sender not being in the ARP cache. */
+    txToFrameSource: 0,
     icmpIn: 0,
     icmpOut: 0,
+    /** ICMP errors not sent: the global or the per-destination rate limit. */
+    icmpRateLimited: 0,
     udpIn: 0,
     udpOut: 0,
     udpNoPort: 0,
@@ -39,6 +51,11 @@ export function newStackStats() {
     tcpDropped: 0,
     tcpOooSegments: 0,
     tcpChallengeAcks: 0,
+    /** SYN-ACKs carrying a SYN cookie (the SYN queue was full), and ACKs that returned a valid one. */
+    tcpSynCookiesSent: 0,
+    tcpSynCookiesValid: 0,
+    /** SYNs dropped because the SYN queue was full and cookies are off. */
+    tcpSynQueueDrops: 0,
     /** Exceptions caught while processing one frame or timer (a bug in the stack if non-zero). */
     internalErrors: 0,
   };

@@ -3,9 +3,9 @@ import type { TxDone } from '../arp/arp-layer.js';
 import { ByteRing } from '../util/byte-ring.js';
 import { RangeSet } from '../util/range-set.js';
 import { Timer } from '../util/timers.js';
-import { TCP_MAX_WSCALE } from '../wire/tcp-options.js';
 import { type CongestionControl, createCongestionControl } from './congestion/congestion.js';
 import type { TcpListener } from './listener.js';
+import { wantedWindowScale } from './options.js';
 import { sendProbe, sendRst } from './output.js';
 import { RttEstimator } from './rtt.js';
 import { seqAdd, seqSub } from './seq.js';
@@ -154,6 +154,8 @@ export class TcpConnection {
   /** Queued in the layer's dirty list. */
   dirty = false;
   released = false;
+  /** A passive open's peer MAC from its SYN: where to answer while ARP knows nothing of it. */
+  peerMac: Uint8Array | undefined;
   /** ARP outcome of segments that waited for resolution. */
   readonly arpDone: TxDone;
 
@@ -173,9 +175,7 @@ export class TcpConnection {
     this.sndBuf = new ByteRing(cfg.sendBuffer, 16 * 1024);
     this.rcvBuf = new ByteRing(cfg.receiveBuffer, 16 * 1024);
     this.ooo = new RangeSet(cfg.maxOooRanges);
-    let scale = 0;
-    while (scale < TCP_MAX_WSCALE && 65535 * 2 ** scale < cfg.receiveBuffer) scale++;
-    this.wantScale = cfg.windowScaling ? scale : -1;
+    this.wantScale = wantedWindowScale(cfg);
     this.rtt = new RttEstimator(cfg.initialRtoMs, cfg.minRtoMs, cfg.maxRtoMs);
     this.cc = createCongestionControl(cfg.congestionControl);
     this.nodelay = cfg.nodelay;
@@ -183,9 +183,13 @@ export class TcpConnection {
     this.keepaliveIdleMs = cfg.keepalive.idleMs;
     this.keepaliveIntervalMs = cfg.keepalive.intervalMs;
     this.keepaliveProbes = cfg.keepalive.probes;
-    this.rtxTimer = new Timer((now) => onRetransmitTimeout(this, now));
-    this.tlpTimer = new Timer((now) => onTailLossProbe(this, now));
-    this.persistTimer = new Timer((now) => onPersistTimeout(this, now));
+    // A passive open's SYN-ACK is owed to no application yet: it keeps nothing alive.
+    this.rtxTimer = new Timer(
+      (now) => onRetransmitTimeout(this, now),
+      () => this.listener === undefined,
+    );
+    this.tlpTimer = new Timer((now) => onTailLossProbe(this, now), true);
+    this.persistTimer = new Timer((now) => onPersistTimeout(this, now), true);
     this.delackTimer = new Timer(() => {
       this.ackNow = true;
       this.layer.markDirty(this);
@@ -258,7 +262,9 @@ export class TcpConnection {
   /** After a read: tell the peer about a window that opened noticeably (receiver-side SWS avoidance). */
   #windowMayHaveOpened(): void {
     if (!this.#receiving()) return;
-    const free = this.rcvBuf.free;
+    // Without window scaling the field caps the window at 64 KiB: room beyond
+    // what the field can say opens nothing, and updating would repeat the last ACK.
+    const free = Math.min(this.rcvBuf.free, 65535 * 2 ** this.rcvScale);
     const advertised = seqSub(this.rcvAdvRight, this.rcvNxt);
     const threshold = Math.min(this.rcvBuf.maxCapacity / 2, 2 * this.mss);
     if (free - advertised >= threshold) {
@@ -338,6 +344,7 @@ export class TcpConnection {
         this.sndNxt,
         this.rcvNxt,
         true,
+        this.peerMac,
       );
     }
     this.release();

@@ -116,6 +116,13 @@ export function segmentArrives(c: TcpConnection, seg: Segment, now: number): voi
     layer.markDirty(c);
     return;
   }
+  if (seqLt(seg.ack, seqAdd(c.sndUna, -c.maxSndWnd))) {
+    // Older than any window we ever sent into (RFC 5961 5.2): a blind injection
+    // guessing our sequence space. Drop it, data included, and (rate-limited) ACK.
+    stats.tcpChallengeAcks++;
+    ackUnacceptable(c, seg, now);
+    return;
+  }
   const hadFinAcked = c.finAcked;
   processAck(c, seg, now);
   if (c.released) return;

@@ -1,4 +1,15 @@
+import type { TcpConfig } from '../stack/config.js';
+import { TCP_MAX_WSCALE } from '../wire/tcp-options.js';
 import type { TcpConnection } from './connection.js';
+
+/** The window shift we ask for: enough to advertise the whole receive buffer, -1 when scaling is off. */
+export function wantedWindowScale(cfg: TcpConfig): number {
+  if (!cfg.windowScaling) return -1;
+  let scale = 0;
+  while (scale < TCP_MAX_WSCALE && 65535 * 2 ** scale < cfg.receiveBuffer) scale++;
+  return scale;
+}
+
 import type { Segment } from './segment.js';
 
 /** Records what the peer's SYN offered (MSS, window scale, SACK, timestamps). */

@@ -13,6 +13,7 @@ import {
 import { emitTcpOptions, TcpOptions } from '../wire/tcp-options.js';
 import { hole, nextHole, pipe } from './ack.js';
 import type { TcpConnection } from './connection.js';
+import type { Segment } from './segment.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import { TcpState } from './state.js';
 import { armTailLossProbe } from './timeouts.js';
@@ -241,7 +242,7 @@ export function sendSegment(
     c.segsSinceAck = 0;
     if (c.delackTimer.armed) stack.timers.cancel(c.delackTimer);
   }
-  stack.ipv4.output(c.remoteIp, IPPROTO_TCP, TCP_HEADER_LEN + optLen + len, c.arpDone);
+  stack.ipv4.output(c.remoteIp, IPPROTO_TCP, TCP_HEADER_LEN + optLen + len, c.arpDone, c.peerMac);
   return len;
 }
 
@@ -260,6 +261,46 @@ function addSackBlocks(c: TcpConnection, o: TcpOptions): void {
     if (i !== first) o.addSack(seqAdd(c.rcvNxt, ooo.start(i)), seqAdd(c.rcvNxt, ooo.end(i)));
 }
 
+/**
+ * A SYN-ACK that keeps no state: the answer to a SYN while the SYN queue is
+ * full, its sequence number a SYN cookie. `tsVal` < 0 sends no timestamp.
+ */
+export function sendCookieSynAck(
+  stack: InetStack,
+  seg: Segment,
+  iss: number,
+  windowScale: number,
+  sackPermitted: boolean,
+  tsVal: number,
+): void {
+  const cfg = stack.config;
+  const b = stack.link.tx;
+  const o = opts.reset();
+  o.mss = cfg.tcp.mss;
+  if (windowScale >= 0) o.windowScale = windowScale;
+  if (sackPermitted) o.sackPermitted = true;
+  if (tsVal >= 0) o.setTimestamp(tsVal, seg.options.tsVal);
+  const optLen = emitTcpOptions(b, L4_OFFSET + TCP_HEADER_LEN, o);
+  emitTcpHeader(
+    b,
+    L4_OFFSET,
+    seg.dstPort,
+    seg.srcPort,
+    iss,
+    seqAdd(seg.seq, 1),
+    TCP_SYN | TCP_ACK,
+    Math.min(cfg.tcp.receiveBuffer, 65535),
+    optLen,
+    0,
+    cfg.ipv4,
+    seg.srcIp,
+    checksumMode(stack),
+  );
+  stack.stats.tcpOut++;
+  stack.stats.tcpSynCookiesSent++;
+  stack.ipv4.output(seg.srcIp, IPPROTO_TCP, TCP_HEADER_LEN + optLen);
+}
+
 /** A reset for a segment no connection owns, or to abort one. */
 export function sendRst(
   stack: InetStack,
@@ -269,6 +310,7 @@ export function sendRst(
   seq: number,
   ack: number,
   withAck: boolean,
+  macHint?: Uint8Array,
 ): void {
   const b = stack.link.tx;
   const flags = TCP_RST | (withAck ? TCP_ACK : 0);
@@ -289,5 +331,5 @@ export function sendRst(
   );
   stack.stats.tcpOut++;
   stack.stats.tcpRstOut++;
-  stack.ipv4.output(remoteIp, IPPROTO_TCP, TCP_HEADER_LEN);
+  stack.ipv4.output(remoteIp, IPPROTO_TCP, TCP_HEADER_LEN, undefined, macHint);
 }

@@ -7,11 +7,15 @@ import { TcpConnection } from './connection.js';
 import { segmentArrives } from './input.js';
 import { IsnGenerator } from './isn.js';
 import { TcpListener } from './listener.js';
-import { settleOptions, takeSynOptions } from './options.js';
-import { output, sendRst } from './output.js';
+import { settleOptions, takeSynOptions, wantedWindowScale } from './options.js';
+import { output, sendCookieSynAck, sendRst } from './output.js';
 import { Segment } from './segment.js';
 import { seqAdd, seqGt } from './seq.js';
 import { TcpState } from './state.js';
+import { cookieTimestamp, cookieTimestampOptions, SynCookies } from './syn-cookies.js';
+
+/** How long after a SYN queue overflow ACKs are checked for cookies (their validity). */
+const COOKIE_WINDOW_MS = 120_000;
 
 /**
  * TCP demultiplexing: finds the connection or listener for each segment,
@@ -30,9 +34,16 @@ export class TcpLayer {
   #last: TcpConnection | undefined;
   readonly #dirty: TcpConnection[] = [];
   readonly isn: IsnGenerator;
+  /** Made on the first SYN queue overflow (its keys are drawn then). */
+  #cookies: SynCookies | undefined;
 
   constructor(readonly stack: InetStack) {
     this.isn = new IsnGenerator(stack.random);
+  }
+
+  get #synCookies(): SynCookies {
+    this.#cookies ??= new SynCookies(this.stack.random);
+    return this.#cookies;
   }
 
   get connectionCount(): number {
@@ -59,7 +70,15 @@ export class TcpLayer {
     return c;
   }
 
-  input(src: number, dst: number, buf: Uint8Array, off: number, len: number): void {
+  /** `offloadable`: the device may have verified the checksum (false for reassembled datagrams). */
+  input(
+    src: number,
+    dst: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    offloadable = true,
+  ): void {
     const v = this.#view;
     const stack = this.stack;
     const stats = stack.stats;
@@ -68,8 +87,7 @@ export class TcpLayer {
       return;
     }
     if (
-      !stack.device.offloads.rxChecksum &&
-      !stack.config.checksumOffload.tcp &&
+      !(offloadable && (stack.device.offloads.rxChecksum || stack.config.checksumOffload.tcp)) &&
       !v.verifyChecksum(src, dst)
     ) {
       stats.rxBadChecksum++;
@@ -123,13 +141,33 @@ export class TcpLayer {
     const flags = seg.flags;
     if (flags & TCP_RST) return;
     if (flags & TCP_ACK) {
+      if ((flags & TCP_SYN) === 0 && this.#cookieAck(l, seg, now)) return;
       sendRst(this.stack, seg.dstPort, seg.srcIp, seg.srcPort, seg.ack, 0, false);
       return;
     }
-    if ((flags & TCP_SYN) === 0) return;
+    // SYN+FIN is no opening a peer makes, only a scan or an evasion: Linux drops it.
+    if ((flags & TCP_SYN) === 0 || flags & TCP_FIN) {
+      this.stack.stats.tcpDropped++;
+      return;
+    }
+    if (this.stack.ipv4.nextHop(seg.srcIp) === undefined) {
+      // No route back (off-subnet without a gateway): as Linux, no state and no answer.
+      this.stack.stats.tcpDropped++;
+      this.stack.stats.ipNoRoute++;
+      return;
+    }
     if (l.full) {
       this.stack.stats.tcpDropped++;
       this.#refuse(seg);
+      return;
+    }
+    if (l.synQueueFull) {
+      l.overflowAt = now;
+      if (this.stack.config.tcp.synCookies) this.#sendCookie(seg, now);
+      else {
+        this.stack.stats.tcpDropped++;
+        this.stack.stats.tcpSynQueueDrops++;
+      }
       return;
     }
     const c = new TcpConnection(this, this.stack.config.ipv4, seg.dstPort, seg.srcIp, seg.srcPort);
@@ -155,9 +193,85 @@ export class TcpLayer {
     settleOptions(c, now);
     c.state = TcpState.SYN_RECEIVED;
     c.listener = l;
+    c.peerMac = this.stack.link.rxSourceMac?.slice();
     l.pending.add(c);
     this.#add(c);
     this.markDirty(c);
+  }
+
+  /** Answers a SYN with a cookie SYN-ACK, keeping nothing (Linux's layout: see syn-cookies.ts). */
+  #sendCookie(seg: Segment, now: number): void {
+    const cfg = this.stack.config.tcp;
+    const o = seg.options;
+    const local = this.stack.config.ipv4;
+    const iss = this.#synCookies.encode(
+      local,
+      seg.dstPort,
+      seg.srcIp,
+      seg.srcPort,
+      seg.seq,
+      o.mss > 0 ? o.mss : 536,
+      now,
+    );
+    // Window scale and SACK survive only inside the timestamp: without one, offer neither.
+    const ts = cfg.timestamps && o.hasTimestamp;
+    const peerWs = ts && cfg.windowScaling ? o.windowScale : -1;
+    const sack = ts && cfg.sack && o.sackPermitted;
+    let tsVal = -1;
+    if (ts) {
+      const tsOffset = this.#synCookies.tsOffset(local, seg.dstPort, seg.srcIp, seg.srcPort);
+      tsVal = cookieTimestamp((Math.floor(now) + tsOffset) >>> 0, peerWs, sack);
+    }
+    sendCookieSynAck(this.stack, seg, iss, peerWs >= 0 ? wantedWindowScale(cfg) : -1, sack, tsVal);
+  }
+
+  /**
+   * An ACK for a listener that may return a SYN cookie: if it is valid, the
+   * connection is made as it would have been on the SYN and this ACK completes
+   * it. Looked at only for a while after the SYN queue overflowed, as Linux does.
+   */
+  #cookieAck(l: TcpListener, seg: Segment, now: number): boolean {
+    const cfg = this.stack.config.tcp;
+    if (!cfg.synCookies || now - l.overflowAt > COOKIE_WINDOW_MS) return false;
+    const local = this.stack.config.ipv4;
+    const iss = seqAdd(seg.ack, -1);
+    const irs = seqAdd(seg.seq, -1);
+    const mss = this.#synCookies.check(local, seg.dstPort, seg.srcIp, seg.srcPort, irs, iss, now);
+    if (mss === 0) return false;
+    this.stack.stats.tcpSynCookiesValid++;
+    if (l.full) {
+      // As Linux: no room to accept, drop the ACK; the peer's retransmission may find room.
+      this.stack.stats.tcpDropped++;
+      return true;
+    }
+    const c = new TcpConnection(this, local, seg.dstPort, seg.srcIp, seg.srcPort);
+    const tsOffset = this.#synCookies.tsOffset(local, seg.dstPort, seg.srcIp, seg.srcPort);
+    c.iss = iss;
+    c.tsOffset = tsOffset;
+    c.sndUna = c.recoverSeq = c.highRxt = iss;
+    c.sndNxt = c.sndMax = c.sndBufSeq = seqAdd(iss, 1);
+    c.irs = irs;
+    c.rcvNxt = seg.seq;
+    c.rcvAdvRight = seqAdd(c.rcvNxt, Math.min(cfg.receiveBuffer, 65535));
+    c.sndWl1 = seg.seq;
+    c.lastReceiveAt = now;
+    c.peerMss = mss;
+    const o = seg.options;
+    if (cfg.timestamps && o.hasTimestamp) {
+      const carried = cookieTimestampOptions(o.tsEcr);
+      c.peerTs = true;
+      c.tsRecent = o.tsVal;
+      c.peerWs = cfg.windowScaling ? carried.windowScale : -1;
+      c.peerSackOk = carried.sackPermitted;
+    }
+    settleOptions(c, now);
+    c.state = TcpState.SYN_RECEIVED;
+    c.listener = l;
+    c.peerMac = this.stack.link.rxSourceMac?.slice();
+    l.pending.add(c);
+    this.#add(c);
+    segmentArrives(c, seg, now);
+    return true;
   }
 
   /** A passive open completed its handshake. */
@@ -168,6 +282,15 @@ export class TcpLayer {
       return;
     }
     l.pending.delete(c);
+    // The handshake proved the peer receives at the MAC its frames came from:
+    // remember it, as a neighbour confirmed by traffic (no ARP needed).
+    const stack = this.stack;
+    if (
+      c.peerMac !== undefined &&
+      stack.ipv4.nextHop(c.remoteIp) === c.remoteIp &&
+      !stack.arp.cache.has(c.remoteIp)
+    )
+      stack.arp.cache.learn(c.remoteIp, c.peerMac, stack.now);
     if (l.closed || !l.ready.push(c)) {
       c.abort();
       return;
@@ -218,10 +341,8 @@ export class TcpLayer {
   /** Listens on `port`; EADDRINUSE when another listener has it. */
   listen(port: number, backlog: number): TcpListener | number {
     if (this.#listeners.has(port)) return ERRNO.EADDRINUSE;
-    const l = new TcpListener(
-      port,
-      Math.min(Math.max(backlog, 1), this.stack.config.tcp.maxBacklog),
-    );
+    const cfg = this.stack.config.tcp;
+    const l = new TcpListener(port, Math.min(Math.max(backlog, 1), cfg.maxBacklog), cfg.synBacklog);
     this.#listeners.set(port, l);
     return l;
   }
@@ -231,7 +352,9 @@ export class TcpLayer {
     if (l.closed) return;
     l.closed = true;
     if (this.#listeners.get(l.port) === l) this.#listeners.delete(l.port);
-    for (const c of l.pending) c.abort();
+    // Half-open connections go quietly (as in Linux): a flood's spoofed sources
+    // would otherwise each earn a reset.
+    for (const c of l.pending) c.release();
     l.pending.clear();
     for (let c = l.ready.shift(); c !== undefined; c = l.ready.shift()) c.abort();
     l.onAcceptable = undefined;

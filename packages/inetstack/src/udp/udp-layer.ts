@@ -80,6 +80,8 @@ export class UdpLayer {
     len: number,
     ipOff: number,
     broadcast: boolean,
+    /** The device may have verified the checksum (false for reassembled datagrams). */
+    offloadable = true,
   ): void {
     const v = this.#view;
     const stack = this.stack;
@@ -89,8 +91,7 @@ export class UdpLayer {
       return;
     }
     if (
-      !stack.device.offloads.rxChecksum &&
-      !stack.config.checksumOffload.udp &&
+      !(offloadable && (stack.device.offloads.rxChecksum || stack.config.checksumOffload.udp)) &&
       !v.verifyChecksum(src, dst)
     ) {
       s.rxBadChecksum++;

@@ -13,6 +13,16 @@ export const IPV4_BROADCAST = 0xffffffff;
 export const MAC_BROADCAST: Uint8Array = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 export const MAC_ZERO: Uint8Array = new Uint8Array(6);
 
+/**
+ * Addresses no host on a link may use as its own: "this network" (0/8),
+ * loopback (127/8), multicast (224/4) and the reserved block with broadcast
+ * (240/4). Linux drops packets from them (martian sources) and routes nothing to them.
+ */
+export function isMartian(ip: number): boolean {
+  const top = ip >>> 24;
+  return top === 0 || top === 127 || top >= 224;
+}
+
 /** Parses a dotted quad; undefined when it is not one. */
 export function parseIPv4(text: string): number | undefined {
   const m = IPV4.exec(text);

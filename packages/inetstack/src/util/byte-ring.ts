@@ -9,12 +9,15 @@ export class ByteRing {
   #buf: Uint8Array;
   #head = 0;
   #length = 0;
+  /** The first real allocation: nothing is allocated until a byte arrives (a half-open connection holds no buffer). */
+  readonly #initial: number;
 
   constructor(
     readonly maxCapacity: number,
     initialCapacity = 16 * 1024,
   ) {
-    this.#buf = new Uint8Array(Math.max(1, Math.min(initialCapacity, maxCapacity)));
+    this.#initial = Math.max(1, Math.min(initialCapacity, maxCapacity));
+    this.#buf = new Uint8Array(1);
   }
 
   /** Bytes readable. */
@@ -99,7 +102,7 @@ export class ByteRing {
   #ensure(size: number): void {
     const cap = this.#buf.byteLength;
     if (size <= cap) return;
-    let next = cap;
+    let next = Math.max(cap, this.#initial);
     while (next < size) next *= 2;
     next = Math.min(next, this.maxCapacity);
     const grown = new Uint8Array(next);

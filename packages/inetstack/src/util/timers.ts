@@ -9,7 +9,18 @@ export class Timer {
   /** Position in the heap, -1 when not armed. */
   index = -1;
 
-  constructor(readonly fire: (now: number) => void) {}
+  /** Counted in the heap's `holding` while armed. */
+  counted = false;
+
+  /**
+   * @param holds whether the timer carries work owed to a peer (a retransmission,
+   *   a probe), asked when it is armed: while one is armed the stack must run even
+   *   with no wait outstanding.
+   */
+  constructor(
+    readonly fire: (now: number) => void,
+    readonly holds: boolean | (() => boolean) = false,
+  ) {}
 
   get armed(): boolean {
     return this.index >= 0;
@@ -21,9 +32,15 @@ const MAX_FIRES_PER_RUN = 100_000;
 
 export class TimerHeap {
   readonly #heap: Timer[] = [];
+  #holding = 0;
 
   get size(): number {
     return this.#heap.length;
+  }
+
+  /** Armed timers that carry work owed to a peer. */
+  get holding(): number {
+    return this.#holding;
   }
 
   /** Arms (or re-arms) `timer` for absolute time `at`. */
@@ -37,6 +54,9 @@ export class TimerHeap {
     }
     timer.at = at;
     timer.index = this.#heap.length;
+    const holds = timer.holds;
+    timer.counted = typeof holds === 'function' ? holds() : holds;
+    if (timer.counted) this.#holding++;
     this.#heap.push(timer);
     this.#up(timer.index);
   }
@@ -58,6 +78,8 @@ export class TimerHeap {
     }
     timer.index = -1;
     timer.at = Number.POSITIVE_INFINITY;
+    if (timer.counted) this.#holding--;
+    timer.counted = false;
   }
 
   /** The earliest deadline, or undefined when nothing is armed. */
