@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DemiError } from './errors.js';
+import { MAX_SGA_SIZE } from './validate.js';
 
 /**
  * The YAML configuration: Demikernel's keys where they apply, plus a section per
@@ -96,7 +97,7 @@ export const configSchema = z
       })
       .strict()
       .optional(),
-    catnap: z.object({ pop_size: positive.optional() }).strict().optional(),
+    catnap: z.object({ pop_size: positive.max(MAX_SGA_SIZE).optional() }).strict().optional(),
     catmem: z
       .object({ ring_size: positive.optional(), directory: z.string().optional() })
       .strict()

@@ -23,7 +23,7 @@ import { InetStack } from '../stack/inet-stack.js';
 import type { RandomSource } from '../util/random.js';
 import type { SocketContext } from './context.js';
 import { stackConfigFromDemi } from './demi-config.js';
-import type { Socket, SocketOptions } from './socket.js';
+import type { Socket, SocketOptions, TcpSocket } from './socket.js';
 import { TcpOps } from './tcp-ops.js';
 import { UdpOps } from './udp-ops.js';
 
@@ -96,7 +96,7 @@ export class InetStackLibOS extends BaseLibOS {
 
   // ---- progress ---------------------------------------------------------------
 
-  protected poll(_timeoutMs: number): void {
+  protected poll(_timeoutMs: number, _sync: boolean): void {
     this.stack.poll();
   }
 
@@ -137,16 +137,12 @@ export class InetStackLibOS extends BaseLibOS {
 
   protected override doListen(qd: QDesc, backlog: number): void {
     const s = this.#socket(qd, 'listen');
-    if (s.kind !== 'tcp')
-      throw new DemiError('ENOTSUP', 'listen needs a stream socket', { syscall: 'listen' });
-    this.#tcp.listen(s, backlog);
+    if (s.kind === 'tcp') this.#tcp.listen(s, backlog);
   }
 
   protected override doAccept(qd: QDesc): QToken {
-    const s = this.#socket(qd, 'accept');
-    if (s.kind !== 'tcp')
-      throw new DemiError('ENOTSUP', 'accept needs a stream socket', { syscall: 'accept' });
-    return this.#tcp.accept(s);
+    // Core's socket rules let only listening stream sockets through.
+    return this.#tcp.accept(this.#socket(qd, 'accept') as TcpSocket);
   }
 
   protected override doConnect(qd: QDesc, addr: SocketAddress): QToken {
