@@ -449,7 +449,8 @@ export abstract class BaseLibOS implements LibOS {
     // result out at once. take() only ever returns a completed result of this
     // table that no other wait holds, so it needs no further checks.
     const timeout = assertTimeout(timeoutMs, 'waitSync');
-    return this.tokens.take(qt) ?? this.waitAnySync([qt], timeout).result;
+    const done = typeof qt === 'number' ? this.tokens.take(qt) : undefined;
+    return done ?? this.waitAnySync([qt], timeout).result;
   }
 
   waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
