@@ -170,6 +170,12 @@ export class SocketRules {
   beforeTransfer(qd: QDesc, syscall: 'push' | 'pop' | 'pushto'): Tracked | undefined {
     const t = this.check(qd, syscall);
     if (t === undefined) return undefined;
+    if (t.kind !== 'udp' && syscall === 'pushto')
+      throw new DemiError(
+        'ENOTSUP',
+        `pushto is for datagram sockets; use push on ${t.kind === 'tcp' ? 'a connected stream' : 'a pipe'}`,
+        { syscall },
+      );
     if (t.kind === 'tcp' && t.phase !== 'connected')
       throw new DemiError('ENOTCONN', `socket ${qd} is not connected (it is ${t.phase})`, {
         syscall,
