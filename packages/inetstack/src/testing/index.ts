@@ -1,0 +1,6 @@
+export {
+  arpProbe,
+  type DeviceEnv,
+  type DeviceTarget,
+  runDeviceConformance,
+} from './device-conformance.js';
