@@ -66,6 +66,7 @@ describePrivileged('catnip conformance over net_memif', missingDpdk, () => {
           serverAddress: SERVER_IP,
           nextPort: () => port++,
           closedPort: () => 7,
+          internalErrors: () => server.stats.internalErrors + client.stats.internalErrors,
           async teardown() {
             for (const stop of pumps) stop();
             await client.shutdown();

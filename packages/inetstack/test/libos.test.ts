@@ -17,7 +17,11 @@ import type { FrameDevice } from '../src/device/device.js';
 import { MemoryLink } from '../src/device/memory-link.js';
 import { stackConfigFromDemi } from '../src/socket/demi-config.js';
 import { InetStackLibOS } from '../src/socket/libos.js';
+import { failOnInternalErrors } from '../src/testing/internal-errors.js';
 import { formatMac } from '../src/util/addr.js';
+import { Timer } from '../src/util/timers.js';
+
+const track = failOnInternalErrors();
 
 const T = 10_000;
 const text = (s: string) => ({ segments: [new TextEncoder().encode(s)] });
@@ -50,6 +54,8 @@ function pair(
     device: wrap(db),
     config: { demikernel: { local_ipv4_addr: '10.0.0.2' }, ...options.clientConfig },
   });
+  track(server);
+  track(client);
   let pump: NodeJS.Timeout | undefined;
   if (options.pump !== false) {
     pump = setInterval(() => {
@@ -151,6 +157,40 @@ describe('configuration', () => {
     });
     expect(formatMac(l.stack.config.mac)).toBe(formatMac(d.mac));
     cleanup.push(() => l.shutdown());
+  });
+});
+
+describe('internal errors', () => {
+  it('an exception the stack swallows is counted in stats and emitted as internalError', () => {
+    const [d] = MemoryLink.pair();
+    const libos = new InetStackLibOS({
+      name: 'test',
+      device: d,
+      config: { demikernel: { local_ipv4_addr: '10.0.0.1' } },
+    });
+    const seen: unknown[] = [];
+    const listener = (err: unknown) => seen.push(err);
+    libos.on('internalError', listener);
+    const boom = new Error('a timer that throws');
+    libos.stack.timers.set(
+      new Timer(() => {
+        throw boom;
+      }),
+      0,
+    );
+    libos.stack.poll();
+    expect(libos.stats.internalErrors).toBe(1);
+    expect(seen).toEqual([boom]);
+    libos.off('internalError', listener);
+    libos.stack.timers.set(
+      new Timer(() => {
+        throw boom;
+      }),
+      0,
+    );
+    libos.stack.poll();
+    expect(libos.stats.internalErrors).toBe(2);
+    expect(seen).toHaveLength(1);
   });
 });
 

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import {
   BaseLibOS,
   type Capability,
@@ -20,6 +21,7 @@ import {
 import type { Clock, FrameDevice } from '../device/device.js';
 import { ConfigError } from '../stack/config.js';
 import { InetStack } from '../stack/inet-stack.js';
+import type { StackStats } from '../stack/stats.js';
 import type { RandomSource } from '../util/random.js';
 import type { SocketContext } from './context.js';
 import { stackConfigFromDemi } from './demi-config.js';
@@ -54,6 +56,7 @@ export class InetStackLibOS extends BaseLibOS {
   readonly #tcp: TcpOps;
   readonly #udp: UdpOps;
   readonly #defaults: SocketOptions;
+  readonly #events = new EventEmitter<{ internalError: [unknown] }>();
   #nextQd = 1;
 
   constructor(options: InetStackLibOSOptions) {
@@ -66,6 +69,7 @@ export class InetStackLibOS extends BaseLibOS {
         config: input,
         ...(options.clock ? { clock: options.clock } : {}),
         ...(options.random ? { random: options.random } : {}),
+        onInternalError: (err) => this.#events.emit('internalError', err),
       });
     } catch (err) {
       if (err instanceof ConfigError)
@@ -92,6 +96,25 @@ export class InetStackLibOS extends BaseLibOS {
     };
     this.#tcp = new TcpOps(ctx);
     this.#udp = new UdpOps(ctx);
+  }
+
+  /**
+   * The stack's counters. `internalErrors` counts exceptions the stack caught
+   * and swallowed while processing a frame or a timer: a bug, never normal.
+   */
+  get stats(): Readonly<StackStats> {
+    return this.stack.stats;
+  }
+
+  /** 'internalError': each exception the stack caught and swallowed (see stats). */
+  on(event: 'internalError', listener: (err: unknown) => void): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  off(event: 'internalError', listener: (err: unknown) => void): this {
+    this.#events.off(event, listener);
+    return this;
   }
 
   // ---- progress ---------------------------------------------------------------

@@ -4,3 +4,4 @@ export {
   type DeviceTarget,
   runDeviceConformance,
 } from './device-conformance.js';
+export { failOnInternalErrors } from './internal-errors.js';
