@@ -54,6 +54,8 @@ const typecheckStatus = run(nx, [
 ]);
 step('lint (biome, clang-format)');
 const lintStatus = run(process.execPath, [join(root, 'tools/lint.mjs')]);
+step('README numbers carry the date and commit of their run');
+const docsStatus = run(process.execPath, [join(root, 'tools/check-readme-numbers.mjs')]);
 
 step('test');
 const skipLog = join(mkdtempSync(join(tmpdir(), 'demi-test-')), 'skips.jsonl');
@@ -121,7 +123,9 @@ if (benchStatus !== 0) console.log('The benchmark smoke test failed.');
 if (typecheckStatus !== 0) console.log('Type-checking failed (see "typecheck" above).');
 if (lintStatus !== 0)
   console.log('Linting failed: npx biome check --write <files>, clang-format -i.');
+if (docsStatus !== 0)
+  console.log('README numbers lack the date or commit of their run (see above).');
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-const checksFailed = typecheckStatus !== 0 || lintStatus !== 0;
+const checksFailed = typecheckStatus !== 0 || lintStatus !== 0 || docsStatus !== 0;
 if (checksFailed) failed += 1;
 process.exit(failedPackages.length > 0 || benchStatus !== 0 || checksFailed ? 1 : 0);
