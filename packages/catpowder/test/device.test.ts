@@ -231,7 +231,9 @@ for (const mode of MODE_CASES) {
           const payloads: string[] = [];
           const got = await untilFrame(device, (f) => {
             const p = parseIpv4(f);
-            if (p?.protocol !== 17) return undefined;
+            // Only this test's port: the earlier test's kernel sender may still be sending to 7002.
+            if (p?.protocol !== 17 || p.payload[2] !== 5001 >> 8 || p.payload[3] !== (5001 & 0xff))
+              return undefined;
             const text = new TextDecoder().decode(p.payload.subarray(8));
             payloads.push(text);
             return text === 'good' ? text : undefined;

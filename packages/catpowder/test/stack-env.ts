@@ -59,7 +59,12 @@ export function keepPolling(libos: LibOS, port = 9): () => void {
     },
     () => {},
   );
-  return () => libos.close(qd);
+  return () => {
+    // A scenario may have shut the LibOS down already (which cancelled the pop).
+    try {
+      libos.close(qd);
+    } catch {}
+  };
 }
 
 export interface PeerResult {
