@@ -197,7 +197,7 @@ if (!opts['no-save']) {
   const clean = results.map(({ source, ...r }) => ({ ...r, source }));
   writeFileSync(
     file,
-    `${JSON.stringify({ date: started.toISOString(), machine, quick: opts.quick, ...counts, rows: clean }, null, 2)}\n`,
+    `${JSON.stringify({ date: started.toISOString(), commit: gitCommit(), machine, quick: opts.quick, ...counts, rows: clean }, null, 2)}\n`,
   );
   console.log(`results: ${existsSync(file) ? `benchmarks/results/${name}` : 'not written'}`);
   const svg = file.replace(/\.json$/, '.svg');
@@ -213,3 +213,14 @@ if (!opts['no-save']) {
 }
 if (failures > 0) console.error(`${failures} row(s) failed`);
 process.exit(failures > 0 ? 1 : 0);
+
+/** The commit the run measured (with "+dirty" for uncommitted changes), for READMEs that quote it. */
+function gitCommit() {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' });
+  if (head.status !== 0) return null;
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    cwd: here,
+    encoding: 'utf8',
+  });
+  return `${head.stdout.trim()}${dirty.stdout.trim() === '' ? '' : '+dirty'}`;
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run lint`: biome for TypeScript/JavaScript, clang-format (dry run) for C++.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -37,4 +37,24 @@ if (clang !== 0)
   console.error(
     'C++ formatting differs: node_modules/.bin/clang-format -i packages/*/native/* packages/native/include/demi/*',
   );
-process.exit(biome === 0 && clang === 0 ? 0 : 1);
+// Conditional suites go through core's describeIf/describePrivileged, which log
+// every skip with its reason; vitest's runIf/skipIf would skip silently.
+const silent = [];
+for (const pkg of readdirSync(join(root, 'packages'))) {
+  const dir = join(root, 'packages', pkg, 'test');
+  let files = [];
+  try {
+    files = readdirSync(dir, { recursive: true }).filter((f) => /\.[cm]?[jt]s$/.test(String(f)));
+  } catch {
+    continue;
+  }
+  for (const f of files) {
+    const text = readFileSync(join(dir, String(f)), 'utf8');
+    if (/\.(runIf|skipIf)\(/.test(text)) silent.push(join('packages', pkg, 'test', String(f)));
+  }
+}
+if (silent.length > 0)
+  console.error(
+    `Silent conditional skips (use describeIf from @demi/core/testing): ${silent.join(', ')}`,
+  );
+process.exit(biome === 0 && clang === 0 && silent.length === 0 ? 0 : 1);

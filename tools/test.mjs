@@ -42,6 +42,21 @@ const projects = only.length > 0 ? ['--projects', only.join(',')] : [];
 if (run(nx, ['run-many', '-t', 'build', ...projects, '--outputStyle=stream']) !== 0)
   process.exit(1);
 
+// A maintainer relies on types and formatting as much as on tests: every
+// package, its tests included, must type-check, and the linters must pass.
+step('typecheck (tsc --noEmit, tests included)');
+const typecheckStatus = run(nx, [
+  'run-many',
+  '-t',
+  'typecheck',
+  ...projects,
+  '--outputStyle=stream',
+]);
+step('lint (biome, clang-format)');
+const lintStatus = run(process.execPath, [join(root, 'tools/lint.mjs')]);
+step('README numbers carry the date and commit of their run');
+const docsStatus = run(process.execPath, [join(root, 'tools/check-readme-numbers.mjs')]);
+
 step('test');
 const skipLog = join(mkdtempSync(join(tmpdir(), 'demi-test-')), 'skips.jsonl');
 // Every package's suite, then every example's that has one (examples/<name>/vitest.config.ts).
@@ -116,5 +131,12 @@ if (skips.length > 0) {
 }
 if (failedPackages.length > 0) console.log(`Failing packages: ${failedPackages.join(', ')}`);
 if (benchStatus !== 0) console.log('The benchmark smoke test failed.');
+if (typecheckStatus !== 0) console.log('Type-checking failed (see "typecheck" above).');
+if (lintStatus !== 0)
+  console.log('Linting failed: npx biome check --write <files>, clang-format -i.');
+if (docsStatus !== 0)
+  console.log('README numbers lack the date or commit of their run (see above).');
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(failedPackages.length > 0 || benchStatus !== 0 ? 1 : 0);
+const checksFailed = typecheckStatus !== 0 || lintStatus !== 0 || docsStatus !== 0;
+if (checksFailed) failed += 1;
+process.exit(failedPackages.length > 0 || benchStatus !== 0 || checksFailed ? 1 : 0);

@@ -1,18 +1,15 @@
-import { completePop, drainPushes, waitAnySync } from '@demi/catmem';
+import { completePop, drainPushes } from '@demi/catmem';
 import {
-  assertTimeout,
   BaseLibOS,
   type Capability,
   DemiError,
   IPPROTO_TCP,
   Opcode,
   type QDesc,
-  type QResult,
   type QToken,
   type Sga,
   type SocketAddress,
   sgaBytes,
-  type WaitAnyResult,
 } from '@demi/core';
 import { type CatloopNative, native, nativeError } from './native.js';
 import { type CatloopOptions, resolveOptions } from './options.js';
@@ -90,9 +87,8 @@ export class Catloop extends BaseLibOS {
   }
 
   protected override doBind(qd: QDesc, addr: SocketAddress): void {
+    // Calls in the wrong state never get here: core's socket rules answer them.
     const sock = this.#socket(qd, 'bind');
-    if (sock.state !== 'fresh')
-      throw new DemiError('EINVAL', `socket ${qd} is already bound`, { syscall: 'bind' });
     let handle: number;
     let port: number;
     try {
@@ -112,17 +108,6 @@ export class Catloop extends BaseLibOS {
 
   protected override doListen(qd: QDesc, backlog: number): void {
     const sock = this.#socket(qd, 'listen');
-    if (sock.state === 'fresh')
-      throw new DemiError('EDESTADDRREQ', `socket ${qd} must be bound before it listens`, {
-        syscall: 'listen',
-      });
-    if (sock.state !== 'bound' && sock.state !== 'listening') {
-      throw new DemiError(
-        'EINVAL',
-        `socket ${qd} is ${sock.state}; only a bound socket can listen`,
-        { syscall: 'listen' },
-      );
-    }
     try {
       this.#native.listen(sock.handle, backlog);
     } catch (err) {
@@ -133,8 +118,6 @@ export class Catloop extends BaseLibOS {
 
   protected override doAccept(qd: QDesc): QToken {
     const sock = this.#socket(qd, 'accept');
-    if (sock.state !== 'listening')
-      throw new DemiError('EINVAL', `socket ${qd} is not listening`, { syscall: 'accept' });
     const qt = this.tokens.issue(qd, Opcode.ACCEPT);
     if (sock.accepts.length === 0 && this.#acceptNow(sock, qt)) return qt;
     sock.accepts.push(qt);
@@ -172,12 +155,6 @@ export class Catloop extends BaseLibOS {
 
   protected override doConnect(qd: QDesc, addr: SocketAddress): QToken {
     const sock = this.#socket(qd, 'connect');
-    if (sock.state === 'connected')
-      throw new DemiError('EISCONN', `socket ${qd} is already connected`, { syscall: 'connect' });
-    if (sock.state === 'connecting')
-      throw new DemiError('EALREADY', `socket ${qd} is already connecting`, { syscall: 'connect' });
-    if (sock.state === 'listening')
-      throw new DemiError('EINVAL', `socket ${qd} is listening`, { syscall: 'connect' });
     const qt = this.tokens.issue(qd, Opcode.CONNECT);
     let localPort = 0;
     if (sock.state === 'bound') {
@@ -242,15 +219,6 @@ export class Catloop extends BaseLibOS {
     this.#native.setStaging(this.#ctx, this.#staging.buffer as ArrayBuffer);
   }
 
-  #connected(qd: QDesc, syscall: string): Socket {
-    const sock = this.#socket(qd, syscall);
-    if (sock.state !== 'connected')
-      throw new DemiError('ENOTCONN', `socket ${qd} is not connected (it is ${sock.state})`, {
-        syscall,
-      });
-    return sock;
-  }
-
   protected override doGetsockname(qd: QDesc): SocketAddress {
     const sock = this.#socket(qd, 'getsockname');
     return sock.local === undefined ? { address: ANY, port: 0 } : { ...sock.local };
@@ -267,14 +235,9 @@ export class Catloop extends BaseLibOS {
   // ---- data ---------------------------------------------------------------
 
   protected override doPush(qd: QDesc, sga: Sga): QToken {
-    const sock = this.#connected(qd, 'push');
+    const sock = this.#socket(qd, 'push');
     const data = sga.segments.length === 1 ? sga.segments[0]! : sgaBytes(sga);
     const qt = this.tokens.issue(qd, Opcode.PUSH);
-    if (data.byteLength === 0) {
-      // A zero-length record would read as end of file: nothing to send.
-      this.tokens.complete(qt, PUSHED);
-      return qt;
-    }
     let offset = 0;
     if (sock.pushes.length === 0) {
       const r = this.#native.push(sock.handle, data);
@@ -294,7 +257,7 @@ export class Catloop extends BaseLibOS {
   }
 
   protected override doPop(qd: QDesc, size: number): QToken {
-    const sock = this.#connected(qd, 'pop');
+    const sock = this.#socket(qd, 'pop');
     const qt = this.tokens.issue(qd, Opcode.POP);
     if (sock.pops.length === 0 && this.#popNow(sock, qt, size)) return qt;
     sock.pops.push({ qt, size });
@@ -336,7 +299,7 @@ export class Catloop extends BaseLibOS {
     return progressed;
   }
 
-  protected poll(timeoutMs: number): void {
+  protected poll(timeoutMs: number, _sync: boolean): void {
     if (this.#busy.size === 0) return;
     if (timeoutMs > 0 && this.#busy.size === 1 && this.#popWait(timeoutMs)) return;
     let progressed = false;
@@ -389,18 +352,8 @@ export class Catloop extends BaseLibOS {
     }
   }
 
-  override waitSync(qt: QToken, timeoutMs?: number): QResult {
-    // Pushes and pops usually complete inside the call that issued them; take()
-    // hands out only results of this table that nobody else waits on.
-    if (timeoutMs !== undefined) assertTimeout(timeoutMs, 'waitSync');
-    return this.tokens.take(qt) ?? this.waitAnySync([qt], timeoutMs).result;
-  }
-
-  override waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
-    return waitAnySync(this.tokens, this.#pollFn, qts, timeoutMs);
-  }
-
-  readonly #pollFn = (timeoutMs: number): void => this.poll(timeoutMs);
+  // Blocking polls spin on the rings natively first (see catmem's poll).
+  protected override readonly syncSpinMs = 0;
 
   // ---- closing ------------------------------------------------------------
 

@@ -2,15 +2,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describeIf } from '@demi/core/testing';
+import { expect, it } from 'vitest';
 
 // examples/tcp-echo as a user runs it, unchanged: two processes, the LibOS chosen
 // by DEMI_LIBOS, loaded through init() from the built package.
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const env = { ...process.env, DEMI_LIBOS: 'catloop' };
-const present =
+const missingExamples = (): string | undefined =>
   existsSync(`${root}/examples/tcp-echo/server.mjs`) &&
-  existsSync(`${root}/examples/tcp-echo/client.mjs`);
+  existsSync(`${root}/examples/tcp-echo/client.mjs`)
+    ? undefined
+    : 'examples/tcp-echo is not in this checkout';
 
 function start(
   script: string,
@@ -31,7 +34,7 @@ function start(
 const catloopSegments = () =>
   new Set(readdirSync('/dev/shm').filter((f) => f.startsWith('demi-catmem.catloop.127.0.0.1:')));
 
-describe.runIf(present)('examples with DEMI_LIBOS=catloop', () => {
+describeIf('examples with DEMI_LIBOS=catloop', missingExamples, () => {
   it('tcp-echo: server and client as child processes, nothing left in /dev/shm', async () => {
     const before = catloopSegments();
     const server = start('examples/tcp-echo/server.mjs', ['--port', '0', '--connections', '1']);

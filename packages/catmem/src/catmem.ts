@@ -1,16 +1,13 @@
 import {
-  assertTimeout,
   BaseLibOS,
   type Capability,
   DemiError,
   ERRNO,
   Opcode,
   type QDesc,
-  type QResult,
   type QToken,
   type Sga,
   sgaBytes,
-  type WaitAnyResult,
 } from '@demi/core';
 import {
   assertDirectory,
@@ -20,7 +17,7 @@ import {
 } from './config.js';
 import { type CatmemNative, native, nativeError } from './native.js';
 import { PipeEnd } from './pipe-end.js';
-import { completePop, drainPushes, waitAnySync } from './ring-ops.js';
+import { completePop, drainPushes } from './ring-ops.js';
 
 /** Per instance not yet shut down: closes its ends (EOF, unlink) if the process exits first. */
 const live = new Set<() => void>();
@@ -139,11 +136,6 @@ export class Catmem extends BaseLibOS {
     const end = this.#end(qd, 'push');
     const data = sga.segments.length === 1 ? sga.segments[0]! : sgaBytes(sga);
     const qt = this.tokens.issue(qd, Opcode.PUSH);
-    if (data.byteLength === 0) {
-      // A zero-length record would read as end of file: nothing to send.
-      this.tokens.complete(qt, PUSHED);
-      return qt;
-    }
     let offset = 0;
     if (end.pushes.length === 0) {
       const r = this.#native.push(end.handle, data);
@@ -191,7 +183,7 @@ export class Catmem extends BaseLibOS {
     return progressed;
   }
 
-  protected poll(timeoutMs: number): void {
+  protected poll(timeoutMs: number, _sync: boolean): void {
     if (this.#busy.size === 0) return;
     if (timeoutMs > 0 && this.#busy.size === 1 && !this.isShutdown) {
       // The common waitSync case, one pipe with only pops pending: pop, wait
@@ -216,19 +208,9 @@ export class Catmem extends BaseLibOS {
 
   // ---- waiting --------------------------------------------------------------
 
-  override waitSync(qt: QToken, timeoutMs?: number): QResult {
-    // Already complete (a push or pop that finished inline): no checks needed,
-    // take() hands out only results of this table that nobody else waits on.
-    if (timeoutMs !== undefined) assertTimeout(timeoutMs, 'waitSync');
-    return this.tokens.take(qt) ?? this.waitAnySync([qt], timeoutMs).result;
-  }
-
-  /** Like BaseLibOS's, without its 0.2 ms of poll(0): see ring-ops.ts. */
-  override waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
-    return waitAnySync(this.tokens, this.#pollFn, qts, timeoutMs);
-  }
-
-  readonly #pollFn = (timeoutMs: number): void => this.poll(timeoutMs);
+  // Every blocking poll here spins on the rings natively first, then sleeps on
+  // the futex (see poll): waitSync adds no spinning of its own.
+  protected override readonly syncSpinMs = 0;
 
   protected override setWakeups(active: boolean): void {
     if (this.isShutdown) return;

@@ -11,7 +11,6 @@ export {
   type PendingPop,
   type PendingPush,
   type RingPush,
-  waitAnySync,
 } from './ring-ops.js';
 
 /** The registry's entry point: `init({ libos: 'catmem' })` or DEMI_LIBOS=catmem. */

@@ -133,11 +133,13 @@ describe('catmem pipes in one process', () => {
     b.close(qb);
   });
 
-  it('sends nothing for an empty push and one message for a multi-segment push', () => {
+  it('refuses an empty push (EINVAL) and sends one message for a multi-segment push', () => {
     const qa = a.createPipe(name);
     const qb = b.openPipe(name);
-    expect(a.waitSync(a.push(qa, { segments: [] })).ret).toBe(0);
-    expect(a.waitSync(a.push(qa, sga(new Uint8Array(0)))).ret).toBe(0);
+    expect(() => a.push(qa, { segments: [] })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => a.push(qa, sga(new Uint8Array(0)))).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
     a.waitSync(a.push(qa, { segments: [seq(3, 1), seq(4, 2)] }));
     expect(bytes(b.waitSync(b.pop(qb)))).toEqual(new Uint8Array([...seq(3, 1), ...seq(4, 2)]));
     expect(() => b.waitSync(b.pop(qb), 20)).toThrow(/ETIMEDOUT/);

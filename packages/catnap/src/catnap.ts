@@ -14,7 +14,6 @@ import {
   SOL_SOCKET,
   type SocketAddress,
   type SockoptValue,
-  type WaitAnyResult,
 } from '@demi/core';
 import { endpointToAddress, ipv4ToInt } from './address.js';
 import { loadAddon, type NativeEngine, toDemiError } from './native.js';
@@ -58,9 +57,11 @@ export class Catnap extends BaseLibOS {
   readonly #popSize: number;
   #slab: ArrayBuffer | undefined;
   #slabGeneration = -1;
-  /** Inside waitSync: non-blocking polls spin natively for a while (see native PollKernel). */
-  #spinning = false;
-  #skipPoll = false;
+  // An async wait need not poll before it sleeps: operations that could finish
+  // already did inside their call, and anything that became ready since leaves
+  // the epoll fd readable, which wakes us on the next turn of the event loop.
+  // Saves a native call and a system call per async wait.
+  protected override readonly pollBeforeSleep = false;
   // Called from the addon when the epoll fd is readable, with the records it has
   // just harvested. Held here: the addon holds it weakly, so a forgotten Catnap
   // can be collected.
@@ -93,28 +94,6 @@ export class Catnap extends BaseLibOS {
   /** Open sockets, including ones still finishing an asyncClose (for tests and tools). */
   get socketCount(): number {
     return this.isShutdown ? 0 : this.#engine.socketCount();
-  }
-
-  override waitAny(qts: readonly QToken[], timeoutMs?: number): Promise<WaitAnyResult> {
-    // The wait engine polls once before it sleeps. Not needed here: operations
-    // that could finish already did inside their call, and anything that became
-    // ready since leaves the epoll fd readable, which wakes us on the next turn
-    // of the event loop. Saves a native call and a system call per async wait.
-    this.#skipPoll = true;
-    try {
-      return super.waitAny(qts, timeoutMs);
-    } finally {
-      this.#skipPoll = false;
-    }
-  }
-
-  override waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
-    this.#spinning = true;
-    try {
-      return super.waitAnySync(qts, timeoutMs);
-    } finally {
-      this.#spinning = false;
-    }
   }
 
   override pop(qd: QDesc, size?: number): QToken {
@@ -289,11 +268,11 @@ export class Catnap extends BaseLibOS {
 
   // ---- progress -----------------------------------------------------------
 
-  protected override poll(timeoutMs: number): void {
-    if (this.#skipPoll) return;
+  protected override poll(timeoutMs: number, sync: boolean): void {
     let n: number;
     try {
-      n = this.#engine.poll(timeoutMs, this.#spinning);
+      // Inside waitSync non-blocking polls spin natively for a while (see native PollKernel).
+      n = this.#engine.poll(timeoutMs, sync);
       this.#completed(n);
       // A full record buffer means more may be ready: keep going without blocking.
       while (n === this.#capacity) {

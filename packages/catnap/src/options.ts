@@ -1,4 +1,4 @@
-import { DEFAULT_POP_SIZE, type DemiConfig, DemiError } from '@demi/core';
+import { DEFAULT_POP_SIZE, type DemiConfig, DemiError, MAX_SGA_SIZE } from '@demi/core';
 import type { EngineOptions } from './native.js';
 
 export interface CatnapOptions {
@@ -51,7 +51,7 @@ export function resolveOptions(options: CatnapOptions): { popSize: number; engin
   const popSize =
     options.popSize === undefined
       ? DEFAULT_POP_SIZE
-      : wholeNumber(options.popSize, 'popSize', 1 << 30);
+      : wholeNumber(options.popSize, 'popSize', MAX_SGA_SIZE);
   if (popSize === 0)
     throw new DemiError('EINVAL', 'popSize must be at least 1', { syscall: 'init' });
   if (options.nodelay !== undefined && typeof options.nodelay !== 'boolean') {

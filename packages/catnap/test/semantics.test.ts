@@ -117,11 +117,10 @@ describe('addresses and errors', () => {
     libos.close(qd);
   });
 
-  it('pop on a TCP socket that never connected completes FAILED with ENOTCONN', async () => {
+  it('pop and push on a TCP socket that never connected throw ENOTCONN at the call', () => {
     const qd = libos.socket(AF_INET, SOCK_STREAM);
-    const result = await libos.wait(libos.pop(qd));
-    expect(result.opcode).toBe(Opcode.FAILED);
-    expect(result.ret).toBe(ERRNO.ENOTCONN);
+    expectDemiError(() => libos.pop(qd), 'ENOTCONN');
+    expectDemiError(() => libos.push(qd, sgaOf('x')), 'ENOTCONN');
     libos.close(qd);
   });
 });

@@ -1,10 +1,8 @@
 import { DemiError } from '@demi/core';
-import type { DeviceOffloads, FrameDevice } from '@demi/inetstack';
+import { CheckedDevice, type DeviceOffloads, ETH_OVERHEAD_BYTES } from '@demi/inetstack';
 import { toDemiError } from './errors.js';
 import { loadDpdk, type NativePort, type NativePortInfo, type NativePortStats } from './native.js';
 import { type CatnipDeviceOptions, ealArgv, validateOptions } from './options.js';
-
-const ETH_HEADER = 14;
 
 /** Devices still open, closed at process exit (process.exit skips Node's own environment cleanup). */
 const openDevices = new Set<CatnipDevice>();
@@ -48,7 +46,7 @@ export type CatnipDeviceStats = NativePortStats;
  * call per burst in each direction. DPDK is polled: there is no wake-up source,
  * so async waits poll in short slices and waitSync spins.
  */
-export class CatnipDevice implements FrameDevice {
+export class CatnipDevice extends CheckedDevice {
   readonly mac: Uint8Array;
   readonly mtu: number;
   readonly offloads: DeviceOffloads;
@@ -67,14 +65,13 @@ export class CatnipDevice implements FrameDevice {
   #txCount = 0;
   /** Frames native code still holds because the driver's queue was full. */
   #queued = 0;
-  #receiving = false;
-  #closed = false;
 
   /**
    * Starts DPDK's EAL (or joins it, if another instance in this process did)
    * and configures and starts the port. Throws DemiError with DPDK's own words.
    */
   constructor(options: CatnipDeviceOptions = {}) {
+    super();
     validateOptions(options);
     const addon = loadDpdk();
     const { args, defaults } = ealArgv(options);
@@ -124,35 +121,28 @@ export class CatnipDevice implements FrameDevice {
     closeAtExit(this);
   }
 
-  receive(onFrame: (frame: Uint8Array) => void): number {
-    // A callback that receives again would overwrite the frames being handed out.
-    if (this.#closed || this.#receiving) return 0;
-    this.#receiving = true;
-    try {
-      const n = this.#native.rx();
-      for (let i = 0; i < n; i++) {
-        const start = this.#rxSlots + i * this.#slotSize;
-        onFrame(this.#u8.subarray(start, start + this.#u32[this.#rxLens + i]!));
-      }
-      return n;
-    } finally {
-      this.#receiving = false;
-    }
+  protected get deviceName(): string {
+    return `catnip port ${this.port.device}`;
   }
 
-  send(frame: Uint8Array): boolean {
-    if (this.#closed) return false;
-    const len = frame.byteLength;
-    if (len < ETH_HEADER || len > this.#slotSize) {
-      throw new DemiError(
-        'EMSGSIZE',
-        `an Ethernet frame must be ${ETH_HEADER}-${this.#slotSize} bytes for this port (MTU ${this.mtu}), got ${len}`,
-        { syscall: 'send' },
-      );
+  protected override maxFrameBytes(): number {
+    return Math.min(this.mtu + ETH_OVERHEAD_BYTES, this.#slotSize);
+  }
+
+  protected receiveFrames(onFrame: (frame: Uint8Array) => void): number {
+    const n = this.#native.rx();
+    for (let i = 0; i < n; i++) {
+      const start = this.#rxSlots + i * this.#slotSize;
+      onFrame(this.#u8.subarray(start, start + this.#u32[this.#rxLens + i]!));
     }
-    if (this.#txCount === this.#txSlotCount) this.flush();
+    return n;
+  }
+
+  protected queueFrame(frame: Uint8Array): boolean {
+    const len = frame.byteLength;
+    if (this.#txCount === this.#txSlotCount) this.flushFrames();
     if (this.#queued > this.#txQueueLimit) {
-      this.flush();
+      this.flushFrames();
       if (this.#queued > this.#txQueueLimit) return false;
     }
     this.#u8.set(frame, this.#txSlots + this.#txCount * this.#slotSize);
@@ -161,35 +151,28 @@ export class CatnipDevice implements FrameDevice {
     return true;
   }
 
-  flush(): void {
-    if (this.#closed || (this.#txCount === 0 && this.#queued === 0)) return;
+  protected flushFrames(): void {
+    if (this.#txCount === 0 && this.#queued === 0) return;
     const count = this.#txCount;
     this.#txCount = 0;
     this.#queued = this.#native.tx(count);
   }
 
   /** Stops and closes the port; the last catnip instance in the process also cleans up the EAL. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected closeDevice(): void {
     openDevices.delete(this);
     this.#native.close();
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** Frames and bytes moved, and what was dropped where. */
   stats(): CatnipDeviceStats {
-    if (this.#closed)
-      throw new DemiError('EBADF', 'the catnip device is closed', { syscall: 'stats' });
+    this.live('stats');
     return this.#native.stats();
   }
 
   /** Whether the link is up (a memif link is up once its peer connected). */
   link(): { up: boolean; speedMbps: number } {
-    if (this.#closed) return { up: false, speedMbps: 0 };
+    if (this.closed) return { up: false, speedMbps: 0 };
     return this.#native.link();
   }
 
@@ -197,8 +180,7 @@ export class CatnipDevice implements FrameDevice {
   async waitForLink(timeoutMs = 10_000): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     while (!this.link().up) {
-      if (this.#closed)
-        throw new DemiError('EBADF', 'the catnip device is closed', { syscall: 'waitForLink' });
+      this.live('waitForLink');
       if (performance.now() > deadline) {
         throw new DemiError(
           'ETIMEDOUT',

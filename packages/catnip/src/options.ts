@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type DemiConfig, DemiError, describe } from '@demi/core';
+import { type DemiConfig, intIn, netnsName, parseOptions, z } from '@demi/core';
 
 /** How to open a DPDK port. */
 export interface CatnipDeviceOptions {
@@ -43,48 +43,29 @@ export interface CatnipDeviceOptions {
   promiscuous?: boolean;
 }
 
+const catnipDeviceSchema = z
+  .object({
+    ealArgs: z.array(z.string()).min(1, 'leave ealArgs out for the defaults').optional(),
+    vdevs: z.array(z.string()).optional(),
+    portId: intIn(0, 1023).optional(),
+    netns: netnsName.optional(),
+    mtu: intIn(68, 9216).optional(),
+    rxBurst: intIn(1, 512).optional(),
+    txSlots: intIn(1, 1024).optional(),
+    rxDesc: intIn(16, 8192).optional(),
+    txDesc: intIn(16, 8192).optional(),
+    mbufs: intIn(1023, 1 << 20).optional(),
+    softwareChecksum: z.boolean().optional(),
+    promiscuous: z.boolean().optional(),
+  })
+  .refine((o) => o.ealArgs === undefined || o.vdevs === undefined || o.vdevs.length === 0, {
+    message: 'give either ealArgs (verbatim) or vdevs (added to the default arguments), not both',
+  });
+
 /** Checks options in JS, for messages that name the option; native code checks again. */
 export function validateOptions(options: CatnipDeviceOptions): CatnipDeviceOptions {
-  const fail = (what: string): never => {
-    throw new DemiError('EINVAL', `catnip device: ${what}`, { syscall: 'open' });
-  };
-  if (typeof options !== 'object' || options === null)
-    fail(`options must be an object, got ${describe(options)}`);
-  const o = options;
-  const strings = (v: unknown, name: string) => {
-    if (v !== undefined && !(Array.isArray(v) && v.every((s) => typeof s === 'string'))) {
-      fail(`${name} must be an array of strings, got ${describe(v)}`);
-    }
-  };
-  strings(o.ealArgs, 'ealArgs');
-  strings(o.vdevs, 'vdevs');
-  if (o.ealArgs !== undefined && o.vdevs !== undefined && o.vdevs.length > 0) {
-    fail('give either ealArgs (verbatim) or vdevs (added to the default arguments), not both');
-  }
-  if (o.ealArgs?.length === 0) fail('ealArgs must not be empty (leave it out for the defaults)');
-  const int = (v: unknown, name: string, min: number, max: number) => {
-    if (
-      v !== undefined &&
-      !(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)
-    ) {
-      fail(`${name} must be an integer in [${min}, ${max}], got ${describe(v)}`);
-    }
-  };
-  int(o.portId, 'portId', 0, 1023);
-  int(o.mtu, 'mtu', 68, 9216);
-  int(o.rxBurst, 'rxBurst', 1, 512);
-  int(o.txSlots, 'txSlots', 1, 1024);
-  int(o.rxDesc, 'rxDesc', 16, 8192);
-  int(o.txDesc, 'txDesc', 16, 8192);
-  int(o.mbufs, 'mbufs', 1023, 1 << 20);
-  if (o.netns !== undefined && (typeof o.netns !== 'string' || !/^[^/\0]{1,200}$/.test(o.netns))) {
-    fail(`netns must be a namespace name (as in \`ip netns list\`), got ${describe(o.netns)}`);
-  }
-  for (const key of ['softwareChecksum', 'promiscuous'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'boolean')
-      fail(`${key} must be a boolean, got ${describe(o[key])}`);
-  }
-  return o;
+  parseOptions(catnipDeviceSchema, options, 'catnip device');
+  return options;
 }
 
 /**
@@ -146,12 +127,8 @@ export function optionsFromConfig(
     promiscuous: config.demikernel?.local_link_addr !== undefined,
   };
   if (dpdk.eal_init !== undefined && dpdk.eal_init.length > 0) options.ealArgs = dpdk.eal_init;
-  // Not in the schema yet: read defensively so a later schema can add them.
-  const extra = dpdk as Record<string, unknown>;
-  if (typeof extra.netns === 'string') options.netns = extra.netns;
+  if (dpdk.netns !== undefined) options.netns = dpdk.netns;
   else if (env.DPDK_NETNS) options.netns = env.DPDK_NETNS;
-  if (Array.isArray(extra.vdevs) && options.ealArgs === undefined) {
-    options.vdevs = extra.vdevs.filter((v): v is string => typeof v === 'string');
-  }
+  if (dpdk.vdevs !== undefined && options.ealArgs === undefined) options.vdevs = dpdk.vdevs;
   return options;
 }

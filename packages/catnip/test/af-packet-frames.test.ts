@@ -174,8 +174,9 @@ s.send(bytes.fromhex(sys.argv[1]))`,
     device.close();
     expect(device.link().up).toBe(false);
     expect(() => device.stats()).toThrow(/EBADF/);
-    expect(device.send(new Uint8Array(60))).toBe(false);
-    expect(device.receive(() => {})).toBe(0);
+    // The FrameDevice contract: every call after close is EBADF.
+    expect(() => device.send(new Uint8Array(60))).toThrow(/EBADF/);
+    expect(() => device.receive(() => {})).toThrow(/EBADF/);
     const status = ealStatus();
     expect(status.state).toBe('cleaned');
     expect(status.cleanupSkipped).toBeUndefined();

@@ -56,6 +56,7 @@ export function startPeer(pair: NetnsPair, args: string[]): Peer & { ready: Prom
  */
 export async function pumpUntil<T>(libos: LibOS, until: Promise<T>): Promise<T> {
   const qd = libos.socket(AF_INET, SOCK_DGRAM);
+  libos.bind(qd, { address: '0.0.0.0', port: 0 });
   const qt = libos.pop(qd);
   let settled = false;
   until.then(

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AF_INET, Opcode, type QResult, SOCK_DGRAM, SOCK_STREAM } from '@demi/core';
 import { describePrivileged } from '@demi/core/testing';
+import { failOnInternalErrors } from '@demi/inetstack/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CatnipLibOS } from '../src/index.js';
 import { missingDpdk, sleep } from './helpers.js';
@@ -62,13 +63,16 @@ describePrivileged('catnip stacks in two processes over net_memif', missingDpdk,
     return buf;
   }
 
+  const track = failOnInternalErrors();
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'demi-catnip-memif-stack-'));
     const socket = join(dir, 'memif.sock');
-    libos = new CatnipLibOS({
-      config: { demikernel: { local_ipv4_addr: OURS, prefix_length: 24 } },
-      device: { vdevs: [`net_memif0,role=server,id=0,socket=${socket},socket-abstract=no`] },
-    });
+    libos = track(
+      new CatnipLibOS({
+        config: { demikernel: { local_ipv4_addr: OURS, prefix_length: 24 } },
+        device: { vdevs: [`net_memif0,role=server,id=0,socket=${socket},socket-abstract=no`] },
+      }),
+    );
     child = spawn(process.execPath, ['--import', 'tsx', fixture, socket, PEER], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });

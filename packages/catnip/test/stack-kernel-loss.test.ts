@@ -3,6 +3,7 @@
 // each direction (seeded): TCP must recover and every byte arrive intact.
 import { describePrivileged } from '@demi/core/testing';
 import { FaultDevice } from '@demi/inetstack';
+import { failOnInternalErrors } from '@demi/inetstack/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { useNetnsPair } from '../../../tools/netns/vitest.mjs';
 import { CatnipLibOS } from '../src/index.js';
@@ -14,18 +15,21 @@ describePrivileged(
   missingNetnsDpdk,
   () => {
     const net = useNetnsPair();
+    const track = failOnInternalErrors();
     let libos: CatnipLibOS;
     let faults: FaultDevice;
     beforeAll(() => {
       const { pair } = net;
-      libos = new CatnipLibOS({
-        config: { demikernel: { local_ipv4_addr: pair.devIp, prefix_length: 24 } },
-        device: { vdevs: [`net_af_packet0,iface=${pair.devIf}`], netns: pair.devNs },
-        wrap: (port) => {
-          faults = new FaultDevice(port, { seed: 4242, dropPct: 1 });
-          return faults;
-        },
-      });
+      libos = track(
+        new CatnipLibOS({
+          config: { demikernel: { local_ipv4_addr: pair.devIp, prefix_length: 24 } },
+          device: { vdevs: [`net_af_packet0,iface=${pair.devIf}`], netns: pair.devNs },
+          wrap: (port) => {
+            faults = new FaultDevice(port, { seed: 4242, dropPct: 1 });
+            return faults;
+          },
+        }),
+      );
     });
     afterAll(async () => {
       await libos?.shutdown();

@@ -1,6 +1,7 @@
 // catnip's whole stack against the Linux kernel: net_af_packet on one end of a
 // veth pair, the kernel (ping, Python sockets) in the other namespace.
 import { describePrivileged } from '@demi/core/testing';
+import { failOnInternalErrors } from '@demi/inetstack/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { useNetnsPair } from '../../../tools/netns/vitest.mjs';
 import { CatnipLibOS } from '../src/index.js';
@@ -12,13 +13,16 @@ describePrivileged(
   missingNetnsDpdk,
   () => {
     const net = useNetnsPair();
+    const track = failOnInternalErrors();
     let libos: CatnipLibOS;
     beforeAll(() => {
       const { pair } = net;
-      libos = new CatnipLibOS({
-        config: { demikernel: { local_ipv4_addr: pair.devIp, prefix_length: 24 } },
-        device: { vdevs: [`net_af_packet0,iface=${pair.devIf}`], netns: pair.devNs },
-      });
+      libos = track(
+        new CatnipLibOS({
+          config: { demikernel: { local_ipv4_addr: pair.devIp, prefix_length: 24 } },
+          device: { vdevs: [`net_af_packet0,iface=${pair.devIf}`], netns: pair.devNs },
+        }),
+      );
     });
     afterAll(async () => {
       await libos?.shutdown();

@@ -1,4 +1,4 @@
-import { type DemiConfig, DemiError, describe } from '@demi/core';
+import { type DemiConfig, intIn, netnsName, parseOptions, z } from '@demi/core';
 
 /** How to open a raw Ethernet device. */
 export interface RawDeviceOptions {
@@ -31,54 +31,31 @@ export interface RawDeviceOptions {
   promiscuous?: boolean;
 }
 
-const MODES = ['af_packet', 'af_xdp'];
-const XDP_MODES = ['skb', 'native'];
+const rawDeviceSchema = z
+  .object({
+    interfaceName: z
+      .string()
+      .regex(/^[^\s/]{1,15}$/, "1-15 characters without spaces or '/'")
+      .optional(),
+    interfaceIndex: intIn(1, 0x7fffffff).optional(),
+    mode: z.enum(['af_packet', 'af_xdp']).optional(),
+    xdpMode: z.enum(['skb', 'native']).optional(),
+    queue: intIn(0, 63).optional(),
+    netns: netnsName.optional(),
+    batchSize: intIn(1, 4096).optional(),
+    ringFrames: intIn(64, 1 << 18).optional(),
+    checksumOffload: z.boolean().optional(),
+    promiscuous: z.boolean().optional(),
+  })
+  .refine((o) => o.interfaceName !== undefined || o.interfaceIndex !== undefined, {
+    message:
+      'name the interface: raw_socket.interface_name in the config (or RAW_SOCKET_INTERFACE_NAME=eth1)',
+  });
 
 /** Checks options in JS, for messages that name the option; native code checks again. */
 export function validateOptions(options: RawDeviceOptions): RawDeviceOptions {
-  const fail = (what: string): never => {
-    throw new DemiError('EINVAL', `catpowder device: ${what}`, { syscall: 'open' });
-  };
-  if (typeof options !== 'object' || options === null)
-    fail(`options must be an object, got ${describe(options)}`);
-  const o = options;
-  if (
-    o.interfaceName !== undefined &&
-    (typeof o.interfaceName !== 'string' || !/^[^\s/]{1,15}$/.test(o.interfaceName))
-  ) {
-    fail(
-      `interfaceName must be 1-15 characters without spaces or '/', got ${describe(o.interfaceName)}`,
-    );
-  }
-  if (o.interfaceName === undefined && o.interfaceIndex === undefined) {
-    fail(
-      'name the interface: raw_socket.interface_name in the config (or RAW_SOCKET_INTERFACE_NAME=eth1)',
-    );
-  }
-  const int = (v: unknown, name: string, min: number, max: number) => {
-    if (
-      v !== undefined &&
-      !(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)
-    ) {
-      fail(`${name} must be an integer in [${min}, ${max}], got ${describe(v)}`);
-    }
-  };
-  int(o.interfaceIndex, 'interfaceIndex', 1, 0x7fffffff);
-  int(o.queue, 'queue', 0, 63);
-  int(o.batchSize, 'batchSize', 1, 4096);
-  int(o.ringFrames, 'ringFrames', 64, 1 << 18);
-  if (o.mode !== undefined && !MODES.includes(o.mode))
-    fail(`mode must be 'af_packet' or 'af_xdp', got ${describe(o.mode)}`);
-  if (o.xdpMode !== undefined && !XDP_MODES.includes(o.xdpMode))
-    fail(`xdpMode must be 'skb' or 'native', got ${describe(o.xdpMode)}`);
-  if (o.netns !== undefined && (typeof o.netns !== 'string' || !/^[^/\0]{1,200}$/.test(o.netns))) {
-    fail(`netns must be a namespace name (as in \`ip netns list\`), got ${describe(o.netns)}`);
-  }
-  for (const key of ['checksumOffload', 'promiscuous'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'boolean')
-      fail(`${key} must be a boolean, got ${describe(o[key])}`);
-  }
-  return o;
+  parseOptions(rawDeviceSchema, options, 'catpowder device');
+  return options;
 }
 
 /**
@@ -102,8 +79,6 @@ export function optionsFromConfig(config: DemiConfig): RawDeviceOptions {
   };
   if (options.interfaceName === undefined && raw.xdp_interface_index !== undefined)
     options.interfaceIndex = raw.xdp_interface_index;
-  // Not in the schema yet: read defensively so a later schema can add it.
-  const netns = (raw as Record<string, unknown>).netns;
-  if (typeof netns === 'string') options.netns = netns;
+  if (raw.netns !== undefined) options.netns = raw.netns;
   return options;
 }

@@ -1,5 +1,4 @@
-import { DemiError, describe } from '@demi/core';
-import type { DeviceOffloads, FrameDevice } from './frame-device.js';
+import { CheckedDevice, type DeviceOffloads } from '@demi/inetstack';
 import { loadAddon, type NativeDevice, toDemiError } from './native.js';
 import { type RawDeviceOptions, validateOptions } from './options.js';
 
@@ -13,7 +12,7 @@ export interface RawDeviceStats {
   rxPartialChecksums: number;
   txFrames: number;
   txBytes: number;
-  /** Frames refused: malformed, oversized, or the device queue stayed full. */
+  /** Frames the device queue refused because it stayed full (bad sizes throw EMSGSIZE instead). */
   txDropped: number;
   /** Frames the kernel dropped because the receive ring was full. */
   kernelDrops: number;
@@ -26,7 +25,7 @@ export interface RawDeviceStats {
  * through two arenas of fixed-size slots; received frames are views into the
  * receive arena, valid only during the `receive` callback.
  */
-export class RawDevice implements FrameDevice {
+export class RawDevice extends CheckedDevice {
   readonly mac: Uint8Array;
   readonly mtu: number;
   readonly offloads: DeviceOffloads;
@@ -44,10 +43,11 @@ export class RawDevice implements FrameDevice {
   readonly #slotSize: number;
   readonly #maxFrame: number;
   #txCount = 0;
+  /** Frames refused because the kernel's queue stayed full (counted as drops). */
   #txRefused = 0;
-  #closed = false;
 
   constructor(options: RawDeviceOptions) {
+    super();
     validateOptions(options);
     const { RawDevice: Native } = loadAddon();
     const checksums = options.checksumOffload ?? true;
@@ -84,8 +84,15 @@ export class RawDevice implements FrameDevice {
     this.#maxFrame = Math.min(info.mtu + 18, info.slotSize);
   }
 
-  receive(onFrame: (frame: Uint8Array) => void): number {
-    this.#live('receive');
+  protected get deviceName(): string {
+    return `catpowder device ${this.interfaceName}`;
+  }
+
+  protected override maxFrameBytes(): number {
+    return this.#maxFrame;
+  }
+
+  protected receiveFrames(onFrame: (frame: Uint8Array) => void): number {
     let n: number;
     try {
       n = this.#native.receive();
@@ -102,20 +109,10 @@ export class RawDevice implements FrameDevice {
     return n;
   }
 
-  send(frame: Uint8Array): boolean {
-    this.#live('send');
-    if (!(frame instanceof Uint8Array)) {
-      throw new DemiError('EINVAL', `send takes a Uint8Array frame, got ${describe(frame)}`, {
-        syscall: 'send',
-      });
-    }
+  protected queueFrame(frame: Uint8Array): boolean {
     const len = frame.byteLength;
-    if (len < 14 || len > this.#maxFrame) {
-      this.#txRefused++;
-      return false;
-    }
     if (this.#txCount === this.#slots) {
-      this.flush();
+      this.flushFrames();
       // The kernel's queue is still full: refused, as a full NIC queue drops.
       if (this.#txCount === this.#slots) {
         this.#txRefused++;
@@ -128,8 +125,7 @@ export class RawDevice implements FrameDevice {
     return true;
   }
 
-  flush(): void {
-    this.#live('flush');
+  protected flushFrames(): void {
     const n = this.#txCount;
     if (n === 0) return;
     this.#txCount = 0;
@@ -150,10 +146,7 @@ export class RawDevice implements FrameDevice {
   }
 
   setWakeup(onReadable: (() => void) | undefined): void {
-    if (this.#closed) {
-      if (onReadable === undefined) return;
-      this.#live('setWakeup');
-    }
+    if (!this.wakeupAllowed(onReadable)) return;
     try {
       this.#native.setWakeup(onReadable);
     } catch (err) {
@@ -162,24 +155,13 @@ export class RawDevice implements FrameDevice {
   }
 
   stats(): RawDeviceStats {
-    this.#live('stats');
+    this.live('stats');
     const s = this.#native.stats();
     return { ...s, txDropped: s.txDropped + this.#txRefused };
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected closeDevice(): void {
     this.#txCount = 0;
     this.#native.close();
-  }
-
-  #live(syscall: string): void {
-    if (this.#closed)
-      throw new DemiError('EBADF', `catpowder device ${this.interfaceName} is closed`, { syscall });
   }
 }

@@ -50,6 +50,7 @@ for (const mode of MODE_CASES.filter((m) => m.title !== 'af_xdp (skb)')) {
           serverAddress: stackIsServer ? pair.devIp : pair.peerIp,
           nextPort: () => port++,
           closedPort: () => 39999,
+          internalErrors: () => catpowder.stats.internalErrors,
           async teardown() {
             stopPolling();
             await catpowder.shutdown();

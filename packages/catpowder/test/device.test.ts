@@ -264,12 +264,14 @@ for (const mode of MODE_CASES) {
         expect(s.txBytes).toBeGreaterThan(s.txFrames * 42 - 1);
       });
 
-      it('refuses frames it cannot send, without sending them', () => {
-        const before = device.stats().txDropped;
-        expect(device.send(new Uint8Array(13))).toBe(false);
-        expect(device.send(new Uint8Array(device.mtu + 19))).toBe(false);
-        expect(device.send(new Uint8Array(64 * 1024))).toBe(false);
-        expect(device.stats().txDropped).toBe(before + 3);
+      it('refuses frames it cannot send (EMSGSIZE), without sending them', () => {
+        const before = device.stats().txFrames;
+        for (const size of [13, device.mtu + 19, 64 * 1024])
+          expect(() => device.send(new Uint8Array(size))).toThrow(
+            expect.objectContaining({ code: 'EMSGSIZE' }),
+          );
+        device.flush();
+        expect(device.stats().txFrames).toBe(before);
         expect(() => device.send('frame' as unknown as Uint8Array)).toThrow(/EINVAL/);
       });
     },

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { AF_INET, type DemiConfig, type LibOS, Opcode, SOCK_DGRAM } from '@demi/core';
 import { FaultDevice, type FaultOptions, InetStackLibOS } from '@demi/inetstack';
+import { failOnInternalErrors } from '@demi/inetstack/testing';
 import type { NetnsPair } from '../../../tools/netns/index.mjs';
 import { createCatpowder, RawDevice, type RawDeviceOptions } from '../src/index.js';
 
@@ -20,6 +21,9 @@ export function stackConfig(pair: NetnsPair, extra: DemiConfig = {}): DemiConfig
   };
 }
 
+/** Every suite that opens a stack here fails a test after which it swallowed an exception. */
+const track = failOnInternalErrors();
+
 /** A catpowder LibOS on pair.devIf, optionally behind a fault-injecting device. */
 export function openCatpowder(
   pair: NetnsPair,
@@ -29,13 +33,13 @@ export function openCatpowder(
   const config = stackConfig(pair, options.config);
   const deviceOptions = { interfaceName: pair.devIf, netns: pair.devNs, ...device };
   if (options.fault === undefined) {
-    const libos = createCatpowder(config, deviceOptions);
+    const libos = track(createCatpowder(config, deviceOptions));
     return { libos, device: libos.stack.device as RawDevice };
   }
   const raw = new RawDevice(deviceOptions);
   const fault = new FaultDevice(raw, options.fault);
   return {
-    libos: new InetStackLibOS({ name: 'catpowder', device: fault, config }),
+    libos: track(new InetStackLibOS({ name: 'catpowder', device: fault, config })),
     device: raw,
     fault,
   };
@@ -55,7 +59,12 @@ export function keepPolling(libos: LibOS, port = 9): () => void {
     },
     () => {},
   );
-  return () => libos.close(qd);
+  return () => {
+    // A scenario may have shut the LibOS down already (which cancelled the pop).
+    try {
+      libos.close(qd);
+    } catch {}
+  };
 }
 
 export interface PeerResult {

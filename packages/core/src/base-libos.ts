@@ -1,5 +1,6 @@
 import { AF_INET, Opcode, SOCK_DGRAM, SOCK_STREAM } from './constants.js';
 import { DemiError } from './errors.js';
+import { SocketRules } from './socket-rules.js';
 import { TokenTable, type Waiter } from './token-table.js';
 import type {
   Capability,
@@ -20,10 +21,13 @@ import {
   assertSga,
   assertTimeout,
   describe,
+  MAX_SGA_SIZE,
 } from './validate.js';
 
-/** How long waitSync spins on non-blocking polls before it lets the backend block briefly. */
+/** How long waitSync spins on non-blocking polls, by default, before it lets the backend block briefly. */
 const SPIN_BEFORE_BLOCKING_MS = 0.2;
+/** The longest one blocking poll inside waitSync may last, so its deadline is kept. */
+const SYNC_BLOCK_MS = 1;
 /** How long one slice of polling may hold the event loop in a polled backend. */
 const POLL_SLICE_MS = 0.5;
 const PIPE_NAME = /^[A-Za-z0-9._:-]{1,200}$/;
@@ -38,6 +42,7 @@ export abstract class BaseLibOS implements LibOS {
   abstract readonly capabilities: ReadonlySet<Capability>;
 
   protected readonly tokens = new TokenTable();
+  readonly #rules = new SocketRules();
   #asyncWaiters = 0;
   #sleeping = false;
   #timer: NodeJS.Timeout | undefined;
@@ -47,10 +52,34 @@ export abstract class BaseLibOS implements LibOS {
   #sliceScheduled = false;
   #closed = false;
 
+  constructor() {
+    this.tokens.onSettled = (qd, issued, result) => this.#rules.settled(qd, issued, result);
+  }
+
   // ---- what a backend provides -------------------------------------------
 
-  /** Makes progress and completes tokens; may block up to `timeoutMs` (0: never block). */
-  protected abstract poll(timeoutMs: number): void;
+  /**
+   * Makes progress and completes tokens; may block up to `timeoutMs` (0: never
+   * block). `sync` is true inside waitSync/waitAnySync, where the caller has
+   * chosen to spend this thread on the wait (a backend may spin natively).
+   */
+  protected abstract poll(timeoutMs: number, sync: boolean): void;
+
+  /**
+   * Whether an async wait polls once before it sleeps. A backend whose
+   * operations finish inside the call that issued them whenever they can, and
+   * whose wake-up source fires for anything that became ready since, sets this
+   * false and saves a poll per wait.
+   */
+  protected readonly pollBeforeSleep: boolean = true;
+
+  /**
+   * How long waitSync polls without blocking before it lets the backend block
+   * (up to 1 ms at a time). Backends whose blocking poll spins natively first
+   * (shared-memory rings) set 0: on a machine where the peer shares this core,
+   * spinning here would only delay the peer.
+   */
+  protected readonly syncSpinMs: number = SPIN_BEFORE_BLOCKING_MS;
 
   /**
    * Starts or stops waking this LibOS while async waits are outstanding. A backend
@@ -161,27 +190,47 @@ export abstract class BaseLibOS implements LibOS {
       throw new DemiError('ENOTSUP', `socket type ${type} is not SOCK_STREAM or SOCK_DGRAM`, {
         syscall: 'socket',
       });
-    return this.doSocket(domain, type, protocol);
+    const qd = this.doSocket(domain, type, protocol);
+    this.#rules.opened(qd, type);
+    return qd;
   }
 
   bind(qd: QDesc, addr: SocketAddress): void {
     this.#live('bind');
-    this.doBind(assertQd(qd, 'bind'), assertAddress(addr, 'bind'));
+    assertQd(qd, 'bind');
+    const address = assertAddress(addr, 'bind');
+    this.#rules.beforeBind(qd, address);
+    this.doBind(qd, address);
+    this.#rules.bound(qd, address);
   }
 
   listen(qd: QDesc, backlog: number): void {
     this.#live('listen');
-    this.doListen(assertQd(qd, 'listen'), assertInteger(backlog, 'backlog', 'listen', 0, 65535));
+    assertQd(qd, 'listen');
+    assertInteger(backlog, 'backlog', 'listen', 0, 65535);
+    this.#rules.beforeListen(qd);
+    this.doListen(qd, backlog);
+    this.#rules.listening(qd);
   }
 
   accept(qd: QDesc): QToken {
     this.#live('accept');
-    return this.doAccept(assertQd(qd, 'accept'));
+    this.#rules.beforeAccept(assertQd(qd, 'accept'));
+    return this.doAccept(qd);
   }
 
   connect(qd: QDesc, addr: SocketAddress): QToken {
     this.#live('connect');
-    const qt = this.doConnect(assertQd(qd, 'connect'), assertAddress(addr, 'connect', false));
+    assertQd(qd, 'connect');
+    const address = assertAddress(addr, 'connect', false);
+    const before = this.#rules.beforeConnect(qd);
+    let qt: QToken;
+    try {
+      qt = this.doConnect(qd, address);
+    } catch (err) {
+      this.#rules.connectThrew(qd, before);
+      throw err;
+    }
     this.#armTimer();
     return qt;
   }
@@ -189,42 +238,51 @@ export abstract class BaseLibOS implements LibOS {
   close(qd: QDesc): void {
     this.#live('close');
     this.doClose(assertQd(qd, 'close'));
+    this.#rules.closed(qd);
     this.#armTimer();
   }
 
   asyncClose(qd: QDesc): QToken {
     this.#live('asyncClose');
     const qt = this.doAsyncClose(assertQd(qd, 'asyncClose'));
+    this.#rules.closed(qd);
     this.#armTimer();
     return qt;
   }
 
   push(qd: QDesc, sga: Sga): QToken {
     this.#live('push');
-    const qt = this.doPush(assertQd(qd, 'push'), assertSga(sga, 'push'));
+    assertQd(qd, 'push');
+    const data = assertSga(sga, 'push', true);
+    this.#rules.beforeTransfer(qd, 'push');
+    const qt = this.doPush(qd, data);
     this.#armTimer();
     return qt;
   }
 
   pushto(qd: QDesc, sga: Sga, addr: SocketAddress): QToken {
     this.#live('pushto');
-    const qt = this.doPushto(
-      assertQd(qd, 'pushto'),
-      assertSga(sga, 'pushto'),
-      assertAddress(addr, 'pushto', false),
-    );
+    assertQd(qd, 'pushto');
+    const data = assertSga(sga, 'pushto', true);
+    const address = assertAddress(addr, 'pushto', false);
+    this.#rules.beforeTransfer(qd, 'pushto');
+    const qt = this.doPushto(qd, data, address);
+    this.#rules.autobound(qd);
     this.#armTimer();
     return qt;
   }
 
   pop(qd: QDesc, size?: number): QToken {
     this.#live('pop');
-    return this.doPop(assertQd(qd, 'pop'), assertPopSize(size, 'pop'));
+    assertQd(qd, 'pop');
+    const max = assertPopSize(size, 'pop');
+    this.#rules.beforeTransfer(qd, 'pop');
+    return this.doPop(qd, max);
   }
 
   sgaalloc(size: number): Sga {
     this.#live('sgaalloc');
-    return this.doSgaalloc(assertInteger(size, 'size', 'sgaalloc', 0, 1 << 30));
+    return this.doSgaalloc(assertInteger(size, 'size', 'sgaalloc', 1, MAX_SGA_SIZE));
   }
 
   readonly #freed = new WeakSet<Sga>();
@@ -239,18 +297,22 @@ export abstract class BaseLibOS implements LibOS {
   createPipe(name: string): QDesc {
     this.#live('createPipe');
     if (!this.capabilities.has('pipe')) throw this.unsupported('createPipe');
-    return this.doCreatePipe(assertPipeName(name, 'createPipe'));
+    const qd = this.doCreatePipe(assertPipeName(name, 'createPipe'));
+    this.#rules.openedPipe(qd);
+    return qd;
   }
 
   openPipe(name: string): QDesc {
     this.#live('openPipe');
     if (!this.capabilities.has('pipe')) throw this.unsupported('openPipe');
-    return this.doOpenPipe(assertPipeName(name, 'openPipe'));
+    const qd = this.doOpenPipe(assertPipeName(name, 'openPipe'));
+    this.#rules.openedPipe(qd);
+    return qd;
   }
 
   setsockopt(qd: QDesc, level: number, name: number, value: SockoptValue): void {
     this.#live('setsockopt');
-    assertQd(qd, 'setsockopt');
+    this.#rules.check(assertQd(qd, 'setsockopt'), 'setsockopt');
     assertInteger(level, 'level', 'setsockopt', 0, 0xffff);
     assertInteger(name, 'name', 'setsockopt', 0, 0xffff);
     const ok =
@@ -273,7 +335,7 @@ export abstract class BaseLibOS implements LibOS {
 
   getsockopt(qd: QDesc, level: number, name: number): SockoptValue {
     this.#live('getsockopt');
-    assertQd(qd, 'getsockopt');
+    this.#rules.check(assertQd(qd, 'getsockopt'), 'getsockopt');
     assertInteger(level, 'level', 'getsockopt', 0, 0xffff);
     assertInteger(name, 'name', 'getsockopt', 0, 0xffff);
     return this.doGetsockopt(qd, level, name);
@@ -281,18 +343,21 @@ export abstract class BaseLibOS implements LibOS {
 
   getpeername(qd: QDesc): SocketAddress {
     this.#live('getpeername');
-    return this.doGetpeername(assertQd(qd, 'getpeername'));
+    this.#rules.check(assertQd(qd, 'getpeername'), 'getpeername');
+    return this.doGetpeername(qd);
   }
 
   getsockname(qd: QDesc): SocketAddress {
     this.#live('getsockname');
-    return this.doGetsockname(assertQd(qd, 'getsockname'));
+    this.#rules.check(assertQd(qd, 'getsockname'), 'getsockname');
+    return this.doGetsockname(qd);
   }
 
   async shutdown(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.tokens.failEverything();
+    this.#rules.clear();
     this.#stopSleeping();
     await this.doShutdown();
   }
@@ -310,47 +375,54 @@ export abstract class BaseLibOS implements LibOS {
   waitAny(qts: readonly QToken[], timeoutMs?: number): Promise<WaitAnyResult> {
     try {
       const timeout = assertTimeout(timeoutMs, 'wait');
-      this.#checkTokens(qts, 'wait');
-      const ready = this.#takeFirst(qts);
+      assertTokenList(qts, timeout, 'wait');
+      const ready = this.#scan(qts, 'wait');
       if (ready !== undefined) return Promise.resolve(ready);
-      this.poll(0);
-      const afterPoll = this.#takeFirst(qts);
-      if (afterPoll !== undefined) {
-        this.#armTimer();
-        return Promise.resolve(afterPoll);
-      }
-      return new Promise<WaitAnyResult>((resolve, reject) => {
-        let timer: NodeJS.Timeout | undefined;
-        const finish = (): void => {
-          for (const qt of qts) this.tokens.setWaiter(qt, undefined);
-          if (timer !== undefined) clearTimeout(timer);
-          this.#waiterGone();
-        };
-        const waiter: Waiter = {
-          deliver: (result) => {
-            finish();
-            resolve({ index: qts.indexOf(result.qt), result });
-            return true;
-          },
-        };
-        for (const qt of qts) this.tokens.setWaiter(qt, waiter);
-        if (timeout !== undefined) {
-          timer = setTimeout(() => {
-            finish();
-            reject(
-              new DemiError(
-                'ETIMEDOUT',
-                `no completion within ${timeout} ms; the token${qts.length > 1 ? 's remain' : ' remains'} valid`,
-                { syscall: 'wait' },
-              ),
-            );
-          }, timeout);
+      if (this.pollBeforeSleep) {
+        this.poll(0, false);
+        const afterPoll = this.#takeFirst(qts);
+        if (afterPoll !== undefined) {
+          this.#armTimer();
+          return Promise.resolve(afterPoll);
         }
-        this.#waiterAdded();
-      });
+      }
+      return this.#sleepOn(qts, timeout);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** Registers one async waiter on `qts` and sleeps until one completes or the timeout. */
+  #sleepOn(qts: readonly QToken[], timeout: number | undefined): Promise<WaitAnyResult> {
+    return new Promise<WaitAnyResult>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): void => {
+        for (const qt of qts) this.tokens.setWaiter(qt, undefined);
+        if (timer !== undefined) clearTimeout(timer);
+        this.#waiterGone();
+      };
+      const waiter: Waiter = {
+        deliver: (result) => {
+          finish();
+          resolve({ index: qts.indexOf(result.qt), result });
+          return true;
+        },
+      };
+      for (const qt of qts) this.tokens.setWaiter(qt, waiter);
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          finish();
+          reject(
+            new DemiError(
+              'ETIMEDOUT',
+              `no completion within ${timeout} ms; the token${qts.length > 1 ? 's remain' : ' remains'} valid`,
+              { syscall: 'wait' },
+            ),
+          );
+        }, timeout);
+      }
+      this.#waiterAdded();
+    });
   }
 
   waitNextN(n: number, timeoutMs?: number): Promise<QResult[]> {
@@ -361,7 +433,7 @@ export abstract class BaseLibOS implements LibOS {
         throw new DemiError('EINVAL', 'another waitNextN is already outstanding', {
           syscall: 'waitNextN',
         });
-      this.poll(0);
+      if (this.pollBeforeSleep) this.poll(0, false);
       const ready = this.tokens.takeUnclaimed(n);
       if (ready.length > 0) {
         this.#armTimer();
@@ -400,22 +472,29 @@ export abstract class BaseLibOS implements LibOS {
   }
 
   waitSync(qt: QToken, timeoutMs?: number): QResult {
-    return this.waitAnySync([qt], timeoutMs).result;
+    // Pushes and pops often complete inside the call that issued them: hand the
+    // result out at once. take() only ever returns a completed result of this
+    // table that no other wait holds, so it needs no further checks.
+    const timeout = assertTimeout(timeoutMs, 'waitSync');
+    const done = typeof qt === 'number' ? this.tokens.take(qt) : undefined;
+    return done ?? this.waitAnySync([qt], timeout).result;
   }
 
   waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
     const timeout = assertTimeout(timeoutMs, 'waitSync');
-    this.#checkTokens(qts, 'waitSync');
+    assertTokenList(qts, timeout, 'waitSync');
     const start = performance.now();
     const deadline = timeout === undefined ? Number.POSITIVE_INFINITY : start + timeout;
+    let polled = false;
     for (;;) {
-      const ready = this.#takeFirst(qts);
+      const ready = polled ? this.#takeFirst(qts) : this.#scan(qts, 'waitSync');
       if (ready !== undefined) {
         this.#armTimer();
         return ready;
       }
       const now = performance.now();
-      if (now >= deadline) {
+      // Always poll at least once: waitSync(qt, 0) is a non-blocking check.
+      if (polled && now >= deadline) {
         throw new DemiError(
           'ETIMEDOUT',
           `no completion within ${timeout} ms; the token remains valid`,
@@ -424,32 +503,35 @@ export abstract class BaseLibOS implements LibOS {
       }
       // Spin first for the lowest latency; then let the backend block briefly so
       // two busy processes on one core do not starve each other.
-      this.poll(
-        now - start < SPIN_BEFORE_BLOCKING_MS ? 0 : Math.max(0, Math.min(1, deadline - now)),
-      );
+      const blockMs =
+        now - start < this.syncSpinMs ? 0 : Math.max(0, Math.min(SYNC_BLOCK_MS, deadline - now));
+      this.poll(blockMs, true);
+      polled = true;
     }
   }
 
   /** Backends call this when their wake-up source fires: polls and re-arms timers. */
   protected progress(): void {
     if (this.#closed) return;
-    this.poll(0);
+    this.poll(0, false);
     this.#armTimer();
   }
 
-  #checkTokens(qts: readonly QToken[], syscall: string): void {
-    if (!Array.isArray(qts) || qts.length === 0) {
-      throw new DemiError(
-        'EINVAL',
-        `expected a non-empty array of queue tokens, got ${describe(qts)}`,
-        { syscall },
-      );
-    }
-    for (const qt of qts) {
-      if (this.tokens.entry(qt, syscall).waiter !== undefined) {
+  /**
+   * Checks the tokens in order and hands out the first completed one: an
+   * invalid token after it does not matter (as in Demikernel, which scans in
+   * order); one before it is EINVAL.
+   */
+  #scan(qts: readonly QToken[], syscall: string): WaitAnyResult | undefined {
+    for (let index = 0; index < qts.length; index++) {
+      const qt = qts[index]!;
+      const entry = this.tokens.entry(qt, syscall);
+      if (entry.waiter !== undefined)
         throw new DemiError('EINVAL', `queue token ${qt} is already being waited on`, { syscall });
-      }
+      const result = this.tokens.take(qt);
+      if (result !== undefined) return { index, result };
     }
+    return undefined;
   }
 
   #takeFirst(qts: readonly QToken[]): WaitAnyResult | undefined {
@@ -525,7 +607,7 @@ export abstract class BaseLibOS implements LibOS {
       this.#sliceScheduled = false;
       if (!this.#sleeping || this.#closed) return;
       const end = performance.now() + POLL_SLICE_MS;
-      do this.poll(0);
+      do this.poll(0, false);
       while (this.#sleeping && performance.now() < end);
       this.#armTimer();
       if (this.#sleeping) this.#scheduleSlice();
@@ -534,6 +616,20 @@ export abstract class BaseLibOS implements LibOS {
 
   #live(syscall: string): void {
     if (this.#closed) throw new DemiError('EBADF', `${this.name} has been shut down`, { syscall });
+  }
+}
+
+/**
+ * The token list of a wait: an array. An empty one waits for the timeout (as in
+ * Demikernel), so without a timeout it would never return: EINVAL.
+ */
+function assertTokenList(qts: unknown, timeout: number | undefined, syscall: string): void {
+  if (!Array.isArray(qts) || (qts.length === 0 && timeout === undefined)) {
+    throw new DemiError(
+      'EINVAL',
+      `expected an array of queue tokens (empty only with a timeout), got ${describe(qts)}`,
+      { syscall },
+    );
   }
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DemiError } from './errors.js';
+import { MAX_SGA_SIZE } from './validate.js';
 
 /**
  * The YAML configuration: Demikernel's keys where they apply, plus a section per
@@ -56,7 +57,10 @@ export const configSchema = z
         /** Virtual devices added to the default hugepage-less EAL arguments when eal_init is absent. */
         vdevs: z.array(z.string().min(1)).optional(),
         /** Open the port inside this network namespace. */
-        netns: z.string().regex(/^[^/\0]{1,200}$/, 'a network namespace name').optional(),
+        netns: z
+          .string()
+          .regex(/^[^/\0]{1,200}$/, 'a network namespace name')
+          .optional(),
       })
       .strict()
       .optional(),
@@ -96,7 +100,10 @@ export const configSchema = z
       })
       .strict()
       .optional(),
-    catnap: z.object({ pop_size: positive.optional() }).strict().optional(),
+    catnap: z
+      .object({ pop_size: positive.max(MAX_SGA_SIZE).optional() })
+      .strict()
+      .optional(),
     catmem: z
       .object({ ring_size: positive.optional(), directory: z.string().optional() })
       .strict()

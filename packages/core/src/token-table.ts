@@ -34,6 +34,8 @@ export class TokenTable {
   readonly #entries = new Map<number, Entry>();
   /** Takes completions of tokens nobody waits on by name (waitNextN). */
   anyWaiter: Waiter | undefined;
+  /** Told when a connect or an accept completes, before anyone sees the result. */
+  onSettled: ((qd: QDesc, issued: Opcode, result: Omit<QResult, 'qt'>) => void) | undefined;
 
   issue(qd: QDesc, opcode: Opcode): QToken {
     // Skip sequences still outstanding after a wrap (a very old pending accept).
@@ -50,6 +52,8 @@ export class TokenTable {
     if (entry === undefined || entry.result !== undefined) return;
     const full: QResult = { ...result, qd: result.qd ?? entry.qd, qt };
     entry.result = full;
+    if (entry.opcode === Opcode.CONNECT || entry.opcode === Opcode.ACCEPT)
+      this.onSettled?.(entry.qd, entry.opcode, full);
     const waiter = entry.waiter ?? this.anyWaiter;
     if (waiter !== undefined) {
       this.#entries.delete(qt - this.instance * INSTANCE_SPAN);
@@ -68,7 +72,8 @@ export class TokenTable {
 
   failEverything(errno: number = ERRNO.ECANCELED): void {
     for (const entry of [...this.#entries.values()]) {
-      if (entry.result === undefined) this.complete(entry.qt, { opcode: Opcode.FAILED, ret: errno });
+      if (entry.result === undefined)
+        this.complete(entry.qt, { opcode: Opcode.FAILED, ret: errno });
     }
   }
 

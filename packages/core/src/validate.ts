@@ -8,6 +8,13 @@ import type { Sga, SocketAddress } from './types.js';
  */
 
 const MAX_IO_SIZE = 1 << 30;
+/**
+ * The largest buffer sgaalloc makes and the largest pop size: 1 MiB on every
+ * LibOS. A larger pop could not be filled in one go by any of them (catmem's
+ * largest record at the default ring is 512 KiB), so it is an error, not a
+ * silent clamp.
+ */
+export const MAX_SGA_SIZE = 1 << 20;
 
 export function assertInteger(
   value: unknown,
@@ -69,7 +76,8 @@ export function assertAddress(addr: unknown, syscall: string, allowPortZero = tr
   return { address, port: port as number };
 }
 
-export function assertSga(sga: unknown, syscall: string): Sga {
+/** An sga as push, pushto and sgafree take it; `nonEmpty`: zero bytes is EINVAL (push, pushto). */
+export function assertSga(sga: unknown, syscall: string, nonEmpty = false): Sga {
   if (typeof sga !== 'object' || sga === null || !Array.isArray((sga as Sga).segments)) {
     throw new DemiError('EINVAL', `sga must be {segments: Uint8Array[]}, got ${describe(sga)}`, {
       syscall,
@@ -86,6 +94,11 @@ export function assertSga(sga: unknown, syscall: string): Sga {
       );
     }
     total += seg.byteLength;
+  }
+  if (nonEmpty && total === 0) {
+    throw new DemiError('EINVAL', 'the sga holds no bytes: there is nothing to send', {
+      syscall,
+    });
   }
   if (total > MAX_IO_SIZE) {
     throw new DemiError(
@@ -117,7 +130,7 @@ export function sgaBytes(sga: Sga): Uint8Array {
 
 export function assertPopSize(size: unknown, syscall: string): number {
   if (size === undefined) return DEFAULT_POP_SIZE;
-  return assertInteger(size, 'size', syscall, 1, MAX_IO_SIZE);
+  return assertInteger(size, 'size', syscall, 1, MAX_SGA_SIZE);
 }
 
 export function describe(value: unknown): string {

@@ -30,6 +30,7 @@ runConformance({
       serverAddress: '10.0.0.1',
       nextPort: () => port++,
       closedPort: () => 9,
+      internalErrors: () => server.stats.internalErrors + client.stats.internalErrors,
       async teardown() {
         clearInterval(pump);
         await server.shutdown();

@@ -50,11 +50,13 @@ describe('MemoryLink', () => {
     f[14] = 99;
     expect(drain(b)).toEqual([7]);
   });
-  it('drops frames beyond the queue limit, and oversized frames', () => {
+  it('drops frames beyond the queue limit; oversized frames are EMSGSIZE', () => {
     const [a, b] = MemoryLink.pair({ queueLimit: 3 });
     for (let i = 0; i < 5; i++) a.send(frame(b.mac, a.mac, i));
     expect(drain(b)).toEqual([0, 1, 2]);
-    expect(a.send(new Uint8Array(1515))).toBe(false);
+    expect(() => a.send(new Uint8Array(1519))).toThrow(
+      expect.objectContaining({ code: 'EMSGSIZE' }),
+    );
   });
   it('wakes a waiting reader when a frame arrives', async () => {
     const [a, b] = MemoryLink.pair();

@@ -17,7 +17,11 @@ import type { FrameDevice } from '../src/device/device.js';
 import { MemoryLink } from '../src/device/memory-link.js';
 import { stackConfigFromDemi } from '../src/socket/demi-config.js';
 import { InetStackLibOS } from '../src/socket/libos.js';
+import { failOnInternalErrors } from '../src/testing/internal-errors.js';
 import { formatMac } from '../src/util/addr.js';
+import { Timer } from '../src/util/timers.js';
+
+const track = failOnInternalErrors();
 
 const T = 10_000;
 const text = (s: string) => ({ segments: [new TextEncoder().encode(s)] });
@@ -50,6 +54,8 @@ function pair(
     device: wrap(db),
     config: { demikernel: { local_ipv4_addr: '10.0.0.2' }, ...options.clientConfig },
   });
+  track(server);
+  track(client);
   let pump: NodeJS.Timeout | undefined;
   if (options.pump !== false) {
     pump = setInterval(() => {
@@ -154,6 +160,40 @@ describe('configuration', () => {
   });
 });
 
+describe('internal errors', () => {
+  it('an exception the stack swallows is counted in stats and emitted as internalError', () => {
+    const [d] = MemoryLink.pair();
+    const libos = new InetStackLibOS({
+      name: 'test',
+      device: d,
+      config: { demikernel: { local_ipv4_addr: '10.0.0.1' } },
+    });
+    const seen: unknown[] = [];
+    const listener = (err: unknown) => seen.push(err);
+    libos.on('internalError', listener);
+    const boom = new Error('a timer that throws');
+    libos.stack.timers.set(
+      new Timer(() => {
+        throw boom;
+      }),
+      0,
+    );
+    libos.stack.poll();
+    expect(libos.stats.internalErrors).toBe(1);
+    expect(seen).toEqual([boom]);
+    libos.off('internalError', listener);
+    libos.stack.timers.set(
+      new Timer(() => {
+        throw boom;
+      }),
+      0,
+    );
+    libos.stack.poll();
+    expect(libos.stats.internalErrors).toBe(2);
+    expect(seen).toHaveLength(1);
+  });
+});
+
 describe('InetStackLibOS sockets', () => {
   it('bind: foreign address EADDRNOTAVAIL, port 0 picks one, getsockname reports it', () => {
     const { server } = pair({ pump: false });
@@ -168,14 +208,14 @@ describe('InetStackLibOS sockets', () => {
     expectCode(() => server.pushto(qd, text('x'), { address: '10.0.0.2', port: 1 }), 'ENOTSUP');
   });
 
-  it('connect twice: EALREADY while connecting, EISCONN once connected', async () => {
+  it('connect twice: EINPROGRESS while connecting, EISCONN once connected', async () => {
     const { server, client } = pair();
     const l = server.socket(AF_INET, SOCK_STREAM);
     server.bind(l, { address: '10.0.0.1', port: 7001 });
     server.listen(l, 4);
     const c = client.socket(AF_INET, SOCK_STREAM);
     const qt = client.connect(c, { address: '10.0.0.1', port: 7001 });
-    expectCode(() => client.connect(c, { address: '10.0.0.1', port: 7001 }), 'EALREADY');
+    expectCode(() => client.connect(c, { address: '10.0.0.1', port: 7001 }), 'EINPROGRESS');
     expect((await client.wait(qt, T)).opcode).toBe(Opcode.CONNECT);
     expectCode(() => client.connect(c, { address: '10.0.0.1', port: 7001 }), 'EISCONN');
     expect(client.getsockname(c).address).toBe('10.0.0.2');

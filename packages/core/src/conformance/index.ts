@@ -1,7 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AF_INET, Opcode, SOCK_DGRAM, SOCK_STREAM } from '../constants.js';
+import {
+  AF_INET,
+  Opcode,
+  SO_KEEPALIVE,
+  SOCK_DGRAM,
+  SOCK_STREAM,
+  SOL_SOCKET,
+} from '../constants.js';
 import { ERRNO } from '../errors.js';
-import type { Capability } from '../types.js';
+import type { Capability, LibOS } from '../types.js';
+import { contractScenarios } from './contract.js';
 import {
   bytes,
   connectPair,
@@ -15,10 +23,10 @@ import {
   pushAll,
   sgaOf,
 } from './helpers.js';
-import type { ConformanceEnv, ConformanceTarget } from './target.js';
+import type { ConformanceEnv, ConformanceTarget, Scenario } from './target.js';
 
 export * from './helpers.js';
-export type { ConformanceEnv, ConformanceTarget } from './target.js';
+export type { ConformanceEnv, ConformanceTarget, Scenario } from './target.js';
 
 export interface ConformanceOptions {
   /** Capabilities to exercise; defaults to the server LibOS's own. */
@@ -29,15 +37,7 @@ export interface ConformanceOptions {
   bulkBytes?: number;
 }
 
-type Scenario = {
-  name: string;
-  needs: Capability;
-  /** Not run on backends that have this capability. */
-  unless?: Capability;
-  run: (env: ConformanceEnv) => Promise<void>;
-};
-
-const scenarios: Scenario[] = [
+const basicScenarios: Scenario[] = [
   {
     name: 'TCP echo',
     needs: 'tcp',
@@ -342,6 +342,8 @@ const scenarios: Scenario[] = [
   },
 ];
 
+const scenarios: Scenario[] = [...basicScenarios, ...contractScenarios];
+
 /** Names of every scenario, for backends that list what they skip. */
 export const SCENARIO_NAMES = scenarios.map((s) => s.name);
 
@@ -358,14 +360,27 @@ export function runConformance(target: ConformanceTarget, options: ConformanceOp
         (env as ConformanceEnv & { bulkBytes?: number }).bulkBytes = options.bulkBytes;
     });
     afterEach(async () => {
+      // A stack that swallowed an exception did something nobody asked for.
+      const internal = env?.internalErrors?.() ?? 0;
       await env?.teardown();
+      expect(internal, 'internal errors the LibOS counted and swallowed').toBe(0);
+    });
+    const caps = options.capabilities ?? target.capabilities;
+    it('declares the capabilities it has, and has the ones it declares', async () => {
+      // The scenarios run what both ends can do (the target may leave some out).
+      for (const cap of caps) {
+        expect(env.server.capabilities.has(cap), `server has '${cap}'`).toBe(true);
+        expect(env.client.capabilities.has(cap), `client has '${cap}'`).toBe(true);
+      }
+      await checkCapabilities(env.server, env);
+      if (env.client !== env.server) await checkCapabilities(env.client, env);
     });
     const skipped: string[] = [];
     for (const scenario of scenarios) {
       const reason = options.skip?.[scenario.name];
-      const caps = options.capabilities ?? target.capabilities;
-      const missing = !caps.has(scenario.needs)
-        ? `no '${scenario.needs}' capability`
+      const needs = typeof scenario.needs === 'string' ? [scenario.needs] : scenario.needs;
+      const missing = !needs.some((c) => caps.has(c))
+        ? `no '${needs.join("' or '")}' capability`
         : scenario.unless !== undefined && caps.has(scenario.unless)
           ? `has '${scenario.unless}'`
           : undefined;
@@ -374,11 +389,50 @@ export function runConformance(target: ConformanceTarget, options: ConformanceOp
         it.skip(`${scenario.name} — skipped: ${reason ?? missing}`, () => {});
         continue;
       }
-      it(scenario.name, () => scenario.run(env), 120_000);
+      it(scenario.name, () => scenario.run(env, caps), 120_000);
     }
     if (skipped.length > 0)
       console.info(
         `[conformance: ${target.name}] skipped ${skipped.length}: ${skipped.join('; ')}`,
       );
   });
+}
+
+/** Each capability works where it is declared and is ENOTSUP where it is not. */
+async function checkCapabilities(server: LibOS, env: ConformanceEnv): Promise<void> {
+  const caps = server.capabilities;
+  for (const [cap, type] of [
+    ['tcp', SOCK_STREAM],
+    ['udp', SOCK_DGRAM],
+  ] as const) {
+    if (caps.has(cap)) {
+      const qd = server.socket(AF_INET, type);
+      server.bind(qd, { address: '0.0.0.0', port: 0 });
+      expect(server.getsockname(qd).port).toBeGreaterThan(0);
+      if (cap === 'tcp') {
+        if (caps.has('sockopt')) {
+          server.setsockopt(qd, SOL_SOCKET, SO_KEEPALIVE, true);
+          expect(server.getsockopt(qd, SOL_SOCKET, SO_KEEPALIVE)).toBe(true);
+        } else {
+          expectDemiError(() => server.setsockopt(qd, SOL_SOCKET, SO_KEEPALIVE, true), 'ENOTSUP');
+          expectDemiError(() => server.getsockopt(qd, SOL_SOCKET, SO_KEEPALIVE), 'ENOTSUP');
+        }
+      }
+      server.close(qd);
+    } else {
+      expectDemiError(() => server.socket(AF_INET, type), 'ENOTSUP');
+    }
+  }
+  const name = `demi-caps-${process.pid}-${env.nextPort()}`;
+  if (caps.has('pipe')) {
+    const a = server.createPipe(name);
+    const b = server.openPipe(name);
+    await ok(server, server.push(a, sgaOf('cap')), Opcode.PUSH);
+    expect(bytes((await ok(server, server.pop(b), Opcode.POP)).sga).byteLength).toBe(3);
+    server.close(b);
+    server.close(a);
+  } else {
+    expectDemiError(() => server.createPipe(name), 'ENOTSUP');
+    expectDemiError(() => server.openPipe(name), 'ENOTSUP');
+  }
 }

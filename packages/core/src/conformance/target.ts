@@ -20,4 +20,16 @@ export interface ConformanceEnv {
   /** A port on serverAddress nothing listens on. */
   closedPort(): number;
   teardown(): Promise<void>;
+  /** Exceptions the LibOS counted and swallowed (the stack's internalErrors); must stay 0. */
+  internalErrors?(): number;
+}
+
+/** One behaviour every LibOS that has the capability must show. */
+export interface Scenario {
+  name: string;
+  /** Runs when the LibOS has this capability (or, for a list, any of them). */
+  needs: Capability | readonly Capability[];
+  /** Not run on backends that have this capability. */
+  unless?: Capability;
+  run: (env: ConformanceEnv, caps: ReadonlySet<Capability>) => Promise<void>;
 }

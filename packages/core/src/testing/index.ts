@@ -24,6 +24,25 @@ export function describePrivileged(
     });
     return;
   }
+  skipLogged(title, reason, body);
+}
+
+/**
+ * A suite that runs only when something is present (a file, a tool) that is not
+ * a privilege: when `missing()` names a reason it is skipped and logged like
+ * describePrivileged's skips, never silently (use it instead of describe.runIf).
+ */
+export function describeIf(
+  title: string,
+  missing: () => string | undefined,
+  body: () => void,
+): void {
+  const reason = missing();
+  if (reason === undefined) describe(title, body);
+  else skipLogged(title, reason, body);
+}
+
+function skipLogged(title: string, reason: string, body: () => void): void {
   const log = process.env.DEMI_SKIP_LOG;
   if (log) appendFileSync(log, `${JSON.stringify({ suite: title, reason })}\n`);
   describe.skip(`${title} (skipped: ${reason})`, body);

@@ -1,4 +1,9 @@
 export { BufferPool } from './buffer-pool.js';
+export {
+  CheckedDevice,
+  ETH_HEADER_BYTES,
+  ETH_OVERHEAD_BYTES,
+} from './checked-device.js';
 export { ManualClock, systemClock } from './clock.js';
 export type { Clock, DeviceOffloads, FrameDevice } from './device.js';
 export { FaultDevice, type FaultOptions, type FaultStats } from './fault-device.js';

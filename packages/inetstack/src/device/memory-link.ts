@@ -1,7 +1,8 @@
 import { formatMac, macEquals, parseMac } from '../util/addr.js';
 import { FrameQueue } from '../util/frame-queue.js';
 import { BufferPool } from './buffer-pool.js';
-import type { DeviceOffloads, FrameDevice } from './device.js';
+import { CheckedDevice } from './checked-device.js';
+import type { DeviceOffloads } from './device.js';
 
 export interface MemoryLinkOptions {
   /** IP MTU of every device on the link (default 1500). */
@@ -97,20 +98,22 @@ export class MemoryLink {
 }
 
 /** One port of a MemoryLink. */
-export class MemoryDevice implements FrameDevice {
+export class MemoryDevice extends CheckedDevice {
   readonly mac: Uint8Array;
   readonly mtu: number;
   readonly offloads: DeviceOffloads;
+  protected readonly deviceName: string;
   readonly #link: MemoryLink;
   readonly #rx: FrameQueue<Uint8Array>;
   #onReadable: (() => void) | undefined;
   #wakeScheduled = false;
-  #closed = false;
   /** Frames sent and received, for tests and benchmarks. */
   sent = 0;
   received = 0;
 
   constructor(link: MemoryLink, mac: Uint8Array) {
+    super();
+    this.deviceName = `memory device ${formatMac(mac)}`;
     this.#link = link;
     this.mac = mac;
     this.mtu = link.mtu;
@@ -122,8 +125,7 @@ export class MemoryDevice implements FrameDevice {
     return this.#rx.size;
   }
 
-  receive(onFrame: (frame: Uint8Array) => void): number {
-    if (this.#closed) return 0;
+  protected receiveFrames(onFrame: (frame: Uint8Array) => void): number {
     let n = 0;
     const batch = this.#link.batch;
     while (n < batch) {
@@ -140,23 +142,21 @@ export class MemoryDevice implements FrameDevice {
     return n;
   }
 
-  send(frame: Uint8Array): boolean {
-    if (this.#closed || frame.byteLength > this.mtu + 14 || frame.byteLength < 14) return false;
+  protected queueFrame(frame: Uint8Array): boolean {
     this.sent++;
     this.#link.deliver(this, frame);
     return true;
   }
 
-  flush(): void {}
+  protected flushFrames(): void {}
 
   setWakeup(onReadable: (() => void) | undefined): void {
+    if (!this.wakeupAllowed(onReadable)) return;
     this.#onReadable = onReadable;
     if (onReadable !== undefined && this.#rx.size > 0) this.#scheduleWake();
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected closeDevice(): void {
     this.#onReadable = undefined;
     this.#rx.clear();
     this.#link.detach(this);
@@ -164,7 +164,7 @@ export class MemoryDevice implements FrameDevice {
 
   /** @internal */
   enqueue(frame: Uint8Array): boolean {
-    if (this.#closed || !this.#rx.push(frame)) return false;
+    if (this.closed || !this.#rx.push(frame)) return false;
     if (this.#onReadable !== undefined) this.#scheduleWake();
     return true;
   }

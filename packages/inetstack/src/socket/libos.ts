@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import {
   BaseLibOS,
   type Capability,
@@ -20,10 +21,11 @@ import {
 import type { Clock, FrameDevice } from '../device/device.js';
 import { ConfigError } from '../stack/config.js';
 import { InetStack } from '../stack/inet-stack.js';
+import type { StackStats } from '../stack/stats.js';
 import type { RandomSource } from '../util/random.js';
 import type { SocketContext } from './context.js';
 import { stackConfigFromDemi } from './demi-config.js';
-import type { Socket, SocketOptions } from './socket.js';
+import type { Socket, SocketOptions, TcpSocket } from './socket.js';
 import { TcpOps } from './tcp-ops.js';
 import { UdpOps } from './udp-ops.js';
 
@@ -54,6 +56,7 @@ export class InetStackLibOS extends BaseLibOS {
   readonly #tcp: TcpOps;
   readonly #udp: UdpOps;
   readonly #defaults: SocketOptions;
+  readonly #events = new EventEmitter<{ internalError: [unknown] }>();
   #nextQd = 1;
 
   constructor(options: InetStackLibOSOptions) {
@@ -66,6 +69,7 @@ export class InetStackLibOS extends BaseLibOS {
         config: input,
         ...(options.clock ? { clock: options.clock } : {}),
         ...(options.random ? { random: options.random } : {}),
+        onInternalError: (err) => this.#events.emit('internalError', err),
       });
     } catch (err) {
       if (err instanceof ConfigError)
@@ -94,9 +98,28 @@ export class InetStackLibOS extends BaseLibOS {
     this.#udp = new UdpOps(ctx);
   }
 
+  /**
+   * The stack's counters. `internalErrors` counts exceptions the stack caught
+   * and swallowed while processing a frame or a timer: a bug, never normal.
+   */
+  get stats(): Readonly<StackStats> {
+    return this.stack.stats;
+  }
+
+  /** 'internalError': each exception the stack caught and swallowed (see stats). */
+  on(event: 'internalError', listener: (err: unknown) => void): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  off(event: 'internalError', listener: (err: unknown) => void): this {
+    this.#events.off(event, listener);
+    return this;
+  }
+
   // ---- progress ---------------------------------------------------------------
 
-  protected poll(_timeoutMs: number): void {
+  protected poll(_timeoutMs: number, _sync: boolean): void {
     this.stack.poll();
   }
 
@@ -142,16 +165,12 @@ export class InetStackLibOS extends BaseLibOS {
 
   protected override doListen(qd: QDesc, backlog: number): void {
     const s = this.#socket(qd, 'listen');
-    if (s.kind !== 'tcp')
-      throw new DemiError('ENOTSUP', 'listen needs a stream socket', { syscall: 'listen' });
-    this.#tcp.listen(s, backlog);
+    if (s.kind === 'tcp') this.#tcp.listen(s, backlog);
   }
 
   protected override doAccept(qd: QDesc): QToken {
-    const s = this.#socket(qd, 'accept');
-    if (s.kind !== 'tcp')
-      throw new DemiError('ENOTSUP', 'accept needs a stream socket', { syscall: 'accept' });
-    return this.#tcp.accept(s);
+    // Core's socket rules let only listening stream sockets through.
+    return this.#tcp.accept(this.#socket(qd, 'accept') as TcpSocket);
   }
 
   protected override doConnect(qd: QDesc, addr: SocketAddress): QToken {

@@ -39,8 +39,6 @@ export class TcpOps {
 
   bind(s: TcpSocket, addr: SocketAddress): void {
     const { stack } = this.ctx;
-    if (s.phase !== 'unbound')
-      throw new DemiError('EINVAL', `socket ${s.qd} is already bound`, { syscall: 'bind' });
     const ip = parseIPv4(addr.address)!;
     if (ip !== 0 && ip !== stack.config.ipv4)
       throw new DemiError(
@@ -76,17 +74,6 @@ export class TcpOps {
 
   listen(s: TcpSocket, backlog: number): void {
     const { stack } = this.ctx;
-    if (s.phase === 'listening') return;
-    if (s.phase === 'unbound')
-      throw new DemiError('EDESTADDRREQ', `socket ${s.qd} must be bound before listen`, {
-        syscall: 'listen',
-      });
-    if (s.phase !== 'bound')
-      throw new DemiError(
-        'EINVAL',
-        `socket ${s.qd} is ${s.phase}; only a bound socket can listen`,
-        { syscall: 'listen' },
-      );
     const l = stack.tcp.listen(s.port, backlog);
     if (typeof l === 'number')
       throw DemiError.fromErrno(l, `cannot listen on port ${s.port}`, 'listen');
@@ -97,8 +84,6 @@ export class TcpOps {
   }
 
   accept(s: TcpSocket): QToken {
-    if (s.phase !== 'listening')
-      throw new DemiError('EINVAL', `socket ${s.qd} is not listening`, { syscall: 'accept' });
     const qt = this.ctx.tokens.issue(s.qd, Opcode.ACCEPT);
     s.accepts.push(qt);
     this.#serviceAccepts(s);
@@ -129,15 +114,8 @@ export class TcpOps {
   }
 
   connect(s: TcpSocket, addr: SocketAddress): QToken {
+    // Calls in the wrong state never get here: core's socket rules answer them.
     const { stack, tokens } = this.ctx;
-    if (s.phase === 'connecting')
-      throw new DemiError('EALREADY', `socket ${s.qd} is already connecting`, {
-        syscall: 'connect',
-      });
-    if (s.phase === 'connected')
-      throw new DemiError('EISCONN', `socket ${s.qd} is already connected`, { syscall: 'connect' });
-    if (s.phase === 'listening' || s.phase === 'closed')
-      throw new DemiError('EINVAL', `socket ${s.qd} is ${s.phase}`, { syscall: 'connect' });
     let ip = parseIPv4(addr.address)!;
     if (ip === 0) ip = stack.config.ipv4;
     stack.touch();
@@ -181,8 +159,6 @@ export class TcpOps {
   }
 
   push(s: TcpSocket, sga: Sga): QToken {
-    if (s.phase !== 'connected' && s.phase !== 'connecting')
-      throw new DemiError('ENOTCONN', `socket ${s.qd} is not connected`, { syscall: 'push' });
     const qt = this.ctx.tokens.issue(s.qd, Opcode.PUSH);
     s.pushes.push({ qt, segments: sga.segments, index: 0, offset: 0 });
     this.ctx.stack.touch();
@@ -218,8 +194,6 @@ export class TcpOps {
   }
 
   pop(s: TcpSocket, size: number): QToken {
-    if (s.phase !== 'connected' && s.phase !== 'connecting')
-      throw new DemiError('ENOTCONN', `socket ${s.qd} is not connected`, { syscall: 'pop' });
     const qt = this.ctx.tokens.issue(s.qd, Opcode.POP);
     s.pops.push({ qt, size });
     this.ctx.stack.touch();

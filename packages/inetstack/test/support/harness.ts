@@ -6,6 +6,7 @@ import {
 } from '../../src/device/memory-link.js';
 import type { StackConfigInput } from '../../src/stack/config.js';
 import { InetStack } from '../../src/stack/inet-stack.js';
+import { failOnInternalErrors } from '../../src/testing/internal-errors.js';
 import { parseIPv4, parseMac } from '../../src/util/addr.js';
 import { SeededRandom } from '../../src/util/random.js';
 import {
@@ -38,6 +39,9 @@ import {
   type UdpRepr,
   UdpView,
 } from '../../src/wire/index.js';
+
+/** Every harness's stack must end each test with no swallowed exception. */
+const track = failOnInternalErrors();
 
 export const STACK_IP = '10.0.0.1';
 export const STACK_MAC = '02:00:00:00:00:01';
@@ -87,6 +91,7 @@ export class Harness {
       config: { ipv4: STACK_IP, ...config },
       onInternalError: (e) => this.errors.push(e),
     });
+    track(this.stack);
   }
 
   /** Delivers a frame to the stack and lets it process it. */

@@ -1,0 +1,103 @@
+import { DemiError, describe } from '@demi/core';
+import type { DeviceOffloads, FrameDevice } from './device.js';
+
+/** An Ethernet header: destination, source, EtherType. */
+export const ETH_HEADER_BYTES = 14;
+/** What a frame adds to the IP MTU at most: the header and one VLAN tag. */
+export const ETH_OVERHEAD_BYTES = 18;
+
+/**
+ * FrameDevice's contract, kept once: every device (the in-memory link,
+ * catpowder's raw sockets, catnip's DPDK ports) extends this and implements
+ * only the moving of frames. The rules:
+ *
+ * - `send` of something that is not a Uint8Array is EINVAL; of a frame shorter
+ *   than an Ethernet header or longer than the device carries (`mtu` + 18, or
+ *   less if its buffers are smaller) is EMSGSIZE. A full queue is `false`.
+ * - After `close`, `receive`, `send`, `flush` and `setWakeup(fn)` are EBADF;
+ *   `close` again and `setWakeup(undefined)` do nothing.
+ * - `receive` called from inside its own callback is EBUSY: the frames being
+ *   handed out are views the inner call would overwrite.
+ */
+export abstract class CheckedDevice implements FrameDevice {
+  abstract readonly mac: Uint8Array;
+  abstract readonly mtu: number;
+  abstract readonly offloads: DeviceOffloads;
+  /** Names the device in error messages. */
+  protected abstract readonly deviceName: string;
+  #closed = false;
+  #receiving = false;
+
+  /** The largest frame this device carries. */
+  protected maxFrameBytes(): number {
+    return this.mtu + ETH_OVERHEAD_BYTES;
+  }
+  /** Hands waiting frames to `onFrame` (views valid only during the call); returns how many. */
+  protected abstract receiveFrames(onFrame: (frame: Uint8Array) => void): number;
+  /** Copies a frame of a valid size into the send queue; false when the queue is full. */
+  protected abstract queueFrame(frame: Uint8Array): boolean;
+  protected abstract flushFrames(): void;
+  protected abstract closeDevice(): void;
+
+  receive(onFrame: (frame: Uint8Array) => void): number {
+    this.live('receive');
+    if (this.#receiving)
+      throw new DemiError(
+        'EBUSY',
+        `receive on ${this.deviceName} was called from inside its own callback`,
+        { syscall: 'receive' },
+      );
+    this.#receiving = true;
+    try {
+      return this.receiveFrames(onFrame);
+    } finally {
+      this.#receiving = false;
+    }
+  }
+
+  send(frame: Uint8Array): boolean {
+    this.live('send');
+    if (!(frame instanceof Uint8Array))
+      throw new DemiError('EINVAL', `send takes a Uint8Array frame, got ${describe(frame)}`, {
+        syscall: 'send',
+      });
+    const max = this.maxFrameBytes();
+    if (frame.byteLength < ETH_HEADER_BYTES || frame.byteLength > max)
+      throw new DemiError(
+        'EMSGSIZE',
+        `an Ethernet frame on ${this.deviceName} must be ${ETH_HEADER_BYTES}-${max} bytes (MTU ${this.mtu}), got ${frame.byteLength}`,
+        { syscall: 'send' },
+      );
+    return this.queueFrame(frame);
+  }
+
+  flush(): void {
+    this.live('flush');
+    this.flushFrames();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.closeDevice();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * For devices with a wake-up source: the contract's check for `setWakeup`.
+   * True when the call should go on; false for `setWakeup(undefined)` after close.
+   */
+  protected wakeupAllowed(onReadable: (() => void) | undefined): boolean {
+    if (!this.#closed) return true;
+    if (onReadable === undefined) return false;
+    this.live('setWakeup');
+    return false;
+  }
+
+  protected live(syscall: string): void {
+    if (this.#closed) throw new DemiError('EBADF', `${this.deviceName} is closed`, { syscall });
+  }
+}

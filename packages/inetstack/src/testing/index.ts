@@ -1,0 +1,7 @@
+export {
+  arpProbe,
+  type DeviceEnv,
+  type DeviceTarget,
+  runDeviceConformance,
+} from './device-conformance.js';
+export { failOnInternalErrors } from './internal-errors.js';
