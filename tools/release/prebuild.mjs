@@ -18,12 +18,15 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { cmakeDefinesFor, targetsFor, zigBinary } from './targets.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 export const BACKENDS = ['catnap', 'catmem', 'catloop', 'catpowder', 'catnip'];
-const cacheDir = join(root, 'node_modules/.cache/demi-prebuilds');
+// Outside the clone, so a fresh checkout on the same machine reuses Zig's compiled
+// libc/libc++ (minutes per target the first time) and unchanged addons.
+const cacheDir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'demi-prebuilds');
 
 function filesUnder(dir) {
   if (!existsSync(dir)) return [];
