@@ -78,6 +78,23 @@ for (const pkg of packages) {
   }
 }
 
+// The release as users meet it (tools/release): every prebuilt addon checked and
+// the arm64 ones run under qemu, then the verdaccio round trip.
+const releaseFailures = [];
+if (only.length === 0 && !args.includes('--no-release')) {
+  for (const [title, script] of [
+    ['prebuilt addons', 'tools/release/prebuilt-smoke.mjs'],
+    ['registry round trip', 'tools/release/e2e.mjs'],
+  ]) {
+    step(`release: ${title}`);
+    if (run(process.execPath, [join(root, script)]) === 0) passed += 1;
+    else {
+      failed += 1;
+      releaseFailures.push(title);
+    }
+  }
+}
+
 let benchStatus = 0;
 if (!skipBench && only.length === 0 && existsSync(join(root, 'benchmarks/run.mjs'))) {
   step('benchmark smoke test (--quick: checks completion, not speed)');
@@ -105,5 +122,6 @@ if (skips.length > 0) {
 }
 if (failedPackages.length > 0) console.log(`Failing packages: ${failedPackages.join(', ')}`);
 if (benchStatus !== 0) console.log('The benchmark smoke test failed.');
+if (releaseFailures.length > 0) console.log(`Failing release checks: ${releaseFailures.join(', ')}`);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(failedPackages.length > 0 || benchStatus !== 0 ? 1 : 0);
+process.exit(failedPackages.length > 0 || benchStatus !== 0 || releaseFailures.length > 0 ? 1 : 0);
