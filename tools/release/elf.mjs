@@ -26,7 +26,11 @@ export function elfInfo(file) {
   const dynamic = execFileSync('readelf', ['-d', '-h', file], { encoding: 'utf8' });
   const needed = [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
   const machine = /Machine:\s+(.+)/.exec(dynamic)?.[1]?.trim();
-  return { glibc, newestGlibc: glibc.at(-1), needed, machine };
+  // Undefined, unversioned, not weak: resolved from the process at load (or first call).
+  const unversioned = [...dynsym.matchAll(/^[0-9a-f]+\s+(\w?)\s+\w*\s+\*UND\*\s+[0-9a-f]+\s+Base\s+(\S+)$/gm)]
+    .filter((m) => m[1] !== 'w')
+    .map((m) => m[2]);
+  return { glibc, newestGlibc: glibc.at(-1), needed, machine, unversioned };
 }
 
 /** Everything wrong with a prebuilt for `pkg`; empty when it runs wherever Node 22 runs. */
@@ -35,6 +39,11 @@ export function elfProblems(file, pkg) {
   const problems = [];
   const tooNew = info.glibc.filter((v) => versionCompare(v, GLIBC_FLOOR) > 0);
   if (tooNew.length > 0) problems.push(`needs GLIBC_${tooNew.join(', GLIBC_')} (> ${GLIBC_FLOOR})`);
+  // Node itself provides Node-API and libuv; anything else unversioned is a libc function the
+  // target glibc lacks (Zig's 2.28 stubs leave it unresolved): it fails when first called.
+  const foreign = info.unversioned.filter((name) => !/^(napi_|node_api_|uv_)/.test(name));
+  if (foreign.length > 0)
+    problems.push(`calls ${foreign.join(', ')}, not in glibc ${GLIBC_FLOOR} (fails when first called)`);
   for (const lib of info.needed) {
     if (BASE.test(lib)) continue;
     if (pkg === 'catnip' && DPDK.test(lib)) continue;

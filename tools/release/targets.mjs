@@ -10,11 +10,19 @@ const root = new URL('../..', import.meta.url).pathname;
 export const GLIBC_FLOOR = '2.28';
 
 /** Directory names follow prebuilds/<platform>-<arch>[-<libc>]/ as the loader looks them up. */
-export const TARGETS = [
+const ALL_TARGETS = [
   { dir: 'linux-x64-glibc', zig: `x86_64-linux-gnu.${GLIBC_FLOOR}`, processor: 'x86_64' },
   { dir: 'linux-arm64-glibc', zig: `aarch64-linux-gnu.${GLIBC_FLOOR}`, processor: 'aarch64' },
   { dir: 'linux-x64-musl', zig: 'x86_64-linux-musl', processor: 'x86_64' },
 ];
+
+/**
+ * The targets a release ships. musl builds cleanly but costs Zig a long first compile of
+ * musl and libc++ and has no Node here to run it, so it is opt-in: DEMI_PREBUILD_MUSL=1.
+ */
+export const TARGETS = ALL_TARGETS.filter(
+  (t) => !t.dir.endsWith('-musl') || process.env.DEMI_PREBUILD_MUSL === '1',
+);
 
 /**
  * Which targets a backend builds. catnip links DPDK's shared libraries, so it
