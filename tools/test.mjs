@@ -122,6 +122,7 @@ if (skips.length > 0) {
 }
 if (failedPackages.length > 0) console.log(`Failing packages: ${failedPackages.join(', ')}`);
 if (benchStatus !== 0) console.log('The benchmark smoke test failed.');
-if (releaseFailures.length > 0) console.log(`Failing release checks: ${releaseFailures.join(', ')}`);
+if (releaseFailures.length > 0)
+  console.log(`Failing release checks: ${releaseFailures.join(', ')}`);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failedPackages.length > 0 || benchStatus !== 0 || releaseFailures.length > 0 ? 1 : 0);

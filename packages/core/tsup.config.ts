@@ -10,15 +10,18 @@ const shared: Options = { dts: true, shims: true, target: 'node22' };
 const coreExternal = {
   name: 'core-external',
   setup(build: { onResolve: (o: { filter: RegExp }, f: () => object) => void }) {
-    build.onResolve({ filter: /^\.\.\/(addon|constants|errors|types|validate|config|registry)\.js$/ }, () => ({
-      path: '@demi/core',
-      external: true,
-    }));
+    build.onResolve(
+      { filter: /^\.\.\/(addon|constants|errors|types|validate|config|registry)\.js$/ },
+      () => ({
+        path: '@demi/core',
+        external: true,
+      }),
+    );
   },
 };
 
 export default defineConfig([
-  { ...shared, entry: { index: "src/index.ts" }, format: ["cjs"] },
+  { ...shared, entry: { index: 'src/index.ts' }, format: ['cjs'] },
   {
     ...shared,
     entry: {

@@ -14,7 +14,9 @@ import { dirname, join } from 'node:path';
 function packageDir(name) {
   if (name === undefined) return process.cwd();
   try {
-    return dirname(createRequire(join(process.cwd(), 'package.json')).resolve(`${name}/package.json`));
+    return dirname(
+      createRequire(join(process.cwd(), 'package.json')).resolve(`${name}/package.json`),
+    );
   } catch {
     console.error(`demi addon build: ${name} is not installed here (${process.cwd()})`);
     process.exit(1);

@@ -62,14 +62,22 @@ export function tarballProblems(tarball) {
 function lint(pkgDir, tarball) {
   const out = [];
   const bin = (name) => join(root, 'node_modules/.bin', name);
-  const publint = spawnSync(bin('publint'), ['run', pkgDir, '--pack', 'false', '--level', 'warning'], {
-    encoding: 'utf8',
-  });
+  const publint = spawnSync(
+    bin('publint'),
+    ['run', pkgDir, '--pack', 'false', '--level', 'warning'],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (publint.status !== 0 || /warning|error/i.test(publint.stdout.replace(/All good!/, '')))
     out.push(`publint:\n${publint.stdout}${publint.stderr}`);
-  const attw = spawnSync(bin('attw'), [tarball, '--profile', 'node16', '--format', 'ascii', '--no-color'], {
-    encoding: 'utf8',
-  });
+  const attw = spawnSync(
+    bin('attw'),
+    [tarball, '--profile', 'node16', '--format', 'ascii', '--no-color'],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (attw.status !== 0) out.push(`@arethetypeswrong/cli:\n${attw.stdout}${attw.stderr}`);
   return out;
 }

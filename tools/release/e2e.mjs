@@ -21,7 +21,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { consumerTs, ECHO_CJS, ECHO_MJS, RAW_ECHO_MJS, TSCONFIG } from './apps.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -38,7 +38,9 @@ function check(title, fn) {
     console.log(`  ok   ${title}`);
   } catch (err) {
     failed++;
-    console.log(`  FAIL ${title}\n       ${String(err.message ?? err).replaceAll('\n', '\n       ')}`);
+    console.log(
+      `  FAIL ${title}\n       ${String(err.message ?? err).replaceAll('\n', '\n       ')}`,
+    );
   }
 }
 
@@ -81,9 +83,13 @@ async function startRegistry() {
     ].join('\n'),
   );
   const bin = join(root, 'node_modules/verdaccio/bin/verdaccio');
-  const child = spawn(process.execPath, [bin, '--config', config, '--listen', `127.0.0.1:${port}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [bin, '--config', config, '--listen', `127.0.0.1:${port}`],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));
@@ -92,7 +98,8 @@ async function startRegistry() {
     try {
       if ((await fetch(`${url}/-/ping`)).ok) break;
     } catch {}
-    if (Date.now() > end || child.exitCode !== null) throw new Error(`verdaccio did not start:\n${log}`);
+    if (Date.now() > end || child.exitCode !== null)
+      throw new Error(`verdaccio did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   // A user for publishing: verdaccio's htpasswd plugin creates it on first login.
@@ -123,7 +130,12 @@ function npmEnv(registry) {
 function release(registry, extra = []) {
   const r = spawnSync(
     process.execPath,
-    [join(root, 'tools/release/release.mjs'), '--out', join(work, `tarballs-${Date.now()}`), ...extra],
+    [
+      join(root, 'tools/release/release.mjs'),
+      '--out',
+      join(work, `tarballs-${Date.now()}`),
+      ...extra,
+    ],
     { cwd: root, env: npmEnv(registry), encoding: 'utf8', timeout: remaining() },
   );
   const out = `${r.stdout}${r.stderr}`;
@@ -151,7 +163,10 @@ function nodeOnlyPath() {
 function installApp(registry, backend, specs) {
   const dir = join(work, `app-${backend}-${Date.now()}`);
   mkdirSync(dir);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `app-${backend}`, private: true }));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: `app-${backend}`, private: true }),
+  );
   const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', ...specs], {
     cwd: dir,
     env: npmEnv(registry),
@@ -281,7 +296,9 @@ async function main() {
       check(`${backend}: npm install @demi/core @demi/${backend} from the registry`, () => {
         dir = installApp(registry, backend, ['@demi/core', `@demi/${backend}`]);
         const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'));
-        const cores = Object.keys(lock.packages).filter((p) => p.endsWith('node_modules/@demi/core'));
+        const cores = Object.keys(lock.packages).filter((p) =>
+          p.endsWith('node_modules/@demi/core'),
+        );
         assert(cores.length === 1, `expected one @demi/core, found ${cores.join(', ')}`);
       });
       if (dir === undefined) continue;
@@ -289,7 +306,10 @@ async function main() {
         const { reports, stderr } = doctor(dir, binDir);
         const me = reports.find((r) => r.name === backend);
         assert(me, `doctor did not list ${backend}: ${stderr}`);
-        assert(me.binary?.source === 'prebuilt', `loaded ${JSON.stringify(me.binary ?? me.loadError)}`);
+        assert(
+          me.binary?.source === 'prebuilt',
+          `loaded ${JSON.stringify(me.binary ?? me.loadError)}`,
+        );
         assert(me.binary.platform === `linux-${process.arch}-glibc`, me.binary.platform);
       });
       if (backend !== 'catpowder' && backend !== 'catnip') {
@@ -302,7 +322,7 @@ async function main() {
             const format = file.endsWith('.mjs') ? 'esm' : 'cjs';
             assert(r.libos === backend, `init() chose ${r.libos}`);
             assert(r.echoed === `hello from ${format}`, `echoed ${JSON.stringify(r.echoed)}`);
-            assert(r.sameClass === true, 'a backend error is not the app\'s DemiError');
+            assert(r.sameClass === true, "a backend error is not the app's DemiError");
           });
         }
       }
@@ -318,21 +338,30 @@ async function main() {
       check(`${backend}: a strict TypeScript consumer type-checks`, () => {
         writeFileSync(join(dir, 'consumer.mts'), consumerTs(backend));
         writeFileSync(join(dir, 'tsconfig.json'), TSCONFIG(join(root, 'node_modules/@types')));
-        const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', dir], {
-          cwd: dir,
-          encoding: 'utf8',
-          timeout: 120_000,
-        });
+        const r = spawnSync(
+          process.execPath,
+          [join(root, 'node_modules/typescript/bin/tsc'), '-p', dir],
+          {
+            cwd: dir,
+            encoding: 'utf8',
+            timeout: 120_000,
+          },
+        );
         assert(r.status === 0, `tsc:\n${r.stdout}${r.stderr}`);
       });
     }
 
     check('a changeset bumping catnap releases only catnap', () => {
       const manifests = bumpCatnap();
-      const bumped = JSON.parse(readFileSync(join(manifests, 'catnap/package.json'), 'utf8')).version;
+      const bumped = JSON.parse(
+        readFileSync(join(manifests, 'catnap/package.json'), 'utf8'),
+      ).version;
       assert(bumped === '0.1.1', `changeset version gave catnap ${bumped}`);
       const log = release(registry, ['--manifests-from', manifests]);
-      assert(/published @demi\/catnap@0\.1\.1/.test(log), `catnap 0.1.1 not published:\n${log.slice(-3000)}`);
+      assert(
+        /published @demi\/catnap@0\.1\.1/.test(log),
+        `catnap 0.1.1 not published:\n${log.slice(-3000)}`,
+      );
       for (const [name, version] of Object.entries(before)) {
         const list = versions(registry, name);
         if (name === '@demi/catnap') assert(list.join() === '0.1.0,0.1.1', `${name}: ${list}`);
@@ -345,7 +374,9 @@ async function main() {
     });
   } finally {
     registry.child.kill('SIGTERM');
-    await new Promise((r) => (registry.child.exitCode !== null ? r() : registry.child.on('exit', r)));
+    await new Promise((r) =>
+      registry.child.exitCode !== null ? r() : registry.child.on('exit', r),
+    );
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -19,7 +19,9 @@ export function packOne(pkg, outDir, manifestsFrom) {
   const originalChangelog = readFileSync(changelog, 'utf8');
   const other = manifestsFrom === undefined ? undefined : join(manifestsFrom, basename(pkg.dir));
   const manifest =
-    other === undefined ? pkg.manifest : JSON.parse(readFileSync(join(other, 'package.json'), 'utf8'));
+    other === undefined
+      ? pkg.manifest
+      : JSON.parse(readFileSync(join(other, 'package.json'), 'utf8'));
   pkg.manifest = manifest;
   writeFileSync(file, `${JSON.stringify(publishedManifest(manifest), null, 2)}\n`);
   if (other !== undefined) writeFileSync(changelog, readFileSync(join(other, 'CHANGELOG.md')));

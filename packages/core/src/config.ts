@@ -56,7 +56,10 @@ export const configSchema = z
         /** Virtual devices added to the default hugepage-less EAL arguments when eal_init is absent. */
         vdevs: z.array(z.string().min(1)).optional(),
         /** Open the port inside this network namespace. */
-        netns: z.string().regex(/^[^/\0]{1,200}$/, 'a network namespace name').optional(),
+        netns: z
+          .string()
+          .regex(/^[^/\0]{1,200}$/, 'a network namespace name')
+          .optional(),
       })
       .strict()
       .optional(),

@@ -85,7 +85,8 @@ export function appLibOSes(cwd: string = process.cwd()): string[] | undefined {
         'optionalDependencies',
         'peerDependencies',
       ]) {
-        for (const dep of Object.keys((manifest[field] as object | undefined) ?? {})) names.add(dep);
+        for (const dep of Object.keys((manifest[field] as object | undefined) ?? {}))
+          names.add(dep);
       }
       return KNOWN_LIBOSES.filter((name) => names.has(`@demi/${name}`));
     }

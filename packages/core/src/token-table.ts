@@ -68,7 +68,8 @@ export class TokenTable {
 
   failEverything(errno: number = ERRNO.ECANCELED): void {
     for (const entry of [...this.#entries.values()]) {
-      if (entry.result === undefined) this.complete(entry.qt, { opcode: Opcode.FAILED, ret: errno });
+      if (entry.result === undefined)
+        this.complete(entry.qt, { opcode: Opcode.FAILED, ret: errno });
     }
   }
 

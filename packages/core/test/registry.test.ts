@@ -97,7 +97,10 @@ describe('registry in an application', () => {
     const manifest = (deps: string[]) =>
       writeFileSync(
         join(dir, 'package.json'),
-        JSON.stringify({ name: 'app', dependencies: Object.fromEntries(deps.map((d) => [d, '*'])) }),
+        JSON.stringify({
+          name: 'app',
+          dependencies: Object.fromEntries(deps.map((d) => [d, '*'])),
+        }),
       );
     manifest(['@demi/core', '@demi/catloop']);
     expect(run(dir).ok).toBe('catloop');

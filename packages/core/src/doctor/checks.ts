@@ -26,7 +26,12 @@ function sharedMemory(): Problem[] {
     accessSync('/dev/shm', constants.W_OK);
     return [];
   } catch {
-    return [{ missing: 'a writable /dev/shm', fix: 'mount -t tmpfs tmpfs /dev/shm (containers: --shm-size)' }];
+    return [
+      {
+        missing: 'a writable /dev/shm',
+        fix: 'mount -t tmpfs tmpfs /dev/shm (containers: --shm-size)',
+      },
+    ];
   }
 }
 

@@ -45,7 +45,8 @@ export function diagnose(cwd: string = process.cwd()): LibOSReport[] {
     } catch (err) {
       report.loadError = (err as Error).message;
     }
-    report.ready = report.binary !== undefined && report.problems.every((p) => p.missing.includes('optional'));
+    report.ready =
+      report.binary !== undefined && report.problems.every((p) => p.missing.includes('optional'));
     reports.push(report);
   }
   return reports;
@@ -54,11 +55,14 @@ export function diagnose(cwd: string = process.cwd()): LibOSReport[] {
 /** The report as text: one block per LibOS. */
 export function formatReport(reports: LibOSReport[]): string {
   const lines = [`demi doctor: ${platformTag()}, Node ${process.versions.node}`];
-  if (reports.length === 0) lines.push('No LibOS is installed: npm install @demi/catnap (kernel sockets)');
+  if (reports.length === 0)
+    lines.push('No LibOS is installed: npm install @demi/catnap (kernel sockets)');
   for (const r of reports) {
     lines.push('', `@demi/${r.name} ${r.version}: ${r.ready ? 'ready' : 'not ready'}`);
-    if (r.binary !== undefined) lines.push(`  binary: ${r.binary.source} (${r.binary.platform}) ${r.binary.path}`);
-    if (r.loadError !== undefined) lines.push(`  does not load: ${r.loadError.replaceAll('\n', '\n    ')}`);
+    if (r.binary !== undefined)
+      lines.push(`  binary: ${r.binary.source} (${r.binary.platform}) ${r.binary.path}`);
+    if (r.loadError !== undefined)
+      lines.push(`  does not load: ${r.loadError.replaceAll('\n', '\n    ')}`);
     for (const p of r.problems) lines.push(`  missing: ${p.missing}`, `    fix: ${p.fix}`);
   }
   return lines.join('\n');
