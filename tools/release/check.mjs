@@ -31,7 +31,7 @@ export function tarballProblems(tarball) {
     const scripts = Object.keys(manifest.scripts ?? {});
     if (scripts.some((s) => !['install', 'preinstall', 'postinstall'].includes(s)))
       problems.push(`ships repository-only scripts: ${scripts.join(', ')}`);
-    if (manifest.exports !== undefined) {
+    if (manifest.exports?.['.'] !== undefined) {
       for (const rel of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts'])
         if (!has(rel)) problems.push(`no ${rel} (was the package built?)`);
     }

@@ -127,6 +127,68 @@ function npmEnv(registry) {
   };
 }
 
+/**
+ * The registry has no uplinks, so the packages ours depend on (yaml, zod, cmake-js and
+ * their dependencies) are published into it first: the versions package-lock.json pins,
+ * packed from npm's usual registry.
+ */
+function thirdPartyClosure() {
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')).packages;
+  const found = new Map();
+  const visit = (name, from) => {
+    for (let dir = from; ; ) {
+      const key = `${dir ? `${dir}/` : ''}node_modules/${name}`;
+      const entry = lock[key];
+      if (entry !== undefined) {
+        if (entry.link || found.has(`${name}@${entry.version}`)) return;
+        found.set(`${name}@${entry.version}`, { name, version: entry.version });
+        for (const dep of Object.keys(entry.dependencies ?? {})) visit(dep, key);
+        return;
+      }
+      if (dir === '')
+        throw new Error(`${name} (needed by ${from || 'the root'}) is not in package-lock.json`);
+      const i = dir.lastIndexOf('/node_modules/');
+      dir = i < 0 ? '' : dir.slice(0, i);
+    }
+  };
+  for (const pkg of readdirSync(join(root, 'packages'))) {
+    const m = JSON.parse(readFileSync(join(root, 'packages', pkg, 'package.json'), 'utf8'));
+    for (const dep of Object.keys(m.dependencies ?? {}))
+      if (!dep.startsWith('@demi/')) visit(dep, '');
+  }
+  return [...found.values()];
+}
+
+function seedRegistry(registry) {
+  const seed = join(work, 'seed');
+  mkdirSync(seed);
+  const specs = thirdPartyClosure();
+  // Packed with the machine's own npm configuration (not the private registry's).
+  const packed = JSON.parse(
+    execFileSync(
+      'npm',
+      ['pack', '--json', '--pack-destination', seed, ...specs.map((s) => `${s.name}@${s.version}`)],
+      {
+        encoding: 'utf8',
+        timeout: remaining(),
+      },
+    ),
+  );
+  for (const [i, p] of packed.entries()) {
+    // Older versions of a name need a tag other than latest.
+    execFileSync(
+      'npm',
+      ['publish', join(seed, p.filename), '--ignore-scripts', '--tag', `seed${i}`],
+      {
+        env: npmEnv(registry),
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: remaining(),
+      },
+    );
+  }
+  return specs.length;
+}
+
 function release(registry, extra = []) {
   const r = spawnSync(
     process.execPath,
@@ -277,6 +339,9 @@ async function main() {
   const registry = await startRegistry();
   try {
     const binDir = nodeOnlyPath();
+    check('the private registry holds the third-party packages ours depend on', () => {
+      assert(seedRegistry(registry) > 0, 'nothing to seed');
+    });
     let releaseLog = '';
     check('npm run release builds, checks and publishes every package', () => {
       releaseLog = release(registry);
