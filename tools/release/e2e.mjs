@@ -19,6 +19,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,7 +113,7 @@ async function startRegistry() {
   assert(token, `verdaccio gave no token (${res.status})`);
   const npmrc = join(work, 'npmrc');
   writeFileSync(npmrc, `registry=${url}/\n//127.0.0.1:${port}/:_authToken=${token}\n`);
-  return { child, url, npmrc };
+  return { child, url, npmrc, token };
 }
 
 function npmEnv(registry) {
@@ -141,7 +142,7 @@ function thirdPartyClosure() {
       const entry = lock[key];
       if (entry !== undefined) {
         if (entry.link || found.has(`${name}@${entry.version}`)) return;
-        found.set(`${name}@${entry.version}`, { name, version: entry.version });
+        found.set(`${name}@${entry.version}`, { name, version: entry.version, path: key });
         for (const dep of Object.keys(entry.dependencies ?? {})) visit(dep, key);
         return;
       }
@@ -159,34 +160,67 @@ function thirdPartyClosure() {
   return [...found.values()];
 }
 
-function seedRegistry(registry) {
+/** Publishes a tarball with the registry's HTTP API, as npm publish does, minus npm's start-up. */
+async function putTarball(registry, file) {
+  const data = readFileSync(file);
+  const manifest = JSON.parse(
+    execFileSync('tar', ['xzOf', file, 'package/package.json'], { encoding: 'utf8' }),
+  );
+  const { name, version } = manifest;
+  const tarballName = `${name}-${version}.tgz`;
+  const body = {
+    _id: name,
+    name,
+    'dist-tags': { latest: version },
+    versions: {
+      [version]: {
+        ...manifest,
+        _id: `${name}@${version}`,
+        dist: {
+          shasum: createHash('sha1').update(data).digest('hex'),
+          integrity: `sha512-${createHash('sha512').update(data).digest('base64')}`,
+          tarball: `${registry.url}/${name}/-/${tarballName}`,
+        },
+      },
+    },
+    _attachments: {
+      [tarballName]: {
+        content_type: 'application/octet-stream',
+        data: data.toString('base64'),
+        length: data.length,
+      },
+    },
+  };
+  const res = await fetch(`${registry.url}/${name.replace('/', '%2f')}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${registry.token}` },
+    body: JSON.stringify(body),
+  });
+  assert(res.ok, `seeding ${name}@${version}: ${res.status} ${await res.text()}`);
+}
+
+async function seedRegistry(registry) {
   const seed = join(work, 'seed');
   mkdirSync(seed);
   const specs = thirdPartyClosure();
-  // Packed with the machine's own npm configuration (not the private registry's).
-  const packed = JSON.parse(
-    execFileSync(
-      'npm',
-      ['pack', '--json', '--pack-destination', seed, ...specs.map((s) => `${s.name}@${s.version}`)],
-      {
-        encoding: 'utf8',
-        timeout: remaining(),
-      },
-    ),
-  );
-  for (const [i, p] of packed.entries()) {
-    // Older versions of a name need a tag other than latest.
-    execFileSync(
-      'npm',
-      ['publish', join(seed, p.filename), '--ignore-scripts', '--tag', `seed${i}`],
-      {
-        env: npmEnv(registry),
-        stdio: ['ignore', 'ignore', 'pipe'],
-        timeout: remaining(),
-      },
-    );
-  }
-  return specs.length;
+  // Packed from the copies npm installed here (the lockfile's versions, exactly the files
+  // their tarballs hold), offline and without npm's start-up per package.
+  const packed = specs.map((spec) => {
+    const filename = `${spec.name.replace('/', '-')}-${spec.version}.tgz`;
+    execFileSync('tar', [
+      'czf',
+      join(seed, filename),
+      '-C',
+      join(root, spec.path),
+      '--exclude=./node_modules',
+      '--transform',
+      's,^\\.,package,',
+      '.',
+    ]);
+    return { filename };
+  });
+  for (const p of packed) await putTarball(registry, join(seed, p.filename));
+  return packed.length;
 }
 
 function release(registry, extra = []) {
@@ -339,9 +373,14 @@ async function main() {
   const registry = await startRegistry();
   try {
     const binDir = nodeOnlyPath();
-    check('the private registry holds the third-party packages ours depend on', () => {
-      assert(seedRegistry(registry) > 0, 'nothing to seed');
-    });
+    await seedRegistry(registry).then(
+      (n) =>
+        check(`the private registry holds the ${n} third-party packages ours depend on`, () => {}),
+      (err) =>
+        check('the private registry holds the third-party packages ours depend on', () => {
+          throw err;
+        }),
+    );
     let releaseLog = '';
     check('npm run release builds, checks and publishes every package', () => {
       releaseLog = release(registry);
