@@ -98,7 +98,7 @@ console.log(libos.name, check, err.code, exported.length);
 `;
 }
 
-export const TSCONFIG = (typeRoots) =>
+export const TSCONFIG = (typeRoots, files) =>
   JSON.stringify(
     {
       compilerOptions: {
@@ -113,7 +113,7 @@ export const TSCONFIG = (typeRoots) =>
         types: ['node'],
         typeRoots: [typeRoots],
       },
-      files: ['consumer.mts'],
+      files,
     },
     null,
     2,
