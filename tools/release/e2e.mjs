@@ -355,11 +355,18 @@ function bumpCatnap() {
     join(copy, 'package.json'),
     JSON.stringify({ name: 'demi', private: true, workspaces: ['packages/*'] }),
   );
+  // A lockfile tells changesets' workspace finder that npm manages this tree.
+  writeFileSync(
+    join(copy, 'package-lock.json'),
+    JSON.stringify({ name: 'demi', lockfileVersion: 3, requires: true, packages: {} }),
+  );
   for (const pkg of readdirSync(join(root, 'packages'))) {
     mkdirSync(join(copy, 'packages', pkg), { recursive: true });
     for (const f of ['package.json', 'CHANGELOG.md'])
       cpSync(join(root, 'packages', pkg, f), join(copy, 'packages', pkg, f));
   }
+  // The changelog generator named in config.json resolves from here.
+  symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
   execFileSync('git', ['init', '-q'], { cwd: copy });
   execFileSync(join(root, 'node_modules/.bin/changeset'), ['version'], {
     cwd: copy,

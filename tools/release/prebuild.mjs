@@ -36,6 +36,9 @@ function filesUnder(dir) {
     .flatMap((e) => filesUnder(join(dir, e.name)));
 }
 
+/** Only the libraries a backend names itself are linked; symbols stripped (size). */
+const LINKER_FLAGS = '-Wl,--as-needed -s';
+
 /** Everything a backend's addon build reads: its sources, the shared native layer, the toolchain. */
 function sourceHash(pkg, target) {
   const hash = createHash('sha256');
@@ -46,14 +49,20 @@ function sourceHash(pkg, target) {
     join(root, 'packages/native/include'),
     // catloop builds on catmem's shared-memory layer.
     ...(pkg === 'catloop' ? [join(root, 'packages/catmem/native')] : []),
-    join(root, 'tools/release/targets.mjs'),
-    join(root, 'tools/release/prebuild.mjs'),
   ];
   for (const file of inputs.flatMap(filesUnder)) {
     hash.update(relative(root, file));
     hash.update(readFileSync(file));
   }
-  hash.update(JSON.stringify({ target, defines: cmakeDefinesFor(pkg) }));
+  // The recipe: what the compiler and linker are told (this file's other lines only move files).
+  hash.update(
+    JSON.stringify({
+      target,
+      defines: cmakeDefinesFor(pkg),
+      flags: extraFlagsFor(pkg),
+      LINKER_FLAGS,
+    }),
+  );
   return hash.digest('hex').slice(0, 20);
 }
 
@@ -71,7 +80,8 @@ function compilerWrappers(target) {
   const paths = {};
   for (const [name, cmd] of Object.entries(tools)) {
     const path = join(dir, name);
-    writeFileSync(path, `#!/bin/sh\nexec "${zig}" ${cmd} "$@"\n`);
+    // DEMI_PREBUILD_FLAGS: per-backend extras (see extraFlagsFor), empty for most.
+    writeFileSync(path, `#!/bin/sh\nexec "${zig}" ${cmd} $DEMI_PREBUILD_FLAGS "$@"\n`);
     chmodSync(path, 0o755);
     paths[name] = path;
   }
@@ -97,6 +107,15 @@ function cmakeJs(pkgDir, outDir, defines, env) {
   });
 }
 
+/**
+ * Zig compiles against its own libc headers. DPDK's headers also include a few the
+ * distribution provides beside them (<bsd/string.h>, <numa.h>): those are looked up in
+ * /usr/include only after Zig's own, so no host libc header replaces the 2.28 ones.
+ */
+function extraFlagsFor(pkg) {
+  return pkg === 'catnip' ? '-idirafter /usr/include' : '';
+}
+
 /** Builds (or takes from the cache) one backend's addon for one target; returns the file. */
 export function prebuild(pkg, target) {
   const pkgDir = join(root, 'packages', pkg);
@@ -116,10 +135,10 @@ export function prebuild(pkg, target) {
       CMAKE_RANLIB: paths.ranlib,
       // Only the libraries a backend names itself are linked, and nothing from the host's lib dirs
       // unless pkg-config says so (catnip's DPDK).
-      CMAKE_SHARED_LINKER_FLAGS: '-Wl,--as-needed -s',
+      CMAKE_SHARED_LINKER_FLAGS: LINKER_FLAGS,
       ...cmakeDefinesFor(pkg),
     };
-    const r = cmakeJs(pkgDir, outDir, defines, env);
+    const r = cmakeJs(pkgDir, outDir, defines, { ...env, DEMI_PREBUILD_FLAGS: extraFlagsFor(pkg) });
     const built = join(outDir, 'Release', file);
     if (r.status !== 0 || !existsSync(built)) {
       process.stderr.write(r.stdout + r.stderr);
