@@ -116,12 +116,17 @@ function extraFlagsFor(pkg) {
   return pkg === 'catnip' ? '-idirafter /usr/include' : '';
 }
 
+/** Where the cache keeps the addon built from the current sources for one target. */
+export function cacheFile(pkg, target) {
+  return join(cacheDir, `${pkg}-${target.dir}-${sourceHash(pkg, target)}.node`);
+}
+
 /** Builds (or takes from the cache) one backend's addon for one target; returns the file. */
 export function prebuild(pkg, target) {
   const pkgDir = join(root, 'packages', pkg);
   const file = `demi_${pkg}.node`;
   const dest = join(pkgDir, 'prebuilds', target.dir, file);
-  const cached = join(cacheDir, `${pkg}-${target.dir}-${sourceHash(pkg, target)}.node`);
+  const cached = cacheFile(pkg, target);
   if (!existsSync(cached)) {
     const { paths, env } = compilerWrappers(target);
     const outDir = join(cacheDir, 'build', pkg, target.dir);
