@@ -191,12 +191,21 @@ async function putTarball(registry, file) {
       },
     },
   };
-  const res = await fetch(`${registry.url}/${name.replace('/', '%2f')}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${registry.token}` },
-    body: JSON.stringify(body),
-  });
-  assert(res.ok, `seeding ${name}@${version}: ${res.status} ${await res.text()}`);
+  // A loaded machine can drop a connection: a few tries, each a fresh one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${registry.url}/${name.replace('/', '%2f')}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${registry.token}` },
+        body: JSON.stringify(body),
+      });
+      assert(res.ok, `seeding ${name}@${version}: ${res.status} ${await res.text()}`);
+      return;
+    } catch (err) {
+      if (attempt === 3) throw new Error(`seeding ${name}@${version}: ${err.cause?.message ?? err.message}`);
+      await new Promise((r) => setTimeout(r, 1000 * attempt));
+    }
+  }
 }
 
 async function seedRegistry(registry) {
