@@ -9,6 +9,7 @@
 // catnap alone; the release runs again and only catnap gets a new version.
 // Prints 'N passed, N failed'; exits non-zero on any failure.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   cpSync,
   mkdirSync,
@@ -19,7 +20,6 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,7 +202,8 @@ async function putTarball(registry, file) {
       assert(res.ok, `seeding ${name}@${version}: ${res.status} ${await res.text()}`);
       return;
     } catch (err) {
-      if (attempt === 3) throw new Error(`seeding ${name}@${version}: ${err.cause?.message ?? err.message}`);
+      if (attempt === 3)
+        throw new Error(`seeding ${name}@${version}: ${err.cause?.message ?? err.message}`);
       await new Promise((r) => setTimeout(r, 1000 * attempt));
     }
   }

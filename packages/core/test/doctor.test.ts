@@ -61,7 +61,7 @@ describe('demi doctor', () => {
     expect(report.loadError).toContain('npx demi-build-addon @demi/catmem');
   });
 
-  it('names the binary it loaded and what the LibOS still lacks (catmem's source build)', () => {
+  it("names the binary it loaded and what the LibOS still lacks (catmem's source build)", () => {
     const built = resolve(coreDir, '../catmem/build/Release/demi_catmem.node');
     const dir = app(['catmem']);
     mkdirSync(join(dir, 'node_modules/@demi/catmem/build/Release'), { recursive: true });
