@@ -20,7 +20,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consumerTs, ECHO_CJS, ECHO_MJS, RAW_ECHO_MJS, TSCONFIG } from './apps.mjs';
@@ -352,6 +352,45 @@ async function rawEcho(dir, binDir) {
   }
 }
 
+/** The server example of the root README, run with a connection open, then SIGINT. */
+async function readmeServer(dir) {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const code = /```js\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## The API')))?.[1];
+  assert(code !== undefined, 'no server example in README.md');
+  const port = await freePort();
+  writeFileSync(join(dir, 'readme-server.mjs'), code.replace('port: 7000', `port: ${port}`));
+  const child = spawn(process.execPath, ['readme-server.mjs'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  try {
+    let sock;
+    for (const end = Date.now() + 20_000; sock === undefined; ) {
+      sock = await new Promise((resolve) => {
+        const s = connect(port, '127.0.0.1');
+        s.once('connect', () => resolve(s));
+        s.once('error', () => resolve(undefined));
+      });
+      assert(sock !== undefined || Date.now() < end, `the example never listened: ${err}`);
+      if (sock === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    sock.write('open');
+    const echoed = await new Promise((resolve) => sock.once('data', (d) => resolve(String(d))));
+    assert(echoed === 'open', `echoed ${echoed}`);
+    child.kill('SIGINT');
+    const code = await Promise.race([
+      new Promise((resolve) => child.once('exit', resolve)),
+      new Promise((resolve) => setTimeout(() => resolve('no exit within 15 s'), 15_000)),
+    ]);
+    sock.destroy();
+    assert(code === 0 && err === '', `exit ${code}: ${err}`);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
 /** Bumps catnap with a changeset in a copy of the manifests; returns the copy's packages/ dir. */
 function bumpCatnap() {
   const copy = join(work, 'bump');
@@ -447,6 +486,16 @@ async function main() {
             assert(r.sameClass === true, "a backend error is not the app's DemiError");
           });
         }
+      }
+      if (backend === 'catnap') {
+        const title = 'catnap: the README server example shuts down cleanly with a connection open';
+        await readmeServer(dir).then(
+          () => check(title, () => {}),
+          (err) =>
+            check(title, () => {
+              throw err;
+            }),
+        );
       }
       if (backend === 'catpowder' && !isRoot()) {
         // Raw sockets need root: a skip that says so, a failure where CI requires privileges.
