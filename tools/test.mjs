@@ -104,6 +104,23 @@ for (const pkg of packages) {
   }
 }
 
+// The release as users meet it (tools/release): every prebuilt addon checked and
+// the arm64 ones run under qemu, then the verdaccio round trip.
+const releaseFailures = [];
+if (only.length === 0 && !args.includes('--no-release')) {
+  for (const [title, script] of [
+    ['prebuilt addons', 'tools/release/prebuilt-smoke.mjs'],
+    ['registry round trip', 'tools/release/e2e.mjs'],
+  ]) {
+    step(`release: ${title}`);
+    if (run(process.execPath, [join(root, script)]) === 0) passed += 1;
+    else {
+      failed += 1;
+      releaseFailures.push(title);
+    }
+  }
+}
+
 let benchStatus = 0;
 if (!skipBench && only.length === 0 && existsSync(join(root, 'benchmarks/run.mjs'))) {
   step('benchmark smoke test (--quick: checks completion, not speed)');
@@ -136,7 +153,11 @@ if (lintStatus !== 0)
   console.log('Linting failed: npx biome check --write <files>, clang-format -i.');
 if (docsStatus !== 0)
   console.log('README numbers lack the date or commit of their run (see above).');
-console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+if (releaseFailures.length > 0)
+  console.log(`Failing release checks: ${releaseFailures.join(', ')}`);
 const checksFailed = typecheckStatus !== 0 || lintStatus !== 0 || docsStatus !== 0;
 if (checksFailed) failed += 1;
-process.exit(failedPackages.length > 0 || benchStatus !== 0 || checksFailed ? 1 : 0);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(
+  failedPackages.length > 0 || benchStatus !== 0 || checksFailed || releaseFailures.length > 0 ? 1 : 0,
+);

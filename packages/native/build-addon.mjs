@@ -4,13 +4,26 @@
 // "binary": {"napi_versions": [8]} only from the package.json beside the
 // CMakeLists.txt, so each backend keeps its CMakeLists.txt at the package root
 // and its C++ sources in native/.
-// Usage (from a backend package's "build" script): demi-build-addon
+// Usage: demi-build-addon            (in a backend's directory: its "build" script)
+//        npx demi-build-addon @demi/catnap   (in an application: rebuilds the installed backend)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
-const pkgDir = process.cwd();
+function packageDir(name) {
+  if (name === undefined) return process.cwd();
+  try {
+    return dirname(
+      createRequire(join(process.cwd(), 'package.json')).resolve(`${name}/package.json`),
+    );
+  } catch {
+    console.error(`demi addon build: ${name} is not installed here (${process.cwd()})`);
+    process.exit(1);
+  }
+}
+
+const pkgDir = packageDir(process.argv[2]);
 if (!existsSync(join(pkgDir, 'CMakeLists.txt'))) {
   console.error(`demi addon build: no CMakeLists.txt in ${pkgDir}`);
   process.exit(1);

@@ -45,9 +45,7 @@ export function native(): CatloopNative {
     name: 'catloop',
     fromUrl: import.meta.url,
     envVar: 'DEMI_CATLOOP_ADDON',
-    buildHint:
-      'Build it with `npm run build -w @demi/catloop` (needs cmake, a C++17 compiler and the catmem sources beside it), ' +
-      'or point DEMI_CATLOOP_ADDON at a built demi_catloop.node.',
+    buildHint: 'Or point DEMI_CATLOOP_ADDON at a built demi_catloop.node.',
   });
   return loaded;
 }

@@ -44,8 +44,7 @@ export function native(): CatmemNative {
     name: 'catmem',
     fromUrl: import.meta.url,
     envVar: 'DEMI_CATMEM_ADDON',
-    buildHint:
-      'Build it with `npm run build -w @demi/catmem` (needs cmake and a C++17 compiler), or point DEMI_CATMEM_ADDON at a built demi_catmem.node.',
+    buildHint: 'Or point DEMI_CATMEM_ADDON at a built demi_catmem.node.',
   });
   return loaded;
 }

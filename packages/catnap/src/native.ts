@@ -67,8 +67,7 @@ const ADDON: AddonSpec = {
   name: 'catnap',
   fromUrl: import.meta.url,
   envVar: 'DEMI_CATNAP_ADDON',
-  buildHint:
-    'Build it: run `npm run build` in packages/catnap (needs cmake and a C++17 compiler: apt-get install -y cmake g++), or set DEMI_CATNAP_ADDON to a built demi_catnap.node',
+  buildHint: 'Or set DEMI_CATNAP_ADDON to a built demi_catnap.node.',
 };
 
 /** Where the addon is looked for first: DEMI_CATNAP_ADDON, else build/Release beside src/ and dist/. */

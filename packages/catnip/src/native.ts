@@ -1,6 +1,4 @@
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { DemiError } from '@demi/core';
+import { DemiError, loadAddon as loadNative } from '@demi/core';
 
 /** Where the arena's regions start (bytes), as native/port.h lays them out. */
 export interface ArenaLayout {
@@ -76,15 +74,15 @@ export interface NativeAddon {
   dpdkLog(forward?: boolean): string;
 }
 
-const ADDON = '../build/Release/demi_catnip.node';
+/** The DPDK ABI the shipped linux-x64-glibc prebuilt links: Debian 12's DPDK 22.11. */
+export const PREBUILT_DPDK_ABI = 'DPDK 22.11 (librte_*.so.23)';
+
 let addon: NativeAddon | undefined;
 
-/** The addon's path: DEMI_CATNIP_ADDON for unusual setups, else the package's build. */
-function addonPath(): string {
-  return process.env.DEMI_CATNIP_ADDON ?? fileURLToPath(new URL(ADDON, import.meta.url));
-}
-
-/** Loads the addon once (the stub, too); says how to get it when it cannot. */
+/**
+ * Loads the addon once (the stub, too): DEMI_CATNIP_ADDON for unusual setups, else a
+ * local source build, else the prebuilt; says how to get DPDK or the addon when it cannot.
+ */
 export function loadAddon(): NativeAddon {
   if (addon !== undefined) return addon;
   if (process.platform !== 'linux') {
@@ -92,20 +90,26 @@ export function loadAddon(): NativeAddon {
       syscall: 'init',
     });
   }
-  const path = addonPath();
   try {
-    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    addon = loadNative<NativeAddon>({
+      name: 'catnip',
+      fromUrl: import.meta.url,
+      envVar: 'DEMI_CATNIP_ADDON',
+      code: 'ENOTSUP',
+      buildHint:
+        `The prebuilt links ${PREBUILT_DPDK_ABI}; with another DPDK, install its -dev package ` +
+        '(apt-get install dpdk libdpdk-dev pkg-config) and build from source as above.',
+    });
   } catch (err) {
     const message = (err as Error).message;
-    const libs = /lib(rte_|dpdk)[^:]*: cannot open shared object/.exec(message);
+    const lib = /(lib(?:rte_|dpdk)[^\s:]*)[^\n]*(?:not installed|cannot open shared object)/.exec(
+      message,
+    );
+    if (lib === null) throw err;
     throw new DemiError(
       'ENOTSUP',
-      libs !== null
-        ? `the @demi/catnip addon is built against DPDK, but DPDK's libraries are missing here (${message}). ` +
-            'Install them: apt-get install dpdk (or rebuild without DPDK: npm run build)'
-        : `the @demi/catnip addon did not load from ${path}: ${message}\n` +
-            'Build it (needs cmake and g++, and DPDK: apt-get install dpdk libdpdk-dev pkg-config): ' +
-            'cd node_modules/@demi/catnip && npm run build',
+      `the @demi/catnip addon is built against DPDK, but DPDK's libraries are missing here (${lib[1]}). ` +
+        `Install them: apt-get install dpdk (the prebuilt needs ${PREBUILT_DPDK_ABI}).\n${message}`,
       { syscall: 'init', cause: err },
     );
   }

@@ -61,8 +61,8 @@ export function loadAddon(): NativeAddon {
     fromUrl: import.meta.url,
     envVar: 'DEMI_CATPOWDER_ADDON',
     buildHint:
-      'Build it (needs cmake, g++; libxdp-dev and libbpf-dev for AF_XDP): cd node_modules/@demi/catpowder && npm run build, ' +
-      'or point DEMI_CATPOWDER_ADDON at a built demi_catpowder.node',
+      'A source build enables AF_XDP when libxdp-dev and libbpf-dev are installed. ' +
+      'Or point DEMI_CATPOWDER_ADDON at a built demi_catpowder.node.',
   });
   return addon;
 }

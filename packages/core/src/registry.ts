@@ -1,10 +1,15 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { type DemiConfig, loadConfig } from './config.js';
 import { DemiError } from './errors.js';
 import type { LibOS } from './types.js';
 
 export interface InitOptions {
-  /** The LibOS to load; else DEMI_LIBOS, else LIBOS, else the only one installed, else catnap. */
+  /**
+   * The LibOS to load; else DEMI_LIBOS, else LIBOS, else the only one the application
+   * depends on (its nearest package.json), else catnap among them.
+   */
   libos?: string;
   /** A YAML file path or a configuration object; else DEMI_CONFIG, else CONFIG_PATH. */
   config?: string | DemiConfig;
@@ -56,6 +61,49 @@ export function installedLibOSes(): string[] {
   });
 }
 
+/**
+ * The shipped LibOSes the application names in the nearest package.json at or above
+ * `cwd` (its dependencies of every kind, and itself when it is a LibOS package).
+ * A LibOS present only as another package's dependency (catmem under catloop) is
+ * not the application's choice. Undefined when there is no package.json.
+ */
+export function appLibOSes(cwd: string = process.cwd()): string[] | undefined {
+  let dir = cwd;
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      let manifest: Record<string, unknown>;
+      try {
+        manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+      const names = new Set<string>([String(manifest.name ?? '')]);
+      for (const field of [
+        'dependencies',
+        'devDependencies',
+        'optionalDependencies',
+        'peerDependencies',
+      ]) {
+        for (const dep of Object.keys((manifest[field] as object | undefined) ?? {}))
+          names.add(dep);
+      }
+      return KNOWN_LIBOSES.filter((name) => names.has(`@demi/${name}`));
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** The LibOSes init() chooses among when none is named: the app's own, else every installed one. */
+export function candidateLibOSes(cwd: string = process.cwd()): string[] {
+  const installed = installedLibOSes();
+  const declared = appLibOSes(cwd);
+  const shipped = declared !== undefined && declared.length > 0 ? declared : installed;
+  return [...new Set([...shipped, ...loaders.keys()])];
+}
+
 /** Picks the LibOS name from options and the environment, per the rules above. */
 export function chooseLibOS(options: InitOptions = {}): string {
   const env = options.env ?? process.env;
@@ -71,11 +119,10 @@ export function chooseLibOS(options: InitOptions = {}): string {
     }
     return name;
   }
-  const custom = [...loaders.keys()];
-  const installed = [...new Set([...installedLibOSes(), ...custom])];
-  if (installed.length === 1) return installed[0]!;
-  if (installed.includes('catnap')) return 'catnap';
-  if (installed.length === 0) {
+  const candidates = candidateLibOSes();
+  if (candidates.length === 1) return candidates[0]!;
+  if (candidates.includes('catnap')) return 'catnap';
+  if (candidates.length === 0) {
     throw new DemiError(
       'ENOENT',
       'no LibOS is installed; install one, e.g. `npm install @demi/catnap` (kernel sockets)',
@@ -84,7 +131,7 @@ export function chooseLibOS(options: InitOptions = {}): string {
   }
   throw new DemiError(
     'EINVAL',
-    `several LibOSes are installed (${installed.join(', ')}); choose one with DEMI_LIBOS`,
+    `this application depends on several LibOSes (${candidates.join(', ')}); choose one with DEMI_LIBOS=<name>`,
     { syscall: 'init' },
   );
 }

@@ -91,6 +91,79 @@ describe('registry in an application', () => {
     expect(run(app(['catmem', 'catloop'])).code).toBe('EINVAL');
   });
 
+  it("chooses among the LibOSes the app's package.json names, not their dependencies", () => {
+    // catmem installed only because catloop depends on it is not the app's choice.
+    const dir = app(['catmem', 'catloop']);
+    const manifest = (deps: string[]) =>
+      writeFileSync(
+        join(dir, 'package.json'),
+        JSON.stringify({
+          name: 'app',
+          dependencies: Object.fromEntries(deps.map((d) => [d, '*'])),
+        }),
+      );
+    manifest(['@demi/core', '@demi/catloop']);
+    expect(run(dir).ok).toBe('catloop');
+    manifest(['@demi/core', '@demi/catloop', '@demi/catmem']);
+    const r = run(dir);
+    expect(r.code).toBe('EINVAL');
+    expect(r.message).toContain('depends on several LibOSes (catmem, catloop)');
+    expect(r.message).toContain('DEMI_LIBOS');
+  });
+
+  it('one DemiError class and one registry for CommonJS and ES module apps and backends', () => {
+    // A backend of each format throws core's DemiError from its loader; the app of
+    // the other format catches it: instanceof holds only if both loaded one core.
+    const dir = app([]);
+    const backend = (name: string, type: 'module' | 'commonjs', body: string) => {
+      const pkg = join(dir, 'node_modules/@demi', name);
+      mkdirSync(pkg, { recursive: true });
+      writeFileSync(
+        join(pkg, 'package.json'),
+        JSON.stringify({ name: `@demi/${name}`, type, exports: { '.': './index.js' } }),
+      );
+      writeFileSync(join(pkg, 'index.js'), body);
+    };
+    backend(
+      'catmem',
+      'module',
+      "import { DemiError } from '@demi/core';\nexport function createLibOS() { throw new DemiError('EPERM', 'esm backend'); }\n",
+    );
+    backend(
+      'catloop',
+      'commonjs',
+      "const { DemiError } = require('@demi/core');\nexports.createLibOS = () => { throw new DemiError('EPERM', 'cjs backend'); };\n",
+    );
+    const check = `for (const libos of ['catmem', 'catloop']) {
+  try { await init({ libos }); } catch (e) { out.push(e instanceof DemiError); }
+}
+register('x', () => { throw new DemiError('EPERM', 'x'); });
+out.push(registeredNames().includes('x'));
+console.log(JSON.stringify(out));`;
+    writeFileSync(
+      join(dir, 'app.cjs'),
+      `const { init, DemiError, register, registeredNames } = require('@demi/core');
+const out = [];
+(async () => {
+${check}
+})();\n`,
+    );
+    writeFileSync(
+      join(dir, 'app.mjs'),
+      `import { init, DemiError, register, registeredNames } from '@demi/core';
+import { createRequire } from 'node:module';
+const out = [];
+${check}
+// The CommonJS entry is the same module: what ESM registered, require() sees.
+const cjs = createRequire(import.meta.url)('@demi/core');
+console.log(JSON.stringify([cjs.DemiError === DemiError, cjs.registeredNames().includes('x')]));\n`,
+    );
+    const exec = (file: string) =>
+      execFileSync(process.execPath, [file], { cwd: dir, encoding: 'utf8' }).trim().split('\n');
+    expect(exec('app.cjs')).toEqual(['[true,true,true]']);
+    expect(exec('app.mjs')).toEqual(['[true,true,true]', '[true,true]']);
+  });
+
   it('DEMI_LIBOS beats LIBOS; names are case-insensitive; config reaches the loader', () => {
     const dir = app(['catmem', 'catnap', 'catloop']);
     expect(run(dir, { LIBOS: 'CatMem' }).ok).toBe('catmem');
