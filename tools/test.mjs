@@ -159,5 +159,7 @@ const checksFailed = typecheckStatus !== 0 || lintStatus !== 0 || docsStatus !==
 if (checksFailed) failed += 1;
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(
-  failedPackages.length > 0 || benchStatus !== 0 || checksFailed || releaseFailures.length > 0 ? 1 : 0,
+  failedPackages.length > 0 || benchStatus !== 0 || checksFailed || releaseFailures.length > 0
+    ? 1
+    : 0,
 );
