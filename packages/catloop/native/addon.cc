@@ -194,7 +194,8 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
     return info.Env().Undefined();
   }
 
-  // accept(handle) -> undefined (nothing queued) | [handle, peer address, peer port]
+  // accept(handle) -> undefined (nothing queued) | [handle, peer address, peer port, address the
+  // peer connected to]
   Napi::Value Accept(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Slot& slot = ListenerArg(info, 0);
@@ -207,26 +208,28 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
       return env.Undefined();
     }
     Context& ctx = *slot.ctx;  // slots_ may grow below: no references into it after Adopt
-    Napi::Array out = Napi::Array::New(env, 3);
+    Napi::Array out = Napi::Array::New(env, 4);
     out.Set(1u, Napi::String::New(env, catloop::FormatIp(accepted.ip_be)));
     out.Set(2u, Napi::Number::New(env, accepted.port));
+    out.Set(3u, Napi::String::New(env, catloop::FormatIp(accepted.dest_ip_be)));
     out.Set(0u, Adopt(env, ctx, std::move(accepted.end), nullptr, nullptr));
     return out;
   }
 
-  // connect(ctx, ip, port, localPort, ringSize, firstEphemeral) -> [handle, local address, local
-  // port]
+  // connect(ctx, ip, port, localIp, localPort, ringSize, firstEphemeral) -> [handle, local
+  // address, local port]
   Napi::Value Connect(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Context& ctx = Ctx(info, 0);
     const std::string ip = IpArg(info, 1);
     const uint32_t port = static_cast<uint32_t>(IntArg(info, 2, "port", 1, 65535));
-    const uint32_t local_port = static_cast<uint32_t>(IntArg(info, 3, "local port", 0, 65535));
-    const uint64_t ring_size = RingSizeArg(info, 4);
-    const uint32_t first = static_cast<uint32_t>(IntArg(info, 5, "first ephemeral port", 1, 65535));
+    const std::string local_ip = IpArg(info, 3);
+    const uint32_t local_port = static_cast<uint32_t>(IntArg(info, 4, "local port", 0, 65535));
+    const uint64_t ring_size = RingSizeArg(info, 5);
+    const uint32_t first = static_cast<uint32_t>(IntArg(info, 6, "first ephemeral port", 1, 65535));
     auto connecting = std::make_unique<catloop::Connecting>();
     catloop::Connected c =
-        catloop::Connect(ip, port, local_port, ring_size, first, connecting.get());
+        catloop::Connect(ip, port, local_ip, local_port, ring_size, first, connecting.get());
     Napi::Array out = Napi::Array::New(env, 3);
     out.Set(1u, Napi::String::New(env, c.local_ip));
     out.Set(2u, Napi::Number::New(env, c.local_port));

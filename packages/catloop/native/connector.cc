@@ -88,12 +88,17 @@ int CheckReply(const Reply& reply, const Connecting& state) {
 
 }  // namespace
 
-Connected Connect(const std::string& ip, uint32_t port, uint32_t local_port, uint64_t ring_size,
-                  uint32_t first_ephemeral, Connecting* state) {
+Connected Connect(const std::string& ip, uint32_t port, const std::string& local_ip,
+                  uint32_t local_port, uint64_t ring_size, uint32_t first_ephemeral,
+                  Connecting* state) {
   ParseIp(ip);
+  ParseIp(local_ip);
   if (port < 1 || port > 65535) throw SysError{EINVAL, "port must be 1-65535"};
   // 0.0.0.0 as a destination means this host, as in Linux.
-  const std::string local_ip = ip == "0.0.0.0" ? "127.0.0.1" : ip;
+  const std::string dest_ip = ip == "0.0.0.0" ? "127.0.0.1" : ip;
+  // A socket bound to an address connects from it; otherwise from the address
+  // it connects to, as Linux picks for loopback destinations.
+  const std::string source_ip = local_ip == "0.0.0.0" ? dest_ip : local_ip;
   const std::vector<std::string> candidates = ip == "0.0.0.0"
                                                   ? std::vector<std::string>{"127.0.0.1", "0.0.0.0"}
                                                   : std::vector<std::string>{ip, "0.0.0.0"};
@@ -109,8 +114,8 @@ Connected Connect(const std::string& ip, uint32_t port, uint32_t local_port, uin
   if (!control) throw SysError{ECONNREFUSED, "nothing listens on " + target};
 
   Connected out;
-  out.local_ip = local_ip;
-  auto map = ClaimAddress(local_ip, local_port, ring_size, first_ephemeral, false, &out.local_port);
+  out.local_ip = source_ip;
+  auto map = ClaimAddress(source_ip, local_port, ring_size, first_ephemeral, false, &out.local_port);
   const uint64_t nonce = NewNonce();
   Block* block = BlockOf(map->base());
   block->version = kProtocolVersion;
@@ -125,8 +130,8 @@ Connected Connect(const std::string& ip, uint32_t port, uint32_t local_port, uin
   req.magic = kRequestMagic;
   req.version = kProtocolVersion;
   req.port = static_cast<uint16_t>(out.local_port);
-  req.ip = ParseIp(local_ip);
-  req.pid = static_cast<int32_t>(getpid());
+  req.ip = ParseIp(source_ip);
+  req.dest_ip = ParseIp(dest_ip);
   req.nonce = nonce;
   std::string why;
   int err;

@@ -32,11 +32,14 @@ struct Connected {
 };
 
 // Starts a connection to ip:port (a listener on 0.0.0.0:port serves every
-// address). local_port 0 picks an ephemeral port. Throws SysError:
+// address) from local_ip:local_port. local_ip "0.0.0.0" takes the address
+// connected to (127.0.0.1 for 0.0.0.0), as Linux does on loopback; local_port 0
+// picks an ephemeral port. Throws SysError:
 // ECONNREFUSED (nobody listens, backlog full, listener closing), EADDRINUSE,
 // EADDRNOTAVAIL, EINVAL.
-Connected Connect(const std::string& ip, uint32_t port, uint32_t local_port, uint64_t ring_size,
-                  uint32_t first_ephemeral, Connecting* state);
+Connected Connect(const std::string& ip, uint32_t port, const std::string& local_ip,
+                  uint32_t local_port, uint64_t ring_size, uint32_t first_ephemeral,
+                  Connecting* state);
 
 // Reads the listener's reply: 1 accepted, 0 still waiting (the end then wants
 // data), or a negative errno (-ECONNREFUSED).

@@ -87,6 +87,7 @@ bool Listener::Accept(Accepted* out) {
     out->end = std::move(end);
     out->ip_be = req.ip;
     out->port = req.port;
+    out->dest_ip_be = req.dest_ip;
     return true;
   }
   return false;

@@ -29,8 +29,9 @@ class Listener {
 
   struct Accepted {
     std::shared_ptr<catmem::End> end;
-    uint32_t ip_be = 0;  // the address the client connected to
-    uint32_t port = 0;   // the client's ephemeral port
+    uint32_t ip_be = 0;       // the client's address
+    uint32_t port = 0;        // the client's port
+    uint32_t dest_ip_be = 0;  // the address the client connected to
   };
   // Accepts the next queued connection. False when none waits (the control end
   // then wants data, so the waiter wakes on the next request). Requests of

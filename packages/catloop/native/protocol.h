@@ -26,7 +26,9 @@ constexpr size_t kBlockOffset = 2048;
 // "CATLOOPL" / "CATLOOPC" as little-endian u64.
 constexpr uint64_t kListenerMagic = 0x4C504F4F4C544143ull;
 constexpr uint64_t kConnectionMagic = 0x43504F4F4C544143ull;
-constexpr uint32_t kProtocolVersion = 1;
+// 2: a request names the client's address and the address it connected to
+// (version 1 had one address, the one connected to, and the client's pid).
+constexpr uint32_t kProtocolVersion = 2;
 
 // Block.state of a listener's segment.
 enum ListenerState : uint32_t { kBound = 0, kListening = 1, kListenerClosed = 2 };
@@ -67,9 +69,9 @@ constexpr uint32_t kMaxBacklog = 1024;
 struct Request {
   uint32_t magic;    // kRequestMagic
   uint16_t version;  // kProtocolVersion
-  uint16_t port;     // the client's ephemeral port: its pipe is catloop.<ip>:<port>
-  uint32_t ip;       // the address the client connected to, network byte order
-  int32_t pid;       // for messages only
+  uint16_t port;     // the client's port: its pipe is catloop.<ip>:<port>
+  uint32_t ip;       // the client's address (its peer address), network byte order
+  uint32_t dest_ip;  // the address it connected to (a wildcard listener's local one)
   uint64_t nonce;    // must match the connection block of the pipe
 };
 constexpr uint32_t kRequestMagic = 0x51524C43;  // "CLRQ"

@@ -127,7 +127,7 @@ export class Catloop extends BaseLibOS {
 
   /** One accept attempt; false when no connection is queued yet. */
   #acceptNow(listener: Socket, qt: QToken): boolean {
-    let got: [number, string, number] | undefined;
+    let got: [number, string, number, string] | undefined;
     try {
       got = this.#native.accept(listener.handle);
     } catch (err) {
@@ -135,13 +135,16 @@ export class Catloop extends BaseLibOS {
       return true;
     }
     if (got === undefined) return false;
-    const [handle, peerAddress, peerPort] = got;
+    const [handle, peerAddress, peerPort, peerDestination] = got;
     const sock = new Socket(this.#nextQd++);
     sock.handle = handle;
     sock.state = 'connected';
-    // A wildcard listener's connection is local to the address the client used.
+    // A wildcard listener's connection is local to the address the client connected to.
     const local = listener.local!;
-    sock.local = { address: local.address === ANY ? peerAddress : local.address, port: local.port };
+    sock.local = {
+      address: local.address === ANY ? peerDestination : local.address,
+      port: local.port,
+    };
     sock.remote = { address: peerAddress, port: peerPort };
     this.#sockets.set(sock.qd, sock);
     sock.maxRecord = this.#native.info(handle)[1];
@@ -156,9 +159,12 @@ export class Catloop extends BaseLibOS {
   protected override doConnect(qd: QDesc, addr: SocketAddress): QToken {
     const sock = this.#socket(qd, 'connect');
     const qt = this.tokens.issue(qd, Opcode.CONNECT);
+    let localAddress = ANY;
     let localPort = 0;
     if (sock.state === 'bound') {
-      // The connection's pipe takes the bound address's name.
+      // The connection's pipe takes the bound address's name; the listener
+      // learns the address from the request, as a kernel learns it from the SYN.
+      localAddress = sock.local!.address;
       localPort = sock.local!.port;
       this.#native.close(sock.handle);
       sock.handle = 0;
@@ -166,12 +172,12 @@ export class Catloop extends BaseLibOS {
       sock.local = undefined;
     }
     let handle: number;
-    let localAddress: string;
     try {
       [handle, localAddress, localPort] = this.#native.connect(
         this.#ctx,
         addr.address,
         addr.port,
+        localAddress,
         localPort,
         this.ringSize,
         this.firstEphemeralPort,

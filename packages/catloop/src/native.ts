@@ -8,13 +8,21 @@ export interface CatloopNative {
   /** Claims address:port (0: an ephemeral port) as a bound socket: [handle, port]. */
   bind(ctx: number, address: string, port: number, firstEphemeralPort: number): [number, number];
   listen(handle: number, backlog: number): void;
-  /** The next queued connection, accepted: [handle, peer address, peer port]; undefined when none waits. */
-  accept(handle: number): [number, string, number] | undefined;
-  /** Queues a connection request: [handle, local address, local port]. Throws ECONNREFUSED and friends. */
+  /**
+   * The next queued connection, accepted: [handle, peer address, peer port,
+   * address the peer connected to]; undefined when none waits.
+   */
+  accept(handle: number): [number, string, number, string] | undefined;
+  /**
+   * Queues a connection request from localAddress:localPort ('0.0.0.0': the
+   * address connected to; port 0: an ephemeral one): [handle, local address,
+   * local port]. Throws ECONNREFUSED and friends.
+   */
   connect(
     ctx: number,
     address: string,
     port: number,
+    localAddress: string,
     localPort: number,
     ringSize: number,
     firstEphemeralPort: number,

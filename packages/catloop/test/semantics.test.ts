@@ -166,6 +166,57 @@ describe('addresses', () => {
     client.close(qd);
     server.close(l);
   });
+
+  // As on Linux (catnap's semantics test asserts the kernel's answer): a socket
+  // bound to one loopback address connects from it to another.
+  it('a socket bound to another address connects from that address: the peer sees it', async () => {
+    const other = `${TEST_NET}3.7`;
+    for (const listenOn of [ADDRESS, '0.0.0.0']) {
+      for (const mine of [0, freshPort()]) {
+        const port = freshPort();
+        const l = listening(server, port, 16, listenOn);
+        const accepting = server.accept(l);
+        const qd = client.socket(AF_INET, SOCK_STREAM);
+        client.bind(qd, { address: other, port: mine });
+        const bound = client.getsockname(qd);
+        if (mine !== 0) expect(bound.port).toBe(mine);
+        const [, { accepted }] = await Promise.all([
+          ok(client, client.connect(qd, { address: ADDRESS, port }), Opcode.CONNECT),
+          ok(server, accepting, Opcode.ACCEPT),
+        ]);
+        expect(client.getsockname(qd)).toEqual({ address: other, port: bound.port });
+        expect(accepted!.addr).toEqual({ address: other, port: bound.port });
+        expect(server.getpeername(accepted!.qd)).toEqual({ address: other, port: bound.port });
+        // The accepted socket is local to the address the client connected to.
+        expect(server.getsockname(accepted!.qd)).toEqual({ address: ADDRESS, port });
+        expect(client.getpeername(qd)).toEqual({ address: ADDRESS, port });
+        const data = pattern(100, 7);
+        await ok(client, client.push(qd, sgaOf(data)), Opcode.PUSH);
+        expect(await popExactly(server, accepted!.qd, data.length)).toEqual(data);
+        client.close(qd);
+        server.close(accepted!.qd);
+        server.close(l);
+      }
+    }
+  });
+
+  it('a socket bound to 0.0.0.0 connects from the address it connects to', async () => {
+    const port = freshPort();
+    const l = listening(server, port);
+    const accepting = server.accept(l);
+    const qd = client.socket(AF_INET, SOCK_STREAM);
+    const mine = freshPort();
+    client.bind(qd, { address: '0.0.0.0', port: mine });
+    const [, { accepted }] = await Promise.all([
+      ok(client, client.connect(qd, { address: ADDRESS, port }), Opcode.CONNECT),
+      ok(server, accepting, Opcode.ACCEPT),
+    ]);
+    expect(client.getsockname(qd)).toEqual({ address: ADDRESS, port: mine });
+    expect(server.getpeername(accepted!.qd)).toEqual({ address: ADDRESS, port: mine });
+    client.close(qd);
+    server.close(accepted!.qd);
+    server.close(l);
+  });
 });
 
 describe('connection set-up', () => {
@@ -467,7 +518,7 @@ describe('the addon never crashes on bad arguments', () => {
     expect(() => n.bind!(ctx, ADDRESS, 70000, 49152)).toThrow(
       expect.objectContaining({ code: 'EINVAL' }),
     );
-    expect(() => n.connect!(ctx, ADDRESS, 1, 0, 1000, 49152)).toThrow(
+    expect(() => n.connect!(ctx, ADDRESS, 1, '0.0.0.0', 0, 1000, 49152)).toThrow(
       expect.objectContaining({ code: 'EINVAL' }),
     );
     const [h] = n.bind!(ctx, ADDRESS, 0, 49152) as [number, number];

@@ -78,6 +78,37 @@ describe('addresses and errors', () => {
     libos.close(qd);
   });
 
+  // The kernel's answer, which catloop's semantics test asserts too.
+  it('a socket bound to another loopback address connects from it: the peer sees it', async () => {
+    for (const listenOn of ['127.0.0.1', '0.0.0.0']) {
+      for (const mine of [0, freePort(libos)]) {
+        const l = libos.socket(AF_INET, SOCK_STREAM);
+        libos.bind(l, { address: listenOn, port: 0 });
+        libos.listen(l, 4);
+        const port = libos.getsockname(l).port;
+        const accepting = libos.wait(libos.accept(l));
+        const qd = libos.socket(AF_INET, SOCK_STREAM);
+        libos.bind(qd, { address: '127.0.0.2', port: mine });
+        const bound = libos.getsockname(qd);
+        if (mine !== 0) expect(bound.port).toBe(mine);
+        const [connected, acceptedResult] = await Promise.all([
+          libos.wait(libos.connect(qd, { address: '127.0.0.1', port })),
+          accepting,
+        ]);
+        expect(connected.opcode).toBe(Opcode.CONNECT);
+        const accepted = acceptedResult.accepted!;
+        expect(libos.getsockname(qd)).toEqual({ address: '127.0.0.2', port: bound.port });
+        expect(accepted.addr).toEqual({ address: '127.0.0.2', port: bound.port });
+        expect(libos.getpeername(accepted.qd)).toEqual({ address: '127.0.0.2', port: bound.port });
+        expect(libos.getsockname(accepted.qd)).toEqual({ address: '127.0.0.1', port });
+        expect(libos.getpeername(qd)).toEqual({ address: '127.0.0.1', port });
+        libos.close(qd);
+        libos.close(accepted.qd);
+        libos.close(l);
+      }
+    }
+  });
+
   it('protocol must match the type: EPROTONOSUPPORT', () => {
     expectDemiError(() => libos.socket(AF_INET, SOCK_STREAM, 17), 'EPROTONOSUPPORT');
     libos.close(libos.socket(AF_INET, SOCK_STREAM, 6));
