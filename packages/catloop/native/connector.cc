@@ -115,7 +115,8 @@ Connected Connect(const std::string& ip, uint32_t port, const std::string& local
 
   Connected out;
   out.local_ip = source_ip;
-  auto map = ClaimAddress(source_ip, local_port, ring_size, first_ephemeral, false, &out.local_port);
+  auto map =
+      ClaimAddress(source_ip, local_port, ring_size, first_ephemeral, false, &out.local_port);
   const uint64_t nonce = NewNonce();
   Block* block = BlockOf(map->base());
   block->version = kProtocolVersion;
