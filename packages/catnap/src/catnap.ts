@@ -314,18 +314,21 @@ export class Catnap extends BaseLibOS {
             segments: [new Uint8Array(this.#slab!, r[o + OFFSET]!, r[o + VALUE]!)],
           };
           const endpoint = r[o + ADDR]!;
+          // One result object per completion: the table keeps it (and sets qd).
           if (endpoint >= 0) {
             const addr = endpointToAddress(endpoint);
             sga.addr = addr;
-            tokens.complete(qt, { opcode, ret, sga, addr });
+            tokens.completeOwned(qt, { opcode, qd: 0, qt, ret, sga, addr });
           } else {
-            tokens.complete(qt, { opcode, ret, sga });
+            tokens.completeOwned(qt, { opcode, qd: 0, qt, ret, sga });
           }
           break;
         }
         case Opcode.ACCEPT:
-          tokens.complete(qt, {
+          tokens.completeOwned(qt, {
             opcode,
+            qd: 0,
+            qt,
             ret,
             accepted: { qd: r[o + VALUE]!, addr: endpointToAddress(r[o + ADDR]!) },
           });
@@ -336,7 +339,7 @@ export class Catnap extends BaseLibOS {
           tokens.failAll(r[o + QD]!);
           break;
         default:
-          tokens.complete(qt, { opcode, ret });
+          tokens.completeOwned(qt, { opcode, qd: 0, qt, ret });
       }
     }
   }

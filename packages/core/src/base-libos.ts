@@ -369,7 +369,24 @@ export abstract class BaseLibOS implements LibOS {
   // ---- waiting ------------------------------------------------------------
 
   wait(qt: QToken, timeoutMs?: number): Promise<QResult> {
-    return this.waitAny([qt], timeoutMs).then((r) => r.result);
+    // waitAny([qt]) minus its {index, result} and the promise that unwraps it:
+    // this runs once per operation.
+    try {
+      const timeout = assertTimeout(timeoutMs, 'wait');
+      const ready = this.#takeChecked(qt, 'wait');
+      if (ready !== undefined) return Promise.resolve(ready);
+      if (this.pollBeforeSleep) {
+        this.poll(0, false);
+        const afterPoll = this.tokens.take(qt);
+        if (afterPoll !== undefined) {
+          this.#armTimer();
+          return Promise.resolve(afterPoll);
+        }
+      }
+      return this.#sleepOn([qt], timeout, true) as Promise<QResult>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   waitAny(qts: readonly QToken[], timeoutMs?: number): Promise<WaitAnyResult> {
@@ -386,15 +403,22 @@ export abstract class BaseLibOS implements LibOS {
           return Promise.resolve(afterPoll);
         }
       }
-      return this.#sleepOn(qts, timeout);
+      return this.#sleepOn(qts, timeout, false) as Promise<WaitAnyResult>;
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** Registers one async waiter on `qts` and sleeps until one completes or the timeout. */
-  #sleepOn(qts: readonly QToken[], timeout: number | undefined): Promise<WaitAnyResult> {
-    return new Promise<WaitAnyResult>((resolve, reject) => {
+  /**
+   * Registers one async waiter on `qts` and sleeps until one completes or the
+   * timeout; resolves the bare result when `bare`, else {index, result}.
+   */
+  #sleepOn(
+    qts: readonly QToken[],
+    timeout: number | undefined,
+    bare: boolean,
+  ): Promise<WaitAnyResult | QResult> {
+    return new Promise<WaitAnyResult | QResult>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const finish = (): void => {
         for (const qt of qts) this.tokens.setWaiter(qt, undefined);
@@ -404,7 +428,7 @@ export abstract class BaseLibOS implements LibOS {
       const waiter: Waiter = {
         deliver: (result) => {
           finish();
-          resolve({ index: qts.indexOf(result.qt), result });
+          resolve(bare ? result : { index: qts.indexOf(result.qt), result });
           return true;
         },
       };
@@ -450,7 +474,7 @@ export abstract class BaseLibOS implements LibOS {
           deliver: (result) => {
             finish();
             // Completions landing in the same poll are handed out together.
-            queueMicrotask(() => resolve([result, ...this.tokens.takeUnclaimed(n - 1)]));
+            queueMicrotask(() => resolve(this.tokens.takeUnclaimed(n, [result])));
             return true;
           },
         };
@@ -524,14 +548,18 @@ export abstract class BaseLibOS implements LibOS {
    */
   #scan(qts: readonly QToken[], syscall: string): WaitAnyResult | undefined {
     for (let index = 0; index < qts.length; index++) {
-      const qt = qts[index]!;
-      const entry = this.tokens.entry(qt, syscall);
-      if (entry.waiter !== undefined)
-        throw new DemiError('EINVAL', `queue token ${qt} is already being waited on`, { syscall });
-      const result = this.tokens.take(qt);
+      const result = this.#takeChecked(qts[index]!, syscall);
       if (result !== undefined) return { index, result };
     }
     return undefined;
+  }
+
+  /** Takes the token's result if it completed; EINVAL for a token that cannot be waited on. */
+  #takeChecked(qt: QToken, syscall: string): QResult | undefined {
+    const entry = this.tokens.entry(qt, syscall);
+    if (entry.waiter !== undefined)
+      throw new DemiError('EINVAL', `queue token ${qt} is already being waited on`, { syscall });
+    return this.tokens.take(qt);
   }
 
   #takeFirst(qts: readonly QToken[]): WaitAnyResult | undefined {

@@ -15,7 +15,12 @@ interface Entry {
   opcode: Opcode;
   result: QResult | undefined;
   waiter: Waiter | undefined;
+  /** Taken by name while still in the unclaimed queue: waitNextN skips it. */
+  taken: boolean;
 }
+
+/** Taken-by-name entries the unclaimed queue tolerates before it is compacted. */
+const STALE_SLACK = 64;
 
 const INSTANCE_SPAN = 2 ** 32;
 /** Sequences stay below 2^30 so the table's keys are V8 small integers (fast Map hashing). */
@@ -32,6 +37,14 @@ export class TokenTable {
   #sequence = 0;
   /** Keyed by sequence (a small integer), not by token (a heap number). */
   readonly #entries = new Map<number, Entry>();
+  /**
+   * Completed entries no waiter took at once, in completion order, from `#head`:
+   * waitNextN takes from the front instead of scanning every outstanding token.
+   * Entries later taken by name stay until skipped or compacted away (`#stale`).
+   */
+  #unclaimed: Entry[] = [];
+  #head = 0;
+  #stale = 0;
   /** Takes completions of tokens nobody waits on by name (waitNextN). */
   anyWaiter: Waiter | undefined;
   /** Told when a connect or an accept completes, before anyone sees the result. */
@@ -42,7 +55,14 @@ export class TokenTable {
     do this.#sequence = (this.#sequence % (SEQUENCE_SPAN - 1)) + 1;
     while (this.#entries.has(this.#sequence));
     const qt = this.instance * INSTANCE_SPAN + this.#sequence;
-    this.#entries.set(this.#sequence, { qt, qd, opcode, result: undefined, waiter: undefined });
+    this.#entries.set(this.#sequence, {
+      qt,
+      qd,
+      opcode,
+      result: undefined,
+      waiter: undefined,
+      taken: false,
+    });
     return qt;
   }
 
@@ -50,14 +70,31 @@ export class TokenTable {
   complete(qt: QToken, result: Omit<QResult, 'qt' | 'qd'> & { qd?: QDesc }): void {
     const entry = this.#lookup(qt);
     if (entry === undefined || entry.result !== undefined) return;
-    const full: QResult = { ...result, qd: result.qd ?? entry.qd, qt };
+    this.#settle(entry, { ...result, qd: result.qd ?? entry.qd, qt });
+  }
+
+  /**
+   * As complete(), for a result object the backend built for this completion
+   * alone: the table keeps and hands out that object (its `qd` becomes the
+   * token's, `qt` must be the token) instead of copying it.
+   */
+  completeOwned(qt: QToken, result: QResult): void {
+    const entry = this.#lookup(qt);
+    if (entry === undefined || entry.result !== undefined) return;
+    result.qd = entry.qd;
+    this.#settle(entry, result);
+  }
+
+  #settle(entry: Entry, full: QResult): void {
     entry.result = full;
     if (entry.opcode === Opcode.CONNECT || entry.opcode === Opcode.ACCEPT)
       this.onSettled?.(entry.qd, entry.opcode, full);
     const waiter = entry.waiter ?? this.anyWaiter;
     if (waiter !== undefined) {
-      this.#entries.delete(qt - this.instance * INSTANCE_SPAN);
+      this.#entries.delete(entry.qt - this.instance * INSTANCE_SPAN);
       waiter.deliver(full);
+    } else {
+      this.#unclaimed.push(entry);
     }
   }
 
@@ -101,6 +138,10 @@ export class TokenTable {
     const entry = this.#lookup(qt);
     if (entry?.result === undefined) return undefined;
     this.#entries.delete(qt - this.instance * INSTANCE_SPAN);
+    // A completed entry in the table is always in the unclaimed queue.
+    entry.taken = true;
+    if (++this.#stale > STALE_SLACK && this.#stale * 2 > this.#unclaimed.length - this.#head)
+      this.#compact();
     return entry.result;
   }
 
@@ -109,17 +150,44 @@ export class TokenTable {
     if (entry !== undefined) entry.waiter = waiter;
   }
 
-  /** Completed results that no named waiter holds, oldest first, up to `n`; consumes them. */
-  takeUnclaimed(n: number): QResult[] {
-    const out: QResult[] = [];
-    for (const [sequence, entry] of this.#entries) {
-      if (out.length >= n) break;
-      if (entry.result !== undefined && entry.waiter === undefined) {
-        this.#entries.delete(sequence);
-        out.push(entry.result);
+  /**
+   * Completed results nobody has taken, in the order they completed, appended to
+   * `out` until it holds `n`; consumes them. (A completed entry never has a named
+   * waiter: completing hands it to that waiter at once.)
+   */
+  takeUnclaimed(n: number, out: QResult[] = []): QResult[] {
+    const queue = this.#unclaimed;
+    let head = this.#head;
+    while (out.length < n && head < queue.length) {
+      const entry = queue[head]!;
+      queue[head++] = undefined as unknown as Entry;
+      if (entry.taken) {
+        this.#stale--;
+        continue;
       }
+      this.#entries.delete(entry.qt - this.instance * INSTANCE_SPAN);
+      out.push(entry.result!);
     }
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+    } else if (head > STALE_SLACK * 16 && head * 2 > queue.length) {
+      // Never drained to empty: drop the consumed front so the array stays small.
+      this.#unclaimed = queue.slice(head);
+      head = 0;
+    }
+    this.#head = head;
     return out;
+  }
+
+  /** Drops entries taken by name from the unclaimed queue. */
+  #compact(): void {
+    const live: Entry[] = [];
+    const queue = this.#unclaimed;
+    for (let i = this.#head; i < queue.length; i++) if (!queue[i]!.taken) live.push(queue[i]!);
+    this.#unclaimed = live;
+    this.#head = 0;
+    this.#stale = 0;
   }
 
   #lookup(qt: QToken): Entry | undefined {
