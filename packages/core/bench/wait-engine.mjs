@@ -1,17 +1,21 @@
 // Micro-benchmark of the wait engine: issue + complete + waitNextN / wait with
 // many tokens outstanding (one pending pop per connection, as a server keeps).
 // Run after building core: node packages/core/bench/wait-engine.mjs [--outstanding 1000]
+// (--core <file> measures another build of @demi/core, e.g. an older commit's, bundled).
 // Prints ns per completion for each case; compare numbers of the same run only.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BaseLibOS, Opcode } from '../dist/index.js';
 
 const { values } = parseArgs({
   options: {
     outstanding: { type: 'string', default: '1000' },
     ops: { type: 'string', default: '300000' },
     rounds: { type: 'string', default: '3' },
+    core: { type: 'string', default: new URL('../dist/index.js', import.meta.url).pathname },
   },
 });
+const { BaseLibOS, Opcode } = await import(pathToFileURL(resolve(values.core)).href);
 const OUTSTANDING = Number(values.outstanding);
 const OPS = Number(values.ops);
 const ROUNDS = Number(values.rounds);
@@ -104,5 +108,7 @@ for (const [name, run] of Object.entries(cases)) {
   for (let i = 0; i < ROUNDS; i++) runs.push(await run());
   runs.sort((a, b) => a - b);
   const median = runs[Math.floor(runs.length / 2)];
-  console.log(`${name.padEnd(32)} ${median.toFixed(0).padStart(6)} ns/completion (runs: ${runs.map((x) => x.toFixed(0)).join(', ')})`);
+  console.log(
+    `${name.padEnd(32)} ${median.toFixed(0).padStart(6)} ns/completion (runs: ${runs.map((x) => x.toFixed(0)).join(', ')})`,
+  );
 }

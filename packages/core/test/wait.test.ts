@@ -92,6 +92,36 @@ describe('wait semantics', () => {
     await expect(libos.waitNextN(0)).rejects.toMatchObject({ code: 'EINVAL' });
   });
 
+  it('waitNextN hands out completions in the order they completed', async () => {
+    const { libos, l, c, s } = await connected();
+    const acc = libos.accept(l);
+    const c2 = libos.socket(AF_INET, SOCK_STREAM);
+    await libos.wait(libos.connect(c2, { address: '127.0.0.1', port: 5000 }));
+    const s2 = (await libos.wait(acc)).accepted!.qd;
+    const first = libos.pop(s);
+    const second = libos.pop(s2);
+    libos.waitSync(libos.push(c2, data('b')));
+    libos.waitSync(libos.push(c, data('a')));
+    const results = await libos.waitNextN(8, 1000);
+    expect(results.map((r) => [r.qt, r.qd])).toEqual([
+      [second, s2],
+      [first, s],
+    ]);
+  });
+
+  it('waitNextN skips completions already taken by name, however many', async () => {
+    const { libos, c, s } = await connected();
+    const pops = Array.from({ length: 200 }, () => libos.pop(s));
+    for (let i = 0; i < pops.length; i++) libos.waitSync(libos.push(c, data(String(i % 10))));
+    // Take three of every four by name; waitNextN must hand out exactly the rest, in order.
+    const left = pops.filter((_, i) => i % 4 === 3);
+    for (const [i, qt] of pops.entries()) if (i % 4 !== 3) expect(libos.waitSync(qt).qt).toBe(qt);
+    const results = await libos.waitNextN(1000, 1000);
+    expect(results.map((r) => r.qt)).toEqual(left);
+    for (const qt of pops) expect(() => libos.waitSync(qt)).toThrow(/not outstanding/);
+    await expect(libos.waitNextN(1, 10)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+  });
+
   it('operations pending on a closed socket complete FAILED with ECANCELED', async () => {
     const { libos, s } = await connected();
     const qt = libos.pop(s);
