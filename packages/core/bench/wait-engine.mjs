@@ -12,6 +12,8 @@ const { values } = parseArgs({
     outstanding: { type: 'string', default: '1000' },
     ops: { type: 'string', default: '300000' },
     rounds: { type: 'string', default: '3' },
+    // Complete through complete() (the table copies the result) even where completeOwned exists.
+    copy: { type: 'boolean', default: false },
     core: { type: 'string', default: new URL('../dist/index.js', import.meta.url).pathname },
   },
 });
@@ -38,7 +40,7 @@ class BenchLibOS extends BaseLibOS {
   /** Completes a pop the way catnap's record walk does: one result object per completion. */
   completePop(qt, bytes) {
     const sga = { segments: [bytes] };
-    if (typeof this.tokens.completeOwned === 'function')
+    if (!values.copy && typeof this.tokens.completeOwned === 'function')
       this.tokens.completeOwned(qt, { opcode: Opcode.POP, qd: 0, qt, ret: 0, sga });
     else this.tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga });
   }
@@ -101,7 +103,9 @@ const cases = {
   'wait(qt) sleeping': () => waitOne(),
 };
 
-console.log(`${OUTSTANDING} outstanding pops, ${OPS} completions per case, ${ROUNDS} rounds`);
+console.log(
+  `${OUTSTANDING} outstanding pops, ${OPS} completions per case, ${ROUNDS} rounds, results ${values.copy ? 'copied' : 'kept'}`,
+);
 for (const [name, run] of Object.entries(cases)) {
   await run(); // warm-up
   const runs = [];
