@@ -38,12 +38,15 @@ export class TokenTable {
   /** Keyed by sequence (a small integer), not by token (a heap number). */
   readonly #entries = new Map<number, Entry>();
   /**
-   * Completed entries no waiter took at once, in completion order, from `#head`:
-   * waitNextN takes from the front instead of scanning every outstanding token.
-   * Entries later taken by name stay until skipped or compacted away (`#stale`).
+   * Completed entries no waiter took at once, in completion order, from `#head`
+   * to `#tail`: waitNextN takes from the front instead of scanning every
+   * outstanding token. Entries later taken by name stay until skipped or
+   * compacted away (`#stale`). The array is reused, never shrunk, so a steady
+   * flow of completions allocates nothing here.
    */
   #unclaimed: Entry[] = [];
   #head = 0;
+  #tail = 0;
   #stale = 0;
   /** Takes completions of tokens nobody waits on by name (waitNextN). */
   anyWaiter: Waiter | undefined;
@@ -94,7 +97,7 @@ export class TokenTable {
       this.#entries.delete(entry.qt - this.instance * INSTANCE_SPAN);
       waiter.deliver(full);
     } else {
-      this.#unclaimed.push(entry);
+      this.#unclaimed[this.#tail++] = entry;
     }
   }
 
@@ -140,8 +143,7 @@ export class TokenTable {
     this.#entries.delete(qt - this.instance * INSTANCE_SPAN);
     // A completed entry in the table is always in the unclaimed queue.
     entry.taken = true;
-    if (++this.#stale > STALE_SLACK && this.#stale * 2 > this.#unclaimed.length - this.#head)
-      this.#compact();
+    if (++this.#stale > STALE_SLACK && this.#stale * 2 > this.#tail - this.#head) this.#compact();
     return entry.result;
   }
 
@@ -157,8 +159,9 @@ export class TokenTable {
    */
   takeUnclaimed(n: number, out: QResult[] = []): QResult[] {
     const queue = this.#unclaimed;
+    const tail = this.#tail;
     let head = this.#head;
-    while (out.length < n && head < queue.length) {
+    while (out.length < n && head < tail) {
       const entry = queue[head]!;
       queue[head++] = undefined as unknown as Entry;
       if (entry.taken) {
@@ -168,25 +171,27 @@ export class TokenTable {
       this.#entries.delete(entry.qt - this.instance * INSTANCE_SPAN);
       out.push(entry.result!);
     }
-    if (head === queue.length) {
-      queue.length = 0;
-      head = 0;
-    } else if (head > STALE_SLACK * 16 && head * 2 > queue.length) {
-      // Never drained to empty: drop the consumed front so the array stays small.
-      this.#unclaimed = queue.slice(head);
-      head = 0;
+    if (head === tail) {
+      this.#head = this.#tail = 0;
+    } else {
+      this.#head = head;
+      // Never drained to empty: move the rest to the front so the array stays small.
+      if (head > STALE_SLACK * 16 && head * 2 > tail) this.#compact();
     }
-    this.#head = head;
     return out;
   }
 
-  /** Drops entries taken by name from the unclaimed queue. */
+  /** Moves the live entries of the unclaimed queue to its front, dropping those taken by name. */
   #compact(): void {
-    const live: Entry[] = [];
     const queue = this.#unclaimed;
-    for (let i = this.#head; i < queue.length; i++) if (!queue[i]!.taken) live.push(queue[i]!);
-    this.#unclaimed = live;
+    let to = 0;
+    for (let from = this.#head; from < this.#tail; from++) {
+      const entry = queue[from]!;
+      if (!entry.taken) queue[to++] = entry;
+    }
+    for (let i = to; i < this.#tail; i++) queue[i] = undefined as unknown as Entry;
     this.#head = 0;
+    this.#tail = to;
     this.#stale = 0;
   }
 
