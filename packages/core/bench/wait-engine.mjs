@@ -14,6 +14,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     // Complete through complete() (the table copies the result) even where completeOwned exists.
     copy: { type: 'boolean', default: false },
+    // Only the cases whose name contains this text.
+    only: { type: 'string', default: '' },
     core: { type: 'string', default: new URL('../dist/index.js', import.meta.url).pathname },
   },
 });
@@ -107,6 +109,7 @@ console.log(
   `${OUTSTANDING} outstanding pops, ${OPS} completions per case, ${ROUNDS} rounds, results ${values.copy ? 'copied' : 'kept'}`,
 );
 for (const [name, run] of Object.entries(cases)) {
+  if (!name.includes(values.only)) continue;
   await run(); // warm-up
   const runs = [];
   for (let i = 0; i < ROUNDS; i++) runs.push(await run());
