@@ -156,6 +156,11 @@ Engine::Engine(const Napi::CallbackInfo& info) : env_(info.Env()), wakeup_(this,
     seconds("keepIntervalSeconds", tcp_.keep_interval_s);
     flag("linger", tcp_.linger);
     seconds("lingerSeconds", tcp_.linger_s);
+    Napi::Value allocate = options.Get("allocSlab");
+    if (!allocate.IsUndefined()) {
+      if (!allocate.IsFunction()) Fail(EINVAL, syscall, "allocSlab must be a function");
+      slabs_.SetAllocator(allocate.As<Napi::Function>());
+    }
   }
   on_wake_ = Napi::Weak(info[0].As<Napi::Function>());
   record_array_ = Napi::Persistent(info[1].As<Napi::Object>());
