@@ -443,6 +443,11 @@ Napi::Value Engine::PushCommon(const Napi::CallbackInfo& info, const char* sysca
   // buffers are free again and nothing is lost if they change.
   PendingPush pending;
   pending.token = token;
+  if (!spare_copies_.empty()) {
+    pending.data = std::move(spare_copies_.back());
+    spare_copies_.pop_back();
+    pending.data.clear();
+  }
   pending.data.reserve(total - sent);
   size_t skip = sent;
   for (size_t i = 0; i < segments; i++) {
