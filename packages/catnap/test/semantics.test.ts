@@ -268,6 +268,46 @@ describe('data path', () => {
     expect(equalBytes(received, original)).toBe(true);
   });
 
+  it('queued pushes of many sizes arrive byte-exact while their copy buffers are reused', async () => {
+    const c = await connectPair(env());
+    // Far more than the socket buffers hold, so most pushes queue (copied) and
+    // later ones reuse the copy buffers of earlier, completed ones.
+    const sizes = Array.from({ length: 96 }, (_, i) => ((i * 37) % 7) * 40_000 + 1 + i);
+    const sent = sizes.map((n, i) => pattern(n, i + 1));
+    const qts = sent.map((chunk) => {
+      const reused = chunk.slice();
+      const qt = libos.push(c.clientQd, sgaOf(reused));
+      reused.fill(0xee); // the caller's buffer is free once push returns
+      return qt;
+    });
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const received = await popExactly(libos, c.serverQd, total);
+    for (const qt of qts) expect((await libos.wait(qt)).opcode).toBe(Opcode.PUSH);
+    const expected = new Uint8Array(total);
+    let at = 0;
+    for (const chunk of sent) {
+      expected.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    expect(equalBytes(received, expected)).toBe(true);
+  });
+
+  it('a pop without a size takes up to 256 KiB of what has arrived', async () => {
+    const c = await connectPair(env());
+    const data = pattern(200 * 1024, 9);
+    await libos.wait(libos.push(c.clientQd, sgaOf(data)));
+    // Let loopback deliver all of it, then one default pop should take more than 64 KiB.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const first = bytes((await libos.wait(libos.pop(c.serverQd))).sga);
+    expect(first.byteLength).toBeGreaterThan(64 * 1024);
+    expect(first.byteLength).toBeLessThanOrEqual(256 * 1024);
+    const rest = await popExactly(libos, c.serverQd, data.byteLength - first.byteLength);
+    const all = new Uint8Array(data.byteLength);
+    all.set(first, 0);
+    all.set(rest, first.byteLength);
+    expect(equalBytes(all, data)).toBe(true);
+  });
+
   it('popped views stay valid: many pops share slabs without overwriting each other', async () => {
     const c = await connectPair(env());
     const kept: Uint8Array[] = [];
