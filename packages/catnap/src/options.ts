@@ -1,4 +1,4 @@
-import { type DemiConfig, DemiError, MAX_SGA_SIZE } from '@demi/core';
+import { DEFAULT_POP_SIZE, type DemiConfig, DemiError, MAX_SGA_SIZE } from '@demi/core';
 import type { EngineOptions } from './native.js';
 
 export interface CatnapOptions {
@@ -43,13 +43,6 @@ function wholeNumber(value: unknown, what: string, max: number): number {
 const msToSeconds = (ms: number): number =>
   ms === 0 ? 0 : Math.min(32767, Math.max(1, Math.ceil(ms / 1000)));
 
-/**
- * A TCP pop takes up to 256 KiB by default: one recv() then drains several
- * loopback segments, so bulk transfers cross into the kernel and back to JS
- * four times less often than with 64 KiB pops.
- */
-export const CATNAP_DEFAULT_POP_SIZE = 256 * 1024;
-
 /** Checks the options and turns them into what the addon takes. */
 export function resolveOptions(options: CatnapOptions): { popSize: number; engine: EngineOptions } {
   if (typeof options !== 'object' || options === null) {
@@ -57,7 +50,7 @@ export function resolveOptions(options: CatnapOptions): { popSize: number; engin
   }
   const popSize =
     options.popSize === undefined
-      ? CATNAP_DEFAULT_POP_SIZE
+      ? DEFAULT_POP_SIZE
       : wholeNumber(options.popSize, 'popSize', MAX_SGA_SIZE);
   if (popSize === 0)
     throw new DemiError('EINVAL', 'popSize must be at least 1', { syscall: 'init' });
