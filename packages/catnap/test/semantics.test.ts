@@ -292,22 +292,6 @@ describe('data path', () => {
     expect(equalBytes(received, expected)).toBe(true);
   });
 
-  it('a pop without a size takes up to 256 KiB of what has arrived', async () => {
-    const c = await connectPair(env());
-    const data = pattern(200 * 1024, 9);
-    await libos.wait(libos.push(c.clientQd, sgaOf(data)));
-    // Let loopback deliver all of it, then one default pop should take more than 64 KiB.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const first = bytes((await libos.wait(libos.pop(c.serverQd))).sga);
-    expect(first.byteLength).toBeGreaterThan(64 * 1024);
-    expect(first.byteLength).toBeLessThanOrEqual(256 * 1024);
-    const rest = await popExactly(libos, c.serverQd, data.byteLength - first.byteLength);
-    const all = new Uint8Array(data.byteLength);
-    all.set(first, 0);
-    all.set(rest, first.byteLength);
-    expect(equalBytes(all, data)).toBe(true);
-  });
-
   it('popped views stay valid: many pops share slabs without overwriting each other', async () => {
     const c = await connectPair(env());
     const kept: Uint8Array[] = [];
