@@ -156,6 +156,11 @@ Engine::Engine(const Napi::CallbackInfo& info) : env_(info.Env()), wakeup_(this,
     seconds("keepIntervalSeconds", tcp_.keep_interval_s);
     flag("linger", tcp_.linger);
     seconds("lingerSeconds", tcp_.linger_s);
+    Napi::Value allocate = options.Get("allocSlab");
+    if (!allocate.IsUndefined()) {
+      if (!allocate.IsFunction()) Fail(EINVAL, syscall, "allocSlab must be a function");
+      slabs_.SetAllocator(allocate.As<Napi::Function>());
+    }
   }
   on_wake_ = Napi::Weak(info[0].As<Napi::Function>());
   record_array_ = Napi::Persistent(info[1].As<Napi::Object>());
@@ -438,6 +443,11 @@ Napi::Value Engine::PushCommon(const Napi::CallbackInfo& info, const char* sysca
   // buffers are free again and nothing is lost if they change.
   PendingPush pending;
   pending.token = token;
+  if (!spare_copies_.empty()) {
+    pending.data = std::move(spare_copies_.back());
+    spare_copies_.pop_back();
+    pending.data.clear();
+  }
   pending.data.reserve(total - sent);
   size_t skip = sent;
   for (size_t i = 0; i < segments; i++) {

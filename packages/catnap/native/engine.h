@@ -98,6 +98,7 @@ class Engine {
   void DrainAccepts(Socket& s);
   void DrainPops(Socket& s);
   void DrainPushes(Socket& s);
+  void RecycleCopy(std::vector<uint8_t>&& copy);
   void Defer(Socket& s);
   int WaitKernel(epoll_event* events, int max, double timeout_ms);
   void PollKernel(double timeout_ms, bool spin);
@@ -109,6 +110,10 @@ class Engine {
   TcpDefaults tcp_;
   std::unordered_map<uint32_t, std::unique_ptr<Socket>> sockets_;
   std::vector<uint32_t> deferred_;  // sockets cut short by a full record buffer
+  // Copy buffers of completed pushes, reused by the next queued pushes: a fresh
+  // allocation of tens of KiB costs a page fault per 4 KiB once malloc has
+  // given the memory back to the kernel.
+  std::vector<std::vector<uint8_t>> spare_copies_;
   Records records_;
   // A SharedArrayBuffer cannot be detached, so its address stays valid for as
   // long as this reference keeps it alive: no per-call check.

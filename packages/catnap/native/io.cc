@@ -113,6 +113,7 @@ void Engine::CloseAll() {
   for (auto& [qd, socket] : sockets_) ::close(socket->fd);
   sockets_.clear();
   deferred_.clear();
+  spare_copies_.clear();
 }
 
 bool Engine::PopOnce(Socket& s, double token, uint32_t size) {
@@ -196,6 +197,15 @@ bool Engine::PushOnce(Socket& s, PendingPush& p) {
   return true;
 }
 
+void Engine::RecycleCopy(std::vector<uint8_t>&& copy) {
+  constexpr size_t kMaxSpares = 32;
+  constexpr size_t kMaxSpareBytes = 1024 * 1024;
+  if (spare_copies_.size() < kMaxSpares && copy.capacity() <= kMaxSpareBytes &&
+      copy.capacity() > 0) {
+    spare_copies_.push_back(std::move(copy));
+  }
+}
+
 void Engine::Defer(Socket& s) {
   if (s.deferred) return;
   s.deferred = true;
@@ -241,6 +251,7 @@ void Engine::DrainPushes(Socket& s) {
   while (!s.pushes.empty() && s.writable) {
     if (records_.Full()) return Defer(s);
     if (!PushOnce(s, s.pushes.front())) return;
+    RecycleCopy(std::move(s.pushes.front().data));
     s.pushes.pop_front();
   }
 }

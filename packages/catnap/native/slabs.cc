@@ -28,7 +28,14 @@ void Slabs::Commit(size_t used) {
 }
 
 void Slabs::Fresh(Napi::Env env) {
-  Napi::ArrayBuffer slab = Napi::ArrayBuffer::New(env, kSlabBytes);
+  Napi::ArrayBuffer slab;
+  if (!allocate_.IsEmpty()) {
+    Napi::Value made = allocate_.Call({});
+    if (made.IsArrayBuffer() && made.As<Napi::ArrayBuffer>().ByteLength() == kSlabBytes) {
+      slab = made.As<Napi::ArrayBuffer>();
+    }
+  }
+  if (slab.IsEmpty()) slab = Napi::ArrayBuffer::New(env, kSlabBytes);
   if (!current_.IsEmpty()) retired_.emplace_back(generation_, std::move(current_));
   current_ = Napi::Persistent(slab);
   generation_ += 1;
@@ -46,6 +53,7 @@ Napi::Value Slabs::Lookup(Napi::Env /*env*/, double generation) {
 void Slabs::Release() {
   retired_.clear();
   current_.Reset();
+  allocate_.Reset();
 }
 
 }  // namespace catnap

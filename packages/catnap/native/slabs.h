@@ -34,9 +34,15 @@ class Slabs {
   Napi::Value Lookup(Napi::Env env, double generation);
   void Release();
 
+  // Where fresh slabs come from: a JS function returning an uninitialized
+  // ArrayBuffer of kSlabBytes (Buffer.allocUnsafeSlow), which spares the
+  // zero-filling of every slab that recv() overwrites anyway.
+  void SetAllocator(Napi::Function allocate) { allocate_ = Napi::Persistent(allocate); }
+
  private:
   void Fresh(Napi::Env env);
 
+  Napi::FunctionReference allocate_;
   Napi::Reference<Napi::ArrayBuffer> current_;
   double generation_ = 0;
   size_t used_ = 0;

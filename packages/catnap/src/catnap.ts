@@ -84,8 +84,11 @@ export class Catnap extends BaseLibOS {
     this.#records = new Float64Array(new SharedArrayBuffer(addon.RECORD_ARRAY_LENGTH * 8));
     this.#inWake = addon.IN_WAKE;
     this.#wantWakeups = addon.WANT_WAKEUPS;
+    // Slabs need no zero-filling: recv() writes every byte a pop hands out.
+    const slabBytes = addon.SLAB_BYTES;
+    const allocSlab = (): ArrayBuffer => Buffer.allocUnsafeSlow(slabBytes).buffer as ArrayBuffer;
     try {
-      this.#engine = addon.createEngine(this.#onWake, this.#records, engine);
+      this.#engine = addon.createEngine(this.#onWake, this.#records, { ...engine, allocSlab });
     } catch (err) {
       throw toDemiError(err, 'init');
     }

@@ -41,6 +41,8 @@ export interface EngineOptions {
   keepIntervalSeconds?: number;
   linger?: boolean;
   lingerSeconds?: number;
+  /** Returns an uninitialized ArrayBuffer of SLAB_BYTES for the next slab (recv() fills it). */
+  allocSlab?: () => ArrayBuffer;
 }
 
 export interface Addon {

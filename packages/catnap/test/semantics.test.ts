@@ -268,6 +268,30 @@ describe('data path', () => {
     expect(equalBytes(received, original)).toBe(true);
   });
 
+  it('queued pushes of many sizes arrive byte-exact while their copy buffers are reused', async () => {
+    const c = await connectPair(env());
+    // Far more than the socket buffers hold, so most pushes queue (copied) and
+    // later ones reuse the copy buffers of earlier, completed ones.
+    const sizes = Array.from({ length: 96 }, (_, i) => ((i * 37) % 7) * 40_000 + 1 + i);
+    const sent = sizes.map((n, i) => pattern(n, i + 1));
+    const qts = sent.map((chunk) => {
+      const reused = chunk.slice();
+      const qt = libos.push(c.clientQd, sgaOf(reused));
+      reused.fill(0xee); // the caller's buffer is free once push returns
+      return qt;
+    });
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const received = await popExactly(libos, c.serverQd, total);
+    for (const qt of qts) expect((await libos.wait(qt)).opcode).toBe(Opcode.PUSH);
+    const expected = new Uint8Array(total);
+    let at = 0;
+    for (const chunk of sent) {
+      expected.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    expect(equalBytes(received, expected)).toBe(true);
+  });
+
   it('popped views stay valid: many pops share slabs without overwriting each other', async () => {
     const c = await connectPair(env());
     const kept: Uint8Array[] = [];
