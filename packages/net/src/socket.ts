@@ -318,9 +318,15 @@ export class Socket extends Duplex {
       return;
     }
     const libos = this.#libos!;
+    // A write's callback tells the caller it may reuse its buffer. When the
+    // callback comes before the push completes (to keep up to
+    // writableHighWaterMark bytes moving), the LibOS must own bytes of its own:
+    // the contract lets it read the caller's until then.
+    const early = this.#inflight + bytes <= this.writableHighWaterMark;
+    const owned = early ? [copyOf(segments, bytes)] : segments;
     let qt: number;
     try {
-      qt = libos.push(this.#qd, { segments });
+      qt = libos.push(this.#qd, { segments: owned });
     } catch (err) {
       cb(systemError(codeOf(err), 'write'));
       return;
@@ -331,7 +337,7 @@ export class Socket extends Duplex {
     whenDone(libos, qt, (r) => this.#afterPush(r, bytes));
     // The stream's own buffer holds further writes while this callback is held,
     // so write() returns false once about writableHighWaterMark bytes wait.
-    if (this.#inflight <= this.writableHighWaterMark) {
+    if (early) {
       this.#dispatched += bytes;
       cb();
     } else {
@@ -590,4 +596,15 @@ export class Socket extends Duplex {
   get libos(): LibOS | undefined {
     return this.#libos;
   }
+}
+
+/** One buffer holding the segments' bytes: memory the caller cannot change. */
+function copyOf(segments: readonly Buffer[], bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const s of segments) {
+    out.set(s, at);
+    at += s.byteLength;
+  }
+  return out;
 }
