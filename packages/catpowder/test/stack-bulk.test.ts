@@ -10,6 +10,7 @@ import type { FaultOptions } from '@demi/inetstack';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { missingNetnsSupport } from '../../../tools/netns/index.mjs';
 import { useNetnsPair } from '../../../tools/netns/vitest.mjs';
+import type { RawDeviceOptions } from '../src/index.js';
 import { MODE_CASES } from './helpers.js';
 import { type Catpowder, openCatpowder, peerStart } from './stack-env.js';
 
@@ -20,6 +21,10 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 interface Case {
   title: string;
   mode: (typeof MODE_CASES)[number];
+  /** Device options beyond the mode's. */
+  device?: RawDeviceOptions;
+  /** Whether sending must go through segmentation offload (large frames the kernel cuts). */
+  offload: boolean;
   fault?: FaultOptions;
   /** Bytes from the stack to the kernel, and from the kernel to the stack. */
   up: number;
@@ -34,12 +39,22 @@ const CASES: Case[] = [
   ...MODE_CASES.map((mode) => ({
     title: `${mode.title}, no loss`,
     mode,
+    offload: mode === afPacket,
     up: 100 * MiB,
     down: 100 * MiB,
   })),
   {
+    title: 'af_packet without segmentation offload, no loss',
+    mode: afPacket,
+    device: { segmentationOffload: false },
+    offload: false,
+    up: 100 * MiB,
+    down: 100 * MiB,
+  },
+  {
     title: 'af_packet, 1% loss each way',
     mode: afPacket,
+    offload: true,
     fault: { seed: 101, dropPct: 1 },
     up: 100 * MiB,
     down: 100 * MiB,
@@ -47,7 +62,17 @@ const CASES: Case[] = [
   {
     title: 'af_packet, 5% loss each way',
     mode: afPacket,
+    offload: true,
     fault: { seed: 105, dropPct: 5 },
+    up: 100 * MiB,
+    down: 100 * MiB,
+  },
+  {
+    title: 'af_packet without segmentation offload, 5% loss each way',
+    mode: afPacket,
+    device: { segmentationOffload: false },
+    offload: false,
+    fault: { seed: 106, dropPct: 5 },
     up: 100 * MiB,
     down: 100 * MiB,
   },
@@ -138,7 +163,11 @@ for (const c of CASES) {
       const net = useNetnsPair();
       let cp: Catpowder;
       beforeAll(() => {
-        cp = openCatpowder(net.pair, c.mode.options, c.fault ? { fault: c.fault } : {});
+        cp = openCatpowder(
+          net.pair,
+          { ...c.mode.options, ...c.device },
+          c.fault ? { fault: c.fault } : {},
+        );
       });
       afterAll(async () => {
         await cp?.libos.shutdown();
@@ -152,6 +181,11 @@ for (const c of CASES) {
         );
         expect(result.bytes).toBe(c.up);
         expect(result.sha256).toBe(sha256(data));
+        // The path under test was the one taken: large frames the kernel cut, or none.
+        const offloaded = cp.device.stats().txOffloadFrames;
+        if (c.offload) expect(offloaded).toBeGreaterThan(0);
+        else expect(offloaded).toBe(0);
+        expect(cp.libos.stack.stats.tcpOffloadSegments > 0).toBe(c.offload);
       });
 
       it(`${c.down / MiB} MiB from the kernel to the stack arrive byte-exact`, async () => {
