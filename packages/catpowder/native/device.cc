@@ -68,7 +68,9 @@ void Device::Open(const Napi::CallbackInfo& info) {
   if (opts.xdpMode != "skb" && opts.xdpMode != "native")
     throw Invalid("xdpMode must be 'skb' or 'native'");
   opts.queue = UintOption(o, "queue", 0, 0, 63);
-  opts.ringFrames = UintOption(o, "ringFrames", 4096, 64, kMaxRingFrames);
+  // AF_PACKET: ring frames big enough for a GSO/GRO packet of up to 64 KiB from the kernel.
+  bool largeReceive = BoolOption(o, "largeReceive", false) && opts.mode == "af_packet";
+  opts.ringFrames = UintOption(o, "ringFrames", largeReceive ? 256 : 4096, 64, kMaxRingFrames);
   opts.promiscuous = BoolOption(o, "promiscuous", false);
   slots_ = UintOption(o, "batchSize", 64, 1, kMaxSlots);
   verifyRx_ = BoolOption(o, "verifyChecksums", true);
@@ -89,7 +91,7 @@ void Device::Open(const Napi::CallbackInfo& info) {
     iface_ = LookupInterface(name, static_cast<int>(index));
     if (iface_.mtu < 68 || iface_.mtu > 65535)
       throw Invalid("interface " + iface_.name + " has an unusable MTU");
-    opts.maxFrame = iface_.mtu + 14;
+    opts.maxFrame = largeReceive ? std::max(iface_.mtu, 65535u) + 14 : iface_.mtu + 14;
     backend_ =
         opts.mode == "af_xdp" ? OpenXdpBackend(iface_, opts) : OpenPacketBackend(iface_, opts);
   }

@@ -35,6 +35,13 @@ export interface RawDeviceOptions {
    * ignores it.
    */
   segmentationOffload?: boolean;
+  /**
+   * AF_PACKET: receive frames of up to 64 KiB (a kernel peer's TSO/GSO packets on
+   * a veth, GRO'd packets of a NIC) instead of dropping what exceeds the MTU.
+   * Each ring frame is then 128 KiB and `ringFrames` defaults to 256 (32 MiB of
+   * ring). Default false.
+   */
+  largeReceive?: boolean;
   /** Receive frames for other MAC addresses too (needed when the stack uses its own MAC). */
   promiscuous?: boolean;
 }
@@ -54,6 +61,7 @@ const rawDeviceSchema = z
     ringFrames: intIn(64, 1 << 18).optional(),
     checksumOffload: z.boolean().optional(),
     segmentationOffload: z.boolean().optional(),
+    largeReceive: z.boolean().optional(),
     promiscuous: z.boolean().optional(),
   })
   .refine((o) => o.interfaceName !== undefined || o.interfaceIndex !== undefined, {

@@ -68,6 +68,7 @@ export class RawDevice extends CheckedDevice {
         verifyChecksums: checksums,
         fillChecksums: checksums,
         segmentationOffload: options.segmentationOffload ?? true,
+        largeReceive: options.largeReceive ?? false,
       });
     } catch (err) {
       throw toDemiError(err);

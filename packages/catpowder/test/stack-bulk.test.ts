@@ -25,6 +25,8 @@ interface Case {
   device?: RawDeviceOptions;
   /** Whether sending must go through segmentation offload (large frames the kernel cuts). */
   offload: boolean;
+  /** The kernel peer keeps its own TSO/GSO and checksum offloads: 64 KiB frames come to us. */
+  peerOffloads?: boolean;
   fault?: FaultOptions;
   /** Bytes from the stack to the kernel, and from the kernel to the stack. */
   up: number;
@@ -64,6 +66,25 @@ const CASES: Case[] = [
     mode: afPacket,
     offload: true,
     fault: { seed: 105, dropPct: 5 },
+    up: 100 * MiB,
+    down: 100 * MiB,
+  },
+  {
+    title: 'af_packet taking 64 KiB frames from a kernel peer with TSO on, no loss',
+    mode: afPacket,
+    device: { largeReceive: true },
+    peerOffloads: true,
+    offload: true,
+    up: 100 * MiB,
+    down: 100 * MiB,
+  },
+  {
+    title: 'af_packet taking 64 KiB frames from a kernel peer with TSO on, 5% loss each way',
+    mode: afPacket,
+    device: { largeReceive: true },
+    peerOffloads: true,
+    offload: true,
+    fault: { seed: 107, dropPct: 5 },
     up: 100 * MiB,
     down: 100 * MiB,
   },
@@ -160,7 +181,7 @@ for (const c of CASES) {
     `bulk TCP against the kernel (${c.title})`,
     () => missingNetnsSupport() ?? c.mode.missing(),
     () => {
-      const net = useNetnsPair();
+      const net = useNetnsPair(c.peerOffloads ? { offloads: true } : {});
       let cp: Catpowder;
       beforeAll(() => {
         cp = openCatpowder(
@@ -195,6 +216,8 @@ for (const c of CASES) {
         );
         expect(r.got).toBe(c.down);
         expect(r.sha256).toBe(sha256(pattern(c.down, 32)));
+        // A peer with TSO on sends segments far above the MSS, taken whole.
+        if (c.peerOffloads) expect(cp.libos.stack.stats.tcpLargeSegmentsIn).toBeGreaterThan(0);
         if (c.fault) expect(cp.fault!.stats.dropped).toBeGreaterThan(0);
       });
     },
