@@ -139,8 +139,7 @@ Arena Device::ArenaOf(Napi::ObjectReference& data, Napi::ObjectReference& lens, 
   Napi::ArrayBuffer d = data.Value().As<Napi::ArrayBuffer>();
   Napi::ArrayBuffer l = lens.Value().As<Napi::ArrayBuffer>();
   // A transferred (detached) arena has no memory behind it any more.
-  if (d.IsDetached() || l.IsDetached() ||
-      d.ByteLength() < static_cast<size_t>(slots_) * slotSize ||
+  if (d.IsDetached() || l.IsDetached() || d.ByteLength() < static_cast<size_t>(slots_) * slotSize ||
       l.ByteLength() < slots_ * sizeof(uint32_t)) {
     throw demi::Error(EINVAL, syscall, "the device's arena was detached");
   }

@@ -228,9 +228,9 @@ class PacketBackend final : public Backend {
       // Before the ring: the kernel lays ring frames out with room for the header.
       if (setsockopt(fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) != 0) {
         int err = errno;
-        throw demi::Error(err, "setsockopt",
-                          "PACKET_VNET_HDR (segmentation offload) refused: " +
-                              demi::ErrnoText(err));
+        throw demi::Error(
+            err, "setsockopt",
+            "PACKET_VNET_HDR (segmentation offload) refused: " + demi::ErrnoText(err));
       }
       vnet_ = true;
     }
