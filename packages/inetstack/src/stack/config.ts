@@ -223,7 +223,7 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
       retries: int(t.retries, 12, 'tcp.retries', 1, 64),
       synRetries: int(t.synRetries, 6, 'tcp.synRetries', 0, 64),
       receiveBuffer: int(t.receiveBuffer, 1 << 20, 'tcp.receiveBuffer', 512, 1 << 30),
-      sendBuffer: int(t.sendBuffer, 4 << 20, 'tcp.sendBuffer', 512, 1 << 30),
+      sendBuffer: int(t.sendBuffer, 1 << 20, 'tcp.sendBuffer', 512, 1 << 30),
       nodelay: t.nodelay ?? true,
       keepalive: {
         enabled: t.keepalive?.enabled ?? false,
