@@ -17,6 +17,11 @@ const BULK = [
     options: { offload: true },
   },
   { id: 'inetstack-bulk-jumbo', label: 'inetstack TCP, same, MTU 9000', options: { mtu: 9000 } },
+  {
+    id: 'inetstack-bulk-tso',
+    label: 'inetstack TCP, same, checksums offloaded, 64 KiB segments (TSO/GRO)',
+    options: { offload: true, tso: true },
+  },
 ];
 
 export function rows() {

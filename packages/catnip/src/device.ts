@@ -100,7 +100,11 @@ export class CatnipDevice extends CheckedDevice {
     const { layout } = info;
     this.mac = Uint8Array.from(info.mac);
     this.mtu = info.mtu;
-    this.offloads = Object.freeze({ rxChecksum: info.rxChecksum, txChecksum: info.txChecksum });
+    this.offloads = Object.freeze({
+      rxChecksum: info.rxChecksum,
+      txChecksum: info.txChecksum,
+      tso: 0,
+    });
     this.port = Object.freeze({
       portId: info.portId,
       driver: info.driver,

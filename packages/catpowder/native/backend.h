@@ -27,6 +27,8 @@ struct DeviceStats {
   uint64_t txFrames = 0;
   uint64_t txBytes = 0;
   uint64_t txDropped = 0;
+  // Frames sent with a virtio-net GSO header (segmented by the kernel).
+  uint64_t txOffloadFrames = 0;
   // Frames the kernel could not queue to us (ring full).
   uint64_t kernelDrops = 0;
   int lastTxErrno = 0;
@@ -39,6 +41,11 @@ struct BackendOptions {
   uint32_t ringFrames = 4096;
   bool promiscuous = false;
   uint32_t maxFrame = 1514;
+  // AF_PACKET only: a virtio-net header on every frame (PACKET_VNET_HDR), so
+  // TCP checksums are left to the kernel and frames up to tsoBytes + 14 go out
+  // whole, for the kernel (or the veth peer) to segment.
+  bool segmentationOffload = false;
+  uint32_t tsoBytes = 0;
 };
 
 class Backend {

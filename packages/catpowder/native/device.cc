@@ -4,6 +4,7 @@
 #include <demi/error.h>
 #include <demi/netns.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <new>
@@ -67,11 +68,17 @@ void Device::Open(const Napi::CallbackInfo& info) {
   if (opts.xdpMode != "skb" && opts.xdpMode != "native")
     throw Invalid("xdpMode must be 'skb' or 'native'");
   opts.queue = UintOption(o, "queue", 0, 0, 63);
-  opts.ringFrames = UintOption(o, "ringFrames", 4096, 64, kMaxRingFrames);
+  // AF_PACKET: ring frames big enough for a GSO/GRO packet of up to 64 KiB from the kernel.
+  bool largeReceive = BoolOption(o, "largeReceive", false) && opts.mode == "af_packet";
+  opts.ringFrames = UintOption(o, "ringFrames", largeReceive ? 256 : 4096, 64, kMaxRingFrames);
   opts.promiscuous = BoolOption(o, "promiscuous", false);
   slots_ = UintOption(o, "batchSize", 64, 1, kMaxSlots);
   verifyRx_ = BoolOption(o, "verifyChecksums", true);
   fillTx_ = BoolOption(o, "fillChecksums", true);
+  opts.segmentationOffload = BoolOption(o, "segmentationOffload", false);
+  if (opts.mode != "af_packet") opts.segmentationOffload = false;
+  // The largest GSO packet a device takes by default is 64 KiB, Ethernet header included.
+  if (opts.segmentationOffload && fillTx_) opts.tsoBytes = 65536 - 14;
   std::string netns = StringOption(o, "netns", "");
 
   if (opts.mode == "af_xdp") {
@@ -84,18 +91,21 @@ void Device::Open(const Napi::CallbackInfo& info) {
     iface_ = LookupInterface(name, static_cast<int>(index));
     if (iface_.mtu < 68 || iface_.mtu > 65535)
       throw Invalid("interface " + iface_.name + " has an unusable MTU");
-    opts.maxFrame = iface_.mtu + 14;
+    opts.maxFrame = largeReceive ? std::max(iface_.mtu, 65535u) + 14 : iface_.mtu + 14;
     backend_ =
         opts.mode == "af_xdp" ? OpenXdpBackend(iface_, opts) : OpenPacketBackend(iface_, opts);
   }
-  // Slots hold a frame with one VLAN tag of slack, rounded to a cache line.
+  // Slots hold a frame with one VLAN tag of slack, rounded to a cache line;
+  // sent frames may be segmentation-offload frames.
   slotSize_ = (opts.maxFrame + 4 + 63) & ~63u;
+  tso_ = opts.tsoBytes;
+  txSlotSize_ = tso_ > 0 ? std::max(slotSize_, (tso_ + 14 + 63) & ~63u) : slotSize_;
   rxData_ = Napi::Persistent(
       Napi::ArrayBuffer::New(env, static_cast<size_t>(slots_) * slotSize_).As<Napi::Object>());
   rxLens_ =
       Napi::Persistent(Napi::ArrayBuffer::New(env, slots_ * sizeof(uint32_t)).As<Napi::Object>());
   txData_ = Napi::Persistent(
-      Napi::ArrayBuffer::New(env, static_cast<size_t>(slots_) * slotSize_).As<Napi::Object>());
+      Napi::ArrayBuffer::New(env, static_cast<size_t>(slots_) * txSlotSize_).As<Napi::Object>());
   txLens_ =
       Napi::Persistent(Napi::ArrayBuffer::New(env, slots_ * sizeof(uint32_t)).As<Napi::Object>());
   if (napi_add_env_cleanup_hook(env, &Device::OnEnvCleanup, this) == napi_ok) cleanupHook_ = true;
@@ -124,20 +134,19 @@ Backend& Device::Live(const char* syscall) {
   return *backend_;
 }
 
-Arena Device::ArenaOf(Napi::ObjectReference& data, Napi::ObjectReference& lens,
+Arena Device::ArenaOf(Napi::ObjectReference& data, Napi::ObjectReference& lens, uint32_t slotSize,
                       const char* syscall) {
   Napi::ArrayBuffer d = data.Value().As<Napi::ArrayBuffer>();
   Napi::ArrayBuffer l = lens.Value().As<Napi::ArrayBuffer>();
   // A transferred (detached) arena has no memory behind it any more.
-  if (d.IsDetached() || l.IsDetached() ||
-      d.ByteLength() < static_cast<size_t>(slots_) * slotSize_ ||
+  if (d.IsDetached() || l.IsDetached() || d.ByteLength() < static_cast<size_t>(slots_) * slotSize ||
       l.ByteLength() < slots_ * sizeof(uint32_t)) {
     throw demi::Error(EINVAL, syscall, "the device's arena was detached");
   }
   Arena a;
   a.data = static_cast<uint8_t*>(d.Data());
   a.lens = static_cast<uint32_t*>(l.Data());
-  a.slotSize = slotSize_;
+  a.slotSize = slotSize;
   a.slots = slots_;
   return a;
 }
@@ -145,7 +154,7 @@ Arena Device::ArenaOf(Napi::ObjectReference& data, Napi::ObjectReference& lens,
 Napi::Value Device::Receive(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), "receive", [&]() -> Napi::Value {
     Backend& b = Live("receive");
-    Arena rx = ArenaOf(rxData_, rxLens_, "receive");
+    Arena rx = ArenaOf(rxData_, rxLens_, slotSize_, "receive");
     return Napi::Number::New(info.Env(), b.Receive(rx, verifyRx_));
   });
 }
@@ -160,7 +169,7 @@ Napi::Value Device::Transmit(const Napi::CallbackInfo& info) {
       throw demi::Error(EINVAL, "transmit",
                         "count must be an integer in [0, " + std::to_string(slots_) + "]");
     }
-    Arena tx = ArenaOf(txData_, txLens_, "transmit");
+    Arena tx = ArenaOf(txData_, txLens_, txSlotSize_, "transmit");
     return Napi::Number::New(info.Env(), b.Transmit(tx, static_cast<uint32_t>(d), fillTx_));
   });
 }
@@ -241,6 +250,7 @@ Napi::Value Device::Stats(const Napi::CallbackInfo& info) {
     o.Set("txFrames", Napi::Number::New(env, static_cast<double>(s.txFrames)));
     o.Set("txBytes", Napi::Number::New(env, static_cast<double>(s.txBytes)));
     o.Set("txDropped", Napi::Number::New(env, static_cast<double>(s.txDropped)));
+    o.Set("txOffloadFrames", Napi::Number::New(env, static_cast<double>(s.txOffloadFrames)));
     o.Set("kernelDrops", Napi::Number::New(env, static_cast<double>(s.kernelDrops)));
     const char* lastErr = s.lastTxErrno != 0 ? demi::ErrnoName(s.lastTxErrno) : nullptr;
     o.Set("lastTxError",
@@ -262,6 +272,8 @@ Napi::Value Device::Info(const Napi::CallbackInfo& info) {
     o.Set("fd", Napi::Number::New(env, b.Fd()));
     o.Set("slots", Napi::Number::New(env, slots_));
     o.Set("slotSize", Napi::Number::New(env, slotSize_));
+    o.Set("txSlotSize", Napi::Number::New(env, txSlotSize_));
+    o.Set("tso", Napi::Number::New(env, tso_));
     o.Set("rxData", rxData_.Value());
     o.Set("rxLens", rxLens_.Value());
     o.Set("txData", txData_.Value());

@@ -28,7 +28,8 @@ class Device : public Napi::ObjectWrap<Device> {
 
   void Open(const Napi::CallbackInfo& info);
   Backend& Live(const char* syscall);
-  Arena ArenaOf(Napi::ObjectReference& data, Napi::ObjectReference& lens, const char* syscall);
+  Arena ArenaOf(Napi::ObjectReference& data, Napi::ObjectReference& lens, uint32_t slotSize,
+                const char* syscall);
   void StopPolling();
   void Shutdown();
   static void OnReadable(void* owner, int status);
@@ -38,6 +39,9 @@ class Device : public Napi::ObjectWrap<Device> {
   InterfaceInfo iface_;
   uint32_t slots_ = 0;
   uint32_t slotSize_ = 0;
+  uint32_t txSlotSize_ = 0;
+  // Largest IPv4 datagram sent whole for the kernel to segment; 0 without offload.
+  uint32_t tso_ = 0;
   bool verifyRx_ = true;
   bool fillTx_ = true;
   Napi::ObjectReference rxData_, rxLens_, txData_, txLens_;

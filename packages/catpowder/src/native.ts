@@ -20,6 +20,10 @@ export interface NativeInfo {
   fd: number;
   slots: number;
   slotSize: number;
+  /** Bytes per transmit slot: larger than slotSize with segmentation offload. */
+  txSlotSize: number;
+  /** Largest IPv4 datagram sent whole for the kernel to segment; 0 without offload. */
+  tso: number;
   rxData: ArrayBuffer;
   rxLens: ArrayBuffer;
   txData: ArrayBuffer;
@@ -34,6 +38,7 @@ export interface NativeStats {
   txFrames: number;
   txBytes: number;
   txDropped: number;
+  txOffloadFrames: number;
   kernelDrops: number;
   lastTxError: string | null;
 }

@@ -27,6 +27,21 @@ export interface RawDeviceOptions {
    * report both as offloads to the stack (default true).
    */
   checksumOffload?: boolean;
+  /**
+   * AF_PACKET: put a virtio-net header on every frame (PACKET_VNET_HDR), so the
+   * kernel finishes TCP checksums and segments TCP frames of up to 64 KiB that
+   * the stack hands over whole (reported as `offloads.tso`). Default true for
+   * af_packet when `checksumOffload` is on; AF_XDP has no such header and
+   * ignores it.
+   */
+  segmentationOffload?: boolean;
+  /**
+   * AF_PACKET: receive frames of up to 64 KiB (a kernel peer's TSO/GSO packets on
+   * a veth, GRO'd packets of a NIC) instead of dropping what exceeds the MTU.
+   * Each ring frame is then 128 KiB and `ringFrames` defaults to 256 (32 MiB of
+   * ring). Default false.
+   */
+  largeReceive?: boolean;
   /** Receive frames for other MAC addresses too (needed when the stack uses its own MAC). */
   promiscuous?: boolean;
 }
@@ -45,6 +60,8 @@ const rawDeviceSchema = z
     batchSize: intIn(1, 4096).optional(),
     ringFrames: intIn(64, 1 << 18).optional(),
     checksumOffload: z.boolean().optional(),
+    segmentationOffload: z.boolean().optional(),
+    largeReceive: z.boolean().optional(),
     promiscuous: z.boolean().optional(),
   })
   .refine((o) => o.interfaceName !== undefined || o.interfaceIndex !== undefined, {
@@ -62,7 +79,8 @@ export function validateOptions(options: RawDeviceOptions): RawDeviceOptions {
  * Device options from the YAML config: raw_socket.interface_name (or
  * linux_interface_name, or RAW_SOCKET_INTERFACE_NAME), raw_socket.mode and
  * xdp_mode. Checksums are done by the device unless inetstack_config turns
- * tcp_checksum_offload or udp_checksum_offload off.
+ * tcp_checksum_offload or udp_checksum_offload off (which also turns off TCP
+ * segmentation offload: it needs the kernel to finish checksums).
  */
 export function optionsFromConfig(config: DemiConfig): RawDeviceOptions {
   const raw = config.raw_socket ?? {};

@@ -14,6 +14,8 @@ export interface RawDeviceStats {
   txBytes: number;
   /** Frames the device queue refused because it stayed full (bad sizes throw EMSGSIZE instead). */
   txDropped: number;
+  /** Frames sent whole for the kernel to segment (segmentation offload). */
+  txOffloadFrames: number;
   /** Frames the kernel dropped because the receive ring was full. */
   kernelDrops: number;
   lastTxError: string | null;
@@ -41,6 +43,7 @@ export class RawDevice extends CheckedDevice {
   readonly #txLens: Uint32Array;
   readonly #slots: number;
   readonly #slotSize: number;
+  readonly #txSlotSize: number;
   readonly #maxFrame: number;
   #txCount = 0;
   /** Frames refused because the kernel's queue stayed full (counted as drops). */
@@ -64,6 +67,8 @@ export class RawDevice extends CheckedDevice {
         promiscuous: options.promiscuous,
         verifyChecksums: checksums,
         fillChecksums: checksums,
+        segmentationOffload: options.segmentationOffload ?? true,
+        largeReceive: options.largeReceive ?? false,
       });
     } catch (err) {
       throw toDemiError(err);
@@ -74,14 +79,15 @@ export class RawDevice extends CheckedDevice {
     this.interfaceName = info.interfaceName;
     this.interfaceIndex = info.interfaceIndex;
     this.mode = info.mode;
-    this.offloads = { rxChecksum: checksums, txChecksum: checksums };
+    this.offloads = { rxChecksum: checksums, txChecksum: checksums, tso: info.tso };
     this.#slots = info.slots;
     this.#slotSize = info.slotSize;
+    this.#txSlotSize = info.txSlotSize;
     this.#rxData = new Uint8Array(info.rxData);
     this.#rxLens = new Uint32Array(info.rxLens);
     this.#txData = new Uint8Array(info.txData);
     this.#txLens = new Uint32Array(info.txLens);
-    this.#maxFrame = Math.min(info.mtu + 18, info.slotSize);
+    this.#maxFrame = Math.min(Math.max(info.mtu + 18, info.tso + 14), info.txSlotSize);
   }
 
   protected get deviceName(): string {
@@ -120,7 +126,7 @@ export class RawDevice extends CheckedDevice {
       }
     }
     const i = this.#txCount++;
-    this.#txData.set(frame, i * this.#slotSize);
+    this.#txData.set(frame, i * this.#txSlotSize);
     this.#txLens[i] = len;
     return true;
   }
@@ -139,7 +145,7 @@ export class RawDevice extends CheckedDevice {
     // The kernel's queue is full: transmit never waits for room (it runs on
     // the event loop), so the frames it did not take stay queued, in order,
     // for the next flush.
-    const slot = this.#slotSize;
+    const slot = this.#txSlotSize;
     this.#txData.copyWithin(0, done * slot, n * slot);
     this.#txLens.copyWithin(0, done, n);
     this.#txCount = n - done;

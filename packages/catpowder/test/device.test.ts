@@ -40,7 +40,9 @@ for (const mode of MODE_CASES) {
         expect(macText(device.mac)).toBe(net.pair.devMac);
         expect(device.mtu).toBe(1500);
         expect(device.mode).toMatch(mode.options.mode!);
-        expect(device.offloads).toEqual({ rxChecksum: true, txChecksum: true });
+        // AF_PACKET sends 64 KiB TCP frames whole for the kernel to segment; AF_XDP cannot.
+        const tso = mode.options.mode === 'af_packet' ? 65536 - 14 : 0;
+        expect(device.offloads).toEqual({ rxChecksum: true, txChecksum: true, tso });
       });
 
       it('an ARP request for the kernel host gets its reply', async () => {
@@ -266,13 +268,32 @@ for (const mode of MODE_CASES) {
 
       it('refuses frames it cannot send (EMSGSIZE), without sending them', () => {
         const before = device.stats().txFrames;
-        for (const size of [13, device.mtu + 19, 64 * 1024])
+        // Above the MTU only with segmentation offload, up to its limit plus the Ethernet header.
+        const max = Math.max(device.mtu + 18, device.offloads.tso + 14);
+        for (const size of [13, max + 1, 128 * 1024])
           expect(() => device.send(new Uint8Array(size))).toThrow(
             expect.objectContaining({ code: 'EMSGSIZE' }),
           );
         device.flush();
         expect(device.stats().txFrames).toBe(before);
         expect(() => device.send('frame' as unknown as Uint8Array)).toThrow(/EINVAL/);
+      });
+
+      it('a frame above the MTU that is no TCP segment is dropped, not sent', () => {
+        if (device.offloads.tso === 0) {
+          expect(() => device.send(new Uint8Array(device.mtu + 19))).toThrow(/EMSGSIZE/);
+          return;
+        }
+        const before = device.stats();
+        const frame = arpRequest(devMac, ip(net.pair.devIp), ip(net.pair.peerIp));
+        const big = new Uint8Array(device.mtu + 100);
+        big.set(frame);
+        expect(device.send(big)).toBe(true);
+        device.flush();
+        const after = device.stats();
+        expect(after.txFrames).toBe(before.txFrames);
+        expect(after.txDropped).toBe(before.txDropped + 1);
+        expect(after.txOffloadFrames).toBe(before.txOffloadFrames);
       });
     },
   );

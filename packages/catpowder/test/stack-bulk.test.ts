@@ -10,6 +10,7 @@ import type { FaultOptions } from '@demi/inetstack';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { missingNetnsSupport } from '../../../tools/netns/index.mjs';
 import { useNetnsPair } from '../../../tools/netns/vitest.mjs';
+import type { RawDeviceOptions } from '../src/index.js';
 import { MODE_CASES } from './helpers.js';
 import { type Catpowder, openCatpowder, peerStart } from './stack-env.js';
 
@@ -20,6 +21,12 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 interface Case {
   title: string;
   mode: (typeof MODE_CASES)[number];
+  /** Device options beyond the mode's. */
+  device?: RawDeviceOptions;
+  /** Whether sending must go through segmentation offload (large frames the kernel cuts). */
+  offload: boolean;
+  /** The kernel peer keeps its own TSO/GSO and checksum offloads: 64 KiB frames come to us. */
+  peerOffloads?: boolean;
   fault?: FaultOptions;
   /** Bytes from the stack to the kernel, and from the kernel to the stack. */
   up: number;
@@ -34,12 +41,22 @@ const CASES: Case[] = [
   ...MODE_CASES.map((mode) => ({
     title: `${mode.title}, no loss`,
     mode,
+    offload: mode === afPacket,
     up: 100 * MiB,
     down: 100 * MiB,
   })),
   {
+    title: 'af_packet without segmentation offload, no loss',
+    mode: afPacket,
+    device: { segmentationOffload: false },
+    offload: false,
+    up: 100 * MiB,
+    down: 100 * MiB,
+  },
+  {
     title: 'af_packet, 1% loss each way',
     mode: afPacket,
+    offload: true,
     fault: { seed: 101, dropPct: 1 },
     up: 100 * MiB,
     down: 100 * MiB,
@@ -47,7 +64,36 @@ const CASES: Case[] = [
   {
     title: 'af_packet, 5% loss each way',
     mode: afPacket,
+    offload: true,
     fault: { seed: 105, dropPct: 5 },
+    up: 100 * MiB,
+    down: 100 * MiB,
+  },
+  {
+    title: 'af_packet taking 64 KiB frames from a kernel peer with TSO on, no loss',
+    mode: afPacket,
+    device: { largeReceive: true },
+    peerOffloads: true,
+    offload: true,
+    up: 100 * MiB,
+    down: 100 * MiB,
+  },
+  {
+    title: 'af_packet taking 64 KiB frames from a kernel peer with TSO on, 5% loss each way',
+    mode: afPacket,
+    device: { largeReceive: true },
+    peerOffloads: true,
+    offload: true,
+    fault: { seed: 107, dropPct: 5 },
+    up: 100 * MiB,
+    down: 100 * MiB,
+  },
+  {
+    title: 'af_packet without segmentation offload, 5% loss each way',
+    mode: afPacket,
+    device: { segmentationOffload: false },
+    offload: false,
+    fault: { seed: 106, dropPct: 5 },
     up: 100 * MiB,
     down: 100 * MiB,
   },
@@ -135,10 +181,14 @@ for (const c of CASES) {
     `bulk TCP against the kernel (${c.title})`,
     () => missingNetnsSupport() ?? c.mode.missing(),
     () => {
-      const net = useNetnsPair();
+      const net = useNetnsPair(c.peerOffloads ? { offloads: true } : {});
       let cp: Catpowder;
       beforeAll(() => {
-        cp = openCatpowder(net.pair, c.mode.options, c.fault ? { fault: c.fault } : {});
+        cp = openCatpowder(
+          net.pair,
+          { ...c.mode.options, ...c.device },
+          c.fault ? { fault: c.fault } : {},
+        );
       });
       afterAll(async () => {
         await cp?.libos.shutdown();
@@ -152,6 +202,11 @@ for (const c of CASES) {
         );
         expect(result.bytes).toBe(c.up);
         expect(result.sha256).toBe(sha256(data));
+        // The path under test was the one taken: large frames the kernel cut, or none.
+        const offloaded = cp.device.stats().txOffloadFrames;
+        if (c.offload) expect(offloaded).toBeGreaterThan(0);
+        else expect(offloaded).toBe(0);
+        expect(cp.libos.stack.stats.tcpOffloadSegments > 0).toBe(c.offload);
       });
 
       it(`${c.down / MiB} MiB from the kernel to the stack arrive byte-exact`, async () => {
@@ -161,6 +216,8 @@ for (const c of CASES) {
         );
         expect(r.got).toBe(c.down);
         expect(r.sha256).toBe(sha256(pattern(c.down, 32)));
+        // A peer with TSO on sends segments far above the MSS, taken whole.
+        if (c.peerOffloads) expect(cp.libos.stack.stats.tcpLargeSegmentsIn).toBeGreaterThan(0);
         if (c.fault) expect(cp.fault!.stats.dropped).toBeGreaterThan(0);
       });
     },

@@ -4,10 +4,12 @@
 //   node bench/bench.mjs [--bulk MiB] [--pingpong N] [--size B] [--mtu N] [--cc cubic|newreno|none] [--offload]
 import { InetStack, MemoryLink, systemClock } from '@demi/inetstack';
 
-function pair({ mtu = 1500, cc = 'cubic', offload = false, buffer = 1 << 20 } = {}) {
+function pair({ mtu = 1500, cc = 'cubic', offload = false, tso = false, buffer = 1 << 20 } = {}) {
+  // With tso: segments of up to 64 KiB cross the link whole, as between a GSO sender and a GRO receiver.
   const [da, db] = MemoryLink.pair({
     mtu,
-    offloads: { rxChecksum: offload, txChecksum: false },
+    offloads: { rxChecksum: offload, txChecksum: false, tso: tso ? 65536 - 14 : 0 },
+    deliverLarge: tso,
     queueLimit: 1 << 16,
   });
   const tcp = { congestionControl: cc, receiveBuffer: buffer, sendBuffer: buffer };
@@ -105,13 +107,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     mtu: Number(arg('mtu', 1500)),
     cc: arg('cc', 'cubic'),
     offload: process.argv.includes('--offload'),
+    tso: process.argv.includes('--tso'),
   };
   bulk(16 << 20, options);
   const runs = [];
   for (let i = 0; i < 3; i++) runs.push(bulk(mib << 20, options));
   runs.sort((x, y) => x.gbps - y.gbps);
   console.log(
-    `bulk ${mib} MiB, MTU ${options.mtu}, ${options.cc}${options.offload ? ', checksums offloaded' : ''}: median ${runs[1].gbps.toFixed(2)} Gbit/s (runs ${runs.map((r) => r.gbps.toFixed(2)).join(', ')})`,
+    `bulk ${mib} MiB, MTU ${options.mtu}, ${options.cc}${options.offload ? ', checksums offloaded' : ''}${options.tso ? ', 64 KiB segments' : ''}: median ${runs[1].gbps.toFixed(2)} Gbit/s (runs ${runs.map((r) => r.gbps.toFixed(2)).join(', ')})`,
   );
   const n = Number(arg('pingpong', 20000));
   const size = Number(arg('size', 64));

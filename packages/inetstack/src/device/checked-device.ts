@@ -13,7 +13,8 @@ export const ETH_OVERHEAD_BYTES = 18;
  *
  * - `send` of something that is not a Uint8Array is EINVAL; of a frame shorter
  *   than an Ethernet header or longer than the device carries (`mtu` + 18, or
- *   less if its buffers are smaller) is EMSGSIZE. A full queue is `false`.
+ *   `offloads.tso` + 14 when larger; less if its buffers are smaller) is
+ *   EMSGSIZE. A full queue is `false`.
  * - After `close`, `receive`, `send`, `flush` and `setWakeup(fn)` are EBADF;
  *   `close` again and `setWakeup(undefined)` do nothing.
  * - `receive` called from inside its own callback is EBUSY: the frames being
@@ -28,9 +29,9 @@ export abstract class CheckedDevice implements FrameDevice {
   #closed = false;
   #receiving = false;
 
-  /** The largest frame this device carries. */
+  /** The largest frame this device carries: a segmentation-offload frame when it offers that. */
   protected maxFrameBytes(): number {
-    return this.mtu + ETH_OVERHEAD_BYTES;
+    return Math.max(this.mtu + ETH_OVERHEAD_BYTES, this.offloads.tso + ETH_HEADER_BYTES);
   }
   /** Hands waiting frames to `onFrame` (views valid only during the call); returns how many. */
   protected abstract receiveFrames(onFrame: (frame: Uint8Array) => void): number;

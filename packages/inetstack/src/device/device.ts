@@ -44,6 +44,14 @@ export interface DeviceOffloads {
   rxChecksum: boolean;
   /** The device fills in IPv4/TCP/UDP checksums of sent frames. */
   txChecksum: boolean;
+  /**
+   * TCP segmentation offload: the largest IPv4 datagram, in bytes, the device
+   * accepts in one frame and cuts into MTU-sized TCP segments itself (each
+   * carrying MTU - IP header - TCP header of payload, the TCP header copied,
+   * the sequence number advanced, PSH and FIN on the last part only); 0 when
+   * it cannot. Such a device also accepts frames up to `tso` + 14 bytes.
+   */
+  tso: number;
 }
 
 /** Time in milliseconds, passed into the stack so tests can run in virtual time. */

@@ -9,3 +9,4 @@ export type { Clock, DeviceOffloads, FrameDevice } from './device.js';
 export { FaultDevice, type FaultOptions, type FaultStats } from './fault-device.js';
 export { MemoryDevice, MemoryLink, type MemoryLinkOptions } from './memory-link.js';
 export { PcapDevice, type PcapOptions, PcapWriter } from './pcap.js';
+export { segmentTcpFrame } from './tso.js';

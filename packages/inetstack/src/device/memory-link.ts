@@ -1,8 +1,9 @@
 import { formatMac, macEquals, parseMac } from '../util/addr.js';
 import { FrameQueue } from '../util/frame-queue.js';
 import { BufferPool } from './buffer-pool.js';
-import { CheckedDevice } from './checked-device.js';
+import { CheckedDevice, ETH_OVERHEAD_BYTES } from './checked-device.js';
 import type { DeviceOffloads } from './device.js';
+import { segmentTcpFrame } from './tso.js';
 
 export interface MemoryLinkOptions {
   /** IP MTU of every device on the link (default 1500). */
@@ -13,6 +14,12 @@ export interface MemoryLinkOptions {
   queueLimit?: number;
   /** Frames one `receive` call hands over at most (default 256). */
   batch?: number;
+  /**
+   * With `offloads.tso`: hand segmentation-offload frames to the receiver whole
+   * (as a veth hands a GSO packet to its peer, which then sees frames above the
+   * MTU) instead of cutting them into MTU-sized frames (default false).
+   */
+  deliverLarge?: boolean;
 }
 
 /**
@@ -26,6 +33,7 @@ export class MemoryLink {
   readonly offloads: DeviceOffloads;
   readonly queueLimit: number;
   readonly batch: number;
+  readonly deliverLarge: boolean;
   readonly pool = new BufferPool();
   readonly #devices: MemoryDevice[] = [];
   #nextMac = 1;
@@ -37,7 +45,9 @@ export class MemoryLink {
     this.offloads = {
       rxChecksum: options.offloads?.rxChecksum ?? false,
       txChecksum: options.offloads?.txChecksum ?? false,
+      tso: options.offloads?.tso ?? 0,
     };
+    this.deliverLarge = options.deliverLarge ?? false;
     this.queueLimit = options.queueLimit ?? 8192;
     this.batch = options.batch ?? 256;
   }
@@ -143,8 +153,14 @@ export class MemoryDevice extends CheckedDevice {
   }
 
   protected queueFrame(frame: Uint8Array): boolean {
+    const link = this.#link;
+    if (frame.byteLength > this.mtu + ETH_OVERHEAD_BYTES && !link.deliverLarge) {
+      // Segmentation offload, done here as a NIC would.
+      this.sent += segmentTcpFrame(frame, this.mtu, (part) => link.deliver(this, part));
+      return true;
+    }
     this.sent++;
-    this.#link.deliver(this, frame);
+    link.deliver(this, frame);
     return true;
   }
 

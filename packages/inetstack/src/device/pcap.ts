@@ -9,7 +9,7 @@ export interface PcapOptions {
   clock?: Clock;
   /** Added to the clock's milliseconds to give Unix time (default: the process start for the wall clock, 0 otherwise). */
   epochMs?: number;
-  /** Bytes of each frame kept (default 65535). */
+  /** Bytes of each frame kept (default 262144, as tcpdump's: offload frames stay whole). */
   snaplen?: number;
 }
 
@@ -38,7 +38,7 @@ export class PcapWriter {
     }
     this.#clock = options.clock ?? systemClock;
     this.#epochMs = options.epochMs ?? (this.#clock === systemClock ? performance.timeOrigin : 0);
-    this.#snaplen = options.snaplen ?? 65535;
+    this.#snaplen = options.snaplen ?? 262144;
     const header = new Uint8Array(24);
     const v = new DataView(header.buffer);
     v.setUint32(0, 0xa1b2c3d4, true);

@@ -24,6 +24,8 @@ export class LinkLayer {
   readonly #eth = new EthernetView();
   /** Views of `tx` by frame length, so sending does not allocate a view per frame. */
   readonly #views: Array<Uint8Array | undefined> = [];
+  /** Only MTU-sized frames get cached views; segmentation-offload frames vary too much. */
+  readonly #viewsUpTo: number;
   /** Frames we sent to our own address, handed back in at the next poll. */
   readonly #loopback = new FrameQueue<Uint8Array>(1024);
 
@@ -31,7 +33,8 @@ export class LinkLayer {
   rxSourceMac: Uint8Array | undefined;
 
   constructor(readonly stack: InetStack) {
-    this.tx = new Uint8Array(stack.config.mtu + ETH_HEADER_LEN);
+    this.tx = new Uint8Array(Math.max(stack.config.mtu, stack.config.tso) + ETH_HEADER_LEN);
+    this.#viewsUpTo = stack.config.mtu + ETH_HEADER_LEN;
   }
 
   input(frame: Uint8Array): void {
@@ -76,8 +79,10 @@ export class LinkLayer {
       return 0;
     }
     let frame: Uint8Array;
-    if (buf === this.tx) {
+    if (buf === this.tx && length <= this.#viewsUpTo) {
       frame = this.#views[length] ?? (this.#views[length] = this.tx.subarray(0, length));
+    } else if (buf === this.tx) {
+      frame = this.tx.subarray(0, length);
     } else {
       frame = buf.byteLength === length ? buf : buf.subarray(0, length);
     }

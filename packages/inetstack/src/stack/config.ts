@@ -86,6 +86,11 @@ export interface StackConfig {
   tcp: TcpConfig;
   /** Skip computing and verifying these checksums (the device or the path is trusted). */
   checksumOffload: { udp: boolean; tcp: boolean };
+  /**
+   * The largest IPv4 datagram TCP hands the device in one frame for it to
+   * segment (its `offloads.tso`, at most 65535); 0: one segment per frame.
+   */
+  tso: number;
 }
 
 export interface StackConfigInput {
@@ -106,6 +111,8 @@ export interface StackConfigInput {
     linger?: Partial<TcpConfig['linger']>;
   };
   checksumOffload?: Partial<StackConfig['checksumOffload']>;
+  /** Use the device's TCP segmentation offload when it has one (default true). */
+  segmentationOffload?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -247,5 +254,13 @@ export function resolveStackConfig(input: StackConfigInput, device: FrameDevice)
       udp: input.checksumOffload?.udp ?? false,
       tcp: input.checksumOffload?.tcp ?? false,
     },
+    tso: tsoLimit(input, device, mtu),
   };
+}
+
+/** Segmentation offload only pays (and only makes sense) for datagrams above the MTU. */
+function tsoLimit(input: StackConfigInput, device: FrameDevice, mtu: number): number {
+  const tso = Math.min(device.offloads.tso ?? 0, 65535);
+  if (input.segmentationOffload === false || !(tso > mtu) || mtu !== device.mtu) return 0;
+  return Math.floor(tso);
 }

@@ -38,6 +38,10 @@ export function newStackStats() {
     udpQueueDrops: 0,
     tcpIn: 0,
     tcpOut: 0,
+    /** Segments larger than one MTU handed to a device with segmentation offload. */
+    tcpOffloadSegments: 0,
+    /** Received segments larger than the MSS (a device or peer that coalesces, GRO). */
+    tcpLargeSegmentsIn: 0,
     tcpRetransmits: 0,
     tcpFastRetransmits: 0,
     /** Retransmissions found lost by SACK during recovery and sent again. */

@@ -226,6 +226,7 @@ function receiveData(c: TcpConnection, seg: Segment): void {
   let off = seg.dataOff;
   let len = seg.dataLen;
   const stats = c.layer.stack.stats;
+  if (len > c.mss) stats.tcpLargeSegmentsIn++;
   // Trim what we already have.
   const dup = seqSub(c.rcvNxt, seq);
   if (dup > 0) {
@@ -252,7 +253,8 @@ function receiveData(c: TcpConnection, seg: Segment): void {
     if (hadHoles) {
       // Filled (part of) a hole: ACK at once so the sender's recovery moves on.
       ackAtOnce(c);
-    } else if (++c.segsSinceAck >= 2) {
+    } else if ((c.segsSinceAck += len > c.mss ? 2 : 1) >= 2) {
+      // A coalesced segment (GRO) stands for several: ACK it at once, as for two full ones.
       c.ackNow = true;
     } else if (!c.delackTimer.armed) {
       c.layer.stack.timers.set(

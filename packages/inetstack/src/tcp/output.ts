@@ -87,7 +87,10 @@ export function output(c: TcpConnection, now: number): void {
       sent++;
       break;
     }
-    let len = Math.min(dataLeft, c.mss, wndRoom, Math.floor(cwndRoom));
+    let len = Math.min(dataLeft, tsoBurst(c), wndRoom, Math.floor(cwndRoom));
+    // A large segment the window or cwnd cuts short ends on a segment boundary: the device
+    // would otherwise put a runt in the middle of the stream (Linux trims the same way).
+    if (len > c.mss && len < dataLeft) len -= len % c.mss;
     if (len <= 0) {
       if (wndRoom <= 0 && flight === 0) armPersist(c, now);
       break;
@@ -111,6 +114,19 @@ export function output(c: TcpConnection, now: number): void {
   // A pure ACK carries the highest sequence sent, not a rewound sndNxt: the peer may
   // already hold everything below it and would find an older number unacceptable.
   if (c.ackNow) sendSegment(c, c.sndMax, 0, TCP_ACK, now);
+}
+
+/**
+ * Most data bytes one segment may carry: one MSS, or with segmentation offload
+ * as many whole MSS-sized parts as fit the device's limit. The device cuts
+ * parts of MTU - 40 - options bytes, so offload is used only when that is the
+ * connection's MSS (the peer's MSS does not ask for less).
+ */
+export function tsoBurst(c: TcpConnection): number {
+  const cfg = c.layer.stack.config;
+  if (cfg.tso === 0 || Math.min(c.peerMss, cfg.mtu - 40) !== cfg.mtu - 40) return c.mss;
+  const room = cfg.tso - 40 - (c.tsOk ? 12 : 0);
+  return Math.max(c.mss, room - (room % c.mss));
 }
 
 function armPersist(c: TcpConnection, now: number): void {
@@ -212,7 +228,15 @@ export function sendSegment(
     if (c.sackOk && !c.ooo.isEmpty && (flags & TCP_ACK) !== 0) addSackBlocks(c, o);
   }
   const optLen = emitTcpOptions(b, L4_OFFSET + TCP_HEADER_LEN, o);
-  const room = cfg.mtu - 20 - TCP_HEADER_LEN - optLen;
+  let room = cfg.mtu - 20 - TCP_HEADER_LEN - optLen;
+  if (len > room && cfg.tso > 0) {
+    // Segmentation offload: whole parts of `room` bytes, the datagram within the device's limit.
+    const parts = Math.floor((cfg.tso - 20 - TCP_HEADER_LEN - optLen) / room);
+    if (parts > 1) {
+      room = Math.min(len, parts * room);
+      stack.stats.tcpOffloadSegments++;
+    }
+  }
   if (len > room) {
     len = room;
     flags &= ~(TCP_FIN | TCP_PSH);

@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import type { MemoryLinkOptions } from '../../src/device/memory-link.js';
 import type { StackConfigInput, TcpConfig } from '../../src/stack/config.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
 import type { TcpListener } from '../../src/tcp/listener.js';
@@ -24,12 +25,19 @@ export class TcpHarness extends Harness {
   /** Events the connection reported, in order. */
   readonly events: string[] = [];
 
-  constructor(tcp: TcpOverrides = {}, config: Partial<StackConfigInput> = {}) {
-    super({
-      arp: { table: { [PEER_MAC]: PEER_IP } },
-      ...config,
-      tcp: { timestamps: false, sack: false, windowScaling: false, ...tcp },
-    });
+  constructor(
+    tcp: TcpOverrides = {},
+    config: Partial<StackConfigInput> = {},
+    link: MemoryLinkOptions = {},
+  ) {
+    super(
+      {
+        arp: { table: { [PEER_MAC]: PEER_IP } },
+        ...config,
+        tcp: { timestamps: false, sack: false, windowScaling: false, ...tcp },
+      },
+      link,
+    );
   }
 
   /** Sends a segment from the peer (ports default to 5000 -> 80). */

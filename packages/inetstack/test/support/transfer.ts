@@ -1,4 +1,5 @@
 import type { FaultOptions } from '../../src/device/fault-device.js';
+import type { MemoryLinkOptions } from '../../src/device/memory-link.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import type { StackConfigInput } from '../../src/stack/config.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
@@ -12,6 +13,8 @@ export interface TransferOptions {
   /** Virtual time allowed (ms). */
   limitMs?: number;
   pcap?: string;
+  /** The link both stacks share (e.g. with segmentation offload). */
+  link?: MemoryLinkOptions;
 }
 
 export interface TransferResult {
@@ -19,6 +22,9 @@ export interface TransferResult {
   why: string;
   virtualMs: number;
   retransmits: number;
+  /** Segments larger than one MTU handed to the device, and received, by both stacks. */
+  offloadSegments?: number;
+  largeSegmentsIn?: number;
 }
 
 function pattern(n: number, seed: number): Uint8Array {
@@ -39,7 +45,7 @@ function pattern(n: number, seed: number): Uint8Array {
  * sides saw EOF, every connection was released, and no stack raised an error.
  */
 export function runTransfer(o: TransferOptions): TransferResult {
-  const sim = new Simulator({ seed: o.seed });
+  const sim = new Simulator({ seed: o.seed, ...(o.link ? { link: o.link } : {}) });
   // ARP and the handshake get more tries than by default: at 30% loss both ways, four ARP
   // requests or seven SYNs all failing is a likely event across thousands of runs.
   const config = { tcp: { synRetries: 12, ...o.tcp }, arp: { retries: 12 } };
@@ -101,6 +107,8 @@ export function runTransfer(o: TransferOptions): TransferResult {
     why: `${why} (seed ${o.seed}, t=${sim.now} ms)`,
     virtualMs: sim.now,
     retransmits,
+    offloadSegments: a.stats.tcpOffloadSegments + b.stats.tcpOffloadSegments,
+    largeSegmentsIn: a.stats.tcpLargeSegmentsIn + b.stats.tcpLargeSegmentsIn,
   });
   if (sim.errors.length > 0) return result(false, `stack error: ${String(sim.errors[0])}`);
   if (failure !== '') return result(false, failure);
