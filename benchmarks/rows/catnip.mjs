@@ -38,8 +38,49 @@ async function dpdkMissing() {
   }
 }
 
-/** A YAML config for one catnip process: its address, its device, its lcore. */
-function writeConfig(dir, name, { ip, vdev, lcore }) {
+/**
+ * The bulk memif link: MTU 9000 (both ends; DPDK's memif carries it in one
+ * 9216-byte buffer per frame) and no checksums (both ends declare the shared
+ * memory trusted: Demikernel's checksum-offload keys, see the catnip README).
+ */
+const MEMIF_BULK = {
+  devargs: ',bsize=9216',
+  stack: [
+    'inetstack_config:',
+    '  mtu: 9000',
+    '  enable_jumbo_frames: true',
+    '  tcp_checksum_offload: true',
+    '  udp_checksum_offload: true',
+  ],
+};
+
+/**
+ * DEMI_BENCH_CATNIP_BEFORE=1 runs the bulk rows as they were before jumbo
+ * frames, trusted memif links and unpinned bulk processes, for A/B runs.
+ */
+const BEFORE = process.env.DEMI_BENCH_CATNIP_BEFORE === '1';
+
+/**
+ * A YAML config for one catnip process: its address, its device, its lcore
+ * (pinned: DPDK's EAL arguments verbatim), or with `lcore` undefined catnip's
+ * default EAL arguments (dpdk.vdevs), which give the process its CPUs back so
+ * the scheduler may move it off a core another busy process also wants.
+ */
+function writeConfig(dir, name, { ip, vdev, lcore, stack = [] }) {
+  if (lcore === undefined) {
+    const yaml = [
+      'demikernel:',
+      `  local_ipv4_addr: ${ip}`,
+      '  prefix_length: 24',
+      'dpdk:',
+      `  vdevs: [${JSON.stringify(vdev)}]`,
+      ...stack,
+      '',
+    ].join('\n');
+    const path = join(dir, `${name}.yaml`);
+    writeFileSync(path, yaml);
+    return path;
+  }
   const eal = [
     'demi-catnip',
     '--no-huge',
@@ -64,6 +105,7 @@ function writeConfig(dir, name, { ip, vdev, lcore }) {
     'dpdk:',
     '  eal_init:',
     ...eal.map((a) => `    - ${JSON.stringify(a)}`),
+    ...stack,
     '',
   ].join('\n');
   const path = join(dir, `${name}.yaml`);
@@ -81,15 +123,30 @@ const counts = (ctx) => [
   String(ctx.iterations),
 ];
 
-/** A temp dir with a memif socket path and server/client configs. */
-function memifConfigs() {
+/**
+ * A temp dir with a memif socket path and server/client configs (`link`:
+ * MEMIF_BULK or none; `pin`: each process on its own lcore).
+ */
+function memifConfigs(link = { devargs: '', stack: [] }, pin = true) {
   const dir = mkdtempSync(join(tmpdir(), 'demi-bench-catnip-'));
   const socket = join(dir, 'memif.sock');
-  const memif = (role) => `net_memif0,role=${role},id=0,socket=${socket},socket-abstract=no`;
+  const memif = (role) =>
+    `net_memif0,role=${role},id=0,socket=${socket},socket-abstract=no${link.devargs}`;
+  const { stack } = link;
   return {
     dir,
-    server: writeConfig(dir, 'server', { ip: MEMIF_SERVER, vdev: memif('server'), lcore: 1 }),
-    client: writeConfig(dir, 'client', { ip: MEMIF_CLIENT, vdev: memif('client'), lcore: 0 }),
+    server: writeConfig(dir, 'server', {
+      ip: MEMIF_SERVER,
+      vdev: memif('server'),
+      lcore: pin ? 1 : undefined,
+      stack,
+    }),
+    client: writeConfig(dir, 'client', {
+      ip: MEMIF_CLIENT,
+      vdev: memif('client'),
+      lcore: pin ? 0 : undefined,
+      stack,
+    }),
   };
 }
 
@@ -161,7 +218,7 @@ function bulkResult(rates) {
 async function memifBulk(ctx) {
   const missing = await dpdkMissing();
   if (missing) return { skip: missing };
-  const c = memifConfigs();
+  const c = BEFORE ? memifConfigs() : memifConfigs(MEMIF_BULK, false);
   const { bytes, runs } = bulkCounts(ctx);
   try {
     return await bulkTransfer(
@@ -359,7 +416,7 @@ export function rows() {
     {
       id: 'catnip-memif-bulk',
       group: BULK.group,
-      label: 'catnip memif, 2 processes',
+      label: 'catnip memif, 2 processes, MTU 9000, no checksums',
       run: memifBulk,
     },
     {
