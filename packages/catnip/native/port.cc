@@ -4,7 +4,6 @@
 #include <demi/netns.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
-#include <rte_devargs.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -15,13 +14,13 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <set>
 
 #include "eal.h"
 #include "error.h"
+#include "link_mtu.h"
 #include "log_capture.h"
 
 namespace catnip {
@@ -35,20 +34,6 @@ constexpr uint64_t kRxCsum =
 // How many times one flush offers a partly refused burst again before leaving
 // the rest queued for the next flush.
 constexpr int kTxAttempts = 4;
-// net_memif's default buffer size (its `bsize` devarg).
-constexpr uint32_t kMemifDefaultBsize = 2048;
-
-// The value of `key=` in a device's devargs, or `fallback`.
-uint32_t DevargUint(const rte_device* dev, const char* key, uint32_t fallback) {
-  const rte_devargs* da = dev != nullptr ? rte_dev_devargs(dev) : nullptr;
-  if (da == nullptr || da->args == nullptr) return fallback;
-  const std::string args = std::string(",") + da->args;
-  const std::string needle = std::string(",") + key + "=";
-  size_t at = args.find(needle);
-  if (at == std::string::npos) return fallback;
-  return static_cast<uint32_t>(std::strtoul(args.c_str() + at + needle.size(), nullptr, 0));
-}
-
 std::mutex owned_mu;
 std::set<uint16_t> owned_ports;
 std::atomic<uint32_t> pool_seq{0};
@@ -141,13 +126,13 @@ Port::Port(const PortOptions& options) : options_(options) {
 
   rte_eth_conf conf;
   std::memset(&conf, 0, sizeof(conf));
+  const bool beyond = MtuBeyondEthdev(driver_);
   if (options.mtu != 0) {
-    // DPDK 22.11's memif reports a 1500-byte limit but carries any frame that
-    // fits its buffers (bsize): the MTU of a memif link is what both ends set.
-    // ethdev also checks the frame against max_rx_pktlen (14 + 4 bytes of header and CRC).
+    // ethdev also checks the frame against max_rx_pktlen (14 + 4 bytes of
+    // header and CRC); memif and af_packet go further (see link_mtu.h).
     const uint32_t eth_max = std::min<uint32_t>(
         info.max_mtu, info.max_rx_pktlen > 18 ? info.max_rx_pktlen - 18 : info.max_mtu);
-    if (options.mtu < info.min_mtu || (options.mtu > eth_max && !memif)) {
+    if (options.mtu < info.min_mtu || (options.mtu > eth_max && !beyond)) {
       fail(EINVAL, "rte_eth_dev_configure",
            "MTU " + std::to_string(options.mtu) + " is outside what " + driver_ + " allows (" +
                std::to_string(info.min_mtu) + "-" + std::to_string(eth_max) + ")");
@@ -163,7 +148,7 @@ Port::Port(const PortOptions& options) : options_(options) {
 
   uint16_t mtu = 0;
   if (rte_eth_dev_get_mtu(id, &mtu) != 0 || mtu == 0) mtu = RTE_ETHER_MTU;
-  mtu_ = memif && options.mtu > mtu ? options.mtu : mtu;
+  mtu_ = beyond && options.mtu > mtu ? options.mtu : mtu;
   const uint32_t max_frame = mtu_ + RTE_ETHER_HDR_LEN + 4;  // room for one VLAN tag
 
   uint16_t nb_rxd = options.rx_desc;
@@ -172,20 +157,12 @@ Port::Port(const PortOptions& options) : options_(options) {
   if (ret != 0)
     fail(-ret, "rte_eth_dev_adjust_nb_rx_tx_desc", "cannot size queues: " + ErrorText(-ret));
 
-  if (memif) {
-    // DPDK 22.11's memif garbles frames that span several of its buffers once
-    // the ring is busy (we saw duplicated and merged frames): a frame must fit one.
-    const uint32_t bsize = DevargUint(info.device, "bsize", kMemifDefaultBsize);
-    if (max_frame - 4 > bsize) {
-      fail(EINVAL, "rte_eth_dev_configure",
-           "an MTU of " + std::to_string(mtu_) + " needs net_memif buffers of at least " +
-               std::to_string(max_frame - 4) + " bytes; add bsize=" +
-               std::to_string(max_frame - 4) + " (or more) to the vdev on both ends (it has " +
-               std::to_string(bsize) + ")");
-    }
-  }
+  const std::string problem = LinkMtuProblem(driver_, info.device, mtu_);
+  if (!problem.empty()) fail(EINVAL, "rte_eth_dev_configure", problem);
   const uint32_t data_room =
-      std::max<uint32_t>(RTE_MBUF_DEFAULT_DATAROOM, max_frame) + RTE_PKTMBUF_HEADROOM;
+      std::max({static_cast<uint32_t>(RTE_MBUF_DEFAULT_DATAROOM), max_frame,
+                MinMbufData(driver_, info.device)}) +
+      RTE_PKTMBUF_HEADROOM;
   if (data_room > UINT16_MAX) fail(EINVAL, "rte_pktmbuf_pool_create", "MTU too large for one mbuf");
   char pool_name[RTE_MEMPOOL_NAMESIZE];
   std::snprintf(pool_name, sizeof(pool_name), "catnip_%u_%u", id, pool_seq.fetch_add(1));
