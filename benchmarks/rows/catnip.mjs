@@ -56,7 +56,7 @@ const MEMIF_BULK = {
 
 /**
  * DEMI_BENCH_CATNIP_BEFORE=1 runs the bulk rows as they were before jumbo
- * frames, trusted memif links and unpinned bulk processes, for A/B runs.
+ * frames, trusted memif links and the unpinned af_packet bulk process, for A/B runs.
  */
 const BEFORE = process.env.DEMI_BENCH_CATNIP_BEFORE === '1';
 
@@ -125,9 +125,9 @@ const counts = (ctx) => [
 
 /**
  * A temp dir with a memif socket path and server/client configs (`link`:
- * MEMIF_BULK or none; `pin`: each process on its own lcore).
+ * MEMIF_BULK or none), each process on its own lcore.
  */
-function memifConfigs(link = { devargs: '', stack: [] }, pin = true) {
+function memifConfigs(link = { devargs: '', stack: [] }) {
   const dir = mkdtempSync(join(tmpdir(), 'demi-bench-catnip-'));
   const socket = join(dir, 'memif.sock');
   const memif = (role) =>
@@ -138,13 +138,13 @@ function memifConfigs(link = { devargs: '', stack: [] }, pin = true) {
     server: writeConfig(dir, 'server', {
       ip: MEMIF_SERVER,
       vdev: memif('server'),
-      lcore: pin ? 1 : undefined,
+      lcore: 1,
       stack,
     }),
     client: writeConfig(dir, 'client', {
       ip: MEMIF_CLIENT,
       vdev: memif('client'),
-      lcore: pin ? 0 : undefined,
+      lcore: 0,
       stack,
     }),
   };
@@ -218,7 +218,9 @@ function bulkResult(rates) {
 async function memifBulk(ctx) {
   const missing = await dpdkMissing();
   if (missing) return { skip: missing };
-  const c = BEFORE ? memifConfigs() : memifConfigs(MEMIF_BULK, false);
+  // Pinned, each to its own lcore: two busy-polling peers left to the scheduler
+  // can share one core and then take turns instead of running side by side.
+  const c = BEFORE ? memifConfigs() : memifConfigs(MEMIF_BULK);
   const { bytes, runs } = bulkCounts(ctx);
   try {
     return await bulkTransfer(
