@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { InetStack, systemClock } from '@demi/inetstack';
 import { CatnipDevice } from '@demi/catnip';
+import { InetStack, systemClock } from '@demi/inetstack';
 
 const { values: args } = parseArgs({
   options: {

@@ -72,8 +72,8 @@ std::string LinkMtuProblem(const std::string& driver, const rte_device* device, 
     const uint32_t bsize = DevargUint(device, "bsize", kMemifDefaultBsize);
     if (frame <= bsize) return "";
     return "an MTU of " + m + " needs net_memif buffers of at least " + std::to_string(frame) +
-           " bytes; add bsize=" + std::to_string(frame) + " (or more) to the vdev on both ends (it has " +
-           std::to_string(bsize) + ")";
+           " bytes; add bsize=" + std::to_string(frame) +
+           " (or more) to the vdev on both ends (it has " + std::to_string(bsize) + ")";
   }
   if (driver == "net_af_packet") {
     const uint32_t framesz = DevargUint(device, "framesz", kAfPacketDefaultFramesz);
@@ -88,15 +88,16 @@ std::string LinkMtuProblem(const std::string& driver, const rte_device* device, 
       return "an MTU of " + m + " needs net_af_packet ring frames of at least " +
              std::to_string(frame + kTpacket2Header) +
              " bytes; add framesz= and blocksz= (a multiple of the page size, at least framesz) "
-             "to the vdev (framesz is " + std::to_string(framesz) + ")";
+             "to the vdev (framesz is " +
+             std::to_string(framesz) + ")";
     }
     if (mtu <= 1500) return "";
     const std::string iface = Devarg(device, "iface");
     const uint32_t kernel = KernelMtu(iface);
     if (kernel < mtu) {
       return "the MTU of " + iface + " is " + std::to_string(kernel) + ", below " + m +
-             ": the kernel would drop larger frames; set it first (ip link set " + iface +
-             " mtu " + m + ", and the same on its peer)";
+             ": the kernel would drop larger frames; set it first (ip link set " + iface + " mtu " +
+             m + ", and the same on its peer)";
     }
     return "";
   }

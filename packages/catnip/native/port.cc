@@ -159,10 +159,9 @@ Port::Port(const PortOptions& options) : options_(options) {
 
   const std::string problem = LinkMtuProblem(driver_, info.device, mtu_);
   if (!problem.empty()) fail(EINVAL, "rte_eth_dev_configure", problem);
-  const uint32_t data_room =
-      std::max({static_cast<uint32_t>(RTE_MBUF_DEFAULT_DATAROOM), max_frame,
-                MinMbufData(driver_, info.device)}) +
-      RTE_PKTMBUF_HEADROOM;
+  const uint32_t data_room = std::max({static_cast<uint32_t>(RTE_MBUF_DEFAULT_DATAROOM), max_frame,
+                                       MinMbufData(driver_, info.device)}) +
+                             RTE_PKTMBUF_HEADROOM;
   if (data_room > UINT16_MAX) fail(EINVAL, "rte_pktmbuf_pool_create", "MTU too large for one mbuf");
   char pool_name[RTE_MEMPOOL_NAMESIZE];
   std::snprintf(pool_name, sizeof(pool_name), "catnip_%u_%u", id, pool_seq.fetch_add(1));
@@ -174,13 +173,12 @@ Port::Port(const PortOptions& options) : options_(options) {
           ? options.mbufs
           : std::max<uint32_t>(1023, std::min<uint32_t>(8191, (8191u * 4352u) / data_room));
   uint32_t cache = std::min<uint32_t>(256, mbufs / 4);
-  pool_ =
-      rte_pktmbuf_pool_create(pool_name, mbufs, cache, 0, static_cast<uint16_t>(data_room),
-                              socket < 0 ? SOCKET_ID_ANY : socket);
+  pool_ = rte_pktmbuf_pool_create(pool_name, mbufs, cache, 0, static_cast<uint16_t>(data_room),
+                                  socket < 0 ? SOCKET_ID_ANY : socket);
   if (pool_ == nullptr) {
     fail(rte_errno, "rte_pktmbuf_pool_create",
-         "cannot create a pool of " + std::to_string(mbufs) + " mbufs: " +
-             ErrorText(rte_errno) + " (give the EAL more memory with -m, or use fewer mbufs)");
+         "cannot create a pool of " + std::to_string(mbufs) + " mbufs: " + ErrorText(rte_errno) +
+             " (give the EAL more memory with -m, or use fewer mbufs)");
   }
 
   rte_eth_rxconf rxconf = info.default_rxconf;

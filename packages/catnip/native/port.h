@@ -26,7 +26,7 @@ struct PortOptions {
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
   uint32_t mbufs = 0;  // 0: 8191 standard mbufs, fewer large ones for jumbo MTUs
-  uint16_t mtu = 0;  // 0: the port's own; on net_memif above the 1500 it reports
+  uint16_t mtu = 0;    // 0: the port's own; on net_memif above the 1500 it reports
   bool software_checksum = true;
   // Neither compute nor verify checksums on a shared-memory link (net_memif):
   // frames cannot be corrupted between the two processes. Other drivers ignore it.

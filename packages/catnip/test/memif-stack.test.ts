@@ -122,7 +122,7 @@ function memifStackSuite(v: LinkVariant): void {
           }),
         );
         releaseEal ??= retainEal();
-    const peerArgs = [
+        const peerArgs = [
           String(v.mtu ?? 0),
           String(v.bsize ?? 0),
           v.trusted ? 'trusted' : 'checked',
