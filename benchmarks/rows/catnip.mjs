@@ -10,7 +10,7 @@
 // DEMI_LIBOS=catnip and a YAML config whose dpdk.eal_init names the device and
 // pins each process to its own lcore. Needs root; otherwise the rows skip.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,8 +38,49 @@ async function dpdkMissing() {
   }
 }
 
-/** A YAML config for one catnip process: its address, its device, its lcore. */
-function writeConfig(dir, name, { ip, vdev, lcore }) {
+/**
+ * The bulk memif link: MTU 9000 (both ends; DPDK's memif carries it in one
+ * 9216-byte buffer per frame) and no checksums (both ends declare the shared
+ * memory trusted: Demikernel's checksum-offload keys, see the catnip README).
+ */
+const MEMIF_BULK = {
+  devargs: ',bsize=9216',
+  stack: [
+    'inetstack_config:',
+    '  mtu: 9000',
+    '  enable_jumbo_frames: true',
+    '  tcp_checksum_offload: true',
+    '  udp_checksum_offload: true',
+  ],
+};
+
+/**
+ * DEMI_BENCH_CATNIP_BEFORE=1 runs the bulk rows as they were before jumbo
+ * frames, trusted memif links and the unpinned af_packet bulk process, for A/B runs.
+ */
+const BEFORE = process.env.DEMI_BENCH_CATNIP_BEFORE === '1';
+
+/**
+ * A YAML config for one catnip process: its address, its device, its lcore
+ * (pinned: DPDK's EAL arguments verbatim), or with `lcore` undefined catnip's
+ * default EAL arguments (dpdk.vdevs), which give the process its CPUs back so
+ * the scheduler may move it off a core another busy process also wants.
+ */
+function writeConfig(dir, name, { ip, vdev, lcore, stack = [] }) {
+  if (lcore === undefined) {
+    const yaml = [
+      'demikernel:',
+      `  local_ipv4_addr: ${ip}`,
+      '  prefix_length: 24',
+      'dpdk:',
+      `  vdevs: [${JSON.stringify(vdev)}]`,
+      ...stack,
+      '',
+    ].join('\n');
+    const path = join(dir, `${name}.yaml`);
+    writeFileSync(path, yaml);
+    return path;
+  }
   const eal = [
     'demi-catnip',
     '--no-huge',
@@ -64,6 +105,7 @@ function writeConfig(dir, name, { ip, vdev, lcore }) {
     'dpdk:',
     '  eal_init:',
     ...eal.map((a) => `    - ${JSON.stringify(a)}`),
+    ...stack,
     '',
   ].join('\n');
   const path = join(dir, `${name}.yaml`);
@@ -81,15 +123,30 @@ const counts = (ctx) => [
   String(ctx.iterations),
 ];
 
-/** A temp dir with a memif socket path and server/client configs. */
-function memifConfigs() {
+/**
+ * A temp dir with a memif socket path and server/client configs (`link`:
+ * MEMIF_BULK or none), each process on its own lcore.
+ */
+function memifConfigs(link = { devargs: '', stack: [] }) {
   const dir = mkdtempSync(join(tmpdir(), 'demi-bench-catnip-'));
   const socket = join(dir, 'memif.sock');
-  const memif = (role) => `net_memif0,role=${role},id=0,socket=${socket},socket-abstract=no`;
+  const memif = (role) =>
+    `net_memif0,role=${role},id=0,socket=${socket},socket-abstract=no${link.devargs}`;
+  const { stack } = link;
   return {
     dir,
-    server: writeConfig(dir, 'server', { ip: MEMIF_SERVER, vdev: memif('server'), lcore: 1 }),
-    client: writeConfig(dir, 'client', { ip: MEMIF_CLIENT, vdev: memif('client'), lcore: 0 }),
+    server: writeConfig(dir, 'server', {
+      ip: MEMIF_SERVER,
+      vdev: memif('server'),
+      lcore: 1,
+      stack,
+    }),
+    client: writeConfig(dir, 'client', {
+      ip: MEMIF_CLIENT,
+      vdev: memif('client'),
+      lcore: 0,
+      stack,
+    }),
   };
 }
 
@@ -161,7 +218,9 @@ function bulkResult(rates) {
 async function memifBulk(ctx) {
   const missing = await dpdkMissing();
   if (missing) return { skip: missing };
-  const c = memifConfigs();
+  // Pinned, each to its own lcore: two busy-polling peers left to the scheduler
+  // can share one core and then take turns instead of running side by side.
+  const c = BEFORE ? memifConfigs() : memifConfigs(MEMIF_BULK);
   const { bytes, runs } = bulkCounts(ctx);
   try {
     return await bulkTransfer(
@@ -206,14 +265,36 @@ async function memifBulk(ctx) {
   }
 }
 
-/** Runs fn(pair, port, dir, serverPid) with a namespace pair and net-peer.mjs (`echo` or `sink`) in its peer namespace. */
-async function withVethPeer(kind, devAddress, fn) {
+/**
+ * The bulk veth: MTU 9000 on both ends (for both rows of the group), and
+ * net_af_packet ring frames of 9216 bytes that hold one such frame (9000 + 14 +
+ * the 32-byte TPACKET_V2 header), four to a 36 KiB block (a block must hold
+ * whole frames: the driver finds them at multiples of framesz).
+ */
+const VETH_BULK = {
+  mtu: 9000,
+  devargs: ',framesz=9216,blocksz=36864,framecnt=1024',
+  stack: ['inetstack_config:', '  mtu: 9000', '  enable_jumbo_frames: true'],
+};
+
+/**
+ * Runs fn(pair, port, dir, serverPid) with a namespace pair (its veth at `mtu`,
+ * if given) and net-peer.mjs (`echo` or `sink`) in its peer namespace.
+ */
+async function withVethPeer(kind, devAddress, fn, mtu) {
   const missing = await dpdkMissing();
   if (missing) return { skip: missing };
   const netns = await import(join(root, 'tools/netns/index.mjs'));
   const why = netns.missingNetnsSupport();
   if (why) return { skip: why };
   const pair = netns.createPair({ devAddress });
+  if (mtu !== undefined) {
+    for (const [ns, ifname] of [
+      [pair.devNs, pair.devIf],
+      [pair.peerNs, pair.peerIf],
+    ])
+      execFileSync('ip', ['-n', ns, 'link', 'set', ifname, 'mtu', String(mtu)]);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'demi-bench-catnip-'));
   const server = startServer('ip', [
     'netns',
@@ -234,11 +315,13 @@ async function withVethPeer(kind, devAddress, fn) {
 }
 
 const inDev = (pair, args) => ['netns', 'exec', pair.devNs, process.execPath, ...args];
-const afPacketConfig = (pair, dir) =>
+/** The catnip process on the veth: pinned for round trips; for bulk (`link`: VETH_BULK) not. */
+const afPacketConfig = (pair, dir, link) =>
   writeConfig(dir, 'afpacket', {
     ip: pair.devIp,
-    vdev: `net_af_packet0,iface=${pair.devIf}`,
-    lcore: 0,
+    vdev: `net_af_packet0,iface=${pair.devIf}${link?.devargs ?? ''}`,
+    lcore: link === undefined ? 0 : undefined,
+    stack: link?.stack,
   });
 
 function vethPingPong(mode) {
@@ -272,55 +355,61 @@ function vethPingPong(mode) {
 }
 
 function vethBulk(kernel) {
+  const link = BEFORE ? undefined : VETH_BULK;
   return (ctx) =>
-    withVethPeer('sink', kernel, async (pair, port, dir) => {
-      const { bytes, runs } = bulkCounts(ctx);
-      const rates = [];
-      // One extra run first when measuring several: the warm-up, dropped.
-      const total = runs + (runs > 1 ? 1 : 0);
-      for (let i = 0; i < total; i++) {
-        const r = kernel
-          ? await runJson(
-              'ip',
-              inDev(pair, [
-                join(bench, 'net-client.mjs'),
-                '--address',
-                pair.peerIp,
-                '--port',
-                port,
-                '--bulk',
-                String(bytes),
-              ]),
-              process.env,
-              ctx.signal,
-            )
-          : await runJson(
-              'ip',
-              inDev(pair, [
-                join(lib, 'demi-bulk.mjs'),
-                'client',
-                '--libos',
-                'catnip',
-                '--address',
-                pair.peerIp,
-                '--port',
-                port,
-                '--bytes',
-                String(bytes),
-                '--runs',
-                '1',
-                '--chunk',
-                String(BULK.chunk),
-              ]),
-              catnipEnv(afPacketConfig(pair, dir)),
-              ctx.signal,
-            );
-        const mbps = kernel ? r.mbps : r.runsMbps[0];
-        if (total === 1 || i > 0) rates.push(mbps);
-        ctx.progress((i + 1) / total, `${mbps.toFixed(0)} Mbit/s`);
-      }
-      return bulkResult(rates);
-    });
+    withVethPeer(
+      'sink',
+      kernel,
+      async (pair, port, dir) => {
+        const { bytes, runs } = bulkCounts(ctx);
+        const rates = [];
+        // One extra run first when measuring several: the warm-up, dropped.
+        const total = runs + (runs > 1 ? 1 : 0);
+        for (let i = 0; i < total; i++) {
+          const r = kernel
+            ? await runJson(
+                'ip',
+                inDev(pair, [
+                  join(bench, 'net-client.mjs'),
+                  '--address',
+                  pair.peerIp,
+                  '--port',
+                  port,
+                  '--bulk',
+                  String(bytes),
+                ]),
+                process.env,
+                ctx.signal,
+              )
+            : await runJson(
+                'ip',
+                inDev(pair, [
+                  join(lib, 'demi-bulk.mjs'),
+                  'client',
+                  '--libos',
+                  'catnip',
+                  '--address',
+                  pair.peerIp,
+                  '--port',
+                  port,
+                  '--bytes',
+                  String(bytes),
+                  '--runs',
+                  '1',
+                  '--chunk',
+                  String(BULK.chunk),
+                ]),
+                catnipEnv(afPacketConfig(pair, dir, link)),
+                ctx.signal,
+              );
+          const mbps = kernel ? r.mbps : r.runsMbps[0];
+          if (total === 1 || i > 0) rates.push(mbps);
+          ctx.progress((i + 1) / total, `${mbps.toFixed(0)} Mbit/s`);
+        }
+        return bulkResult(rates);
+      },
+      link?.mtu,
+    );
 }
 
 export function rows() {
@@ -359,20 +448,22 @@ export function rows() {
     {
       id: 'catnip-memif-bulk',
       group: BULK.group,
-      label: 'catnip memif, 2 processes',
+      label: BEFORE
+        ? 'catnip memif, 2 processes'
+        : 'catnip memif, 2 processes, MTU 9000, no checksums',
       run: memifBulk,
     },
     {
       id: 'catnip-veth-net-bulk',
       group: 'catnip-veth-bulk',
-      label: 'node:net → kernel over veth',
+      label: BEFORE ? 'node:net → kernel over veth' : 'node:net → kernel over veth, MTU 9000',
       role: 'baseline',
       run: vethBulk(true),
     },
     {
       id: 'catnip-afpacket-bulk',
       group: 'catnip-veth-bulk',
-      label: 'catnip net_af_packet → kernel',
+      label: BEFORE ? 'catnip net_af_packet → kernel' : 'catnip net_af_packet → kernel, MTU 9000',
       run: vethBulk(false),
     },
   ];

@@ -84,7 +84,7 @@ class PortWrap : public Napi::ObjectWrap<PortWrap>, public demi::GuardedMethods<
   }
 
   // new Port({ealArgs, netns, restoreAffinity, portId, rxBurst, txSlots, rxDesc,
-  //           txDesc, mbufs, mtu, softwareChecksum, promiscuous, mac})
+  //           txDesc, mbufs, mtu, softwareChecksum, trustedLink, promiscuous, mac})
   explicit PortWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PortWrap>(info) {
     Napi::Env env = info.Env();
     Guard(env, [&]() -> Napi::Value {
@@ -104,10 +104,12 @@ class PortWrap : public Napi::ObjectWrap<PortWrap>, public demi::GuardedMethods<
       p.tx_slots = static_cast<uint16_t>(GetUint(o, "txSlots", 128, 1, 1024));
       p.rx_desc = static_cast<uint16_t>(GetUint(o, "rxDesc", 1024, 16, 8192));
       p.tx_desc = static_cast<uint16_t>(GetUint(o, "txDesc", 1024, 16, 8192));
-      p.mbufs = GetUint(o, "mbufs", 8191, 1023, 1u << 20);
+      p.mbufs = GetUint(o, "mbufs", 0, 0, 1u << 20);
+      if (p.mbufs != 0 && p.mbufs < 1023) ThrowInvalid("mbufs must be at least 1023");
       p.mtu = static_cast<uint16_t>(GetUint(o, "mtu", 0, 0, 9216));
       if (p.mtu != 0 && p.mtu < 68) ThrowInvalid("mtu must be 0 (the port's own) or at least 68");
       p.software_checksum = GetBool(o, "softwareChecksum", true);
+      p.trusted_link = GetBool(o, "trustedLink", false);
       p.promiscuous = GetBool(o, "promiscuous", false);
       Napi::Value mac = o.Get("mac");
       if (!mac.IsUndefined()) {
@@ -259,6 +261,7 @@ class PortWrap : public Napi::ObjectWrap<PortWrap>, public demi::GuardedMethods<
     o.Set("driver", port_->driver());
     o.Set("device", port_->device_name());
     o.Set("rxChecksum", port_->rx_checksum_reported());
+    o.Set("trustedLink", port_->trusted_link());
     o.Set("txChecksum", port_->tx_checksum_reported());
     const Offloads& hw = port_->hardware();
     Napi::Object h = Napi::Object::New(env);

@@ -20,6 +20,7 @@
 
 #include "eal.h"
 #include "error.h"
+#include "link_mtu.h"
 #include "log_capture.h"
 
 namespace catnip {
@@ -33,7 +34,6 @@ constexpr uint64_t kRxCsum =
 // How many times one flush offers a partly refused burst again before leaving
 // the rest queued for the next flush.
 constexpr int kTxAttempts = 4;
-
 std::mutex owned_mu;
 std::set<uint16_t> owned_ports;
 std::atomic<uint32_t> pool_seq{0};
@@ -95,7 +95,9 @@ Port::Port(const PortOptions& options) : options_(options) {
   int ret = rte_eth_dev_info_get(id, &info);
   if (ret != 0) fail(-ret, "rte_eth_dev_info_get", "cannot read port info: " + ErrorText(-ret));
   driver_ = info.driver_name != nullptr ? info.driver_name : "";
-  if (driver_ == "net_memif") EalNoteMemif();
+  const bool memif = driver_ == "net_memif";
+  if (memif) EalNoteMemif();
+  trusted_ = options.trusted_link && memif;
   if (info.device != nullptr) {
     device_name_ = rte_dev_name(info.device);
     const rte_bus* bus = rte_dev_bus(info.device);
@@ -115,16 +117,27 @@ Port::Port(const PortOptions& options) : options_(options) {
   report_tx_ = options.software_checksum || (info.tx_offload_capa & kTxCsum) == kTxCsum;
   report_rx_ = options.software_checksum || (info.rx_offload_capa & kRxCsum) == kRxCsum;
   if (!report_tx_) use_hw_tx_ = false;
+  if (trusted_) {
+    // Shared memory between two processes that both declared it: nothing can
+    // corrupt a frame in flight, so no checksum is computed or verified here.
+    report_tx_ = report_rx_ = true;
+    use_hw_tx_ = use_hw_rx_ = false;
+  }
 
   rte_eth_conf conf;
   std::memset(&conf, 0, sizeof(conf));
+  const bool beyond = MtuBeyondEthdev(driver_);
   if (options.mtu != 0) {
-    if (options.mtu < info.min_mtu || options.mtu > info.max_mtu) {
+    // ethdev also checks the frame against max_rx_pktlen (14 + 4 bytes of
+    // header and CRC); memif and af_packet go further (see link_mtu.h).
+    const uint32_t eth_max = std::min<uint32_t>(
+        info.max_mtu, info.max_rx_pktlen > 18 ? info.max_rx_pktlen - 18 : info.max_mtu);
+    if (options.mtu < info.min_mtu || (options.mtu > eth_max && !beyond)) {
       fail(EINVAL, "rte_eth_dev_configure",
            "MTU " + std::to_string(options.mtu) + " is outside what " + driver_ + " allows (" +
-               std::to_string(info.min_mtu) + "-" + std::to_string(info.max_mtu) + ")");
+               std::to_string(info.min_mtu) + "-" + std::to_string(eth_max) + ")");
     }
-    conf.rxmode.mtu = options.mtu;
+    if (options.mtu <= eth_max) conf.rxmode.mtu = options.mtu;
   }
   if (use_hw_rx_) conf.rxmode.offloads = info.rx_offload_capa & kRxCsum;
   if (use_hw_tx_) conf.txmode.offloads = info.tx_offload_capa & kTxCsum;
@@ -135,7 +148,7 @@ Port::Port(const PortOptions& options) : options_(options) {
 
   uint16_t mtu = 0;
   if (rte_eth_dev_get_mtu(id, &mtu) != 0 || mtu == 0) mtu = RTE_ETHER_MTU;
-  mtu_ = mtu;
+  mtu_ = beyond && options.mtu > mtu ? options.mtu : mtu;
   const uint32_t max_frame = mtu_ + RTE_ETHER_HDR_LEN + 4;  // room for one VLAN tag
 
   uint16_t nb_rxd = options.rx_desc;
@@ -144,20 +157,28 @@ Port::Port(const PortOptions& options) : options_(options) {
   if (ret != 0)
     fail(-ret, "rte_eth_dev_adjust_nb_rx_tx_desc", "cannot size queues: " + ErrorText(-ret));
 
-  const uint32_t data_room =
-      std::max<uint32_t>(RTE_MBUF_DEFAULT_DATAROOM, max_frame) + RTE_PKTMBUF_HEADROOM;
+  const std::string problem = LinkMtuProblem(driver_, info.device, mtu_);
+  if (!problem.empty()) fail(EINVAL, "rte_eth_dev_configure", problem);
+  const uint32_t data_room = std::max({static_cast<uint32_t>(RTE_MBUF_DEFAULT_DATAROOM), max_frame,
+                                       MinMbufData(driver_, info.device)}) +
+                             RTE_PKTMBUF_HEADROOM;
   if (data_room > UINT16_MAX) fail(EINVAL, "rte_pktmbuf_pool_create", "MTU too large for one mbuf");
   char pool_name[RTE_MEMPOOL_NAMESIZE];
   std::snprintf(pool_name, sizeof(pool_name), "catnip_%u_%u", id, pool_seq.fetch_add(1));
   int socket = rte_eth_dev_socket_id(id);
-  uint32_t cache = std::min<uint32_t>(256, options.mbufs / 4);
-  pool_ =
-      rte_pktmbuf_pool_create(pool_name, options.mbufs, cache, 0, static_cast<uint16_t>(data_room),
-                              socket < 0 ? SOCKET_ID_ANY : socket);
+  // By default the pool takes what 8191 standard mbufs did plus a little: two
+  // jumbo ports still fit in the default 128 MiB.
+  const uint32_t mbufs =
+      options.mbufs != 0
+          ? options.mbufs
+          : std::max<uint32_t>(1023, std::min<uint32_t>(8191, (8191u * 4352u) / data_room));
+  uint32_t cache = std::min<uint32_t>(256, mbufs / 4);
+  pool_ = rte_pktmbuf_pool_create(pool_name, mbufs, cache, 0, static_cast<uint16_t>(data_room),
+                                  socket < 0 ? SOCKET_ID_ANY : socket);
   if (pool_ == nullptr) {
     fail(rte_errno, "rte_pktmbuf_pool_create",
-         "cannot create a pool of " + std::to_string(options.mbufs) + " mbufs: " +
-             ErrorText(rte_errno) + " (give the EAL more memory with -m, or use fewer mbufs)");
+         "cannot create a pool of " + std::to_string(mbufs) + " mbufs: " + ErrorText(rte_errno) +
+             " (give the EAL more memory with -m, or use fewer mbufs)");
   }
 
   rte_eth_rxconf rxconf = info.default_rxconf;
@@ -246,7 +267,7 @@ void Port::Close() {
 }
 
 bool Port::RxChecksumOk(rte_mbuf* m, uint8_t* frame, uint32_t len) {
-  if (!report_rx_) return true;  // the stack checks them itself
+  if (!report_rx_ || trusted_) return true;  // the stack checks them itself, or nobody needs to
   demi::Ipv4View ip;
   bool ok;
   if (!demi::ParseIpv4(frame, len, &ip, &ok)) return true;
@@ -298,7 +319,7 @@ uint32_t Port::Receive(uint8_t* arena) {
 }
 
 void Port::PrepareTx(rte_mbuf* m, uint8_t* data, uint32_t len) {
-  if (!report_tx_) return;  // the stack filled them in
+  if (!report_tx_ || trusted_) return;  // the stack filled them in, or nobody needs them
   demi::Ipv4View ip;
   bool ok;
   if (!demi::ParseIpv4(data, len, &ip, &ok) || !ok) return;

@@ -25,9 +25,12 @@ struct PortOptions {
   uint16_t tx_slots = 128;
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
-  uint32_t mbufs = 8191;
-  uint16_t mtu = 0;  // 0: the port's own
+  uint32_t mbufs = 0;  // 0: 8191 standard mbufs, fewer large ones for jumbo MTUs
+  uint16_t mtu = 0;    // 0: the port's own; on net_memif above the 1500 it reports
   bool software_checksum = true;
+  // Neither compute nor verify checksums on a shared-memory link (net_memif):
+  // frames cannot be corrupted between the two processes. Other drivers ignore it.
+  bool trusted_link = false;
   bool promiscuous = false;
   bool set_mac = false;
   uint8_t mac[6] = {0};
@@ -84,6 +87,7 @@ class Port {
   const Offloads& hardware() const { return hw_; }
   bool rx_checksum_reported() const { return report_rx_; }
   bool tx_checksum_reported() const { return report_tx_; }
+  bool trusted_link() const { return trusted_; }
   uint16_t mtu() const { return mtu_; }
   const uint8_t* mac() const { return mac_; }
   const std::string& driver() const { return driver_; }
@@ -107,6 +111,7 @@ class Port {
   bool use_hw_tx_ = false;
   bool report_rx_ = false;
   bool report_tx_ = false;
+  bool trusted_ = false;
   bool closed_ = false;
   bool started_ = false;
   bool configured_ = false;

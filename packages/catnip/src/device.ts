@@ -36,6 +36,8 @@ export interface CatnipPortInfo {
   device: string;
   /** Which checksums the driver itself offers (the rest are done in software). */
   hardwareChecksum: NativePortInfo['hardwareChecksum'];
+  /** Checksums are neither computed nor verified: a net_memif link both ends declared trusted. */
+  trustedLink: boolean;
 }
 
 export type CatnipDeviceStats = NativePortStats;
@@ -91,6 +93,7 @@ export class CatnipDevice extends CheckedDevice {
         mbufs: options.mbufs,
         mtu: options.mtu,
         softwareChecksum: options.softwareChecksum,
+        trustedLink: options.trustedLink,
         promiscuous: options.promiscuous,
       });
     } catch (err) {
@@ -110,6 +113,7 @@ export class CatnipDevice extends CheckedDevice {
       driver: info.driver,
       device: info.device,
       hardwareChecksum: Object.freeze(info.hardwareChecksum),
+      trustedLink: info.trustedLink,
     });
     const arena = this.#native.arena;
     this.#u8 = new Uint8Array(arena);

@@ -19,6 +19,8 @@ export interface NativePortInfo {
   device: string;
   rxChecksum: boolean;
   txChecksum: boolean;
+  /** No checksums are computed or verified (a net_memif port opened with trustedLink). */
+  trustedLink: boolean;
   hardwareChecksum: {
     rxIpv4: boolean;
     rxTcp: boolean;

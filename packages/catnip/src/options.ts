@@ -21,7 +21,12 @@ export interface CatnipDeviceOptions {
    * (`ip netns add`); the process stays where it is. Needs CAP_SYS_ADMIN.
    */
   netns?: string;
-  /** IP MTU to set on the port (default: the port's own, 1500 for virtual devices). */
+  /**
+   * IP MTU to set on the port (default: the port's own, 1500 for virtual
+   * devices). On net_memif above the 1500 DPDK 22.11's driver reports: a memif
+   * link's MTU is whatever both ends set (set the same on both), and a frame
+   * must fit one memif buffer: add `bsize=` (at least MTU + 14) to the vdev.
+   */
   mtu?: number;
   /** Frames received per native call (default 64). */
   rxBurst?: number;
@@ -30,7 +35,7 @@ export interface CatnipDeviceOptions {
   /** Descriptors in the RX and TX rings (default 1024 each; drivers may adjust). */
   rxDesc?: number;
   txDesc?: number;
-  /** mbufs in the port's pool (default 8191). */
+  /** mbufs in the port's pool (default 8191; fewer for MTUs above 1500, the pool's bytes stay ~35 MB). */
   mbufs?: number;
   /**
    * Verify received and fill in sent IPv4/TCP/UDP checksums below the stack:
@@ -41,6 +46,14 @@ export interface CatnipDeviceOptions {
   softwareChecksum?: boolean;
   /** Receive frames for every MAC address (for a stack MAC other than the port's). */
   promiscuous?: boolean;
+  /**
+   * On a net_memif port: compute and verify no IPv4/TCP/UDP checksums, and tell
+   * the stack the device did both. Frames on a memif link are copied through
+   * shared memory between two processes, so nothing can corrupt them in flight;
+   * both ends must set it (a peer that verifies would drop every frame).
+   * Other drivers ignore it (`port.trustedLink` says whether it applies).
+   */
+  trustedLink?: boolean;
 }
 
 const catnipDeviceSchema = z
@@ -56,6 +69,7 @@ const catnipDeviceSchema = z
     txDesc: intIn(16, 8192).optional(),
     mbufs: intIn(1023, 1 << 20).optional(),
     softwareChecksum: z.boolean().optional(),
+    trustedLink: z.boolean().optional(),
     promiscuous: z.boolean().optional(),
   })
   .refine((o) => o.ealArgs === undefined || o.vdevs === undefined || o.vdevs.length === 0, {
@@ -109,7 +123,8 @@ export function ealArgv(options: CatnipDeviceOptions): { args: string[]; default
  * Device options from the YAML config: dpdk.eal_init (verbatim; Demikernel's
  * convention puts argv[0] first) and dpdk.port_id, inetstack_config.mtu, and
  * checksums done below the stack unless inetstack_config turns
- * tcp_checksum_offload or udp_checksum_offload off. A configured
+ * tcp_checksum_offload or udp_checksum_offload off; both set true declare the
+ * link trusted (on net_memif: no checksums at all, see trustedLink). A configured
  * demikernel.local_link_addr is the stack's own MAC, so the port is promiscuous.
  */
 export function optionsFromConfig(
@@ -125,6 +140,7 @@ export function optionsFromConfig(
       stack.tcp_checksum_offload === false || stack.udp_checksum_offload === false
     ),
     promiscuous: config.demikernel?.local_link_addr !== undefined,
+    trustedLink: stack.tcp_checksum_offload === true && stack.udp_checksum_offload === true,
   };
   if (dpdk.eal_init !== undefined && dpdk.eal_init.length > 0) options.ealArgs = dpdk.eal_init;
   if (dpdk.netns !== undefined) options.netns = dpdk.netns;

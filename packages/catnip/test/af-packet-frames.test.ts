@@ -36,7 +36,7 @@ describePrivileged('catnip frames on net_af_packet against the kernel', missingN
     expect(device.port.device).toBe('net_af_packet0');
     expect(macText(device.mac)).toBe(net.pair.devMac);
     expect(device.mtu).toBe(1500);
-    expect(device.offloads).toEqual({ rxChecksum: true, txChecksum: true });
+    expect(device.offloads).toEqual({ rxChecksum: true, txChecksum: true, tso: 0 });
     expect(device.port.hardwareChecksum.txTcp).toBe(false);
     expect(ealStatus()).toMatchObject({ state: 'up', refs: 1 });
     expect(device.link().up).toBe(true);
