@@ -101,9 +101,36 @@ async function openAll(open) {
   return performance.now() - started;
 }
 
-function fail(err) {
+// Run before exiting on a failure: LibOSes on shared memory remove their segments.
+let cleanUp = async () => {};
+async function fail(err) {
   console.error(String(err?.message ?? err));
+  await cleanUp().catch(() => {});
   process.exit(1);
+}
+
+/**
+ * Returns a function to call at each connection's first echo; the last call
+ * starts the warm-up (schedule(onEnd)). The server may still be accepting when
+ * every connect has completed, so the warm-up waits until it has answered them
+ * all; a server that has not within the connect timeout fails the run.
+ */
+function whenAllEchoed(onEnd) {
+  let echoed = 0;
+  const timer = setTimeout(
+    () =>
+      fail(
+        new Error(
+          `only ${echoed} of ${clients} connections had an echo within ${connectTimeoutMs} ms`,
+        ),
+      ),
+    connectTimeoutMs,
+  );
+  return () => {
+    if (++echoed !== clients) return;
+    clearTimeout(timer);
+    schedule(onEnd);
+  };
 }
 
 if (values.libos === 'net') {
@@ -118,42 +145,48 @@ if (values.libos === 'net') {
     sockets.push(socket);
     return new Promise((resolve) => socket.once('connect', resolve));
   }).catch(fail);
-  if (!idle) {
+  const end = () => {
+    for (const s of sockets) s.destroy();
+  };
+  if (idle) schedule(end);
+  else {
+    const firstEcho = whenAllEchoed(end);
     for (const socket of sockets) {
       let need = size;
+      let first = true;
       socket.on('data', (chunk) => {
         need -= chunk.byteLength;
         if (need > 0) return;
         if (counting) messages++;
+        if (first) {
+          first = false;
+          firstEcho();
+        }
         need = size;
         if (!stopped) socket.write(message);
       });
       socket.write(message);
     }
   }
-  schedule(() => {
-    for (const s of sockets) s.destroy();
-  });
 } else {
   const { AF_INET, init, Opcode, SOCK_STREAM } = await import('@demi/core');
   const libos = await init({ libos: values.libos });
   const sga = { segments: [new Uint8Array(size).fill(0x61)] };
   const qds = [];
-  await openAll(async () => {
-    const qd = libos.socket(AF_INET, SOCK_STREAM);
-    qds.push(qd);
-    const r = await libos.wait(libos.connect(qd, { address: values.address, port }));
-    if (r.opcode !== Opcode.CONNECT) throw new Error(`connect failed: errno ${r.ret}`);
-  }).catch(async (err) => {
-    // Close what is open first: LibOSes on shared memory remove their segments.
+  cleanUp = async () => {
     for (const qd of qds) {
       try {
         libos.close(qd);
       } catch {}
     }
-    await libos.shutdown().catch(() => {});
-    fail(err);
-  });
+    await libos.shutdown();
+  };
+  await openAll(async () => {
+    const qd = libos.socket(AF_INET, SOCK_STREAM);
+    qds.push(qd);
+    const r = await libos.wait(libos.connect(qd, { address: values.address, port }));
+    if (r.opcode !== Opcode.CONNECT) throw new Error(`connect failed: errno ${r.ret}`);
+  }).catch(fail);
   if (idle) {
     await new Promise((resolve) => schedule(resolve));
   } else {
@@ -163,7 +196,8 @@ if (values.libos === 'net') {
       libos.push(qd, sga);
       libos.pop(qd);
     }
-    schedule(() => {});
+    const firstEcho = whenAllEchoed(() => {});
+    let echoedOnce = new Set();
     while (!stopped) {
       let results;
       try {
@@ -184,6 +218,11 @@ if (values.libos === 'net') {
           need.set(r.qd, left);
         } else {
           if (counting) messages++;
+          if (echoedOnce !== undefined && !echoedOnce.has(r.qd)) {
+            echoedOnce.add(r.qd);
+            if (echoedOnce.size === clients) echoedOnce = undefined;
+            firstEcho();
+          }
           need.set(r.qd, size);
           libos.push(r.qd, sga);
         }
