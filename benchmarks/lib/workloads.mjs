@@ -29,6 +29,67 @@ export function clientCount(ctx, workload) {
 /** Open files a process needs for `clients` connections, beside what Node itself opens. */
 const filesFor = (clients) => clients + 256;
 
+/** A client that says nothing (no progress, no mark) for this long has stalled. */
+const STALL_MS = 45_000;
+
+/**
+ * Runs a scaling or idle client with limits of its own, so a LibOS that stalls
+ * (a client stuck in a native call cannot even run its own timers) ends the row
+ * with an error that says how far the client got, well before the runner's
+ * limit for the whole row: killed after STALL_MS without a progress or mark
+ * line, or after a deadline that grows with the connection count.
+ */
+async function runClientBounded(ctx, client, args, clients, options) {
+  const limitMs = ctx.quick
+    ? 45_000
+    : Math.min(200_000, 60_000 + clients * 10 + (options.busyMs ?? 0));
+  const killer = new AbortController();
+  let why = '';
+  const kill = (reason) => {
+    why ||= reason;
+    killer.abort();
+  };
+  const deadline = setTimeout(() => kill(`did not finish within ${limitMs / 1000} s`), limitMs);
+  let stall;
+  const alive = () => {
+    clearTimeout(stall);
+    stall = setTimeout(() => kill(`said nothing for ${STALL_MS / 1000} s`), STALL_MS);
+  };
+  alive();
+  const onAbort = () => killer.abort();
+  ctx.signal?.addEventListener('abort', onAbort);
+  let opened = 0;
+  try {
+    return await runChild(
+      client.command,
+      args,
+      { ...ctx, signal: killer.signal },
+      {
+        ...client,
+        ...options,
+        // The first half of the client's progress is opening its connections.
+        onProgress: (fraction) => {
+          alive();
+          opened = Math.max(opened, Math.min(1, fraction * 2));
+        },
+        onMark: (name, child) => {
+          alive();
+          options.onMark?.(name, child);
+        },
+      },
+    );
+  } catch (err) {
+    if (!why || ctx.signal?.aborted) throw err;
+    throw new Error(
+      `the client ${why} and was killed, having reported ${Math.round(opened * clients)} of ${clients} connections open`,
+    );
+  } finally {
+    clearTimeout(deadline);
+    clearTimeout(stall);
+    ctx.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
 /** Bytes and runs per bulk row: quick is one short transfer. */
 export function bulkCounts(ctx) {
   return ctx.quick ? { bytes: 8 << 20, runs: 1 } : { bytes: 256 << 20, runs: 5 };
@@ -114,9 +175,9 @@ export async function scaling(ctx, server, client, clients) {
       at[name] = { cpu: cpuNs(srv.child.pid), mem: memory(srv.child.pid) };
     };
     const result = lastJson(
-      await runChild(room.client.command, room.client.args(port), ctx, {
-        ...room.client,
+      await runClientBounded(ctx, room.client, room.client.args(port), clients, {
         onMark: sample,
+        busyMs: ctx.quick ? 300 : 6000,
       }),
     );
     if (!(result.messages > 0)) throw new Error(`no echo completed: ${JSON.stringify(result)}`);
@@ -199,7 +260,10 @@ export async function idleConnections(ctx, server, client, clients) {
       };
       room.client.onMark = (name) => name === 'start' && onStart();
     });
-    await runChild(room.client.command, room.client.args(port), ctx, room.client);
+    await runClientBounded(ctx, room.client, room.client.args(port), clients, {
+      onMark: room.client.onMark,
+      busyMs: 6000,
+    });
     await measured;
     if (failure) throw failure;
     if (!(after?.connections >= clients))
