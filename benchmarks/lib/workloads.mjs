@@ -21,6 +21,11 @@ export const SCALING = [
 /** Idle connections whose memory the `conn-idle` rows break down (`quickClients` under --quick). */
 export const IDLE = { group: 'conn-idle', clients: 1024, quickClients: 256 };
 
+/** How long an idle client holds its connections while the server is asked for its memory. */
+export function idleHoldMs(ctx) {
+  return ctx.quick ? 2000 : 6000;
+}
+
 /** Connections a scaling or idle row opens in this run. */
 export function clientCount(ctx, workload) {
   return ctx.quick && workload.quickClients ? workload.quickClients : workload.clients;
