@@ -5,6 +5,7 @@
 // `demi-echo-many.mjs --libos L [--address A]`: binds port 0, prints `ready <port>`.
 import { parseArgs } from 'node:util';
 import { AF_INET, init, Opcode, SOCK_STREAM } from '@demi/core';
+import { reportMemoryOnSignal } from './server-memory.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -16,9 +17,10 @@ const libos = await init({ libos: args.libos });
 const listener = libos.socket(AF_INET, SOCK_STREAM);
 libos.bind(listener, { address: args.address, port: 0 });
 libos.listen(listener, 1024);
+const open = new Set();
+reportMemoryOnSignal(() => open.size);
 console.log(`ready ${libos.getsockname(listener).port}`);
 libos.accept(listener);
-const open = new Set();
 const close = (qd) => {
   // Closing fails the connection's pending pop; that FAILED result is ignored.
   if (open.delete(qd)) libos.close(qd);

@@ -1,13 +1,25 @@
 // Bulk and connection-scaling rows for any demi LibOS with TCP over loopback:
 // both ends run on that LibOS, the same scripts for every LibOS.
 import { join } from 'node:path';
-import { BULK, bulkCounts, bulkTransfer, SCALING, scaling, scalingCounts } from './workloads.mjs';
+import {
+  BULK,
+  bulkCounts,
+  bulkTransfer,
+  clientCount,
+  IDLE,
+  idleConnections,
+  idleHoldMs,
+  SCALING,
+  scaling,
+  scalingCounts,
+} from './workloads.mjs';
 
 const lib = new URL('.', import.meta.url).pathname;
 
 /**
- * Rows `<prefix>-<mode>-bulk` for each wait mode, and `<prefix>-conn-<n>` for
- * each client count (async waits, completions through waitNextN).
+ * Rows `<prefix>-<mode>-bulk` for each wait mode, `<prefix>-conn-<n>` for
+ * each client count (async waits, completions through waitNextN), and
+ * `<prefix>-conn-idle` (the memory of one idle connection).
  * `available()` may return a reason to skip.
  */
 export function demiRows({ libos, prefix, name, modes = ['async', 'sync'], clients, available }) {
@@ -47,14 +59,15 @@ export function demiRows({ libos, prefix, name, modes = ['async', 'sync'], clien
     },
   }));
   const conn = SCALING.filter((s) => clients === undefined || clients.includes(s.clients)).map(
-    ({ group, clients: n }) => ({
-      id: `${prefix}-conn-${n}`,
-      group,
+    (workload) => ({
+      id: `${prefix}-conn-${workload.clients}`,
+      group: workload.group,
       label: `${name} async, waitNextN`,
       run: (ctx) => {
         const why = available?.();
         if (why) return { skip: why };
         const { warmupMs, measureMs } = scalingCounts(ctx);
+        const n = clientCount(ctx, workload);
         return scaling(
           ctx,
           {
@@ -77,9 +90,43 @@ export function demiRows({ libos, prefix, name, modes = ['async', 'sync'], clien
               String(measureMs),
             ],
           },
+          n,
         );
       },
     }),
   );
-  return [...bulk, ...conn];
+  const idle = {
+    id: `${prefix}-conn-idle`,
+    group: IDLE.group,
+    label: `${name}, one pop pending each`,
+    run: (ctx) => {
+      const why = available?.();
+      if (why) return { skip: why };
+      const n = clientCount(ctx, IDLE);
+      return idleConnections(
+        ctx,
+        {
+          command: process.execPath,
+          args: ['--expose-gc', join(lib, 'demi-echo-many.mjs'), '--libos', libos],
+        },
+        {
+          command: process.execPath,
+          args: (port) => [
+            join(lib, 'scale-client.mjs'),
+            '--libos',
+            libos,
+            '--port',
+            port,
+            '--clients',
+            String(n),
+            '--idle',
+            '--measure-ms',
+            String(idleHoldMs(ctx)),
+          ],
+        },
+        n,
+      );
+    },
+  };
+  return [...bulk, ...conn, idle];
 }

@@ -8,6 +8,8 @@ const us = (ns) =>
   Number.isFinite(ns) ? (ns >= 100_000 ? (ns / 1000).toFixed(0) : (ns / 1000).toFixed(1)) : '-';
 const times = (x) => (x === undefined ? '-' : `${x.toFixed(2)}×`);
 const k = (r) => (r >= 10_000 ? `${Math.round(r / 1000)}k` : String(Math.round(r)));
+const bytes = (b) =>
+  Number.isFinite(b) ? (Math.abs(b) >= 10_000 ? `${(b / 1024).toFixed(1)}k` : b.toFixed(0)) : '-';
 
 const KINDS = {
   rtt: {
@@ -37,11 +39,44 @@ const KINDS = {
     cells: (r) => [r.MBps.toFixed(0), times(r.ratioBaseline)],
   },
   scaling: {
-    header: ['group', 'row', 'messages/s', 'server RSS MiB', 'server CPU µs/msg', 'vs node:net'],
+    header: [
+      'group',
+      'row',
+      'clients',
+      'messages/s',
+      'server RSS MiB',
+      'bytes/conn',
+      'server CPU µs/msg',
+      'vs node:net',
+    ],
     cells: (r) => [
+      r.clients ?? '-',
       k(r.msgsPerSec),
       Number.isFinite(r.serverRssBytes) ? (r.serverRssBytes / 2 ** 20).toFixed(0) : '-',
+      bytes(r.bytesPerConnection),
       us(r.serverCpuNsPerMsg),
+      times(r.ratioBaseline),
+    ],
+  },
+  memory: {
+    header: [
+      'group',
+      'row',
+      'connections',
+      'bytes/conn',
+      'JS heap',
+      'heap reserve',
+      'buffers',
+      'native',
+      'vs node:net',
+    ],
+    cells: (r) => [
+      r.clients ?? '-',
+      bytes(r.idleBytesPerConnection),
+      bytes(r.breakdown?.jsHeapBytes),
+      bytes(r.breakdown?.heapReserveBytes),
+      bytes(r.breakdown?.buffersBytes),
+      bytes(r.breakdown?.nativeBytes),
       times(r.ratioBaseline),
     ],
   },

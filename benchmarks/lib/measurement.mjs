@@ -2,7 +2,8 @@
 //   {samplesNs: number[], cpu?: {clientNs, serverNs, roundTrips}}   kind 'rtt'
 //   {mbps: number, runsMbps?: number[]}  (Mbit/s) or {MBps: number}  kind 'bulk'
 //   {msgsPerSec, clients?, serverRssBytes?, serverPeakRssBytes?,
-//    serverCpuNsPerMsg?}                                               kind 'scaling'
+//    serverCpuNsPerMsg?, bytesPerConnection?}                          kind 'scaling'
+//   {idleBytesPerConnection, clients?, breakdown?: {name: bytes}}      kind 'memory'
 //   {skip: reason}
 // A row returning both mbps and samplesNs is a bulk row.
 import { summarize } from './stats.mjs';
@@ -29,6 +30,18 @@ export function measurement(outcome) {
       serverRssBytes: optional(outcome.serverRssBytes),
       serverPeakRssBytes: optional(outcome.serverPeakRssBytes),
       serverCpuNsPerMsg: optional(outcome.serverCpuNsPerMsg),
+      bytesPerConnection: optional(outcome.bytesPerConnection),
+    };
+  }
+  if (finite(outcome?.idleBytesPerConnection)) {
+    const breakdown = {};
+    for (const [name, bytes] of Object.entries(outcome.breakdown ?? {}))
+      if (finite(bytes)) breakdown[name] = bytes;
+    return {
+      kind: 'memory',
+      idleBytesPerConnection: outcome.idleBytesPerConnection,
+      clients: optional(outcome.clients),
+      breakdown,
     };
   }
   if (
@@ -51,7 +64,7 @@ export function measurement(outcome) {
     };
   }
   throw new Error(
-    'run(ctx) must resolve {samplesNs: number[]}, {mbps: number}, {msgsPerSec: number} or {skip: reason}',
+    'run(ctx) must resolve {samplesNs: number[]}, {mbps: number}, {msgsPerSec: number}, {idleBytesPerConnection: number} or {skip: reason}',
   );
 }
 
@@ -61,6 +74,8 @@ export function summaryLine(r) {
   if (r.skip !== undefined) return `skipped: ${r.skip}`;
   if (r.kind === 'bulk') return `${r.MBps.toFixed(0)} MB/s`;
   if (r.kind === 'scaling')
-    return `${Math.round(r.msgsPerSec)} messages/s${r.serverRssBytes ? `, server RSS ${(r.serverRssBytes / 2 ** 20).toFixed(0)} MiB` : ''}`;
+    return `${Math.round(r.msgsPerSec)} messages/s${r.serverRssBytes ? `, server RSS ${(r.serverRssBytes / 2 ** 20).toFixed(0)} MiB` : ''}${r.clients ? `, ${r.clients} clients` : ''}`;
+  if (r.kind === 'memory')
+    return `${Math.round(r.idleBytesPerConnection)} bytes per idle connection (${r.clients} connections)`;
   return `p50 ${(r.p50Ns / 1000).toFixed(1)} µs, p99 ${(r.p99Ns / 1000).toFixed(1)} µs`;
 }

@@ -7,6 +7,8 @@ const rate = (r) =>
   Number.isFinite(r) ? (r >= 10_000 ? `${Math.round(r / 1000)}k` : String(Math.round(r))) : '-';
 const times = (x) => (x === undefined ? '-' : `${x.toFixed(2)}×`);
 const mib = (b) => (Number.isFinite(b) ? (b / 2 ** 20).toFixed(0) : '-');
+const bytes = (b) =>
+  Number.isFinite(b) ? (Math.abs(b) >= 10_000 ? `${(b / 1024).toFixed(1)}k` : b.toFixed(0)) : '-';
 
 /** The kind of a group: that of its measured rows, else guessed from its name. */
 export function groupKind(members) {
@@ -14,13 +16,19 @@ export function groupKind(members) {
   if (measured) return measured.kind;
   const group = members[0]?.group ?? '';
   if (group.includes('bulk')) return 'bulk';
+  if (group === 'conn-idle') return 'memory';
   if (group.startsWith('conn-')) return 'scaling';
   if (group === 'modules') return 'modules';
   return 'rtt';
 }
 
-/** The number each kind compares: p50 (lower is better) or a rate (higher is better). */
-const metric = { rtt: (r) => r.p50Ns, bulk: (r) => r.mbps, scaling: (r) => r.msgsPerSec };
+/** The number each kind compares: p50 or bytes (lower is better) or a rate (higher is better). */
+const metric = {
+  rtt: (r) => r.p50Ns,
+  bulk: (r) => r.mbps,
+  scaling: (r) => r.msgsPerSec,
+  memory: (r) => r.idleBytesPerConnection,
+};
 
 /** Groups the results and adds ratioBaseline / ratioFloor to each measured result. */
 export function addRatios(results) {
@@ -83,11 +91,45 @@ const COLUMNS = {
   },
   scaling: {
     title: 'Concurrent echo clients, 64 B messages (higher is better)',
-    header: ['group', 'row', 'messages/s', 'server RSS MiB', 'server CPU µs/msg', 'vs node:net'],
+    header: [
+      'group',
+      'row',
+      'clients',
+      'messages/s',
+      'server RSS MiB',
+      'bytes/conn',
+      'server CPU µs/msg',
+      'vs node:net',
+    ],
     cells: (r) => [
+      r.clients ?? '-',
       rate(r.msgsPerSec),
       mib(r.serverRssBytes),
+      bytes(r.bytesPerConnection),
       us(r.serverCpuNsPerMsg),
+      times(r.ratioBaseline),
+    ],
+  },
+  memory: {
+    title: 'Idle connections: server memory per connection, after a full GC (lower is better)',
+    header: [
+      'group',
+      'row',
+      'connections',
+      'bytes/conn',
+      'JS heap',
+      'heap reserve',
+      'buffers',
+      'native',
+      'vs node:net',
+    ],
+    cells: (r) => [
+      r.clients ?? '-',
+      bytes(r.idleBytesPerConnection),
+      bytes(r.breakdown?.jsHeapBytes),
+      bytes(r.breakdown?.heapReserveBytes),
+      bytes(r.breakdown?.buffersBytes),
+      bytes(r.breakdown?.nativeBytes),
       times(r.ratioBaseline),
     ],
   },
@@ -135,7 +177,7 @@ function formatKind(kind, groups) {
 
 export function formatTable(results) {
   const groups = addRatios(results);
-  return ['rtt', 'bulk', 'scaling', 'modules']
+  return ['rtt', 'bulk', 'scaling', 'memory', 'modules']
     .map((kind) => formatKind(kind, groups))
     .filter((t) => t !== undefined)
     .join('\n\n');

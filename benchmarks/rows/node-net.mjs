@@ -9,6 +9,10 @@ import {
   BULK,
   bulkCounts,
   bulkTransfer,
+  clientCount,
+  IDLE,
+  idleConnections,
+  idleHoldMs,
   SCALING,
   scaling,
   scalingCounts,
@@ -17,7 +21,7 @@ import {
 const lib = new URL('../lib/', import.meta.url).pathname;
 
 export function rows() {
-  return [...rtt(), bulk(), ...connections()];
+  return [...rtt(), bulk(), ...connections(), idle()];
 }
 
 /** One-way bulk transfer over loopback TCP in 64 KiB writes: the bulk baseline. */
@@ -54,13 +58,14 @@ function bulk() {
 
 /** Concurrent echo clients against a node:net echo server: the scaling baseline. */
 function connections() {
-  return SCALING.map(({ group, clients }) => ({
-    id: `node-net-tcp-conn-${clients}`,
-    group,
+  return SCALING.map((workload) => ({
+    id: `node-net-tcp-conn-${workload.clients}`,
+    group: workload.group,
     label: 'node:net TCP',
     role: 'baseline',
     run: (ctx) => {
       const { warmupMs, measureMs } = scalingCounts(ctx);
+      const clients = clientCount(ctx, workload);
       return scaling(
         ctx,
         { command: process.execPath, args: [join(lib, 'net-server.mjs'), 'tcp'] },
@@ -80,9 +85,43 @@ function connections() {
             String(measureMs),
           ],
         },
+        clients,
       );
     },
   }));
+}
+
+/** The memory of idle node:net connections (a read pending on each): the baseline. */
+function idle() {
+  return {
+    id: 'node-net-tcp-conn-idle',
+    group: IDLE.group,
+    label: 'node:net TCP',
+    role: 'baseline',
+    run: (ctx) => {
+      const clients = clientCount(ctx, IDLE);
+      return idleConnections(
+        ctx,
+        { command: process.execPath, args: ['--expose-gc', join(lib, 'net-server.mjs'), 'tcp'] },
+        {
+          command: process.execPath,
+          args: (port) => [
+            join(lib, 'scale-client.mjs'),
+            '--libos',
+            'net',
+            '--port',
+            port,
+            '--clients',
+            String(clients),
+            '--idle',
+            '--measure-ms',
+            String(idleHoldMs(ctx)),
+          ],
+        },
+        clients,
+      );
+    },
+  };
 }
 
 function rtt() {

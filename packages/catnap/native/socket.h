@@ -3,8 +3,9 @@
 #include <netinet/in.h>
 
 #include <cstdint>
-#include <deque>
 #include <vector>
+
+#include "fifo.h"
 
 namespace catnap {
 
@@ -41,9 +42,9 @@ struct Socket {
   bool closing = false;  // asyncClose: invisible to callers, finishing its pushes
   double close_token = 0;
 
-  std::deque<double> accepts;
-  std::deque<PendingPop> pops;
-  std::deque<PendingPush> pushes;
+  Fifo<double> accepts;
+  Fifo<PendingPop> pops;
+  Fifo<PendingPush> pushes;
 };
 
 }  // namespace catnap

@@ -95,6 +95,8 @@ export class TokenTable {
     const waiter = entry.waiter ?? this.anyWaiter;
     if (waiter !== undefined) {
       this.#entries.delete(entry.qt - this.instance * INSTANCE_SPAN);
+      entry.result = undefined;
+      entry.waiter = undefined;
       waiter.deliver(full);
     } else {
       this.#unclaimed[this.#tail++] = entry;
@@ -143,8 +145,10 @@ export class TokenTable {
     this.#entries.delete(qt - this.instance * INSTANCE_SPAN);
     // A completed entry in the table is always in the unclaimed queue.
     entry.taken = true;
+    const result = entry.result;
+    entry.result = undefined;
     if (++this.#stale > STALE_SLACK && this.#stale * 2 > this.#tail - this.#head) this.#compact();
-    return entry.result;
+    return result;
   }
 
   setWaiter(qt: QToken, waiter: Waiter | undefined): void {
@@ -170,6 +174,7 @@ export class TokenTable {
       }
       this.#entries.delete(entry.qt - this.instance * INSTANCE_SPAN);
       out.push(entry.result!);
+      entry.result = undefined;
     }
     if (head === tail) {
       this.#head = this.#tail = 0;
