@@ -87,22 +87,28 @@ inline Napi::Value Push(End& end, Context& ctx, const Napi::CallbackInfo& info, 
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 
-// pop(handle, max[, ms]): pops into the staging buffer. With a wait (popWait),
-// when nothing is there it waits as sleep() does and tries once more: one
-// crossing instead of three on the path of a waitSync'd pop. A wait of 0
-// still sleeps (checking the peer is alive) when sleep_at_zero.
+// pop(handle, max[, ms], offset): pops into the staging buffer at offset. With
+// a wait (popWait), when nothing is there it waits as sleep() does and tries
+// once more: one crossing instead of three on the path of a waitSync'd pop. A
+// wait of 0 still sleeps (checking the peer is alive) when sleep_at_zero.
 inline Napi::Value Pop(End& end, Context& ctx, const Napi::CallbackInfo& info, size_t i,
                        const char* syscall, bool wait, bool sleep_at_zero) {
   const int64_t max = demi::IntegerArg(info, i, "pop size", 1, int64_t{1} << 40, syscall);
   const int64_t wait_ns = wait ? WaitArgNs(info, i + 1, "popWait", syscall) : 0;
-  if (ctx.staging() == nullptr || ctx.staging_size() == 0) {
-    demi::Fail(EINVAL, syscall, "no staging buffer");
+  const size_t at = i + (wait ? 2 : 1);
+  const int64_t offset = info.Length() > at && !info[at].IsUndefined()
+                             ? demi::IntegerArg(info, at, "staging offset", 0, int64_t{1} << 40, syscall)
+                             : 0;
+  if (ctx.staging() == nullptr || static_cast<uint64_t>(offset) >= ctx.staging_size()) {
+    demi::Fail(EINVAL, syscall, "no staging buffer (or the offset is past its end)");
   }
-  const uint64_t n = std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size());
-  int64_t r = end.Pop(ctx.staging(), n);
+  uint8_t* out = ctx.staging() + offset;
+  const uint64_t n =
+      std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size() - static_cast<uint64_t>(offset));
+  int64_t r = end.Pop(out, n);
   if (r == kAgain && wait && (wait_ns > 0 || sleep_at_zero)) {
     ctx.Sleep(wait_ns);
-    r = end.Pop(ctx.staging(), n);
+    r = end.Pop(out, n);
   }
   if (r == kAgain) ctx.WantChanged();
   return Napi::Number::New(info.Env(), static_cast<double>(r));
@@ -112,6 +118,9 @@ inline Napi::Value Pop(End& end, Context& ctx, const Napi::CallbackInfo& info, s
 inline void Sleep(Context& ctx, const Napi::CallbackInfo& info, size_t i, const char* syscall) {
   ctx.Sleep(WaitArgNs(info, i, "sleep", syscall));
 }
+
+// trim(ctx): gives back ring memory of ends idle since the last call.
+inline void Trim(Context& ctx) { ctx.Trim(); }
 
 // setWakeups(ctx, active)
 inline void SetWakeups(Context& ctx, const Napi::CallbackInfo& info, size_t i,

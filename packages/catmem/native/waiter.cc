@@ -201,6 +201,11 @@ void Context::Sleep(int64_t timeout_ns) {
   if (left > 0) idle_ = !SleepOn(ends, std::min(left, kHeartbeatNs), nullptr, 0);
 }
 
+void Context::Trim() {
+  // Only the JS thread changes ends_, and this runs on it.
+  for (const auto& e : ends_) e->Trim();
+}
+
 void Context::Poke() {
   control_.fetch_add(1, std::memory_order_seq_cst);
   FutexWakePrivate(&control_);

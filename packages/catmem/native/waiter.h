@@ -37,6 +37,8 @@ class Context : public std::enable_shared_from_this<Context> {
   // something, for at most timeout_ns. Checks peers' liveness on the way.
   void Sleep(int64_t timeout_ns);
   void SetActive(Napi::Env env, bool active);
+  // JS thread: End::Trim on every end.
+  void Trim();
   // Stops and joins the thread and closes every end. Idempotent.
   void Shutdown();
 

@@ -21,10 +21,15 @@ export interface CatmemNative {
   info(handle: number): [number, number, number];
   /** Bytes written (whole records), or a negative errno. */
   push(handle: number, data: Uint8Array): number;
-  /** Bytes copied to the staging buffer, 0 at end of file, or a negative errno (-EAGAIN: nothing yet). */
-  pop(handle: number, max: number): number;
+  /**
+   * Bytes copied to the staging buffer at offset, 0 at end of file, or a
+   * negative errno (-EAGAIN: nothing yet).
+   */
+  pop(handle: number, max: number, offset: number): number;
   /** pop; if nothing is there, sleep up to ms (as sleep does) and pop once more. */
-  popWait(handle: number, max: number, ms: number): number;
+  popWait(handle: number, max: number, ms: number, offset: number): number;
+  /** Gives back ring memory of ends that pushed nothing since the last call and were read to the end. */
+  trim(ctx: number): void;
   close(handle: number): void;
   sleep(ctx: number, ms: number): void;
   setWakeups(ctx: number, active: boolean): void;

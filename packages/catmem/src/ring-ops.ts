@@ -1,4 +1,5 @@
 import { ERRNO, Opcode, type QToken, type Sga, type TokenTable } from '@demi/core';
+import type { PopArena } from './pop-arena.js';
 
 // The queueing and completion of pushes and pops on one end of a catmem ring,
 // shared with catloop, whose connections are catmem rings too.
@@ -50,19 +51,20 @@ export function drainPushes(
 }
 
 /**
- * Completes a pop with what the addon's pop returned: r bytes in staging, 0
- * (end of file, reported as `eof`) or a negative errno. False for -EAGAIN
- * (nothing yet): the pop stays pending.
+ * Completes a pop with what the addon's pop returned: r bytes in the arena at
+ * `at`, 0 (end of file, reported as `eof`) or a negative errno. False for
+ * -EAGAIN (nothing yet): the pop stays pending.
  */
 export function completePop(
   tokens: TokenTable,
   qt: QToken,
   r: number,
-  staging: Uint8Array,
+  arena: PopArena,
+  at: number,
   eof: Sga,
 ): boolean {
   if (r > 0) {
-    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [staging.slice(0, r)] } });
+    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [arena.take(at, r)] } });
   } else if (r === 0) {
     tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: eof });
   } else if (r === EAGAIN) {
