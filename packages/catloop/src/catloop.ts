@@ -1,4 +1,4 @@
-import { completePop, drainPushes, PopArena } from '@demi/catmem';
+import { completePop, drainPushes, type PopResult } from '@demi/catmem';
 import {
   BaseLibOS,
   type Capability,
@@ -25,6 +25,11 @@ const ANY = '0.0.0.0';
 const CONNECT_CHECK_MS = 10;
 /** How often idle connections give ring memory back (see catmem's End::Trim). */
 const TRIM_EVERY_MS = 1000;
+/**
+ * Staging (where pops land) starts this large and grows, up to the socket's
+ * largest record, when a pop asks for more.
+ */
+const MIN_STAGING = 64 * 1024;
 
 /**
  * TCP-like stream sockets between processes on one host over catmem's
@@ -46,7 +51,7 @@ export class Catloop extends BaseLibOS {
   /** Sockets with pending operations: the only ones poll looks at. */
   readonly #busy = new Set<Socket>();
   #connecting = 0;
-  readonly #arena: PopArena;
+  #staging = new Uint8Array(0);
   readonly #trimTimer: ReturnType<typeof setInterval>;
   #nextQd = 1;
 
@@ -57,7 +62,7 @@ export class Catloop extends BaseLibOS {
     this.firstEphemeralPort = resolved.firstEphemeralPort;
     this.#native = native();
     this.#ctx = this.#native.newContext(() => this.progress());
-    this.#arena = new PopArena(this.#native, this.#ctx);
+    this.#growStaging(MIN_STAGING);
     this.#trimTimer = setInterval(() => this.#native.trim(this.#ctx), TRIM_EVERY_MS);
     this.#trimTimer.unref();
   }
@@ -219,6 +224,12 @@ export class Catloop extends BaseLibOS {
     return true;
   }
 
+  #growStaging(size: number): void {
+    if (this.#staging.byteLength >= size) return;
+    this.#staging = new Uint8Array(size);
+    this.#native.setStaging(this.#ctx, this.#staging.buffer as ArrayBuffer);
+  }
+
   protected override doGetsockname(qd: QDesc): SocketAddress {
     const sock = this.#socket(qd, 'getsockname');
     return sock.local === undefined ? { address: ANY, port: 0 } : { ...sock.local };
@@ -267,13 +278,13 @@ export class Catloop extends BaseLibOS {
 
   /** One pop attempt; false when nothing is there yet. */
   #popNow(sock: Socket, qt: QToken, size: number): boolean {
-    const at = this.#arena.reserve(Math.min(size, sock.maxRecord));
-    return this.#popDone(qt, this.#native.pop(sock.handle, size, at), at);
+    if (size > this.#staging.byteLength) this.#growStaging(Math.min(size, sock.maxRecord));
+    return this.#popDone(qt, this.#native.pop(sock.handle, size));
   }
 
   /** Completes a pop from the addon's answer; false for "nothing yet". */
-  #popDone(qt: QToken, r: number, at: number): boolean {
-    return completePop(this.tokens, qt, r, this.#arena, at, EOF_SGA);
+  #popDone(qt: QToken, r: PopResult): boolean {
+    return completePop(this.tokens, qt, r, this.#staging, EOF_SGA);
   }
 
   // ---- progress -------------------------------------------------------------
@@ -326,8 +337,9 @@ export class Catloop extends BaseLibOS {
       return false;
     }
     const first = sock.pops[0]!;
-    const at = this.#arena.reserve(Math.min(first.size, sock.maxRecord));
-    if (this.#popDone(first.qt, this.#native.popWait(sock.handle, first.size, timeoutMs, at), at)) {
+    if (first.size > this.#staging.byteLength)
+      this.#growStaging(Math.min(first.size, sock.maxRecord));
+    if (this.#popDone(first.qt, this.#native.popWait(sock.handle, first.size, timeoutMs))) {
       sock.pops.shift();
       while (sock.pops.length > 0 && this.#popNow(sock, sock.pops[0]!.qt, sock.pops[0]!.size))
         sock.pops.shift();
@@ -397,6 +409,6 @@ export class Catloop extends BaseLibOS {
     this.#busy.clear();
     this.#connecting = 0;
     clearInterval(this.#trimTimer);
-    this.#arena.release();
+    this.#staging = new Uint8Array(0);
   }
 }

@@ -12,8 +12,7 @@ namespace catmem {
 namespace {
 
 constexpr int64_t kPeerCheckNs = 100 * 1000 * 1000;
-// A producer that finds its ring empty at or past this offset starts over at
-// the ring's start: a trickle of small messages keeps touching one page.
+// Trim leaves a producer's position alone below this offset.
 constexpr uint64_t kRewindAt = 4096;
 
 }  // namespace
@@ -88,26 +87,25 @@ int End::MakeRoom(uint64_t need) {
     const uint64_t used = tx_tail_local_ - tx_head_cache_;
     if (used > ring_size_) return -EIO;  // the peer wrote nonsense into the header
     const uint64_t pos = tx_tail_local_ & mask_;
-    // Empty and away from the start: start over there (see kRewindAt).
-    if (used == 0 && pos >= kRewindAt && pos >= need) {
-      WriteWrap();
-      continue;
-    }
     uint64_t wait_head;  // the head at which a retry gets further
     if (pos + need <= tx_limit_) {
       if (used + need <= ring_size_) return 1;
       wait_head = tx_tail_local_ + need - ring_size_;
     } else {
       const uint64_t skip = ring_size_ - pos;
+      // Use more of the ring when this limit is in the way: the reader has not
+      // left room at the start yet, or this producer had to wait during the
+      // last lap (the limit holds less than the two keep in flight).
+      const bool grow = starved_ || used + skip + need > ring_size_;
+      if (grow && tx_limit_ < ring_size_ && used + need <= ring_size_ &&
+          pos + need <= ring_size_ && Reserve(tx_limit_ * 2)) {
+        tx_limit_ *= 2;
+        starved_ = false;
+        continue;
+      }
       if (used + skip + need <= ring_size_) {
         WriteWrap();  // the reader has left room at the start
         return 1;
-      }
-      // Only this producer's limit is in the way: use more of the ring.
-      if (tx_limit_ < ring_size_ && used + need <= ring_size_ && pos + need <= ring_size_ &&
-          Reserve(tx_limit_ * 2)) {
-        tx_limit_ *= 2;
-        continue;
       }
       if (used + skip <= ring_size_) {
         WriteWrap();  // wait for room at the start
@@ -117,7 +115,7 @@ int End::MakeRoom(uint64_t need) {
     }
     if (fresh == 0) continue;  // decide on a fresh head
     // Wake up for a batch of room, not every record the reader takes.
-    const uint64_t batch = std::min(tx_tail_local_, tx_head_cache_ + ring_size_ / 4);
+    const uint64_t batch = std::min(tx_tail_local_, tx_head_cache_ + tx_limit_ / 4);
     const uint64_t wake_at = std::max(wait_head, batch);
     tx_need_.store(wake_at, std::memory_order_relaxed);
     my_wake()->tx_wake_head.store(wake_at, std::memory_order_relaxed);
@@ -129,6 +127,7 @@ int End::MakeRoom(uint64_t need) {
       fresh = 0;
       continue;
     }
+    starved_ = true;
     return 0;
   }
 }
@@ -182,7 +181,7 @@ int64_t End::Push(const uint8_t* data, uint64_t len) {
   return static_cast<int64_t>(written);
 }
 
-int64_t End::Pop(uint8_t* out, uint64_t max) {
+int64_t End::Pop(uint8_t* out, uint64_t max, uint64_t big_at, Placer place, void* arg) {
   if (closed_) return -EBADF;
   const uint64_t head_before = rx_head_local_;
   int64_t result = 0;
@@ -221,7 +220,11 @@ int64_t End::Pop(uint8_t* out, uint64_t max) {
       return -EIO;
     }
     const uint64_t n = std::min<uint64_t>(len - rx_partial_, max);
-    memcpy(out, rx_data_ + pos + kRecordHeader + rx_partial_, n);
+    uint8_t* dst = out;
+    if (n > big_at) {
+      if (uint8_t* placed = place(arg, n)) dst = placed;
+    }
+    memcpy(dst, rx_data_ + pos + kRecordHeader + rx_partial_, n);
     rx_partial_ += n;
     if (rx_partial_ == len) {
       rx_partial_ = 0;

@@ -29,10 +29,15 @@ class End {
   // into max_payload() records. Returns bytes written (0: ring full; the end
   // then wants space) or -EPIPE (peer closed) / -ECONNRESET (peer died).
   int64_t Push(const uint8_t* data, uint64_t len);
-  // Copies up to max bytes of the next record to out. Returns bytes (> 0), 0 at
-  // end of file, kAgain when empty (the end then wants data), -ECONNRESET when
-  // the peer died and everything it sent has been read.
-  int64_t Pop(uint8_t* out, uint64_t max);
+  // Where a pop of more than its threshold copies instead (a buffer made for
+  // exactly those n bytes), or nullptr to use `out` after all.
+  using Placer = uint8_t* (*)(void* arg, uint64_t n);
+  // Copies up to max bytes of the next record to out (or, when they are more
+  // than big_at, to where place says). Returns bytes (> 0), 0 at end of file,
+  // kAgain when empty (the end then wants data), -ECONNRESET when the peer died
+  // and everything it sent has been read.
+  int64_t Pop(uint8_t* out, uint64_t max, uint64_t big_at = UINT64_MAX, Placer place = nullptr,
+              void* arg = nullptr);
   // Marks this end closed (end of file for the peer); idempotent.
   void Close();
   // JS thread, now and then: when nothing was pushed since the last call and
@@ -102,6 +107,7 @@ class End {
   uint64_t tx_reserved_ = 0;   // bytes of the transmit ring known to be reserved
   uint64_t pushes_ = 0;        // pushes that wrote something
   uint64_t pushes_at_trim_ = 0;
+  bool starved_ = false;  // a push had to wait since the limit last grew
   bool closed_ = false;
 
   std::atomic<uint32_t> want_{0};

@@ -17,7 +17,6 @@ import {
 } from './config.js';
 import { type CatmemNative, native, nativeError } from './native.js';
 import { PipeEnd } from './pipe-end.js';
-import { PopArena } from './pop-arena.js';
 import { completePop, drainPushes } from './ring-ops.js';
 
 /** Per instance not yet shut down: closes its ends (EOF, unlink) if the process exits first. */
@@ -53,7 +52,7 @@ export class Catmem extends BaseLibOS {
   readonly #ends = new Map<QDesc, PipeEnd>();
   /** Ends with pending operations: the only ones poll looks at. */
   readonly #busy = new Set<PipeEnd>();
-  readonly #arena: PopArena;
+  #staging = new Uint8Array(0);
   readonly #trimTimer: ReturnType<typeof setInterval>;
   #nextQd = 1;
 
@@ -64,7 +63,6 @@ export class Catmem extends BaseLibOS {
     this.directory = assertDirectory(options.directory);
     this.#native = native();
     this.#ctx = this.#native.newContext(() => this.progress());
-    this.#arena = new PopArena(this.#native, this.#ctx);
     this.#trimTimer = setInterval(() => this.#native.trim(this.#ctx), TRIM_EVERY_MS);
     this.#trimTimer.unref();
     live.add(this.#closeAtExit);
@@ -98,6 +96,11 @@ export class Catmem extends BaseLibOS {
 
   #adopt(handle: number, name: string): QDesc {
     const [ringSize, maxMessage, side] = this.#native.info(handle);
+    if (this.#staging.byteLength < maxMessage) {
+      // Pops land here first: one buffer, as large as the largest record.
+      this.#staging = new Uint8Array(maxMessage);
+      this.#native.setStaging(this.#ctx, this.#staging.buffer as ArrayBuffer);
+    }
     const qd = this.#nextQd++;
     this.#ends.set(qd, new PipeEnd(qd, handle, name, side, ringSize, maxMessage));
     return qd;
@@ -167,15 +170,7 @@ export class Catmem extends BaseLibOS {
 
   /** One pop attempt; false when nothing is there yet. */
   #popNow(end: PipeEnd, qt: QToken, size: number): boolean {
-    const at = this.#arena.reserve(Math.min(size, end.maxMessage));
-    return completePop(
-      this.tokens,
-      qt,
-      this.#native.pop(end.handle, size, at),
-      this.#arena,
-      at,
-      EOF_SGA,
-    );
+    return completePop(this.tokens, qt, this.#native.pop(end.handle, size), this.#staging, EOF_SGA);
   }
 
   /** Moves one end's pending work forward; true if anything completed. */
@@ -201,9 +196,8 @@ export class Catmem extends BaseLibOS {
       const [end] = this.#busy as unknown as [PipeEnd];
       const head = end.pops[0];
       if (head !== undefined && end.pushes.length === 0 && end.closeQt === undefined) {
-        const at = this.#arena.reserve(Math.min(head.size, end.maxMessage));
-        const r = this.#native.popWait(end.handle, head.size, timeoutMs, at);
-        if (completePop(this.tokens, head.qt, r, this.#arena, at, EOF_SGA)) {
+        const r = this.#native.popWait(end.handle, head.size, timeoutMs);
+        if (completePop(this.tokens, head.qt, r, this.#staging, EOF_SGA)) {
           end.pops.shift();
           this.#advance(end);
         }
@@ -275,6 +269,6 @@ export class Catmem extends BaseLibOS {
     this.#ends.clear();
     this.#busy.clear();
     clearInterval(this.#trimTimer);
-    this.#arena.release();
+    this.#staging = new Uint8Array(0);
   }
 }

@@ -5,12 +5,12 @@ import { optionsFromConfig } from './config.js';
 export { Catmem } from './catmem.js';
 export { type CatmemOptions, DEFAULT_RING_SIZE, MAX_RING_SIZE, MIN_RING_SIZE } from './config.js';
 export { type EndState, listPipes, type PipeListing, removeStalePipes } from './pipes.js';
-export { PopArena, type StagingTarget } from './pop-arena.js';
 export {
   completePop,
   drainPushes,
   type PendingPop,
   type PendingPush,
+  type PopResult,
   type RingPush,
 } from './ring-ops.js';
 

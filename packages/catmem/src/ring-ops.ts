@@ -1,5 +1,4 @@
 import { ERRNO, Opcode, type QToken, type Sga, type TokenTable } from '@demi/core';
-import type { PopArena } from './pop-arena.js';
 
 // The queueing and completion of pushes and pops on one end of a catmem ring,
 // shared with catloop, whose connections are catmem rings too.
@@ -51,20 +50,27 @@ export function drainPushes(
 }
 
 /**
- * Completes a pop with what the addon's pop returned: r bytes in the arena at
- * `at`, 0 (end of file, reported as `eof`) or a negative errno. False for
- * -EAGAIN (nothing yet): the pop stays pending.
+ * What the addon's pop returns: the bytes in a buffer of their own (long
+ * pops), a count of bytes in the staging buffer, 0 at end of file, or a
+ * negative errno.
+ */
+export type PopResult = number | Uint8Array;
+
+/**
+ * Completes a pop with what the addon's pop returned. False for -EAGAIN
+ * (nothing yet): the pop stays pending.
  */
 export function completePop(
   tokens: TokenTable,
   qt: QToken,
-  r: number,
-  arena: PopArena,
-  at: number,
+  r: PopResult,
+  staging: Uint8Array,
   eof: Sga,
 ): boolean {
-  if (r > 0) {
-    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [arena.take(at, r)] } });
+  if (typeof r !== 'number') {
+    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [r] } });
+  } else if (r > 0) {
+    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [staging.slice(0, r)] } });
   } else if (r === 0) {
     tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: eof });
   } else if (r === EAGAIN) {
