@@ -62,6 +62,7 @@ class Context : public std::enable_shared_from_this<Context> {
   std::atomic<bool> active_{false};
   std::atomic<bool> stop_{false};
   std::atomic<bool> sleeping_{false};
+  std::atomic<bool> parked_{false};  // waiting on control_ while inactive or notified
   std::atomic<bool> notified_{false};
   bool started_ = false;
   bool shut_ = false;
