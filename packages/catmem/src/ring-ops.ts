@@ -68,7 +68,9 @@ export function completePop(
   eof: Sga,
 ): boolean {
   if (typeof r !== 'number') {
-    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [r] } });
+    // A plain Uint8Array over the addon's Buffer, as every other pop returns.
+    const data = new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
+    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [data] } });
   } else if (r > 0) {
     tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [staging.slice(0, r)] } });
   } else if (r === 0) {
