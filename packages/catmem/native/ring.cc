@@ -97,8 +97,8 @@ int End::MakeRoom(uint64_t need) {
       // left room at the start yet, or this producer had to wait during the
       // last lap (the limit holds less than the two keep in flight).
       const bool grow = starved_ || used + skip + need > ring_size_;
-      if (grow && tx_limit_ < ring_size_ && used + need <= ring_size_ &&
-          pos + need <= ring_size_ && Reserve(tx_limit_ * 2)) {
+      if (grow && tx_limit_ < ring_size_ && used + need <= ring_size_ && pos + need <= ring_size_ &&
+          Reserve(tx_limit_ * 2)) {
         tx_limit_ *= 2;
         starved_ = false;
         continue;
@@ -196,7 +196,7 @@ int64_t End::Pop(uint8_t* out, uint64_t max, uint64_t big_at, Placer place, void
           if (rx_tail_cache_ == rx_head_local_) {
             Unwant(kWantRx);
             result = peer_info_->state.load(std::memory_order_acquire) == kClosed ? kPopEof
-                                                                                 : -ECONNRESET;
+                                                                                  : -ECONNRESET;
             break;
           }
         } else {

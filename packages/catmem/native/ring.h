@@ -101,7 +101,7 @@ class End {
   uint64_t tx_head_cache_ = 0;
   uint64_t rx_head_local_ = 0;
   uint64_t rx_tail_cache_ = 0;
-  uint64_t rx_partial_ = 0;  // bytes of the current record already popped
+  uint64_t rx_partial_ = 0;    // bytes of the current record already popped
   uint64_t tx_published_ = 0;  // the tail value last stored
   uint64_t tx_limit_ = 0;      // this producer wraps before this ring offset
   uint64_t tx_reserved_ = 0;   // bytes of the transmit ring known to be reserved
