@@ -286,8 +286,10 @@ async function childPing(name, mode, rounds, warmup, size) {
 
 // Bulk: the sink creates pipe <prefix>-<run> for each run in turn: pops an
 // 8-byte length, pops that many bytes, pushes 1 byte, waits for end of file.
-// The source opens each pipe (once it exists), pushes the length and then
-// 64 KiB pushes with up to 16 in flight, pops the answer and closes.
+// The source opens each pipe (the sink creates the next before it answers),
+// pushes the length and then 64 KiB pushes with up to 16 in flight, pops the
+// answer and closes; after the last run it opens and closes one more pipe,
+// which ends the sink.
 const BULK_DEPTH = 16;
 
 async function childBulkSink(prefix, mode) {
@@ -305,6 +307,12 @@ async function childBulkSink(prefix, mode) {
       const r = await wait(libos.pop(qd));
       if (r.ret !== 0) throw new Error(`pop failed: errno ${r.ret}`);
       const n = r.sga.segments.reduce((s, seg) => s + seg.byteLength, 0);
+      if (n === 0 && expected < 0 && header.length === 0) {
+        // The source opened and closed this pipe without a transfer: it is done.
+        libos.close(qd);
+        await libos.shutdown();
+        return;
+      }
       if (n === 0) break; // end of file
       if (expected < 0) {
         header.push(...r.sga.segments.map((seg) => Buffer.from(seg)));
@@ -359,6 +367,8 @@ async function childBulkSource(prefix, mode, total, runs, chunkBytes) {
     libos.close(qd);
     process.stderr.write(`progress ${((run + 1) / runs).toFixed(3)}\n`);
   }
+  // An empty pipe tells the sink there are no more runs (a waitSync sink cannot take SIGTERM).
+  libos.close(libos.openPipe(`${prefix}-${runs}`));
   process.stdout.write(`${JSON.stringify({ runsMbps })}\n`);
   await libos.shutdown();
 }
