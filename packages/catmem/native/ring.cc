@@ -93,17 +93,20 @@ int End::MakeRoom(uint64_t need) {
       wait_head = tx_tail_local_ + need - ring_size_;
     } else {
       const uint64_t skip = ring_size_ - pos;
+      const bool room_at_start = used + skip + need <= ring_size_;
+      // Decide to grow only on a fresh head: a stale one overstates what is in flight.
+      if (!room_at_start && fresh == 0) continue;
       // Use more of the ring when this limit is in the way: the reader has not
       // left room at the start yet, or this producer had to wait during the
       // last lap (the limit holds less than the two keep in flight).
-      const bool grow = starved_ || used + skip + need > ring_size_;
+      const bool grow = starved_ || !room_at_start;
       if (grow && tx_limit_ < ring_size_ && used + need <= ring_size_ && pos + need <= ring_size_ &&
           Reserve(tx_limit_ * 2)) {
         tx_limit_ *= 2;
         starved_ = false;
         continue;
       }
-      if (used + skip + need <= ring_size_) {
+      if (room_at_start) {
         WriteWrap();  // the reader has left room at the start
         return 1;
       }

@@ -50,6 +50,29 @@ describe('ring memory', () => {
     }
   });
 
+  it('stays in the first page of each ring through thousands of small round trips', async () => {
+    const a = new Catmem({ ringSize: 1 << 20 });
+    const b = new Catmem();
+    const name = uniqueName('pp');
+    try {
+      const qa = a.createPipe(name);
+      const qb = b.openPipe(name);
+      for (let i = 0; i < 3000; i++) {
+        const msg = seq(64, i);
+        await a.wait(a.push(qa, { segments: [msg] }), 5000);
+        const r = await b.wait(b.pop(qb), 5000);
+        expect(bytes(r)).toEqual(msg);
+        await b.wait(b.push(qb, r.sga!), 5000);
+        expect(bytes(await a.wait(a.pop(qa), 5000))).toEqual(msg);
+      }
+      // 3000 × 72 bytes went each way: every ring wrapped at its 4 KiB limit.
+      expect(reserved(name)).toBeLessThanOrEqual(3 * PAGE);
+    } finally {
+      await a.shutdown();
+      await b.shutdown();
+    }
+  });
+
   it('keeps every record whole across early wraps, growth and partial pops', async () => {
     const a = new Catmem({ ringSize: 256 * 1024 });
     const b = new Catmem();
