@@ -23,6 +23,19 @@ const EOF_SGA: Sga = { segments: [new Uint8Array(0)] };
 const ANY = '0.0.0.0';
 /** While a connect waits, async waits re-check its listener's liveness this often. */
 const CONNECT_CHECK_MS = 10;
+/**
+ * Per instance not yet shut down: closes its sockets if the process exits first
+ * (also on an uncaught exception, when native cleanup does not run), so its
+ * peers see end of file and no segment is left in /dev/shm.
+ */
+const live = new Set<() => void>();
+let exitHooked = false;
+
+function closeAllAtExit(): void {
+  for (const close of live) close();
+  live.clear();
+}
+
 /** How often idle connections give ring memory back (see catmem's End::Trim). */
 const TRIM_EVERY_MS = 1000;
 /**
@@ -65,6 +78,11 @@ export class Catloop extends BaseLibOS {
     this.#growStaging(MIN_STAGING);
     this.#trimTimer = setInterval(() => this.#native.trim(this.#ctx), TRIM_EVERY_MS);
     this.#trimTimer.unref();
+    live.add(this.#closeAtExit);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.on('exit', closeAllAtExit);
+    }
   }
 
   // ---- sockets ------------------------------------------------------------
@@ -403,8 +421,10 @@ export class Catloop extends BaseLibOS {
     sock.handle = 0;
   }
 
+  readonly #closeAtExit = (): void => this.#native.destroyContext(this.#ctx);
+
   protected override doShutdown(): void {
-    this.#native.destroyContext(this.#ctx);
+    if (live.delete(this.#closeAtExit)) this.#native.destroyContext(this.#ctx);
     this.#sockets.clear();
     this.#busy.clear();
     this.#connecting = 0;
