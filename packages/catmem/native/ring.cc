@@ -12,8 +12,6 @@ namespace catmem {
 namespace {
 
 constexpr int64_t kPeerCheckNs = 100 * 1000 * 1000;
-// Trim leaves a producer's position alone below this offset.
-constexpr uint64_t kRewindAt = 4096;
 
 }  // namespace
 
@@ -255,7 +253,7 @@ void End::Trim() {
   }
   const uint64_t initial = InitialReserve(ring_size_);
   const uint64_t pos = tx_tail_local_ & mask_;
-  if (tx_reserved_ <= initial && pos < kRewindAt) return;
+  if (tx_reserved_ <= initial && pos < initial) return;                     // nothing to give back
   if (tx_head_->load(std::memory_order_acquire) != tx_tail_local_) return;  // not all read
   if (pos >= initial) {
     // The reader passes the marker first; the next look gives the memory back.
