@@ -58,4 +58,43 @@ describe('many connections', () => {
     for (const qd of accepted) server.close(qd);
     server.close(listener);
   }, 120_000);
+
+  it('200 connections with pops pending at once: each completes with its own bytes, then EOF', async () => {
+    const n = 200;
+    const port = freshPort();
+    const listener = server.socket(AF_INET, SOCK_STREAM);
+    server.bind(listener, { address: ADDRESS, port });
+    server.listen(listener, 1024);
+    const clients: number[] = [];
+    const accepted: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const qd = client.socket(AF_INET, SOCK_STREAM);
+      const connecting = client.wait(client.connect(qd, { address: ADDRESS, port }), 20_000);
+      const a = await server.wait(server.accept(listener), 20_000);
+      expect((await connecting).opcode).toBe(Opcode.CONNECT);
+      clients.push(qd);
+      accepted.push(a.accepted!.qd);
+    }
+    // Every server socket has a pop pending; the clients push in a shuffled order.
+    const pops = accepted.map((qd) => server.wait(server.pop(qd), 20_000));
+    const order = clients.map((_, i) => i).sort((a, b) => ((a * 7919) % n) - ((b * 7919) % n));
+    for (const i of order) {
+      const msg = new Uint8Array(100 + i).fill(i & 255);
+      await client.wait(client.push(clients[i]!, { segments: [msg] }), 20_000);
+    }
+    const got = await Promise.all(pops);
+    got.forEach((r, i) => {
+      expect(r.opcode).toBe(Opcode.POP);
+      expect(r.sga!.segments[0]).toEqual(new Uint8Array(100 + i).fill(i & 255));
+    });
+    // Pending pops again, then every client closes: each sees end of file.
+    const eofs = accepted.map((qd) => server.wait(server.pop(qd), 20_000));
+    for (const qd of clients) client.close(qd);
+    for (const r of await Promise.all(eofs)) {
+      expect(r.opcode).toBe(Opcode.POP);
+      expect(r.sga!.segments[0]!.byteLength).toBe(0);
+    }
+    for (const qd of accepted) server.close(qd);
+    server.close(listener);
+  }, 120_000);
 });
