@@ -76,7 +76,6 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
             InstanceMethod("sleep", &CatloopAddon::Guarded<&CatloopAddon::Sleep>),
             InstanceMethod("setWakeups", &CatloopAddon::Guarded<&CatloopAddon::SetWakeups>),
             InstanceMethod("trim", &CatloopAddon::Guarded<&CatloopAddon::Trim>),
-            InstanceMethod("ready", &CatloopAddon::Guarded<&CatloopAddon::Ready>),
         });
     exports.Set("maxBacklog", Napi::Number::New(env, catloop::kMaxBacklog));
     exports.Set("minRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMinRingSize)));
@@ -281,22 +280,6 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
   Napi::Value Sleep(const Napi::CallbackInfo& info) {
     catmem::Sleep(Ctx(info, 0), info, 1, kName);
     return info.Env().Undefined();
-  }
-
-  // ready(ctx) -> handles of the context whose ends have what they wait for
-  // (data, room, a peer that closed or died): one call instead of one per socket.
-  Napi::Value Ready(const Napi::CallbackInfo& info) {
-    Context& ctx = Ctx(info, 0);
-    std::vector<uint32_t> ready;
-    for (size_t i = 0; i < slots_.size(); i++) {
-      const Slot& slot = slots_[i];
-      if (slot.ctx == &ctx && slot.end && slot.end->Ready())
-        ready.push_back(static_cast<uint32_t>(i + 1));
-    }
-    Napi::Array out = Napi::Array::New(info.Env(), ready.size());
-    for (size_t i = 0; i < ready.size(); i++)
-      out.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), ready[i]));
-    return out;
   }
 
   Napi::Value Trim(const Napi::CallbackInfo& info) {

@@ -36,14 +36,6 @@ function closeAllAtExit(): void {
   live.clear();
 }
 
-/**
- * Above this many busy sockets, a non-blocking poll asks the addon which of
- * them can move (one call) instead of trying each (one call per socket).
- * Connects in progress always get the full pass: a dead listener is noticed
- * only by looking.
- */
-const ASK_READY_ABOVE = 16;
-
 /** How often idle connections give ring memory back (see catmem's End::Trim). */
 const TRIM_EVERY_MS = 1000;
 /**
@@ -339,13 +331,6 @@ export class Catloop extends BaseLibOS {
   protected poll(timeoutMs: number, _sync: boolean): void {
     if (this.#busy.size === 0) return;
     if (timeoutMs > 0 && this.#busy.size === 1 && this.#popWait(timeoutMs)) return;
-    if (timeoutMs <= 0 && this.#busy.size > ASK_READY_ABOVE && this.#connecting === 0) {
-      // Many sockets wait: ask natively which can move instead of trying each.
-      const ready = new Set(this.#native.ready(this.#ctx));
-      if (ready.size > 0)
-        for (const sock of this.#busy) if (ready.has(sock.handle)) this.#advance(sock);
-      return;
-    }
     let progressed = false;
     for (const sock of this.#busy) if (this.#advance(sock)) progressed = true;
     if (progressed || timeoutMs <= 0 || this.isShutdown) return;

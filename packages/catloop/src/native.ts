@@ -40,8 +40,6 @@ export interface CatloopNative {
   popWait(handle: number, max: number, ms: number): PopResult;
   /** Gives back ring memory of ends that pushed nothing since the last call and were read to the end. */
   trim(ctx: number): void;
-  /** Handles of the context whose ends have what they wait for (data, room, a peer gone). */
-  ready(ctx: number): number[];
   close(handle: number): void;
   sleep(ctx: number, ms: number): void;
   setWakeups(ctx: number, active: boolean): void;
