@@ -35,7 +35,8 @@
 #include <unistd.h>
 
 #define MAGIC 0x314D454D494D4544ull /* "DEMIMEM1" */
-#define VERSION 1
+#define VERSION 2
+#define WRAP_MARKER 0xFFFFFFFFu
 #define HEADER_SIZE 4096
 #define RECORD_HEADER 8
 #define LOCK_END0 0
@@ -52,6 +53,8 @@ struct wake_line {
   alignas(128) _Atomic uint32_t seq;
   _Atomic uint32_t rx_sleepers;
   _Atomic uint32_t tx_sleepers;
+  uint32_t pad;
+  _Atomic uint64_t tx_wake_head; /* a sleeping producer wants waking once head reaches this */
 };
 struct counter {
   alignas(128) _Atomic uint64_t value;
@@ -169,7 +172,7 @@ static void pipe_open(struct pipe_end *p, const char *name) {
   struct header *h = base;
   if (h->magic != MAGIC || h->version != VERSION || atomic_load(&h->state) != SEG_READY) {
     errno = EINVAL;
-    die("not a ready catmem pipe of layout version 1");
+    die("not a ready catmem pipe of layout version 2");
   }
   if (h->segment_size != (uint64_t)st.st_size || atomic_load(&h->end[1].state) != END_VACANT) {
     errno = EBUSY;
@@ -199,18 +202,6 @@ static void pipe_close(struct pipe_end *p) {
   close(p->fd);
 }
 
-static void copy_in(struct pipe_end *p, uint64_t pos, const uint8_t *src, uint64_t n) {
-  uint64_t off = pos & p->mask, first = n < p->size - off ? n : p->size - off;
-  memcpy(p->tx + off, src, first);
-  if (first < n) memcpy(p->tx, src + first, n - first);
-}
-
-static void copy_out(struct pipe_end *p, uint64_t pos, uint8_t *dst, uint64_t n) {
-  uint64_t off = pos & p->mask, first = n < p->size - off ? n : p->size - off;
-  memcpy(dst, p->rx + off, first);
-  if (first < n) memcpy(dst + first, p->rx, n - first);
-}
-
 static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -238,9 +229,8 @@ static void relax(const struct pipe_end *p) {
   }
 }
 
-/* Pushes one record of n (<= ring_size/2 - 8) bytes, waiting for space. */
-static void push(struct pipe_end *p, const uint8_t *data, uint32_t n) {
-  uint64_t need = RECORD_HEADER + ((n + 7u) & ~7u);
+/* Waits until the consumer's head leaves `need` free bytes. */
+static void wait_room(struct pipe_end *p, uint64_t need) {
   spins = 0;
   /* The consumer's head is read only when the cached copy says full. */
   while (p->size - (p->tx_tail - p->tx_head_cache) < need) {
@@ -248,9 +238,25 @@ static void push(struct pipe_end *p, const uint8_t *data, uint32_t n) {
     if (p->size - (p->tx_tail - p->tx_head_cache) >= need) break;
     relax(p);
   }
+}
+
+/* Pushes one record of n (<= ring_size/2 - 8) bytes, waiting for space. A
+ * record never wraps: one that would reach past the ring's end is preceded by
+ * a wrap marker, and goes at the ring's start. */
+static void push(struct pipe_end *p, const uint8_t *data, uint32_t n) {
+  uint64_t need = RECORD_HEADER + ((n + 7u) & ~7u);
+  uint64_t pos = p->tx_tail & p->mask;
+  if (pos + need > p->size) {
+    uint32_t marker[2] = {WRAP_MARKER, 0};
+    wait_room(p, RECORD_HEADER);
+    memcpy(p->tx + pos, marker, sizeof marker);
+    p->tx_tail += p->size - pos;
+    pos = 0;
+  }
+  wait_room(p, need);
   uint32_t hdr[2] = {n, 0};
-  memcpy(p->tx + (p->tx_tail & p->mask), hdr, sizeof hdr);
-  copy_in(p, p->tx_tail + RECORD_HEADER, data, n);
+  memcpy(p->tx + pos, hdr, sizeof hdr);
+  memcpy(p->tx + pos + RECORD_HEADER, data, n);
   p->tx_tail += need;
   uint32_t cpu = (uint32_t)sched_getcpu() + 1;
   if (atomic_load_explicit(&p->h->tail[p->side].cpu, memory_order_relaxed) != cpu) {
@@ -261,27 +267,42 @@ static void push(struct pipe_end *p, const uint8_t *data, uint32_t n) {
   if (atomic_load_explicit(&p->h->wake[1 - p->side].rx_sleepers, memory_order_relaxed) != 0) wake_end(p->h, 1 - p->side);
 }
 
+/* Stores the consumer's head and wakes a producer asleep until it got this far. */
+static void publish_head(struct pipe_end *p) {
+  atomic_store_explicit(&p->h->head[1 - p->side].value, p->rx_head, memory_order_release);
+  atomic_thread_fence(memory_order_seq_cst);
+  if (atomic_load_explicit(&p->h->wake[1 - p->side].tx_sleepers, memory_order_acquire) != 0 &&
+      p->rx_head >= atomic_load_explicit(&p->h->wake[1 - p->side].tx_wake_head, memory_order_relaxed)) {
+    wake_end(p->h, 1 - p->side);
+  }
+}
+
 /* Pops one whole record into out (cap bytes); returns its length, or 0 at EOF. */
 static uint32_t pop(struct pipe_end *p, uint8_t *out, uint32_t cap) {
-  spins = 0;
-  while (atomic_load_explicit(&p->h->tail[1 - p->side].value, memory_order_acquire) == p->rx_head) {
-    if (atomic_load(&p->h->end[1 - p->side].state) == END_CLOSED &&
-        atomic_load_explicit(&p->h->tail[1 - p->side].value, memory_order_acquire) == p->rx_head) {
-      return 0;
-    }
-    relax(p);
-  }
   uint32_t hdr[2];
-  memcpy(hdr, p->rx + (p->rx_head & p->mask), sizeof hdr);
+  for (;;) {
+    spins = 0;
+    while (atomic_load_explicit(&p->h->tail[1 - p->side].value, memory_order_acquire) == p->rx_head) {
+      if (atomic_load(&p->h->end[1 - p->side].state) == END_CLOSED &&
+          atomic_load_explicit(&p->h->tail[1 - p->side].value, memory_order_acquire) == p->rx_head) {
+        return 0;
+      }
+      relax(p);
+    }
+    uint64_t pos = p->rx_head & p->mask;
+    memcpy(hdr, p->rx + pos, sizeof hdr);
+    if (hdr[0] != WRAP_MARKER) break;
+    /* The producer went back to the ring's start; it may wait for this head. */
+    p->rx_head += p->size - pos;
+    publish_head(p);
+  }
   if (hdr[0] == 0 || hdr[0] > cap) {
     fprintf(stderr, "shm-ring: record of %u bytes does not fit %u\n", hdr[0], cap);
     exit(1);
   }
-  copy_out(p, p->rx_head + RECORD_HEADER, out, hdr[0]);
+  memcpy(out, p->rx + (p->rx_head & p->mask) + RECORD_HEADER, hdr[0]);
   p->rx_head += RECORD_HEADER + ((hdr[0] + 7u) & ~7u);
-  atomic_store_explicit(&p->h->head[1 - p->side].value, p->rx_head, memory_order_release);
-  atomic_thread_fence(memory_order_seq_cst);
-  if (atomic_load_explicit(&p->h->wake[1 - p->side].tx_sleepers, memory_order_relaxed) != 0) wake_end(p->h, 1 - p->side);
+  publish_head(p);
   return hdr[0];
 }
 

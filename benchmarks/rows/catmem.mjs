@@ -1,6 +1,8 @@
 // Benchmark rows for @demi/catmem: ping-pong round trips between two Node
 // processes over a shared-memory pipe (waitSync and async wait), beside a C
-// program speaking the same ring layout (c/shm-ring.c, the shared-memory floor).
+// program speaking the same ring layout (c/shm-ring.c, the shared-memory floor),
+// and one-way bulk transfers in 64 KiB pushes (group bulk-64k, the protocol of
+// lib/demi-bulk.mjs: one pipe per run instead of one connection).
 //
 // As a row module (benchmarks/run.mjs): `rows(ctx)` returns the rows; run(ctx)
 // uses ctx.iterations, ctx.warmup, ctx.signal and ctx.progress when given.
@@ -17,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SIZES } from '../lib/sizes.mjs';
+import { BULK, bulkCounts, bulkTransfer } from '../lib/workloads.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const C_SOURCE = join(dirname(SELF), '..', 'c', 'shm-ring.c');
@@ -33,6 +36,41 @@ function counts(ctx) {
 }
 
 export function rows() {
+  return [...rttRows(), ...bulkRows()];
+}
+
+function bulkRows() {
+  return ['async', 'sync'].map((mode) => ({
+    id: `catmem-${mode}-bulk`,
+    group: BULK.group,
+    label: mode === 'async' ? 'catmem async wait' : 'catmem waitSync',
+    run: (ctx) => {
+      const missing = catmemAvailable();
+      if (missing) return { skip: missing };
+      const { bytes, runs } = bulkCounts(ctx);
+      const name = `bench-bulk-${process.pid}-${mode}-${Date.now()}`;
+      return bulkTransfer(
+        ctx,
+        { command: process.execPath, args: [SELF, '--child', 'bulk-sink', name, mode] },
+        {
+          command: process.execPath,
+          args: (prefix) => [
+            SELF,
+            '--child',
+            'bulk-source',
+            prefix,
+            mode,
+            String(bytes),
+            String(runs + (runs > 1 ? 1 : 0)),
+            String(BULK.chunk),
+          ],
+        },
+      );
+    },
+  }));
+}
+
+function rttRows() {
   return SIZES.flatMap((size) => [
     {
       id: `catmem-c-floor-${size.bytes}`,
@@ -246,6 +284,99 @@ async function childPing(name, mode, rounds, warmup, size) {
   );
 }
 
+// Bulk: the sink creates pipe <prefix>-<run> for each run in turn: pops an
+// 8-byte length, pops that many bytes, pushes 1 byte, waits for end of file.
+// The source opens each pipe (the sink creates the next before it answers),
+// pushes the length and then 64 KiB pushes with up to 16 in flight, pops the
+// answer and closes; after the last run it opens and closes one more pipe,
+// which ends the sink.
+const BULK_DEPTH = 16;
+
+async function childBulkSink(prefix, mode) {
+  const { Catmem } = await import('@demi/catmem');
+  const libos = new Catmem();
+  const wait = mode === 'sync' ? (qt) => libos.waitSync(qt) : (qt) => libos.wait(qt);
+  process.on('SIGTERM', () => libos.shutdown().finally(() => process.exit(0)));
+  let qd = libos.createPipe(`${prefix}-0`);
+  process.stdout.write(`ready ${prefix}\n`);
+  for (let run = 1; ; run++) {
+    let expected = -1;
+    let got = 0;
+    const header = [];
+    for (;;) {
+      const r = await wait(libos.pop(qd));
+      if (r.ret !== 0) throw new Error(`pop failed: errno ${r.ret}`);
+      const n = r.sga.segments.reduce((s, seg) => s + seg.byteLength, 0);
+      if (n === 0 && expected < 0 && header.length === 0) {
+        // The source opened and closed this pipe without a transfer: it is done.
+        libos.close(qd);
+        await libos.shutdown();
+        return;
+      }
+      if (n === 0) break; // end of file
+      if (expected < 0) {
+        header.push(...r.sga.segments.map((seg) => Buffer.from(seg)));
+        const all = Buffer.concat(header);
+        if (all.byteLength < 8) continue;
+        expected = Number(all.readBigUInt64BE(0));
+        got = all.byteLength - 8;
+      } else got += n;
+      if (got >= expected && expected >= 0) {
+        // The next run's pipe exists before the source learns this one is done.
+        const next = libos.createPipe(`${prefix}-${run}`);
+        await wait(libos.push(qd, { segments: [Uint8Array.of(1)] }));
+        expected = Number.POSITIVE_INFINITY;
+        const old = qd;
+        qd = next;
+        for (;;) {
+          const eof = await wait(libos.pop(old));
+          if (eof.ret !== 0 || eof.sga.segments.length === 0) break;
+        }
+        libos.close(old);
+        break;
+      }
+    }
+  }
+}
+
+async function childBulkSource(prefix, mode, total, runs, chunkBytes) {
+  const { Catmem } = await import('@demi/catmem');
+  const libos = new Catmem();
+  const wait = mode === 'sync' ? (qt) => libos.waitSync(qt) : (qt) => libos.wait(qt);
+  const chunk = new Uint8Array(chunkBytes).fill(0x62);
+  const runsMbps = [];
+  for (let run = 0; run < runs; run++) {
+    const qd = libos.openPipe(`${prefix}-${run}`);
+    const start = performance.now();
+    const header = new Uint8Array(8);
+    new DataView(header.buffer).setBigUint64(0, BigInt(total));
+    const inflight = [libos.push(qd, { segments: [header] })];
+    for (let sent = 0; sent < total; sent += chunk.byteLength) {
+      const n = Math.min(chunk.byteLength, total - sent);
+      inflight.push(
+        libos.push(qd, { segments: [n === chunk.byteLength ? chunk : chunk.subarray(0, n)] }),
+      );
+      if (inflight.length >= BULK_DEPTH) pushed(await wait(inflight.shift()));
+    }
+    for (const qt of inflight) pushed(await wait(qt));
+    const answer = await wait(libos.pop(qd, 1));
+    if (answer.ret !== 0 || answer.sga.segments[0]?.byteLength !== 1)
+      throw new Error(`no answer: errno ${answer.ret}`);
+    const ms = performance.now() - start;
+    runsMbps.push((total * 8) / ms / 1000);
+    libos.close(qd);
+    process.stderr.write(`progress ${((run + 1) / runs).toFixed(3)}\n`);
+  }
+  // An empty pipe tells the sink there are no more runs (a waitSync sink cannot take SIGTERM).
+  libos.close(libos.openPipe(`${prefix}-${runs}`));
+  process.stdout.write(`${JSON.stringify({ runsMbps })}\n`);
+  await libos.shutdown();
+}
+
+function pushed(r) {
+  if (r.ret !== 0) throw new Error(`push failed: errno ${r.ret}`);
+}
+
 // node:net over loopback, for the standalone comparison only (the runner has its own rows).
 function childNetEcho() {
   const server = net.createServer((socket) => {
@@ -381,6 +512,8 @@ if (process.argv[1] === SELF) {
     const children = {
       pong: () => childPong(a, b),
       ping: () => childPing(a, b, Number(c), Number(d), Number(e)),
+      'bulk-sink': () => childBulkSink(a, b),
+      'bulk-source': () => childBulkSource(a, b, Number(c), Number(d), Number(e)),
       'net-echo': () => childNetEcho(),
       'net-ping': () => childNetPing(Number(a), Number(b), Number(c), Number(d)),
     };

@@ -75,6 +75,7 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
             InstanceMethod("close", &CatloopAddon::Guarded<&CatloopAddon::Close>),
             InstanceMethod("sleep", &CatloopAddon::Guarded<&CatloopAddon::Sleep>),
             InstanceMethod("setWakeups", &CatloopAddon::Guarded<&CatloopAddon::SetWakeups>),
+            InstanceMethod("trim", &CatloopAddon::Guarded<&CatloopAddon::Trim>),
         });
     exports.Set("maxBacklog", Napi::Number::New(env, catloop::kMaxBacklog));
     exports.Set("minRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMinRingSize)));
@@ -278,6 +279,11 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
 
   Napi::Value Sleep(const Napi::CallbackInfo& info) {
     catmem::Sleep(Ctx(info, 0), info, 1, kName);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Trim(const Napi::CallbackInfo& info) {
+    catmem::Trim(Ctx(info, 0));
     return info.Env().Undefined();
   }
 

@@ -72,6 +72,7 @@ int Enqueue(Mapping& control, const Request& req, std::string* why) {
   // A producer of ring 1 for exactly one record; it never joins as an end, so
   // dropping it changes nothing in the segment.
   End producer(std::shared_ptr<Mapping>(&control, [](Mapping*) {}), 1);
+  producer.UseWholeRing();
   const int64_t r = producer.Push(reinterpret_cast<const uint8_t*>(&req), sizeof req);
   if (r != static_cast<int64_t>(sizeof req)) {
     *why = r == -EPIPE ? "it closed" : "its control ring is full";

@@ -1,4 +1,4 @@
-import { completePop, drainPushes } from '@demi/catmem';
+import { completePop, drainPushes, type PopResult } from '@demi/catmem';
 import {
   BaseLibOS,
   type Capability,
@@ -23,6 +23,21 @@ const EOF_SGA: Sga = { segments: [new Uint8Array(0)] };
 const ANY = '0.0.0.0';
 /** While a connect waits, async waits re-check its listener's liveness this often. */
 const CONNECT_CHECK_MS = 10;
+/**
+ * Per instance not yet shut down: closes its sockets if the process exits first
+ * (also on an uncaught exception, when native cleanup does not run), so its
+ * peers see end of file and no segment is left in /dev/shm.
+ */
+const live = new Set<() => void>();
+let exitHooked = false;
+
+function closeAllAtExit(): void {
+  for (const close of live) close();
+  live.clear();
+}
+
+/** How often idle connections give ring memory back (see catmem's End::Trim). */
+const TRIM_EVERY_MS = 1000;
 /**
  * Staging (where pops land) starts this large and grows, up to the socket's
  * largest record, when a pop asks for more.
@@ -50,6 +65,7 @@ export class Catloop extends BaseLibOS {
   readonly #busy = new Set<Socket>();
   #connecting = 0;
   #staging = new Uint8Array(0);
+  readonly #trimTimer: ReturnType<typeof setInterval>;
   #nextQd = 1;
 
   constructor(options: CatloopOptions = {}) {
@@ -60,6 +76,13 @@ export class Catloop extends BaseLibOS {
     this.#native = native();
     this.#ctx = this.#native.newContext(() => this.progress());
     this.#growStaging(MIN_STAGING);
+    this.#trimTimer = setInterval(() => this.#native.trim(this.#ctx), TRIM_EVERY_MS);
+    this.#trimTimer.unref();
+    live.add(this.#closeAtExit);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.on('exit', closeAllAtExit);
+    }
   }
 
   // ---- sockets ------------------------------------------------------------
@@ -278,7 +301,7 @@ export class Catloop extends BaseLibOS {
   }
 
   /** Completes a pop from the addon's answer; false for "nothing yet". */
-  #popDone(qt: QToken, r: number): boolean {
+  #popDone(qt: QToken, r: PopResult): boolean {
     return completePop(this.tokens, qt, r, this.#staging, EOF_SGA);
   }
 
@@ -398,11 +421,14 @@ export class Catloop extends BaseLibOS {
     sock.handle = 0;
   }
 
+  readonly #closeAtExit = (): void => this.#native.destroyContext(this.#ctx);
+
   protected override doShutdown(): void {
-    this.#native.destroyContext(this.#ctx);
+    if (live.delete(this.#closeAtExit)) this.#native.destroyContext(this.#ctx);
     this.#sockets.clear();
     this.#busy.clear();
     this.#connecting = 0;
+    clearInterval(this.#trimTimer);
     this.#staging = new Uint8Array(0);
   }
 }

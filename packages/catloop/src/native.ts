@@ -1,3 +1,4 @@
+import type { PopResult } from '@demi/catmem';
 import { DemiError, loadAddon } from '@demi/core';
 
 /** The addon's entry points (native/addon.cc). Every argument is checked natively too. */
@@ -34,9 +35,11 @@ export interface CatloopNative {
   /** Bytes written (whole records), or a negative errno. */
   push(handle: number, data: Uint8Array): number;
   /** Bytes copied to the staging buffer, 0 at end of file, or a negative errno (-EAGAIN: nothing yet). */
-  pop(handle: number, max: number): number;
+  pop(handle: number, max: number): PopResult;
   /** As pop, but when nothing is there waits as sleep() does, up to ms, and tries again. */
-  popWait(handle: number, max: number, ms: number): number;
+  popWait(handle: number, max: number, ms: number): PopResult;
+  /** Gives back ring memory of ends that pushed nothing since the last call and were read to the end. */
+  trim(ctx: number): void;
   close(handle: number): void;
   sleep(ctx: number, ms: number): void;
   setWakeups(ctx: number, active: boolean): void;

@@ -1,7 +1,7 @@
 import { DemiError, type LoaderContext } from '@demi/core';
 
 /** Each connection's pipe: two rings of this many bytes. */
-export const DEFAULT_RING_SIZE = 256 * 1024;
+export const DEFAULT_RING_SIZE = 1024 * 1024;
 export const MIN_RING_SIZE = 4096;
 export const MAX_RING_SIZE = 256 * 1024 * 1024;
 /** Linux's default ip_local_port_range starts here too. */
@@ -10,7 +10,7 @@ export const DEFAULT_FIRST_EPHEMERAL_PORT = 49152;
 export interface CatloopOptions {
   /**
    * Bytes of each direction's ring in the connections this instance opens: a
-   * power of two from 4 KiB to 256 MiB (default 256 KiB). The connecting side
+   * power of two from 4 KiB to 256 MiB (default 1 MiB; memory is reserved as data is in flight, not up front). The connecting side
    * decides; the accepting side takes what it finds.
    */
   ringSize?: number;

@@ -11,12 +11,15 @@ const EXIT_BOUND_MS = 20_000;
 const ADDRESS = `${TEST_NET}3.1`;
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-function run(name: string): {
+function run(
+  name: string,
+  ...args: string[]
+): {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
 } {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture(name), ADDRESS], {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture(name), ADDRESS, ...args], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -64,5 +67,30 @@ describe('the event loop', () => {
     expect(output()).toContain('accepted');
     libos.close(qd);
     await libos.shutdown();
+  });
+
+  it('a process dying of an uncaught exception closes its connections: EOF for the peer, no segment left', async () => {
+    const server = new Catloop();
+    try {
+      const listener = server.socket(AF_INET, SOCK_STREAM);
+      server.bind(listener, { address: ADDRESS, port: 0 });
+      server.listen(listener, 4);
+      const port = server.getsockname(listener).port;
+      const accepting = server.wait(server.accept(listener), 20_000);
+      const { exited, output } = run('crash-exit.ts', String(port));
+      const accepted = await accepting;
+      expect(accepted.opcode).toBe(Opcode.ACCEPT);
+      expect(await exited, output()).not.toBe(0);
+      expect(output()).toContain('deliberate uncaught exception');
+      const eof = await server.wait(server.pop(accepted.accepted!.qd), 20_000);
+      expect(eof.opcode).toBe(Opcode.POP);
+      expect(eof.sga!.segments[0]!.byteLength).toBe(0);
+      server.close(accepted.accepted!.qd);
+      server.close(listener);
+      // The client's own pipe went with it.
+      expect(litter()).toEqual([]);
+    } finally {
+      await server.shutdown();
+    }
   });
 });

@@ -344,11 +344,11 @@ describe('data', () => {
 
   it('a pop asking for more than 64 KiB gets up to one whole record', async () => {
     const { qd, sq, l } = await pair();
-    const data = pattern(200_000, 11);
+    const data = pattern(600_000, 11);
     const pushed = client.push(qd, sgaOf(data));
     const first = bytesOf((await ok(server, server.pop(sq, 1 << 20), Opcode.POP)).sga);
-    // Records are at most half the default 256 KiB ring, less their 8-byte header.
-    expect(first.byteLength).toBe(128 * 1024 - 8);
+    // Records are at most half the default 1 MiB ring, less their 8-byte header.
+    expect(first.byteLength).toBe(512 * 1024 - 8);
     const [rest] = await Promise.all([
       popExactly(server, sq, data.byteLength - first.byteLength),
       ok(client, pushed, Opcode.PUSH),

@@ -62,6 +62,7 @@ class CatmemAddon : public Napi::Addon<CatmemAddon>, public demi::GuardedMethods
             InstanceMethod("sleep", &CatmemAddon::Guarded<&CatmemAddon::Sleep>),
             InstanceMethod("popWait", &CatmemAddon::Guarded<&CatmemAddon::PopWait>),
             InstanceMethod("setWakeups", &CatmemAddon::Guarded<&CatmemAddon::SetWakeups>),
+            InstanceMethod("trim", &CatmemAddon::Guarded<&CatmemAddon::Trim>),
             InstanceMethod("list", &CatmemAddon::Guarded<&CatmemAddon::List>),
             InstanceMethod("removeStale", &CatmemAddon::Guarded<&CatmemAddon::RemoveStale>),
         });
@@ -171,6 +172,11 @@ class CatmemAddon : public Napi::Addon<CatmemAddon>, public demi::GuardedMethods
 
   Napi::Value Sleep(const Napi::CallbackInfo& info) {
     catmem::Sleep(Ctx(info, 0), info, 1, kName);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Trim(const Napi::CallbackInfo& info) {
+    catmem::Trim(Ctx(info, 0));
     return info.Env().Undefined();
   }
 

@@ -87,10 +87,32 @@ inline Napi::Value Push(End& end, Context& ctx, const Napi::CallbackInfo& info, 
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 
-// pop(handle, max[, ms]): pops into the staging buffer. With a wait (popWait),
-// when nothing is there it waits as sleep() does and tries once more: one
-// crossing instead of three on the path of a waitSync'd pop. A wait of 0
-// still sleeps (checking the peer is alive) when sleep_at_zero.
+// Pops of more than this many bytes arrive in a buffer of their own, filled
+// straight from the ring; shorter ones go through the staging buffer, where JS
+// copies them out (cheaper than making a buffer natively for a few bytes).
+constexpr uint64_t kOwnBufferAbove = 4096;
+
+struct OwnBuffer {
+  napi_env env;
+  napi_value buffer = nullptr;
+};
+
+// Makes a Buffer of n bytes (node leaves it uninitialized: the pop fills it).
+inline uint8_t* MakeOwnBuffer(void* arg, uint64_t n) {
+  auto* own = static_cast<OwnBuffer*>(arg);
+  void* data = nullptr;
+  if (napi_create_buffer(own->env, n, &data, &own->buffer) != napi_ok) {
+    own->buffer = nullptr;
+    return nullptr;  // the staging buffer takes the bytes instead
+  }
+  return static_cast<uint8_t*>(data);
+}
+
+// pop(handle, max[, ms]): pops into the staging buffer and returns the byte
+// count, or returns a Buffer holding the bytes (see kOwnBufferAbove). With a
+// wait (popWait), when nothing is there it waits as sleep() does and tries once
+// more: one crossing instead of three on the path of a waitSync'd pop. A wait
+// of 0 still sleeps (checking the peer is alive) when sleep_at_zero.
 inline Napi::Value Pop(End& end, Context& ctx, const Napi::CallbackInfo& info, size_t i,
                        const char* syscall, bool wait, bool sleep_at_zero) {
   const int64_t max = demi::IntegerArg(info, i, "pop size", 1, int64_t{1} << 40, syscall);
@@ -99,12 +121,14 @@ inline Napi::Value Pop(End& end, Context& ctx, const Napi::CallbackInfo& info, s
     demi::Fail(EINVAL, syscall, "no staging buffer");
   }
   const uint64_t n = std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size());
-  int64_t r = end.Pop(ctx.staging(), n);
+  OwnBuffer own{info.Env()};
+  int64_t r = end.Pop(ctx.staging(), n, kOwnBufferAbove, MakeOwnBuffer, &own);
   if (r == kAgain && wait && (wait_ns > 0 || sleep_at_zero)) {
     ctx.Sleep(wait_ns);
-    r = end.Pop(ctx.staging(), n);
+    r = end.Pop(ctx.staging(), n, kOwnBufferAbove, MakeOwnBuffer, &own);
   }
   if (r == kAgain) ctx.WantChanged();
+  if (r > 0 && own.buffer != nullptr) return Napi::Value(info.Env(), own.buffer);
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 
@@ -112,6 +136,9 @@ inline Napi::Value Pop(End& end, Context& ctx, const Napi::CallbackInfo& info, s
 inline void Sleep(Context& ctx, const Napi::CallbackInfo& info, size_t i, const char* syscall) {
   ctx.Sleep(WaitArgNs(info, i, "sleep", syscall));
 }
+
+// trim(ctx): gives back ring memory of ends idle since the last call.
+inline void Trim(Context& ctx) { ctx.Trim(); }
 
 // setWakeups(ctx, active)
 inline void SetWakeups(Context& ctx, const Napi::CallbackInfo& info, size_t i,

@@ -13,13 +13,23 @@ namespace catmem {
 
 // "DEMIMEM1" read as a little-endian u64.
 constexpr uint64_t kMagic = 0x314D454D494D4544ull;
-constexpr uint32_t kVersion = 1;
+// 2: records never wrap (a wrap marker sends the reader back to the ring's
+// start), a producer may wrap early, and a sleeping producer says which head it
+// waits for. Version 1 split records across the ring's end.
+constexpr uint32_t kVersion = 2;
 constexpr uint32_t kHeaderSize = 4096;
 constexpr uint64_t kMinRingSize = 4096;
 constexpr uint64_t kMaxRingSize = 256ull << 20;
 constexpr uint64_t kDefaultRingSize = 1ull << 20;
 // Every record starts with this many bytes: u32 payload length, u32 zero.
 constexpr uint64_t kRecordHeader = 8;
+// A record header whose length is this is a wrap marker: the reader continues
+// at the start of the ring (the counter moves on to the next multiple of
+// ring_size).
+constexpr uint32_t kWrapMarker = 0xFFFFFFFFu;
+// Bytes of each ring reserved (fallocate) when a segment is created; a
+// producer reserves more of its ring only when it has that much in flight.
+constexpr uint64_t kInitialReserve = 4096;
 constexpr size_t kMaxName = 200;
 // Shared-memory object names are this prefix followed by the pipe name.
 constexpr const char* kPrefix = "demi-catmem.";
@@ -47,6 +57,10 @@ struct alignas(kLine) WakeLine {
   std::atomic<uint32_t> seq;          // futex word: peers add 1 and FUTEX_WAKE
   std::atomic<uint32_t> rx_sleepers;  // waiters of this end waiting for data
   std::atomic<uint32_t> tx_sleepers;  // waiters of this end waiting for space
+  uint32_t pad;
+  // While tx_sleepers != 0: the consumer wakes this end only once the head of
+  // its transmit ring reaches this value (it then has room for a batch).
+  std::atomic<uint64_t> tx_wake_head;
 };
 
 struct alignas(kLine) Counter {
@@ -84,12 +98,16 @@ static_assert(offsetof(Header, wake) == 384, "layout");
 static_assert(offsetof(Header, tail) == 640, "layout");
 static_assert(offsetof(Header, head) == 896, "layout");
 static_assert(sizeof(Header) == 1152, "layout");
+static_assert(offsetof(WakeLine, tx_wake_head) == 16, "layout");
 static_assert(sizeof(Header) <= kHeaderSize, "header fits its page");
 
 inline uint64_t RingOffset(int ring, uint64_t ring_size) {
   return kHeaderSize + static_cast<uint64_t>(ring) * ring_size;
 }
 inline uint64_t SegmentSize(uint64_t ring_size) { return kHeaderSize + 2 * ring_size; }
+inline uint64_t InitialReserve(uint64_t ring_size) {
+  return ring_size < kInitialReserve ? ring_size : kInitialReserve;
+}
 // Largest payload one record carries: a record then fills at most half the ring,
 // so a producer can write one while the consumer reads the other.
 inline uint64_t MaxPayload(uint64_t ring_size) { return ring_size / 2 - kRecordHeader; }

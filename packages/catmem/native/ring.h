@@ -29,12 +29,24 @@ class End {
   // into max_payload() records. Returns bytes written (0: ring full; the end
   // then wants space) or -EPIPE (peer closed) / -ECONNRESET (peer died).
   int64_t Push(const uint8_t* data, uint64_t len);
-  // Copies up to max bytes of the next record to out. Returns bytes (> 0), 0 at
-  // end of file, kAgain when empty (the end then wants data), -ECONNRESET when
-  // the peer died and everything it sent has been read.
-  int64_t Pop(uint8_t* out, uint64_t max);
+  // Where a pop of more than its threshold copies instead (a buffer made for
+  // exactly those n bytes), or nullptr to use `out` after all.
+  using Placer = uint8_t* (*)(void* arg, uint64_t n);
+  // Copies up to max bytes of the next record to out (or, when they are more
+  // than big_at, to where place says). Returns bytes (> 0), 0 at end of file,
+  // kAgain when empty (the end then wants data), -ECONNRESET when the peer died
+  // and everything it sent has been read.
+  int64_t Pop(uint8_t* out, uint64_t max, uint64_t big_at = UINT64_MAX, Placer place = nullptr,
+              void* arg = nullptr);
   // Marks this end closed (end of file for the peer); idempotent.
   void Close();
+  // JS thread, now and then: when nothing was pushed since the last call and
+  // the peer has read everything, returns the transmit ring to its first
+  // bytes and gives the memory beyond them back (both processes' pages).
+  void Trim();
+  // Writes up to the ring's end before wrapping (a producer that lives for one
+  // record, which must not waste ring space on an early wrap).
+  void UseWholeRing();
 
   // For waiters (any thread): is what this end wants available now?
   bool Ready();
@@ -60,6 +72,12 @@ class End {
   }
   bool PeerGone() const;
   void WakePeer();
+  // Makes `need` contiguous bytes writable at the tail: 1 ready, 0 not yet
+  // (the end then wants space), or a negative errno.
+  int MakeRoom(uint64_t need);
+  void WriteWrap();
+  bool Reserve(uint64_t limit);
+  void Publish();
 
   std::shared_ptr<Mapping> map_;
   Header* hdr_;
@@ -83,11 +101,17 @@ class End {
   uint64_t tx_head_cache_ = 0;
   uint64_t rx_head_local_ = 0;
   uint64_t rx_tail_cache_ = 0;
-  uint64_t rx_partial_ = 0;  // bytes of the current record already popped
+  uint64_t rx_partial_ = 0;    // bytes of the current record already popped
+  uint64_t tx_published_ = 0;  // the tail value last stored
+  uint64_t tx_limit_ = 0;      // this producer wraps before this ring offset
+  uint64_t tx_reserved_ = 0;   // bytes of the transmit ring known to be reserved
+  uint64_t pushes_ = 0;        // pushes that wrote something
+  uint64_t pushes_at_trim_ = 0;
+  bool starved_ = false;  // a push had to wait since the limit last grew
   bool closed_ = false;
 
   std::atomic<uint32_t> want_{0};
-  std::atomic<uint64_t> tx_need_{0};  // free bytes a waiting push needs
+  std::atomic<uint64_t> tx_need_{0};  // the head at which a waiting push retries
   std::atomic<bool> peer_dead_{false};
   std::atomic<int64_t> last_check_ns_{0};
 };

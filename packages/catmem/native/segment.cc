@@ -156,17 +156,33 @@ void* MapAll(int fd, uint64_t size) {
   return base;
 }
 
-// Reserves the memory now (tmpfs would otherwise raise SIGBUS on first touch
-// when full); falls back to ftruncate where fallocate is not supported.
-int Reserve(int fd, uint64_t size) {
-  int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
-  if (err == 0) return 0;
-  if (err == EOPNOTSUPP || err == EINVAL)
-    return ftruncate(fd, static_cast<off_t>(size)) == 0 ? 0 : errno;
+// Sizes the object and reserves its header and the first bytes of each ring
+// now (tmpfs would otherwise raise SIGBUS on first touch when full); producers
+// reserve more of their ring as they come to need it (ReserveRange).
+int Reserve(int fd, uint64_t ring_size) {
+  if (ftruncate(fd, static_cast<off_t>(SegmentSize(ring_size))) != 0) return errno;
+  int err = ReserveRange(fd, 0, kHeaderSize);
+  for (int ring = 0; ring < 2 && err == 0; ring++)
+    err = ReserveRange(fd, RingOffset(ring, ring_size), InitialReserve(ring_size));
   return err;
 }
 
 }  // namespace
+
+int ReserveRange(int fd, uint64_t offset, uint64_t length) {
+  for (;;) {
+    if (fallocate(fd, 0, static_cast<off_t>(offset), static_cast<off_t>(length)) == 0) return 0;
+    if (errno == EINTR) continue;
+    // Not supported by this file system: pages come on first touch, as before.
+    if (errno == EOPNOTSUPP || errno == ENOSYS) return 0;
+    return errno;
+  }
+}
+
+void ReleaseRange(int fd, uint64_t offset, uint64_t length) {
+  fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+            static_cast<off_t>(length));
+}
 
 Mapping::Mapping(int fd, void* base, uint64_t size, std::string name, Place place)
     : fd_(fd), base_(base), size_(size), name_(std::move(name)), place_(std::move(place)) {}
@@ -199,7 +215,7 @@ std::shared_ptr<Mapping> CreateSegment(const std::string& name, uint64_t ring_si
       fchmod(fd.get(), 0600);
       SetupLock setup(fd.get());
       int err = LockByte(fd.get(), kLockEnd0, false);
-      if (err == 0) err = Reserve(fd.get(), size);
+      if (err == 0) err = Reserve(fd.get(), ring_size);
       void* base = err == 0 ? MapAll(fd.get(), size) : MAP_FAILED;
       if (err == 0 && base == MAP_FAILED) err = errno;
       if (err != 0) {

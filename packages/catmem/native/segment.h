@@ -54,6 +54,14 @@ class Mapping {
 
 bool ValidName(const std::string& name);
 
+// Reserves (fallocate) bytes of the object, so touching them cannot SIGBUS on
+// a full tmpfs; 0 or the errno (ENOSPC). A file system without fallocate
+// counts as success.
+int ReserveRange(int fd, uint64_t offset, uint64_t length);
+// Gives bytes of the object back (punches a hole): every process mapping them
+// sees zeros afterwards and stops counting their pages.
+void ReleaseRange(int fd, uint64_t offset, uint64_t length);
+
 // Takes the open-file-description lock on one byte of the segment (waiting
 // for it when `wait`); returns 0 or the errno (EAGAIN: someone else holds it).
 int LockByte(int fd, off_t byte, bool wait);

@@ -201,9 +201,17 @@ void Context::Sleep(int64_t timeout_ns) {
   if (left > 0) idle_ = !SleepOn(ends, std::min(left, kHeartbeatNs), nullptr, 0);
 }
 
+void Context::Trim() {
+  // Only the JS thread changes ends_, and this runs on it.
+  for (const auto& e : ends_) e->Trim();
+}
+
 void Context::Poke() {
   control_.fetch_add(1, std::memory_order_seq_cst);
-  FutexWakePrivate(&control_);
+  // A thread that is running will see the new value before it sleeps: only
+  // one parked or asleep on the word needs the system call.
+  if (parked_.load(std::memory_order_seq_cst) || sleeping_.load(std::memory_order_seq_cst))
+    FutexWakePrivate(&control_);
 }
 
 void Context::Ack() {
@@ -258,9 +266,12 @@ void Context::Loop() {
   while (!stop_.load(std::memory_order_acquire)) {
     const uint32_t seen = control_.load(std::memory_order_seq_cst);
     if (!active_.load(std::memory_order_seq_cst) || notified_.load(std::memory_order_seq_cst)) {
+      parked_.store(true, std::memory_order_seq_cst);
+      // A Poke after `seen` was read changed control_: the wait returns at once.
       timespec ts{1, 0};
       syscall(SYS_futex, reinterpret_cast<uint32_t*>(&control_), FUTEX_WAIT_PRIVATE, seen, &ts,
               nullptr, 0);
+      parked_.store(false, std::memory_order_seq_cst);
       continue;
     }
     // Announce before taking the snapshot: an end that starts wanting after

@@ -37,6 +37,8 @@ class Context : public std::enable_shared_from_this<Context> {
   // something, for at most timeout_ns. Checks peers' liveness on the way.
   void Sleep(int64_t timeout_ns);
   void SetActive(Napi::Env env, bool active);
+  // JS thread: End::Trim on every end.
+  void Trim();
   // Stops and joins the thread and closes every end. Idempotent.
   void Shutdown();
 
@@ -60,6 +62,7 @@ class Context : public std::enable_shared_from_this<Context> {
   std::atomic<bool> active_{false};
   std::atomic<bool> stop_{false};
   std::atomic<bool> sleeping_{false};
+  std::atomic<bool> parked_{false};  // waiting on control_ while inactive or notified
   std::atomic<bool> notified_{false};
   bool started_ = false;
   bool shut_ = false;

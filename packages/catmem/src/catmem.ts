@@ -31,6 +31,8 @@ function closeAllAtExit(): void {
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['pipe', 'multiprocess']);
 const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
 const EOF_SGA: Sga = { segments: [] };
+/** How often idle ends give ring memory back (see End::Trim). */
+const TRIM_EVERY_MS = 1000;
 
 /**
  * Pipes between processes over POSIX shared memory: each pipe is two
@@ -51,6 +53,7 @@ export class Catmem extends BaseLibOS {
   /** Ends with pending operations: the only ones poll looks at. */
   readonly #busy = new Set<PipeEnd>();
   #staging = new Uint8Array(0);
+  readonly #trimTimer: ReturnType<typeof setInterval>;
   #nextQd = 1;
 
   constructor(options: CatmemOptions = {}) {
@@ -60,6 +63,8 @@ export class Catmem extends BaseLibOS {
     this.directory = assertDirectory(options.directory);
     this.#native = native();
     this.#ctx = this.#native.newContext(() => this.progress());
+    this.#trimTimer = setInterval(() => this.#native.trim(this.#ctx), TRIM_EVERY_MS);
+    this.#trimTimer.unref();
     live.add(this.#closeAtExit);
     if (!exitHooked) {
       exitHooked = true;
@@ -263,6 +268,7 @@ export class Catmem extends BaseLibOS {
     if (live.delete(this.#closeAtExit)) this.#native.destroyContext(this.#ctx);
     this.#ends.clear();
     this.#busy.clear();
+    clearInterval(this.#trimTimer);
     this.#staging = new Uint8Array(0);
   }
 }

@@ -10,6 +10,7 @@ export {
   drainPushes,
   type PendingPop,
   type PendingPush,
+  type PopResult,
   type RingPush,
 } from './ring-ops.js';
 

@@ -1,4 +1,5 @@
 import { DemiError, loadAddon } from '@demi/core';
+import type { PopResult } from './ring-ops.js';
 
 /** One pipe as the native listing reports it. */
 export interface RawPipeInfo {
@@ -22,9 +23,11 @@ export interface CatmemNative {
   /** Bytes written (whole records), or a negative errno. */
   push(handle: number, data: Uint8Array): number;
   /** Bytes copied to the staging buffer, 0 at end of file, or a negative errno (-EAGAIN: nothing yet). */
-  pop(handle: number, max: number): number;
+  pop(handle: number, max: number): PopResult;
   /** pop; if nothing is there, sleep up to ms (as sleep does) and pop once more. */
-  popWait(handle: number, max: number, ms: number): number;
+  popWait(handle: number, max: number, ms: number): PopResult;
+  /** Gives back ring memory of ends that pushed nothing since the last call and were read to the end. */
+  trim(ctx: number): void;
   close(handle: number): void;
   sleep(ctx: number, ms: number): void;
   setWakeups(ctx: number, active: boolean): void;

@@ -50,18 +50,28 @@ export function drainPushes(
 }
 
 /**
- * Completes a pop with what the addon's pop returned: r bytes in staging, 0
- * (end of file, reported as `eof`) or a negative errno. False for -EAGAIN
+ * What the addon's pop returns: the bytes in a buffer of their own (long
+ * pops), a count of bytes in the staging buffer, 0 at end of file, or a
+ * negative errno.
+ */
+export type PopResult = number | Uint8Array;
+
+/**
+ * Completes a pop with what the addon's pop returned. False for -EAGAIN
  * (nothing yet): the pop stays pending.
  */
 export function completePop(
   tokens: TokenTable,
   qt: QToken,
-  r: number,
+  r: PopResult,
   staging: Uint8Array,
   eof: Sga,
 ): boolean {
-  if (r > 0) {
+  if (typeof r !== 'number') {
+    // A plain Uint8Array over the addon's Buffer, as every other pop returns.
+    const data = new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
+    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [data] } });
+  } else if (r > 0) {
     tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [staging.slice(0, r)] } });
   } else if (r === 0) {
     tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: eof });
