@@ -17,6 +17,7 @@
 #include <ctime>
 
 #include "args.h"
+#include "clock.h"
 #include "engine.h"
 
 namespace catnap {
@@ -25,15 +26,6 @@ namespace {
 
 constexpr uint32_t kMaxQd = 0x7fffffff;
 constexpr int kMaxEvents = 128;
-// How long one spinning poll (inside waitSync) may spin before it returns to JS,
-// which checks its deadline and then spins again or blocks.
-constexpr int64_t kSpinBudgetNs = 50 * 1000;
-
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 // Queue descriptors are unique across every engine in the process (not kernel
 // fds, which the kernel reuses at once), so a stale or foreign qd is EBADF.
@@ -300,7 +292,7 @@ int Engine::WaitKernel(epoll_event* events, int max, double timeout_ms) {
   return epoll_wait(epfd_, events, max, ms > 2147483647.0 ? 2147483647 : static_cast<int>(ms));
 }
 
-void Engine::PollKernel(double timeout_ms, bool spin) {
+void Engine::PollKernel(double timeout_ms, int64_t spin_ns) {
   if (!deferred_.empty()) {
     std::vector<uint32_t> again;
     again.swap(deferred_);
@@ -314,10 +306,11 @@ void Engine::PollKernel(double timeout_ms, bool spin) {
   if (records_.Full()) return;
   if (records_.Count() > 0 || !deferred_.empty()) timeout_ms = 0;
   epoll_event events[kMaxEvents];
-  if (spin && timeout_ms <= 0 && records_.Count() == 0) {
-    // waitSync busy-polls: spin here rather than across the JS boundary, for
-    // a short while, until something completes.
-    const int64_t deadline = MonotonicNs() + kSpinBudgetNs;
+  if (spin_ns > 0 && timeout_ms <= 0 && records_.Count() == 0) {
+    // Busy-poll (waitSync, or an async wait right after a wake-up): spin here
+    // rather than across the JS boundary, for a short while, until something
+    // completes.
+    const int64_t deadline = MonotonicNs() + spin_ns;
     for (;;) {
       int n = epoll_wait(epfd_, events, kMaxEvents, 0);
       if (n > 0) Dispatch(events, n);
