@@ -21,8 +21,9 @@ namespace catnap {
 // How long a waitSync poll may spin before it returns to JS, which checks its
 // deadline and then spins again or blocks.
 constexpr int64_t kSyncSpinNs = 50 * 1000;
-// Busy-poll budget after a wake-up, by default and at most (wakeSpinMicros).
-constexpr int kDefaultWakeSpinUs = 50;
+// Busy-poll budget after a wake-up, by default (off: on a machine where the
+// peer competes for the cores, spinning measured slower) and at most.
+constexpr int kDefaultWakeSpinUs = 0;
 constexpr int kMaxWakeSpinUs = 1000;
 
 // Socket options every new TCP socket gets (from tcp_socket_options).
@@ -103,6 +104,9 @@ class Engine {
   bool PopOnce(Socket& s, double token, uint32_t size);
   bool AcceptOnce(Socket& s, double token);
   bool PushOnce(Socket& s, PendingPush& p);
+  // Sends queued stream pushes with one sendmsg and completes those it took
+  // whole; false when the kernel took nothing (EAGAIN).
+  bool PushBatch(Socket& s);
 
   // Runs every queued operation the socket's readiness allows, oldest first.
   // Returns false when the socket finished an asyncClose and no longer exists.

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -242,10 +243,66 @@ void Engine::DrainPops(Socket& s) {
 void Engine::DrainPushes(Socket& s) {
   while (!s.pushes.empty() && s.writable) {
     if (records_.Full()) return Defer(s);
+    if (s.stream) {
+      if (!PushBatch(s)) return;
+      continue;
+    }
     if (!PushOnce(s, s.pushes.front())) return;
     RecycleCopy(std::move(s.pushes.front().data));
     s.pushes.pop_front();
   }
+}
+
+bool Engine::PushBatch(Socket& s) {
+  // One sendmsg for the queued pushes of a stream socket (a stream has no
+  // message boundaries to keep), at most one record each.
+  constexpr size_t kMaxBatch = 64;
+  iovec iov[kMaxBatch];
+  size_t count = 0;
+  size_t total = 0;
+  const size_t room = kRecordCapacity - records_.Count();
+  for (auto it = s.pushes.begin(); it != s.pushes.end() && count < kMaxBatch && count < room;
+       ++it) {
+    size_t left = it->data.size() - it->sent;
+    iov[count++] = iovec{it->data.data() + it->sent, left};
+    total += left;
+  }
+  size_t sent = 0;
+  if (total > 0) {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    ssize_t n;
+    do {
+      n = ::sendmsg(s.fd, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        s.writable = false;
+        return false;
+      }
+      records_.Add(s.pushes.front().token, kFailed, errno, s.qd);
+      s.pushes.pop_front();
+      return true;
+    }
+    sent = static_cast<size_t>(n);
+  }
+  // Complete the pushes the kernel took whole; the first one it took part of
+  // keeps its place, and the loop round sends on (the next sendmsg says EAGAIN
+  // if the buffer is full, which arms the edge).
+  for (size_t i = 0; i < count; i++) {
+    PendingPush& p = s.pushes.front();
+    size_t left = p.data.size() - p.sent;
+    if (left > sent) {
+      p.sent += sent;
+      break;
+    }
+    sent -= left;
+    records_.Add(p.token, kPush, 0, s.qd);
+    RecycleCopy(std::move(p.data));
+    s.pushes.pop_front();
+  }
+  return true;
 }
 
 bool Engine::Progress(Socket& s) {

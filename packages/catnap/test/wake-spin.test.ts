@@ -53,7 +53,8 @@ async function pingPong(libos: Catnap, qd: number, ms: number) {
   let trips = 0;
   while (!stop) {
     const message = pattern(64, trips + 1);
-    expect((await libos.wait(libos.push(qd, sgaOf(message)))).opcode).toBe(Opcode.PUSH);
+    const pushed = await libos.wait(libos.push(qd, sgaOf(message)));
+    expect([pushed.opcode, pushed.ret]).toEqual([Opcode.PUSH, 0]);
     const echoed = new Uint8Array(64);
     for (let got = 0; got < 64; ) {
       const popped = await libos.wait(libos.pop(qd, 64 - got));
