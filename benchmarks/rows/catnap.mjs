@@ -14,12 +14,12 @@ export const needs = ['@demi/core', '@demi/catnap'];
 const MODES = [
   { mode: 'async', label: 'catnap async wait' },
   { mode: 'sync', label: 'catnap waitSync' },
-  // Async waits that busy-poll 50 µs after a wake-up (catnap.wake_spin_us).
+  // Async waits that never busy-poll after a wake-up (catnap.wake_spin_us: 0).
   {
     mode: 'async',
-    id: 'spin',
-    label: 'catnap async, 50 µs wake spin',
-    env: { ...process.env, CATNAP_WAKE_SPIN_US: '50' },
+    id: 'nospin',
+    label: 'catnap async, no wake spin',
+    env: { ...process.env, CATNAP_WAKE_SPIN_US: '0' },
   },
 ];
 

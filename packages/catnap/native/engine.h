@@ -21,9 +21,8 @@ namespace catnap {
 // How long a waitSync poll may spin before it returns to JS, which checks its
 // deadline and then spins again or blocks.
 constexpr int64_t kSyncSpinNs = 50 * 1000;
-// Busy-poll budget after a wake-up, by default (off: on a machine where the
-// peer competes for the cores, spinning measured slower) and at most.
-constexpr int kDefaultWakeSpinUs = 0;
+// Busy-poll budget after a wake-up, by default and at most (wakeSpinMicros).
+constexpr int kDefaultWakeSpinUs = 50;
 constexpr int kMaxWakeSpinUs = 1000;
 
 // Socket options every new TCP socket gets (from tcp_socket_options).

@@ -12,7 +12,8 @@ export interface CatnapOptions {
   linger?: { seconds: number } | false;
   /**
    * Microseconds an async wait busy-polls after a wake-up when completions come
-   * in quick succession (at most 1000; default 0, never spins).
+   * in quick succession, while at most 4 sockets are open (default 50, at most
+   * 1000; 0 never spins).
    */
   wakeSpinMicros?: number;
 }
