@@ -14,6 +14,13 @@ export const needs = ['@demi/core', '@demi/catnap'];
 const MODES = [
   { mode: 'async', label: 'catnap async wait' },
   { mode: 'sync', label: 'catnap waitSync' },
+  // Async waits that never busy-poll after a wake-up (catnap.wake_spin_us: 0).
+  {
+    mode: 'async',
+    id: 'nospin',
+    label: 'catnap async, no wake spin',
+    env: { ...process.env, CATNAP_WAKE_SPIN_US: '0' },
+  },
 ];
 
 export function rows() {
@@ -22,8 +29,8 @@ export function rows() {
 
 function rtt() {
   return SIZES.flatMap((size) =>
-    MODES.map(({ mode, label }) => ({
-      id: `catnap-${mode}-${size.bytes}`,
+    MODES.map(({ mode, id, label, env }) => ({
+      id: `catnap-${id ?? mode}-${size.bytes}`,
       group: size.group,
       label,
       run: (ctx) =>
@@ -32,6 +39,7 @@ function rtt() {
           {
             command: process.execPath,
             args: [join(lib, 'demi-server.mjs'), '--libos', 'catnap', '--mode', mode],
+            env,
           },
           {
             command: process.execPath,
@@ -45,6 +53,7 @@ function rtt() {
               port,
               ...countArgs(ctx, size),
             ],
+            env,
           },
         ),
     })),

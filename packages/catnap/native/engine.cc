@@ -156,6 +156,15 @@ Engine::Engine(const Napi::CallbackInfo& info) : env_(info.Env()), wakeup_(this,
     seconds("keepIntervalSeconds", tcp_.keep_interval_s);
     flag("linger", tcp_.linger);
     seconds("lingerSeconds", tcp_.linger_s);
+    Napi::Value spin = options.Get("wakeSpinMicros");
+    if (!spin.IsUndefined()) {
+      double us = spin.IsNumber() ? spin.As<Napi::Number>().DoubleValue() : -1;
+      if (!(us >= 0 && us <= kMaxWakeSpinUs) || us != std::trunc(us)) {
+        Fail(EINVAL, syscall,
+             "wakeSpinMicros must be an integer in [0, " + std::to_string(kMaxWakeSpinUs) + "]");
+      }
+      wake_spin_ns_ = static_cast<int64_t>(us) * 1000;
+    }
     Napi::Value allocate = options.Get("allocSlab");
     if (!allocate.IsUndefined()) {
       if (!allocate.IsFunction()) Fail(EINVAL, syscall, "allocSlab must be a function");
@@ -175,49 +184,6 @@ Engine::~Engine() {
   CloseAll();
   if (epfd_ >= 0) ::close(epfd_);
   epfd_ = -1;
-}
-
-void Engine::OnWake(void* self, int /*status*/) {
-  // Also on error status: the engine polls, and a failed epoll fd reports nothing.
-  Engine* engine = static_cast<Engine*>(self);
-  if (engine->epfd_ < 0) return;
-  Napi::Env env = engine->Env();
-  Napi::HandleScope scope(env);
-  Napi::Value fn = engine->on_wake_.Value();
-  if (fn.IsEmpty() || !fn.IsFunction()) return;  // the TS object was collected
-  demi::GuardCallback(env, "wait", [&] {
-    // Harvest here, so a wake-up is one crossing into JS with the batch ready:
-    // onWake(n) walks the n records, as after any other call.
-    engine->BeginCall(env, "wait");
-    engine->PollKernel(0, false);
-    napi_value count = Napi::Number::New(env, engine->records_.Count());
-    double* control = engine->record_base_;
-    // Waits that finish here and the waits their continuations start would
-    // turn wake-ups off and on again, one native call each: JS only notes what
-    // it wants while kInWake is set, and it is applied once, below.
-    control[kInWake] = 1;
-    control[kWantWakeups] = engine->wakeups_ ? 1 : 0;
-    bool threw = false;
-    Napi::Value exception;
-    try {
-      // MakeCallback runs microtasks afterwards, so promises resolved here settle now.
-      fn.As<Napi::Function>().MakeCallback(env.Global(), {count}, *engine->async_context_);
-    } catch (const Napi::Error& error) {
-      threw = true;
-      exception = error.Value();
-    }
-    control[kInWake] = 0;
-    // Also after an exception: an uncaughtException handler may keep the process going.
-    engine->ApplyWakeups(env, control[kWantWakeups] != 0);
-    if (threw) napi_fatal_exception(env, exception);
-  });
-}
-
-void Engine::ApplyWakeups(Napi::Env env, bool active) {
-  if (epfd_ < 0 || active == wakeups_) return;
-  if (active) wakeup_.Start(env, epfd_, "wait");
-  wakeup_.Ref(active);
-  wakeups_ = active;
 }
 
 void Engine::BeginCall(Napi::Env /*env*/, const char* syscall) {
@@ -492,7 +458,7 @@ Napi::Value Engine::Poll(const Napi::CallbackInfo& info) {
   if (timeout < 0) Fail(EINVAL, "poll", "timeoutMs must not be negative");
   // Optional second argument: true while waitSync busy-polls.
   bool spin = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
-  PollKernel(std::min(timeout, kMaxTimeoutMs), spin && timeout == 0);
+  PollKernel(std::min(timeout, kMaxTimeoutMs), spin && timeout == 0 ? kSyncSpinNs : 0);
   return Napi::Number::New(env, records_.Count());
 }
 

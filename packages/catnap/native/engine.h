@@ -18,6 +18,13 @@
 
 namespace catnap {
 
+// How long a waitSync poll may spin before it returns to JS, which checks its
+// deadline and then spins again or blocks.
+constexpr int64_t kSyncSpinNs = 50 * 1000;
+// Busy-poll budget after a wake-up, by default and at most (wakeSpinMicros).
+constexpr int kDefaultWakeSpinUs = 50;
+constexpr int kMaxWakeSpinUs = 1000;
+
 // Socket options every new TCP socket gets (from tcp_socket_options).
 struct TcpDefaults {
   bool nodelay = true;
@@ -75,7 +82,13 @@ class Engine {
   // Checks the engine is live and points the record writer at the shared buffer.
   void BeginCall(Napi::Env env, const char* syscall);
   Napi::Value PushCommon(const Napi::CallbackInfo& info, const char* syscall, bool to);
+  // ---- wake-ups (wake.cc) ----
   static void OnWake(void* self, int status);
+  // Calls onWake(n) with the records just harvested; false if JS threw (the
+  // exception is in *exception) or the engine cannot call JS any more.
+  bool DeliverWake(Napi::Env env, Napi::Value* exception);
+  // Whether this wake-up should busy-poll for the next completion.
+  bool SpinWorthwhile(int64_t woke_ns) const;
   void ApplyWakeups(Napi::Env env, bool active);
 
   // ---- the I/O core (io.cc) ----
@@ -90,6 +103,9 @@ class Engine {
   bool PopOnce(Socket& s, double token, uint32_t size);
   bool AcceptOnce(Socket& s, double token);
   bool PushOnce(Socket& s, PendingPush& p);
+  // Sends queued stream pushes with one sendmsg and completes those it took
+  // whole; false when the kernel took nothing (EAGAIN).
+  bool PushBatch(Socket& s);
 
   // Runs every queued operation the socket's readiness allows, oldest first.
   // Returns false when the socket finished an asyncClose and no longer exists.
@@ -101,7 +117,9 @@ class Engine {
   void RecycleCopy(std::vector<uint8_t>&& copy);
   void Defer(Socket& s);
   int WaitKernel(epoll_event* events, int max, double timeout_ms);
-  void PollKernel(double timeout_ms, bool spin);
+  // Harvests what is ready; blocks up to timeout_ms, or first busy-polls for
+  // up to spin_ns (only when timeout_ms is 0).
+  void PollKernel(double timeout_ms, int64_t spin_ns);
   void Dispatch(const epoll_event* events, int n);
 
   napi_env env_;
@@ -124,6 +142,10 @@ class Engine {
   std::unique_ptr<Napi::AsyncContext> async_context_;
   demi::FdWatch wakeup_;
   bool wakeups_ = false;  // the loop is referenced
+  // Adaptive busy-poll after a wake-up (wake.cc): the budget (0: never), and
+  // when the last wake-up returned to the event loop with waits outstanding.
+  int64_t wake_spin_ns_ = kDefaultWakeSpinUs * 1000;
+  int64_t slept_at_ns_ = 0;
 };
 
 }  // namespace catnap

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include <ctime>
 
 #include "args.h"
+#include "clock.h"
 #include "engine.h"
 
 namespace catnap {
@@ -25,15 +27,6 @@ namespace {
 
 constexpr uint32_t kMaxQd = 0x7fffffff;
 constexpr int kMaxEvents = 128;
-// How long one spinning poll (inside waitSync) may spin before it returns to JS,
-// which checks its deadline and then spins again or blocks.
-constexpr int64_t kSpinBudgetNs = 50 * 1000;
-
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 // Queue descriptors are unique across every engine in the process (not kernel
 // fds, which the kernel reuses at once), so a stale or foreign qd is EBADF.
@@ -250,10 +243,66 @@ void Engine::DrainPops(Socket& s) {
 void Engine::DrainPushes(Socket& s) {
   while (!s.pushes.empty() && s.writable) {
     if (records_.Full()) return Defer(s);
+    if (s.stream) {
+      if (!PushBatch(s)) return;
+      continue;
+    }
     if (!PushOnce(s, s.pushes.front())) return;
     RecycleCopy(std::move(s.pushes.front().data));
     s.pushes.pop_front();
   }
+}
+
+bool Engine::PushBatch(Socket& s) {
+  // One sendmsg for the queued pushes of a stream socket (a stream has no
+  // message boundaries to keep), at most one record each.
+  constexpr size_t kMaxBatch = 64;
+  iovec iov[kMaxBatch];
+  size_t count = 0;
+  size_t total = 0;
+  const size_t room = kRecordCapacity - records_.Count();
+  for (auto it = s.pushes.begin(); it != s.pushes.end() && count < kMaxBatch && count < room;
+       ++it) {
+    size_t left = it->data.size() - it->sent;
+    iov[count++] = iovec{it->data.data() + it->sent, left};
+    total += left;
+  }
+  size_t sent = 0;
+  if (total > 0) {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    ssize_t n;
+    do {
+      n = ::sendmsg(s.fd, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        s.writable = false;
+        return false;
+      }
+      records_.Add(s.pushes.front().token, kFailed, errno, s.qd);
+      s.pushes.pop_front();
+      return true;
+    }
+    sent = static_cast<size_t>(n);
+  }
+  // Complete the pushes the kernel took whole; the first one it took part of
+  // keeps its place, and the loop round sends on (the next sendmsg says EAGAIN
+  // if the buffer is full, which arms the edge).
+  for (size_t i = 0; i < count; i++) {
+    PendingPush& p = s.pushes.front();
+    size_t left = p.data.size() - p.sent;
+    if (left > sent) {
+      p.sent += sent;
+      break;
+    }
+    sent -= left;
+    records_.Add(p.token, kPush, 0, s.qd);
+    RecycleCopy(std::move(p.data));
+    s.pushes.pop_front();
+  }
+  return true;
 }
 
 bool Engine::Progress(Socket& s) {
@@ -300,7 +349,7 @@ int Engine::WaitKernel(epoll_event* events, int max, double timeout_ms) {
   return epoll_wait(epfd_, events, max, ms > 2147483647.0 ? 2147483647 : static_cast<int>(ms));
 }
 
-void Engine::PollKernel(double timeout_ms, bool spin) {
+void Engine::PollKernel(double timeout_ms, int64_t spin_ns) {
   if (!deferred_.empty()) {
     std::vector<uint32_t> again;
     again.swap(deferred_);
@@ -314,10 +363,11 @@ void Engine::PollKernel(double timeout_ms, bool spin) {
   if (records_.Full()) return;
   if (records_.Count() > 0 || !deferred_.empty()) timeout_ms = 0;
   epoll_event events[kMaxEvents];
-  if (spin && timeout_ms <= 0 && records_.Count() == 0) {
-    // waitSync busy-polls: spin here rather than across the JS boundary, for
-    // a short while, until something completes.
-    const int64_t deadline = MonotonicNs() + kSpinBudgetNs;
+  if (spin_ns > 0 && timeout_ms <= 0 && records_.Count() == 0) {
+    // Busy-poll (waitSync, or an async wait right after a wake-up): spin here
+    // rather than across the JS boundary, for a short while, until something
+    // completes.
+    const int64_t deadline = MonotonicNs() + spin_ns;
     for (;;) {
       int n = epoll_wait(epfd_, events, kMaxEvents, 0);
       if (n > 0) Dispatch(events, n);

@@ -41,6 +41,8 @@ export interface EngineOptions {
   keepIntervalSeconds?: number;
   linger?: boolean;
   lingerSeconds?: number;
+  /** Busy-poll budget after a wake-up, in microseconds (0..1000; default 50). */
+  wakeSpinMicros?: number;
   /** Returns an uninitialized ArrayBuffer of SLAB_BYTES for the next slab (recv() fills it). */
   allocSlab?: () => ArrayBuffer;
 }

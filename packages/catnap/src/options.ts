@@ -10,6 +10,12 @@ export interface CatnapOptions {
   keepalive?: { idleMs?: number; intervalMs?: number } | false;
   /** SO_LINGER on every new TCP socket. */
   linger?: { seconds: number } | false;
+  /**
+   * Microseconds an async wait busy-polls after a wake-up when completions come
+   * in quick succession, while at most 4 sockets are open (default 50, at most
+   * 1000; 0 never spins).
+   */
+  wakeSpinMicros?: number;
 }
 
 /** Options from the YAML config's `catnap` and `tcp_socket_options` sections. */
@@ -17,6 +23,8 @@ export function optionsFromConfig(config: DemiConfig): CatnapOptions {
   const tcp = config.tcp_socket_options;
   const options: CatnapOptions = {};
   if (config.catnap?.pop_size !== undefined) options.popSize = config.catnap.pop_size;
+  if (config.catnap?.wake_spin_us !== undefined)
+    options.wakeSpinMicros = config.catnap.wake_spin_us;
   if (tcp?.nodelay !== undefined) options.nodelay = tcp.nodelay;
   if (tcp?.keepalive?.enabled) {
     options.keepalive = {
@@ -58,6 +66,8 @@ export function resolveOptions(options: CatnapOptions): { popSize: number; engin
     throw new DemiError('EINVAL', 'nodelay must be a boolean', { syscall: 'init' });
   }
   const engine: EngineOptions = { nodelay: options.nodelay ?? true };
+  if (options.wakeSpinMicros !== undefined)
+    engine.wakeSpinMicros = wholeNumber(options.wakeSpinMicros, 'wakeSpinMicros', 1000);
   if (options.keepalive) {
     engine.keepalive = true;
     engine.keepIdleSeconds = msToSeconds(

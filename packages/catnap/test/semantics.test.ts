@@ -247,6 +247,33 @@ describe('data path', () => {
     }
   });
 
+  it('queued pushes sent together (one sendmsg) complete in order, byte exact', async () => {
+    const c = await connectPair(env());
+    // The first push fills the socket buffers, so the rest queue and later go
+    // out several per system call; sizes straddle the batch's iovec limit.
+    const sizes = [
+      4 * 1024 * 1024,
+      ...Array.from({ length: 150 }, (_, i) => 1 + ((i * 7919) % 9000)),
+    ];
+    const chunks = sizes.map((n, i) => pattern(n, 500 + i));
+    const completed: number[] = [];
+    const pushes = chunks.map((chunk, i) =>
+      libos.wait(libos.push(c.clientQd, sgaOf(chunk))).then((r) => {
+        expect(r.opcode).toBe(Opcode.PUSH);
+        completed.push(i);
+      }),
+    );
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const received = await popExactly(libos, c.serverQd, total);
+    await Promise.all(pushes);
+    expect(completed).toEqual(sizes.map((_, i) => i));
+    let at = 0;
+    for (const chunk of chunks) {
+      expect(equalBytes(received.subarray(at, at + chunk.byteLength), chunk)).toBe(true);
+      at += chunk.byteLength;
+    }
+  });
+
   it('a multi-segment sga goes out as its segments in order', async () => {
     const c = await connectPair(env());
     const segments = Array.from({ length: 40 }, (_, i) => new TextEncoder().encode(`<${i}>`));

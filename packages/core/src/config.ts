@@ -101,7 +101,10 @@ export const configSchema = z
       .strict()
       .optional(),
     catnap: z
-      .object({ pop_size: positive.max(MAX_SGA_SIZE).optional() })
+      .object({
+        pop_size: positive.max(MAX_SGA_SIZE).optional(),
+        wake_spin_us: z.number().int().min(0).max(1000).optional(),
+      })
       .strict()
       .optional(),
     catmem: z
