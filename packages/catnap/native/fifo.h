@@ -16,6 +16,11 @@ class Fifo {
   bool empty() const { return head_ == items_.size(); }
   size_t size() const { return items_.size() - head_; }
   T& front() { return items_[head_]; }
+  // Oldest first, for walking the queue without taking from it.
+  typename std::vector<T>::iterator begin() {
+    return items_.begin() + static_cast<std::ptrdiff_t>(head_);
+  }
+  typename std::vector<T>::iterator end() { return items_.end(); }
   void push_back(T&& item) { items_.push_back(std::move(item)); }
   void push_back(const T& item) { items_.push_back(item); }
 
