@@ -1,10 +1,80 @@
 #include "slabs.h"
 
 #include <cerrno>
+#include <cstdlib>
 
 #include "args.h"
 
 namespace catnap {
+
+namespace {
+// Enough for a burst of pops in flight on a few busy connections; beyond it
+// dead slabs go back to malloc (and from there to the kernel).
+constexpr size_t kPooledSlabs = 32;
+}  // namespace
+
+class Slabs::Pool {
+ public:
+  ~Pool() {
+    for (void* block : free_) std::free(block);
+  }
+  void* Take() {
+    if (free_.empty()) return std::malloc(kSlabBytes);
+    void* block = free_.back();
+    free_.pop_back();
+    return block;
+  }
+  void Give(void* block) {
+    if (free_.size() < kPooledSlabs) {
+      free_.push_back(block);
+    } else {
+      std::free(block);
+    }
+  }
+
+ private:
+  std::vector<void*> free_;
+};
+
+namespace {
+// Runs on the JS thread when V8 collects a slab; the hint keeps the pool alive
+// even if the engine that made the slab is gone.
+void ReturnSlab(napi_env env, void* data, void* hint) {
+  auto* pool = static_cast<std::shared_ptr<Slabs::Pool>*>(hint);
+  (*pool)->Give(data);
+  delete pool;
+  int64_t ignored;
+  napi_adjust_external_memory(env, -static_cast<int64_t>(kSlabBytes), &ignored);
+}
+}  // namespace
+
+Napi::ArrayBuffer Slabs::FromPool(Napi::Env env) {
+  if (external_refused_) return Napi::ArrayBuffer();
+  if (!pool_) pool_ = std::make_shared<Pool>();
+  void* block = pool_->Take();
+  if (block == nullptr) return Napi::ArrayBuffer();
+  auto* hint = new std::shared_ptr<Pool>(pool_);
+  napi_value buffer;
+  if (napi_create_external_arraybuffer(env, block, kSlabBytes, ReturnSlab, hint, &buffer) !=
+      napi_ok) {
+    // Some runtimes (a V8 sandbox) allow no external memory: use the allocator.
+    external_refused_ = true;
+    delete hint;
+    pool_->Give(block);
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    return Napi::ArrayBuffer();
+  }
+  // Tell V8 what the slab holds, so it collects dead slabs as it would
+  // ArrayBuffers it allocated itself.
+  int64_t ignored;
+  napi_adjust_external_memory(env, static_cast<int64_t>(kSlabBytes), &ignored);
+  return Napi::ArrayBuffer(env, buffer);
+}
 
 Slabs::Space Slabs::Reserve(Napi::Env env, size_t want) {
   void* data = nullptr;
@@ -28,8 +98,8 @@ void Slabs::Commit(size_t used) {
 }
 
 void Slabs::Fresh(Napi::Env env) {
-  Napi::ArrayBuffer slab;
-  if (!allocate_.IsEmpty()) {
+  Napi::ArrayBuffer slab = FromPool(env);
+  if (slab.IsEmpty() && !allocate_.IsEmpty()) {
     Napi::Value made = allocate_.Call({});
     if (made.IsArrayBuffer() && made.As<Napi::ArrayBuffer>().ByteLength() == kSlabBytes) {
       slab = made.As<Napi::ArrayBuffer>();
@@ -54,6 +124,7 @@ void Slabs::Release() {
   retired_.clear();
   current_.Reset();
   allocate_.Reset();
+  pool_.reset();  // live slabs keep it until V8 collects them
 }
 
 }  // namespace catnap

@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -34,14 +35,22 @@ class Slabs {
   Napi::Value Lookup(Napi::Env env, double generation);
   void Release();
 
-  // Where fresh slabs come from: a JS function returning an uninitialized
-  // ArrayBuffer of kSlabBytes (Buffer.allocUnsafeSlow), which spares the
-  // zero-filling of every slab that recv() overwrites anyway.
+  // Where fresh slabs come from when the runtime refuses external ArrayBuffers:
+  // a JS function returning an uninitialized ArrayBuffer of kSlabBytes
+  // (Buffer.allocUnsafeSlow), which spares the zero-filling of every slab.
   void SetAllocator(Napi::Function allocate) { allocate_ = Napi::Persistent(allocate); }
+
+  // Memory of dead slabs kept for the next ones: its pages are already mapped,
+  // so a reused slab costs no page faults (a fresh 512 KiB block is mmap'd by
+  // malloc, faulted in page by page and unmapped again when freed).
+  class Pool;
 
  private:
   void Fresh(Napi::Env env);
+  Napi::ArrayBuffer FromPool(Napi::Env env);
 
+  std::shared_ptr<Pool> pool_;
+  bool external_refused_ = false;
   Napi::FunctionReference allocate_;
   Napi::Reference<Napi::ArrayBuffer> current_;
   double generation_ = 0;
