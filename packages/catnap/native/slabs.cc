@@ -11,6 +11,10 @@ namespace {
 // Enough for a burst of pops in flight on a few busy connections; beyond it
 // dead slabs go back to malloc (and from there to the kernel).
 constexpr size_t kPooledSlabs = 32;
+// Node runs the finalizers of external buffers from the event loop, never
+// during a long waitSync loop: past this many uncollected pool slabs, slabs
+// come from the allocator, whose memory V8 frees as it collects.
+constexpr size_t kMaxOutstandingSlabs = 128;
 }  // namespace
 
 class Slabs::Pool {
@@ -18,13 +22,21 @@ class Slabs::Pool {
   ~Pool() {
     for (void* block : free_) std::free(block);
   }
+  // Null when too many slabs await their finalizers, or malloc fails.
   void* Take() {
-    if (free_.empty()) return std::malloc(kSlabBytes);
-    void* block = free_.back();
-    free_.pop_back();
+    if (outstanding_ >= kMaxOutstandingSlabs) return nullptr;
+    void* block = nullptr;
+    if (free_.empty()) {
+      block = std::malloc(kSlabBytes);
+    } else {
+      block = free_.back();
+      free_.pop_back();
+    }
+    if (block != nullptr) outstanding_++;
     return block;
   }
   void Give(void* block) {
+    outstanding_--;
     if (free_.size() < kPooledSlabs) {
       free_.push_back(block);
     } else {
@@ -34,6 +46,7 @@ class Slabs::Pool {
 
  private:
   std::vector<void*> free_;
+  size_t outstanding_ = 0;
 };
 
 namespace {
