@@ -2,85 +2,26 @@
 // The tables of a saved run as Markdown, for the READMEs:
 //   node benchmarks/lib/markdown.mjs benchmarks/results/<date>.json
 import { readFileSync } from 'node:fs';
-import { addRatios, groupKind } from './table.mjs';
+import { addRatios, COLUMNS, groupKind } from './table.mjs';
 
-const us = (ns) =>
-  Number.isFinite(ns) ? (ns >= 100_000 ? (ns / 1000).toFixed(0) : (ns / 1000).toFixed(1)) : '-';
-const times = (x) => (x === undefined ? '-' : `${x.toFixed(2)}×`);
-const k = (r) => (r >= 10_000 ? `${Math.round(r / 1000)}k` : String(Math.round(r)));
-const bytes = (b) =>
-  Number.isFinite(b) ? (Math.abs(b) >= 10_000 ? `${(b / 1024).toFixed(1)}k` : b.toFixed(0)) : '-';
+/** Columns the terminal shows that the READMEs leave out. */
+const OMIT = new Set(['round trips/s', 'runs MB/s']);
 
-const KINDS = {
-  rtt: {
-    header: [
-      'group',
-      'row',
-      'p50 µs',
-      'p99 µs',
-      'p99.9 µs',
-      'CPU µs/rt client+server',
-      'p50 vs node:net',
-      'p50 vs floor',
-    ],
-    cells: (r) => [
-      us(r.p50Ns),
-      us(r.p99Ns),
-      us(r.p999Ns),
-      r.cpuClientNs === undefined && r.cpuServerNs === undefined
-        ? '-'
-        : `${us(r.cpuClientNs)} + ${us(r.cpuServerNs)}`,
-      times(r.ratioBaseline),
-      times(r.ratioFloor),
-    ],
-  },
-  bulk: {
-    header: ['group', 'row', 'MB/s', 'vs node:net'],
-    cells: (r) => [r.MBps.toFixed(0), times(r.ratioBaseline)],
-  },
-  scaling: {
-    header: [
-      'group',
-      'row',
-      'clients',
-      'messages/s',
-      'server RSS MiB',
-      'bytes/conn',
-      'server CPU µs/msg',
-      'vs node:net',
-    ],
-    cells: (r) => [
-      r.clients ?? '-',
-      k(r.msgsPerSec),
-      Number.isFinite(r.serverRssBytes) ? (r.serverRssBytes / 2 ** 20).toFixed(0) : '-',
-      bytes(r.bytesPerConnection),
-      us(r.serverCpuNsPerMsg),
-      times(r.ratioBaseline),
-    ],
-  },
-  memory: {
-    header: [
-      'group',
-      'row',
-      'connections',
-      'bytes/conn',
-      'JS heap',
-      'heap reserve',
-      'buffers',
-      'native',
-      'vs node:net',
-    ],
-    cells: (r) => [
-      r.clients ?? '-',
-      bytes(r.idleBytesPerConnection),
-      bytes(r.breakdown?.jsHeapBytes),
-      bytes(r.breakdown?.heapReserveBytes),
-      bytes(r.breakdown?.buffersBytes),
-      bytes(r.breakdown?.nativeBytes),
-      times(r.ratioBaseline),
-    ],
-  },
-};
+/** The terminal's columns (table.mjs), less those. */
+const KINDS = Object.fromEntries(
+  Object.entries(COLUMNS)
+    .filter(([kind]) => kind !== 'modules')
+    .map(([kind, { header, cells }]) => {
+      const keep = header.map((h) => !OMIT.has(h));
+      return [
+        kind,
+        {
+          header: header.filter((_, i) => keep[i]),
+          cells: (r) => cells(r).filter((_, i) => keep[i + 2]),
+        },
+      ];
+    }),
+);
 
 export function markdown(rows) {
   const groups = addRatios(rows.filter((r) => r.group !== 'modules'));

@@ -54,7 +54,8 @@ export function addRatios(results) {
   return groups;
 }
 
-const COLUMNS = {
+/** Per kind of workload: its title, header and how a measured row fills the cells after group and row. */
+export const COLUMNS = {
   rtt: {
     title: 'Ping-pong round trips (lower is better)',
     header: [
@@ -138,7 +139,7 @@ const COLUMNS = {
 
 function cpu(r) {
   if (r.cpuClientNs === undefined && r.cpuServerNs === undefined) return '-';
-  return `${us(r.cpuClientNs)}+${us(r.cpuServerNs)}`;
+  return `${us(r.cpuClientNs)} + ${us(r.cpuServerNs)}`;
 }
 
 /** Formats one table for a kind; undefined when no group has that kind. */
