@@ -30,6 +30,8 @@ const SPIN_BEFORE_BLOCKING_MS = 0.2;
 const SYNC_BLOCK_MS = 1;
 /** How long one slice of polling may hold the event loop in a polled backend. */
 const POLL_SLICE_MS = 0.5;
+/** How long async waits may hand out ready results before the event loop must turn. */
+const READY_SLICE_MS = 2;
 const PIPE_NAME = /^[A-Za-z0-9._:-]{1,200}$/;
 
 /**
@@ -50,6 +52,8 @@ export abstract class BaseLibOS implements LibOS {
   #timerDue = 0;
   #timerHolds = false;
   #sliceScheduled = false;
+  /** When async waits started handing out ready results with the event loop not turning since (-1: it has). */
+  #readySince = -1;
   #closed = false;
 
   constructor() {
@@ -374,13 +378,13 @@ export abstract class BaseLibOS implements LibOS {
     try {
       const timeout = assertTimeout(timeoutMs, 'wait');
       const ready = this.#takeChecked(qt, 'wait');
-      if (ready !== undefined) return Promise.resolve(ready);
+      if (ready !== undefined) return this.#handOut(ready);
       if (this.pollBeforeSleep) {
         this.poll(0, false);
         const afterPoll = this.tokens.take(qt);
         if (afterPoll !== undefined) {
           this.#armTimer();
-          return Promise.resolve(afterPoll);
+          return this.#handOut(afterPoll);
         }
       }
       return this.#sleepOn([qt], timeout, true) as Promise<QResult>;
@@ -394,13 +398,13 @@ export abstract class BaseLibOS implements LibOS {
       const timeout = assertTimeout(timeoutMs, 'wait');
       assertTokenList(qts, timeout, 'wait');
       const ready = this.#scan(qts, 'wait');
-      if (ready !== undefined) return Promise.resolve(ready);
+      if (ready !== undefined) return this.#handOut(ready);
       if (this.pollBeforeSleep) {
         this.poll(0, false);
         const afterPoll = this.#takeFirst(qts);
         if (afterPoll !== undefined) {
           this.#armTimer();
-          return Promise.resolve(afterPoll);
+          return this.#handOut(afterPoll);
         }
       }
       return this.#sleepOn(qts, timeout, false) as Promise<WaitAnyResult>;
@@ -408,6 +412,27 @@ export abstract class BaseLibOS implements LibOS {
       return Promise.reject(err);
     }
   }
+
+  /**
+   * Resolves an async wait whose result is ready now. A loop awaiting waits that
+   * are always ready would never return to the event loop, starving timers, I/O
+   * and signals: once such hand-outs have gone on for READY_SLICE_MS without the
+   * loop turning, the next result is handed out from setImmediate instead.
+   */
+  #handOut<T>(result: T): Promise<T> {
+    if (this.#readySince < 0) {
+      this.#readySince = performance.now();
+      // Runs once the loop reaches its check phase, i.e. the chain has yielded.
+      setImmediate(this.#loopTurned);
+      return Promise.resolve(result);
+    }
+    if (performance.now() - this.#readySince < READY_SLICE_MS) return Promise.resolve(result);
+    return new Promise((resolve) => setImmediate(resolve, result));
+  }
+
+  readonly #loopTurned = (): void => {
+    this.#readySince = -1;
+  };
 
   /**
    * Registers one async waiter on `qts` and sleeps until one completes or the
@@ -461,7 +486,7 @@ export abstract class BaseLibOS implements LibOS {
       const ready = this.tokens.takeUnclaimed(n);
       if (ready.length > 0) {
         this.#armTimer();
-        return Promise.resolve(ready);
+        return this.#handOut(ready);
       }
       return new Promise<QResult[]>((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined;

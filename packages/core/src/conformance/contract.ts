@@ -339,6 +339,31 @@ export const contractScenarios: Scenario[] = [
     },
   },
   {
+    name: 'rule: a loop of async waits that are always ready still lets timers run',
+    needs: ['tcp', 'pipe'],
+    async run(env, caps) {
+      const ch = await openChannel(env, caps);
+      let fired = false;
+      const timer = setTimeout(() => {
+        fired = true;
+      }, 1);
+      // One byte each way per round: on most LibOSes both waits are ready at once,
+      // so without the engine's slices this loop would hold the event loop to the end.
+      const until = performance.now() + 2_000;
+      let pushed = 0;
+      let popped = 0;
+      while (!fired && performance.now() < until) {
+        await ok(ch.a, ch.a.push(ch.aQd, sgaOf('x')), Opcode.PUSH);
+        pushed++;
+        popped += bytes((await ok(ch.b, ch.b.pop(ch.bQd), Opcode.POP)).sga).byteLength;
+      }
+      clearTimeout(timer);
+      expect(fired).toBe(true);
+      await popExactly(ch.b, ch.bQd, pushed - popped);
+      ch.close();
+    },
+  },
+  {
     name: 'shutdown() completes every pending operation ECANCELED; then every call is EBADF',
     needs: ['tcp', 'pipe'],
     async run(env, caps) {
