@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { cpuNs } from './proc.mjs';
 
 const READY_TIMEOUT_MS = 20_000;
+/** How long a client stopped with SIGTERM has to clean up before SIGKILL. */
+const KILL_GRACE_MS = 5_000;
 
 /** Starts a server child; resolves with what it printed after `ready` and a stop function. */
 export function startServer(command, args, options = {}) {
@@ -115,7 +117,7 @@ function cpuPerRoundTrip(marks, iterations) {
  * Runs a child to completion and resolves with its stdout. Its stderr lines
  * `progress <0..1>` go to ctx.progress (and options.onProgress(fraction, child)),
  * `mark <name>` lines to options.onMark(name, child); anything else is kept for
- * the error message. The child is killed when ctx.signal aborts.
+ * the error message. The child is stopped (SIGTERM, then SIGKILL) when ctx.signal aborts.
  */
 export function runChild(command, args, ctx, options = {}) {
   return new Promise((resolve, reject) => {
@@ -126,7 +128,11 @@ export function runChild(command, args, ctx, options = {}) {
     let out = '';
     let err = '';
     let pending = '';
-    const onAbort = () => child.kill('SIGKILL');
+    // SIGTERM first, so a client on shared memory can remove its segments.
+    const onAbort = () => {
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS).unref();
+    };
     ctx.signal?.addEventListener('abort', onAbort);
     child.stdout?.on('data', (chunk) => (out += String(chunk)));
     child.stderr.on('data', (chunk) => {

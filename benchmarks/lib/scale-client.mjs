@@ -108,6 +108,8 @@ async function fail(err) {
   await cleanUp().catch(() => {});
   process.exit(1);
 }
+// The runner stops a stalled client with SIGTERM: clean up on the way out.
+process.on('SIGTERM', () => fail(new Error('stopped (SIGTERM)')));
 
 /**
  * Returns a function to call at each connection's first echo; the last call
