@@ -9,6 +9,7 @@ import {
   Opcode,
   type QDesc,
   type QResult,
+  type QToken,
   SO_KEEPALIVE,
   SO_LINGER,
   SOCK_STREAM,
@@ -84,7 +85,8 @@ export class Socket extends Duplex {
   #inflight = 0;
   #pushes = 0;
   /** A write callback held back because too much is in flight. */
-  #held: { cb: (err?: Error | null) => void; bytes: number } | undefined;
+  /** `until`: the push whose completion releases it, when its bytes are the caller's. */
+  #held: { cb: (err?: Error | null) => void; bytes: number; until?: QToken } | undefined;
   /** What _final runs once every push has completed. */
   #whenIdle: (() => void) | undefined;
   /** Work queued until the connection is up (writes, end). */
@@ -319,11 +321,14 @@ export class Socket extends Duplex {
     }
     const libos = this.#libos!;
     // A write's callback tells the caller it may reuse its buffer. When the
-    // callback comes before the push completes (to keep up to
+    // callback may come before the push completes (to keep up to
     // writableHighWaterMark bytes moving), the LibOS must own bytes of its own:
-    // the contract lets it read the caller's until then.
+    // the contract lets it read the caller's until then. Writes up to the mark
+    // are copied; a larger one is pushed as it is and called back only once its
+    // own push completes.
     const early = this.#inflight + bytes <= this.writableHighWaterMark;
-    const owned = early ? [copyOf(segments, bytes)] : segments;
+    const copied = bytes <= this.writableHighWaterMark;
+    const owned = copied ? [copyOf(segments, bytes)] : segments;
     let qt: number;
     try {
       qt = libos.push(this.#qd, { segments: owned });
@@ -334,18 +339,18 @@ export class Socket extends Duplex {
     this.#inflight += bytes;
     this.#pushes++;
     this.#touch();
-    whenDone(libos, qt, (r) => this.#afterPush(r, bytes));
+    whenDone(libos, qt, (r) => this.#afterPush(r, bytes, qt));
     // The stream's own buffer holds further writes while this callback is held,
     // so write() returns false once about writableHighWaterMark bytes wait.
     if (early) {
       this.#dispatched += bytes;
       cb();
     } else {
-      this.#held = { cb, bytes };
+      this.#held = { cb, bytes, until: copied ? undefined : qt };
     }
   }
 
-  #afterPush(r: QResult, bytes: number): void {
+  #afterPush(r: QResult, bytes: number, qt: QToken): void {
     this.#inflight -= bytes;
     this.#pushes--;
     if (r.opcode !== Opcode.PUSH) {
@@ -354,8 +359,11 @@ export class Socket extends Duplex {
       return;
     }
     this.#touch();
-    if (this.#held !== undefined && this.#inflight <= this.writableHighWaterMark) {
-      const held = this.#held;
+    const held = this.#held;
+    if (
+      held !== undefined &&
+      (held.until === undefined ? this.#inflight <= this.writableHighWaterMark : held.until === qt)
+    ) {
       this.#held = undefined;
       this.#dispatched += held.bytes;
       held.cb();

@@ -172,42 +172,48 @@ describe.each(LIBOSES)('@demi/net on %s', (name) => {
     await closeServer(server);
   });
 
-  it('a buffer reused in its write callback does not change the bytes sent', async () => {
-    // The contract lets a LibOS read a pushed buffer until the push completes;
-    // a write's callback may come earlier, so the bytes pushed must be a copy.
-    const pushed: Uint8Array[] = [];
-    const push = libos.push.bind(libos);
-    libos.push = (qd, sga) => {
-      pushed.push(...sga.segments);
-      return push(qd, sga);
-    };
-    const server = net.createServer();
-    const received = new Promise<Buffer>((resolve) =>
-      server.once('connection', (s: Socket) => resolve(collect(s))),
-    );
-    const port = await listen(server);
-    const client = net.connect(port, '127.0.0.1');
-    await once(client, 'connect');
-    const caller = Buffer.alloc(4096);
-    const rounds = 64;
-    const expected: Buffer[] = [];
-    for (let i = 0; i < rounds; i++) {
-      caller.fill(i);
-      expected.push(Buffer.from(caller));
-      const calledBack = new Promise<void>((resolve) => client.write(caller, () => resolve()));
-      await calledBack;
-      // The caller takes its buffer back, as node:net allows once the callback ran.
-      caller.fill(0xff);
-    }
-    client.end();
-    try {
-      expect((await received).equals(Buffer.concat(expected))).toBe(true);
-      for (const seg of pushed) expect(seg.buffer).not.toBe(caller.buffer);
-    } finally {
-      libos.push = push;
-      await closeServer(server);
-    }
-  });
+  // Writes up to writableHighWaterMark (16 KiB) and larger ones take different paths.
+  it.each([4096, 40_000])(
+    'a buffer reused in its write callback does not change the bytes sent (%i-byte writes)',
+    async (size) => {
+      // The contract lets a LibOS read a pushed buffer until the push completes;
+      // a write's callback may come earlier, so the bytes pushed must be a copy.
+      const pushed: Uint8Array[] = [];
+      const push = libos.push.bind(libos);
+      libos.push = (qd, sga) => {
+        pushed.push(...sga.segments);
+        return push(qd, sga);
+      };
+      const server = net.createServer();
+      const received = new Promise<Buffer>((resolve) =>
+        server.once('connection', (s: Socket) => resolve(collect(s))),
+      );
+      const port = await listen(server);
+      const client = net.connect(port, '127.0.0.1');
+      await once(client, 'connect');
+      const caller = Buffer.alloc(size);
+      const rounds = 64;
+      const expected: Buffer[] = [];
+      for (let i = 0; i < rounds; i++) {
+        caller.fill(i);
+        expected.push(Buffer.from(caller));
+        const calledBack = new Promise<void>((resolve) => client.write(caller, () => resolve()));
+        await calledBack;
+        // The caller takes its buffer back, as node:net allows once the callback ran.
+        caller.fill(0xff);
+      }
+      client.end();
+      try {
+        expect((await received).equals(Buffer.concat(expected))).toBe(true);
+        // Small writes are pushed as copies; large ones are called back only after their push.
+        if (size <= client.writableHighWaterMark)
+          for (const seg of pushed) expect(seg.buffer).not.toBe(caller.buffer);
+      } finally {
+        libos.push = push;
+        await closeServer(server);
+      }
+    },
+  );
 
   it('end() sends everything written, then the peer reads end of file', async () => {
     const server = net.createServer();
