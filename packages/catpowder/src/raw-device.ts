@@ -1,4 +1,4 @@
-import { CheckedDevice, type DeviceOffloads } from '@demi/inetstack';
+import { CheckedDevice, copyParts, type DeviceOffloads } from '@demi/inetstack';
 import { loadAddon, type NativeDevice, toDemiError } from './native.js';
 import { type RawDeviceOptions, validateOptions } from './options.js';
 
@@ -116,19 +116,36 @@ export class RawDevice extends CheckedDevice {
   }
 
   protected queueFrame(frame: Uint8Array): boolean {
-    const len = frame.byteLength;
+    const i = this.#freeSlot();
+    if (i < 0) return false;
+    this.#txData.set(frame, i * this.#txSlotSize);
+    this.#txLens[i] = frame.byteLength;
+    return true;
+  }
+
+  /** The parts go straight into the transmit slot: no assembled copy of the frame. */
+  protected override queueFrameParts(
+    head: Uint8Array,
+    body: Uint8Array,
+    rest: Uint8Array | undefined,
+  ): boolean {
+    const i = this.#freeSlot();
+    if (i < 0) return false;
+    this.#txLens[i] = copyParts(this.#txData, i * this.#txSlotSize, head, body, rest);
+    return true;
+  }
+
+  /** Takes the next transmit slot, flushing once when all are queued; -1 when the kernel's queue stays full. */
+  #freeSlot(): number {
     if (this.#txCount === this.#slots) {
       this.flushFrames();
       // The kernel's queue is still full: refused, as a full NIC queue drops.
       if (this.#txCount === this.#slots) {
         this.#txRefused++;
-        return false;
+        return -1;
       }
     }
-    const i = this.#txCount++;
-    this.#txData.set(frame, i * this.#txSlotSize);
-    this.#txLens[i] = len;
-    return true;
+    return this.#txCount++;
   }
 
   protected flushFrames(): void {

@@ -1,6 +1,7 @@
 import { SeededRandom } from '../util/random.js';
 import { systemClock } from './clock.js';
 import type { Clock, DeviceOffloads, FrameDevice } from './device.js';
+import { FrameAssembler } from './frame-parts.js';
 
 /** Percentages are 0-100 and apply independently to every frame passing the wrapper. */
 export interface FaultOptions {
@@ -86,6 +87,7 @@ export class FaultDevice implements FrameDevice {
   #tokensAt: number;
   #onReadable: (() => void) | undefined;
   #wakeTimer: NodeJS.Timeout | undefined;
+  readonly #assembler = new FrameAssembler();
 
   constructor(inner: FrameDevice, options: FaultOptions = {}) {
     this.inner = inner;
@@ -187,6 +189,11 @@ export class FaultDevice implements FrameDevice {
     });
     this.#armWake();
     return ok;
+  }
+
+  /** Faults apply to whole frames: the parts are assembled and go through `send`. */
+  sendParts(head: Uint8Array, body: Uint8Array, rest?: Uint8Array): boolean {
+    return this.send(this.#assembler.assemble(head, body, rest));
   }
 
   flush(): void {

@@ -1,6 +1,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { systemClock } from './clock.js';
 import type { Clock, DeviceOffloads, FrameDevice } from './device.js';
+import { FrameAssembler } from './frame-parts.js';
 
 const LINKTYPE_ETHERNET = 1;
 
@@ -74,6 +75,7 @@ export class PcapWriter {
 export class PcapDevice implements FrameDevice {
   readonly inner: FrameDevice;
   readonly writer: PcapWriter;
+  readonly #assembler = new FrameAssembler();
 
   constructor(
     inner: FrameDevice,
@@ -109,6 +111,13 @@ export class PcapDevice implements FrameDevice {
   send(frame: Uint8Array): boolean {
     this.writer.write(frame);
     return this.inner.send(frame);
+  }
+
+  sendParts(head: Uint8Array, body: Uint8Array, rest?: Uint8Array): boolean {
+    if (this.inner.sendParts === undefined)
+      return this.send(this.#assembler.assemble(head, body, rest));
+    this.writer.write(this.#assembler.assemble(head, body, rest));
+    return this.inner.sendParts(head, body, rest);
   }
 
   flush(): void {
