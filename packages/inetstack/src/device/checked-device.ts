@@ -1,6 +1,6 @@
 import { DemiError, describe } from '@demi/core';
 import type { DeviceOffloads, FrameDevice } from './device.js';
-import { FrameAssembler, partsLength } from './frame-parts.js';
+import { checkParts, FrameAssembler, partsLength } from './frame-parts.js';
 
 /** An Ethernet header: destination, source, EtherType. */
 export const ETH_HEADER_BYTES = 14;
@@ -93,16 +93,7 @@ export abstract class CheckedDevice implements FrameDevice {
 
   sendParts(head: Uint8Array, body: Uint8Array, rest?: Uint8Array): boolean {
     this.live('send');
-    if (
-      !(head instanceof Uint8Array) ||
-      !(body instanceof Uint8Array) ||
-      (rest !== undefined && !(rest instanceof Uint8Array))
-    )
-      throw new DemiError(
-        'EINVAL',
-        `sendParts takes Uint8Array parts, got ${describe(head)}, ${describe(body)}, ${describe(rest)}`,
-        { syscall: 'send' },
-      );
+    checkParts(head, body, rest);
     this.#checkSize(partsLength(head, body, rest));
     return this.queueFrameParts(head, body, rest);
   }

@@ -4,7 +4,7 @@ export {
   ETH_HEADER_BYTES,
   ETH_OVERHEAD_BYTES,
 } from './checked-device.js';
-export { copyParts, FrameAssembler, partsLength } from './frame-parts.js';
+export { checkParts, copyParts, FrameAssembler, partsLength } from './frame-parts.js';
 export { ManualClock, systemClock } from './clock.js';
 export type { Clock, DeviceOffloads, FrameDevice } from './device.js';
 export { FaultDevice, type FaultOptions, type FaultStats } from './fault-device.js';
