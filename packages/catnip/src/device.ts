@@ -40,7 +40,10 @@ export interface CatnipPortInfo {
   trustedLink: boolean;
 }
 
-export type CatnipDeviceStats = NativePortStats;
+export type CatnipDeviceStats = NativePortStats & {
+  /** Frames the stack handed over in parts (sendParts), copied straight into a transmit slot. */
+  txFramesInParts: number;
+};
 
 /**
  * A DPDK ethdev port as a FrameDevice for @demi/inetstack. Frames cross
@@ -67,6 +70,7 @@ export class CatnipDevice extends CheckedDevice {
   #txCount = 0;
   /** Frames native code still holds because the driver's queue was full. */
   #queued = 0;
+  #txInParts = 0;
 
   /**
    * Starts DPDK's EAL (or joins it, if another instance in this process did)
@@ -164,6 +168,7 @@ export class CatnipDevice extends CheckedDevice {
     const at = this.#txSlots + this.#txCount * this.#slotSize;
     this.#u32[this.#txLens + this.#txCount] = copyParts(this.#u8, at, head, body, rest);
     this.#txCount++;
+    this.#txInParts++;
     return true;
   }
 
@@ -193,7 +198,7 @@ export class CatnipDevice extends CheckedDevice {
   /** Frames and bytes moved, and what was dropped where. */
   stats(): CatnipDeviceStats {
     this.live('stats');
-    return this.#native.stats();
+    return { ...this.#native.stats(), txFramesInParts: this.#txInParts };
   }
 
   /** Whether the link is up (a memif link is up once its peer connected). */

@@ -16,6 +16,8 @@ export interface RawDeviceStats {
   txDropped: number;
   /** Frames sent whole for the kernel to segment (segmentation offload). */
   txOffloadFrames: number;
+  /** Frames the stack handed over in parts (sendParts), copied straight into a transmit slot. */
+  txFramesInParts: number;
   /** Frames the kernel dropped because the receive ring was full. */
   kernelDrops: number;
   lastTxError: string | null;
@@ -48,6 +50,7 @@ export class RawDevice extends CheckedDevice {
   #txCount = 0;
   /** Frames refused because the kernel's queue stayed full (counted as drops). */
   #txRefused = 0;
+  #txInParts = 0;
 
   constructor(options: RawDeviceOptions) {
     super();
@@ -132,6 +135,7 @@ export class RawDevice extends CheckedDevice {
     const i = this.#freeSlot();
     if (i < 0) return false;
     this.#txLens[i] = copyParts(this.#txData, i * this.#txSlotSize, head, body, rest);
+    this.#txInParts++;
     return true;
   }
 
@@ -180,7 +184,7 @@ export class RawDevice extends CheckedDevice {
   stats(): RawDeviceStats {
     this.live('stats');
     const s = this.#native.stats();
-    return { ...s, txDropped: s.txDropped + this.#txRefused };
+    return { ...s, txDropped: s.txDropped + this.#txRefused, txFramesInParts: this.#txInParts };
   }
 
   protected closeDevice(): void {

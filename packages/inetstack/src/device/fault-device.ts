@@ -191,9 +191,23 @@ export class FaultDevice implements FrameDevice {
     return ok;
   }
 
-  /** Faults apply to whole frames: the parts are assembled and go through `send`. */
+  /**
+   * Faults are decided on the assembled frame; one that passes unchanged goes on
+   * in its parts (so the inner device's own sendParts runs under loss too), and
+   * a corrupted, duplicated or held copy as a whole frame.
+   */
   sendParts(head: Uint8Array, body: Uint8Array, rest?: Uint8Array): boolean {
-    return this.send(this.#assembler.assemble(head, body, rest));
+    const frame = this.#assembler.assemble(head, body, rest);
+    const inner = this.inner;
+    if (inner.sendParts === undefined) return this.send(frame);
+    this.#releaseDue(true, undefined);
+    if (this.#o.direction === 'rx') return inner.sendParts(head, body, rest);
+    let ok = true;
+    this.#apply(frame, true, (f) => {
+      ok = (f === frame ? inner.sendParts!(head, body, rest) : inner.send(f)) && ok;
+    });
+    this.#armWake();
+    return ok;
   }
 
   flush(): void {
