@@ -12,11 +12,10 @@ export const ETH_OVERHEAD_BYTES = 18;
  * catpowder's raw sockets, catnip's DPDK ports) extends this and implements
  * only the moving of frames. The rules:
  *
- * - `send` (and `sendParts`, for the whole frame) of something that is not a
- *   Uint8Array is EINVAL; of a frame shorter
- *   than an Ethernet header or longer than the device carries (`mtu` + 18, or
- *   `offloads.tso` + 14 when larger; less if its buffers are smaller) is
- *   EMSGSIZE. A full queue is `false`.
+ * - `send` (and `sendParts`, for the frame its parts make) of something that is
+ *   not a Uint8Array is EINVAL; of a frame shorter than an Ethernet header or
+ *   longer than the device carries (`mtu` + 18, or `offloads.tso` + 14 when
+ *   larger; less if its buffers are smaller) is EMSGSIZE. A full queue is `false`.
  * - After `close`, `receive`, `send`, `sendParts`, `flush` and `setWakeup(fn)` are EBADF;
  *   `close` again and `setWakeup(undefined)` do nothing.
  * - `receive` called from inside its own callback is EBUSY: the frames being
@@ -30,6 +29,7 @@ export abstract class CheckedDevice implements FrameDevice {
   protected abstract readonly deviceName: string;
   #closed = false;
   #receiving = false;
+  readonly #assembler = new FrameAssembler();
 
   /** The largest frame this device carries: a segmentation-offload frame when it offers that. */
   protected maxFrameBytes(): number {
@@ -39,7 +39,6 @@ export abstract class CheckedDevice implements FrameDevice {
   protected abstract receiveFrames(onFrame: (frame: Uint8Array) => void): number;
   /** Copies a frame of a valid size into the send queue; false when the queue is full. */
   protected abstract queueFrame(frame: Uint8Array): boolean;
-  readonly #assembler = new FrameAssembler();
   /**
    * Copies a frame given in parts (of a valid total size) into the send queue.
    * This default assembles it and calls `queueFrame`; devices with their own
