@@ -1,5 +1,5 @@
 import { DemiError } from '@demi/core';
-import { CheckedDevice, type DeviceOffloads, ETH_OVERHEAD_BYTES } from '@demi/inetstack';
+import { CheckedDevice, copyParts, type DeviceOffloads, ETH_OVERHEAD_BYTES } from '@demi/inetstack';
 import { toDemiError } from './errors.js';
 import { loadDpdk, type NativePort, type NativePortInfo, type NativePortStats } from './native.js';
 import { type CatnipDeviceOptions, ealArgv, validateOptions } from './options.js';
@@ -40,7 +40,10 @@ export interface CatnipPortInfo {
   trustedLink: boolean;
 }
 
-export type CatnipDeviceStats = NativePortStats;
+export type CatnipDeviceStats = NativePortStats & {
+  /** Frames the stack handed over in parts (sendParts), copied straight into a transmit slot. */
+  txFramesInParts: number;
+};
 
 /**
  * A DPDK ethdev port as a FrameDevice for @demi/inetstack. Frames cross
@@ -67,6 +70,7 @@ export class CatnipDevice extends CheckedDevice {
   #txCount = 0;
   /** Frames native code still holds because the driver's queue was full. */
   #queued = 0;
+  #txInParts = 0;
 
   /**
    * Starts DPDK's EAL (or joins it, if another instance in this process did)
@@ -147,15 +151,34 @@ export class CatnipDevice extends CheckedDevice {
   }
 
   protected queueFrame(frame: Uint8Array): boolean {
-    const len = frame.byteLength;
+    if (!this.#roomForOne()) return false;
+    this.#u8.set(frame, this.#txSlots + this.#txCount * this.#slotSize);
+    this.#u32[this.#txLens + this.#txCount] = frame.byteLength;
+    this.#txCount++;
+    return true;
+  }
+
+  /** The parts go straight into the transmit slot: no assembled copy of the frame. */
+  protected override queueFrameParts(
+    head: Uint8Array,
+    body: Uint8Array,
+    rest: Uint8Array | undefined,
+  ): boolean {
+    if (!this.#roomForOne()) return false;
+    const at = this.#txSlots + this.#txCount * this.#slotSize;
+    this.#u32[this.#txLens + this.#txCount] = copyParts(this.#u8, at, head, body, rest);
+    this.#txCount++;
+    this.#txInParts++;
+    return true;
+  }
+
+  /** Makes room for one more frame (flushing when the slots are full); false when the driver's queue stays full. */
+  #roomForOne(): boolean {
     if (this.#txCount === this.#txSlotCount) this.flushFrames();
     if (this.#queued > this.#txQueueLimit) {
       this.flushFrames();
       if (this.#queued > this.#txQueueLimit) return false;
     }
-    this.#u8.set(frame, this.#txSlots + this.#txCount * this.#slotSize);
-    this.#u32[this.#txLens + this.#txCount] = len;
-    this.#txCount++;
     return true;
   }
 
@@ -175,7 +198,7 @@ export class CatnipDevice extends CheckedDevice {
   /** Frames and bytes moved, and what was dropped where. */
   stats(): CatnipDeviceStats {
     this.live('stats');
-    return this.#native.stats();
+    return { ...this.#native.stats(), txFramesInParts: this.#txInParts };
   }
 
   /** Whether the link is up (a memif link is up once its peer connected). */

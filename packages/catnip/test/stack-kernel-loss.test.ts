@@ -6,7 +6,7 @@ import { FaultDevice } from '@demi/inetstack';
 import { failOnInternalErrors } from '@demi/inetstack/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { useNetnsPair } from '../../../tools/netns/vitest.mjs';
-import { CatnipLibOS } from '../src/index.js';
+import { type CatnipDevice, CatnipLibOS } from '../src/index.js';
 import { missingNetnsDpdk } from './helpers.js';
 import { kernelScenarios } from './kernel-scenarios.js';
 
@@ -45,6 +45,12 @@ describePrivileged(
     it('dropped frames on the way (the faults were real)', () => {
       expect(faults.stats.dropped).toBeGreaterThan(100);
       expect(faults.stats.passed).toBeGreaterThan(100_000);
+    });
+    it('the port took the data segments in parts, straight into its transmit slots', () => {
+      // 100 MiB went up in segments of at most one MSS: all of them in parts.
+      expect((faults.inner as CatnipDevice).stats().txFramesInParts).toBeGreaterThan(
+        (100 * 2 ** 20) / 1460,
+      );
     });
   },
 );

@@ -40,5 +40,7 @@ const answer = await libos.wait(libos.pop(qd, 1), 60_000);
 if (answer.opcode !== Opcode.POP) throw new Error(`no answer: errno ${answer.ret}`);
 const ms = performance.now() - start;
 console.log(JSON.stringify({ mbps: (total * 8) / ms / 1000, ms }));
+// DEMI_BULK_STATS=1: the stack's counters on stderr, to see where a run lost time.
+if (process.env.DEMI_BULK_STATS === '1') console.error(JSON.stringify(libos.stats));
 libos.close(qd);
 await libos.shutdown();

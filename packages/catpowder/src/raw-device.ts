@@ -1,4 +1,4 @@
-import { CheckedDevice, type DeviceOffloads } from '@demi/inetstack';
+import { CheckedDevice, copyParts, type DeviceOffloads } from '@demi/inetstack';
 import { loadAddon, type NativeDevice, toDemiError } from './native.js';
 import { type RawDeviceOptions, validateOptions } from './options.js';
 
@@ -16,6 +16,8 @@ export interface RawDeviceStats {
   txDropped: number;
   /** Frames sent whole for the kernel to segment (segmentation offload). */
   txOffloadFrames: number;
+  /** Frames the stack handed over in parts (sendParts), copied straight into a transmit slot. */
+  txFramesInParts: number;
   /** Frames the kernel dropped because the receive ring was full. */
   kernelDrops: number;
   lastTxError: string | null;
@@ -48,6 +50,7 @@ export class RawDevice extends CheckedDevice {
   #txCount = 0;
   /** Frames refused because the kernel's queue stayed full (counted as drops). */
   #txRefused = 0;
+  #txInParts = 0;
 
   constructor(options: RawDeviceOptions) {
     super();
@@ -116,19 +119,37 @@ export class RawDevice extends CheckedDevice {
   }
 
   protected queueFrame(frame: Uint8Array): boolean {
-    const len = frame.byteLength;
+    const i = this.#freeSlot();
+    if (i < 0) return false;
+    this.#txData.set(frame, i * this.#txSlotSize);
+    this.#txLens[i] = frame.byteLength;
+    return true;
+  }
+
+  /** The parts go straight into the transmit slot: no assembled copy of the frame. */
+  protected override queueFrameParts(
+    head: Uint8Array,
+    body: Uint8Array,
+    rest: Uint8Array | undefined,
+  ): boolean {
+    const i = this.#freeSlot();
+    if (i < 0) return false;
+    this.#txLens[i] = copyParts(this.#txData, i * this.#txSlotSize, head, body, rest);
+    this.#txInParts++;
+    return true;
+  }
+
+  /** Takes the next transmit slot, flushing once when all are queued; -1 when the kernel's queue stays full. */
+  #freeSlot(): number {
     if (this.#txCount === this.#slots) {
       this.flushFrames();
       // The kernel's queue is still full: refused, as a full NIC queue drops.
       if (this.#txCount === this.#slots) {
         this.#txRefused++;
-        return false;
+        return -1;
       }
     }
-    const i = this.#txCount++;
-    this.#txData.set(frame, i * this.#txSlotSize);
-    this.#txLens[i] = len;
-    return true;
+    return this.#txCount++;
   }
 
   protected flushFrames(): void {
@@ -163,7 +184,7 @@ export class RawDevice extends CheckedDevice {
   stats(): RawDeviceStats {
     this.live('stats');
     const s = this.#native.stats();
-    return { ...s, txDropped: s.txDropped + this.#txRefused };
+    return { ...s, txDropped: s.txDropped + this.#txRefused, txFramesInParts: this.#txInParts };
   }
 
   protected closeDevice(): void {

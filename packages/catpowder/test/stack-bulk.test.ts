@@ -207,6 +207,9 @@ for (const c of CASES) {
         if (c.offload) expect(offloaded).toBeGreaterThan(0);
         else expect(offloaded).toBe(0);
         expect(cp.libos.stack.stats.tcpOffloadSegments > 0).toBe(c.offload);
+        // The data went to the device in parts (headers, then the payload from the send
+        // buffer), copied once into its transmit slots: behind the fault injector too.
+        expect(cp.device.stats().txFramesInParts).toBeGreaterThan(c.up / 65536);
       });
 
       it(`${c.down / MiB} MiB from the kernel to the stack arrive byte-exact`, async () => {

@@ -1,5 +1,6 @@
 import { DemiError, describe } from '@demi/core';
 import type { DeviceOffloads, FrameDevice } from './device.js';
+import { checkParts, FrameAssembler, partsLength } from './frame-parts.js';
 
 /** An Ethernet header: destination, source, EtherType. */
 export const ETH_HEADER_BYTES = 14;
@@ -11,11 +12,11 @@ export const ETH_OVERHEAD_BYTES = 18;
  * catpowder's raw sockets, catnip's DPDK ports) extends this and implements
  * only the moving of frames. The rules:
  *
- * - `send` of something that is not a Uint8Array is EINVAL; of a frame shorter
- *   than an Ethernet header or longer than the device carries (`mtu` + 18, or
- *   `offloads.tso` + 14 when larger; less if its buffers are smaller) is
- *   EMSGSIZE. A full queue is `false`.
- * - After `close`, `receive`, `send`, `flush` and `setWakeup(fn)` are EBADF;
+ * - `send` (and `sendParts`, for the frame its parts make) of something that is
+ *   not a Uint8Array is EINVAL; of a frame shorter than an Ethernet header or
+ *   longer than the device carries (`mtu` + 18, or `offloads.tso` + 14 when
+ *   larger; less if its buffers are smaller) is EMSGSIZE. A full queue is `false`.
+ * - After `close`, `receive`, `send`, `sendParts`, `flush` and `setWakeup(fn)` are EBADF;
  *   `close` again and `setWakeup(undefined)` do nothing.
  * - `receive` called from inside its own callback is EBUSY: the frames being
  *   handed out are views the inner call would overwrite.
@@ -28,6 +29,7 @@ export abstract class CheckedDevice implements FrameDevice {
   protected abstract readonly deviceName: string;
   #closed = false;
   #receiving = false;
+  readonly #assembler = new FrameAssembler();
 
   /** The largest frame this device carries: a segmentation-offload frame when it offers that. */
   protected maxFrameBytes(): number {
@@ -37,6 +39,18 @@ export abstract class CheckedDevice implements FrameDevice {
   protected abstract receiveFrames(onFrame: (frame: Uint8Array) => void): number;
   /** Copies a frame of a valid size into the send queue; false when the queue is full. */
   protected abstract queueFrame(frame: Uint8Array): boolean;
+  /**
+   * Copies a frame given in parts (of a valid total size) into the send queue.
+   * This default assembles it and calls `queueFrame`; devices with their own
+   * transmit slots copy the parts straight in.
+   */
+  protected queueFrameParts(
+    head: Uint8Array,
+    body: Uint8Array,
+    rest: Uint8Array | undefined,
+  ): boolean {
+    return this.queueFrame(this.#assembler.assemble(head, body, rest));
+  }
   protected abstract flushFrames(): void;
   protected abstract closeDevice(): void;
 
@@ -62,14 +76,25 @@ export abstract class CheckedDevice implements FrameDevice {
       throw new DemiError('EINVAL', `send takes a Uint8Array frame, got ${describe(frame)}`, {
         syscall: 'send',
       });
+    this.#checkSize(frame.byteLength);
+    return this.queueFrame(frame);
+  }
+
+  #checkSize(length: number): void {
     const max = this.maxFrameBytes();
-    if (frame.byteLength < ETH_HEADER_BYTES || frame.byteLength > max)
+    if (length < ETH_HEADER_BYTES || length > max)
       throw new DemiError(
         'EMSGSIZE',
-        `an Ethernet frame on ${this.deviceName} must be ${ETH_HEADER_BYTES}-${max} bytes (MTU ${this.mtu}), got ${frame.byteLength}`,
+        `an Ethernet frame on ${this.deviceName} must be ${ETH_HEADER_BYTES}-${max} bytes (MTU ${this.mtu}), got ${length}`,
         { syscall: 'send' },
       );
-    return this.queueFrame(frame);
+  }
+
+  sendParts(head: Uint8Array, body: Uint8Array, rest?: Uint8Array): boolean {
+    this.live('send');
+    checkParts(head, body, rest);
+    this.#checkSize(partsLength(head, body, rest));
+    return this.queueFrameParts(head, body, rest);
   }
 
   flush(): void {

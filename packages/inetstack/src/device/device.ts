@@ -25,6 +25,15 @@ export interface FrameDevice {
    */
   send(frame: Uint8Array): boolean;
 
+  /**
+   * Queues one frame given in pieces, `head` then `body` then `rest` (the
+   * stack's headers and the payload as it lies in a send buffer), copying each
+   * straight into the transmit queue: the stack then never assembles the frame
+   * itself. The same rules and result as `send` for the whole frame. Devices
+   * without it get the frame assembled and `send`.
+   */
+  sendParts?(head: Uint8Array, body: Uint8Array, rest?: Uint8Array): boolean;
+
   /** Sends everything queued: one native call for the whole batch. */
   flush(): void;
 

@@ -1,6 +1,7 @@
 import { SeededRandom } from '../util/random.js';
 import { systemClock } from './clock.js';
 import type { Clock, DeviceOffloads, FrameDevice } from './device.js';
+import { FrameAssembler } from './frame-parts.js';
 
 /** Percentages are 0-100 and apply independently to every frame passing the wrapper. */
 export interface FaultOptions {
@@ -86,6 +87,7 @@ export class FaultDevice implements FrameDevice {
   #tokensAt: number;
   #onReadable: (() => void) | undefined;
   #wakeTimer: NodeJS.Timeout | undefined;
+  readonly #assembler = new FrameAssembler();
 
   constructor(inner: FrameDevice, options: FaultOptions = {}) {
     this.inner = inner;
@@ -184,6 +186,25 @@ export class FaultDevice implements FrameDevice {
     let ok = true;
     this.#apply(frame, true, (f) => {
       ok = this.inner.send(f) && ok;
+    });
+    this.#armWake();
+    return ok;
+  }
+
+  /**
+   * Faults are decided on the assembled frame; one that passes unchanged goes on
+   * in its parts (so the inner device's own sendParts runs under loss too), and
+   * a corrupted, duplicated or held copy as a whole frame.
+   */
+  sendParts(head: Uint8Array, body: Uint8Array, rest?: Uint8Array): boolean {
+    const frame = this.#assembler.assemble(head, body, rest);
+    const inner = this.inner;
+    if (inner.sendParts === undefined) return this.send(frame);
+    this.#releaseDue(true, undefined);
+    if (this.#o.direction === 'rx') return inner.sendParts(head, body, rest);
+    let ok = true;
+    this.#apply(frame, true, (f) => {
+      ok = (f === frame ? inner.sendParts!(head, body, rest) : inner.send(f)) && ok;
     });
     this.#armWake();
     return ok;

@@ -1,6 +1,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { systemClock } from './clock.js';
 import type { Clock, DeviceOffloads, FrameDevice } from './device.js';
+import { FrameAssembler } from './frame-parts.js';
 
 const LINKTYPE_ETHERNET = 1;
 
@@ -74,6 +75,7 @@ export class PcapWriter {
 export class PcapDevice implements FrameDevice {
   readonly inner: FrameDevice;
   readonly writer: PcapWriter;
+  readonly #assembler = new FrameAssembler();
 
   constructor(
     inner: FrameDevice,
@@ -106,9 +108,19 @@ export class PcapDevice implements FrameDevice {
     });
   }
 
+  /** Records the frames the device took (a refused or invalid one is not on the wire). */
   send(frame: Uint8Array): boolean {
-    this.writer.write(frame);
-    return this.inner.send(frame);
+    const ok = this.inner.send(frame);
+    if (ok) this.writer.write(frame);
+    return ok;
+  }
+
+  sendParts(head: Uint8Array, body: Uint8Array, rest?: Uint8Array): boolean {
+    if (this.inner.sendParts === undefined)
+      return this.send(this.#assembler.assemble(head, body, rest));
+    const ok = this.inner.sendParts(head, body, rest);
+    if (ok) this.writer.write(this.#assembler.assemble(head, body, rest));
+    return ok;
   }
 
   flush(): void {

@@ -1,6 +1,6 @@
 import { ERRNO } from '@demi/core';
 import { TX_PENDING, type TxDone } from '../arp/arp-layer.js';
-import { IP_OFFSET, L4_OFFSET } from '../link/link-layer.js';
+import { IP_OFFSET, L4_OFFSET, placeParts } from '../link/link-layer.js';
 import type { InetStack } from '../stack/inet-stack.js';
 import { IPV4_BROADCAST, isMartian, MAC_BROADCAST, prefixMask } from '../util/addr.js';
 import {
@@ -160,6 +160,9 @@ export class Ipv4Layer {
     done?: TxDone,
     /** The peer's MAC as seen in its frames, used if ARP has no entry (a passive open's peer). */
     macHint?: Uint8Array,
+    /** The last bytes of the packet, when they are not in link.tx (see LinkLayer.transmit). */
+    body?: Uint8Array,
+    rest?: Uint8Array,
   ): number {
     const stack = this.stack;
     const b = stack.link.tx;
@@ -176,7 +179,7 @@ export class Ipv4Layer {
       df,
       !stack.device.offloads.txChecksum,
     );
-    return this.#route(dst, b, L4_OFFSET + l4Length, done, macHint);
+    return this.#route(dst, b, L4_OFFSET + l4Length, done, macHint, body, rest);
   }
 
   /**
@@ -235,23 +238,28 @@ export class Ipv4Layer {
     length: number,
     done: TxDone | undefined,
     macHint?: Uint8Array,
+    body?: Uint8Array,
+    rest?: Uint8Array,
   ): number {
     const stack = this.stack;
+    const link = stack.link;
     stack.stats.ipOut++;
-    if (dst === stack.config.ipv4) return stack.link.transmitIpv4(b, length, stack.config.mac);
-    if (this.isBroadcast(dst)) return stack.link.transmitIpv4(b, length, MAC_BROADCAST);
+    if (dst === stack.config.ipv4)
+      return link.transmitIpv4(b, length, stack.config.mac, body, rest);
+    if (this.isBroadcast(dst)) return link.transmitIpv4(b, length, MAC_BROADCAST, body, rest);
     const hop = this.nextHop(dst);
     if (hop === undefined) {
       stack.stats.ipNoRoute++;
       return ERRNO.EHOSTUNREACH;
     }
     const mac = stack.arp.lookup(hop);
-    if (mac !== undefined) return stack.link.transmitIpv4(b, length, mac);
+    if (mac !== undefined) return link.transmitIpv4(b, length, mac, body, rest);
     const reply = this.#replyMac(hop, macHint);
     if (reply !== undefined) {
       stack.stats.txToFrameSource++;
-      return stack.link.transmitIpv4(b, length, reply);
+      return link.transmitIpv4(b, length, reply, body, rest);
     }
+    if (body !== undefined) placeParts(b, length, body, rest);
     return stack.arp.enqueue(hop, b.slice(0, length), done);
   }
 

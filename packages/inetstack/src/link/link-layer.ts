@@ -1,4 +1,5 @@
 import { ERRNO } from '@demi/core';
+import { partsLength } from '../device/frame-parts.js';
 import type { InetStack } from '../stack/inet-stack.js';
 import { MAC_BROADCAST, macEquals } from '../util/addr.js';
 import { FrameQueue } from '../util/frame-queue.js';
@@ -9,6 +10,20 @@ import {
   EthernetView,
   emitEthernetHeader,
 } from '../wire/ethernet.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** Copies a frame's tail given in parts to its place in buf, so that buf[0, length) is the whole frame. */
+export function placeParts(
+  buf: Uint8Array,
+  length: number,
+  body: Uint8Array,
+  rest: Uint8Array | undefined,
+): void {
+  const at = length - partsLength(EMPTY, body, rest);
+  buf.set(body, at);
+  if (rest !== undefined) buf.set(rest, at + body.byteLength);
+}
 
 /** Where the IPv4 header and the transport header start in the transmit buffer. */
 export const IP_OFFSET = ETH_HEADER_LEN;
@@ -71,34 +86,67 @@ export class LinkLayer {
     return n;
   }
 
-  /** Writes the Ethernet header into buf[0..14) and sends buf[0, length). */
-  transmit(buf: Uint8Array, length: number, dstMac: Uint8Array, etherType: number): number {
+  /**
+   * Writes the Ethernet header into buf[0..14) and sends a frame of `length`
+   * bytes: buf[0, length), or, when `body` is given, buf[0, length - body -
+   * rest) followed by `body` and `rest` (a payload left where it lies, such as
+   * a send buffer). The device copies such parts straight into its queue when
+   * it can; otherwise they are placed in buf first.
+   */
+  transmit(
+    buf: Uint8Array,
+    length: number,
+    dstMac: Uint8Array,
+    etherType: number,
+    body?: Uint8Array,
+    rest?: Uint8Array,
+  ): number {
     emitEthernetHeader(buf, 0, dstMac, this.stack.config.mac, etherType);
-    if (macEquals(dstMac, 0, this.stack.config.mac)) {
+    const device = this.stack.device;
+    const local = macEquals(dstMac, 0, this.stack.config.mac);
+    if (body !== undefined && (local || device.sendParts === undefined)) {
+      placeParts(buf, length, body, rest);
+      body = rest = undefined;
+    }
+    if (local) {
       if (!this.#loopback.push(buf.slice(0, length))) return ERRNO.ENOBUFS;
       return 0;
     }
+    const frameLength = body === undefined ? length : length - partsLength(EMPTY, body, rest);
     let frame: Uint8Array;
-    if (buf === this.tx && length <= this.#viewsUpTo) {
-      frame = this.#views[length] ?? (this.#views[length] = this.tx.subarray(0, length));
+    if (buf === this.tx && frameLength <= this.#viewsUpTo) {
+      frame =
+        this.#views[frameLength] ?? (this.#views[frameLength] = this.tx.subarray(0, frameLength));
     } else if (buf === this.tx) {
-      frame = this.tx.subarray(0, length);
+      frame = this.tx.subarray(0, frameLength);
     } else {
-      frame = buf.byteLength === length ? buf : buf.subarray(0, length);
+      frame = buf.byteLength === frameLength ? buf : buf.subarray(0, frameLength);
     }
-    const device = this.stack.device;
     this.stack.stats.txFrames++;
-    if (device.send(frame)) return 0;
-    // A full queue: push the batch out and try once more, as a driver would.
-    device.flush();
-    if (device.send(frame)) return 0;
+    if (body === undefined) {
+      if (device.send(frame)) return 0;
+      // A full queue: push the batch out and try once more, as a driver would.
+      device.flush();
+      if (device.send(frame)) return 0;
+    } else {
+      this.stack.stats.txFramesInParts++;
+      if (device.sendParts!(frame, body, rest)) return 0;
+      device.flush();
+      if (device.sendParts!(frame, body, rest)) return 0;
+    }
     this.stack.stats.txDropped++;
     return ERRNO.ENOBUFS;
   }
 
-  /** Sends an IPv4 packet held at buf[14, length) to `dstMac`. */
-  transmitIpv4(buf: Uint8Array, length: number, dstMac: Uint8Array): number {
-    return this.transmit(buf, length, dstMac, ETHERTYPE_IPV4);
+  /** Sends an IPv4 packet held at buf[14, length) (its tail in `body` and `rest` when given) to `dstMac`. */
+  transmitIpv4(
+    buf: Uint8Array,
+    length: number,
+    dstMac: Uint8Array,
+    body?: Uint8Array,
+    rest?: Uint8Array,
+  ): number {
+    return this.transmit(buf, length, dstMac, ETHERTYPE_IPV4, body, rest);
   }
 
   transmitArp(buf: Uint8Array, length: number, dstMac: Uint8Array): number {

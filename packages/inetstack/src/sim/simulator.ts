@@ -15,6 +15,8 @@ export interface SimNodeOptions {
   /** Write this node's frames to a pcap file (or sink) for debugging. */
   pcap?: string | ((chunk: Uint8Array) => void);
   config?: Omit<StackConfigInput, 'ipv4' | 'mac'>;
+  /** Wraps the node's device (outermost), e.g. to hide methods a device may leave out. */
+  wrap?: (device: FrameDevice) => FrameDevice;
 }
 
 export interface SimNode {
@@ -59,6 +61,7 @@ export class Simulator {
     }
     if (options.pcap !== undefined)
       device = new PcapDevice(device, options.pcap, { clock: this.clock });
+    if (options.wrap !== undefined) device = options.wrap(device);
     const stack = new InetStack({
       device,
       clock: this.clock,

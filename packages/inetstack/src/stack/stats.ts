@@ -8,6 +8,8 @@ export function newStackStats() {
     rxUnknownProtocol: 0,
     txFrames: 0,
     txDropped: 0,
+    // Frames handed to the device in parts (headers, then the payload where it lies): no assembly copy.
+    txFramesInParts: 0,
     ipIn: 0,
     ipOut: 0,
     fragmentsSent: 0,

@@ -241,7 +241,21 @@ export function sendSegment(
     len = room;
     flags &= ~(TCP_FIN | TCP_PSH);
   }
-  if (len > 0) c.sndBuf.peek(seqSub(seq, c.sndBufSeq), b, L4_OFFSET + TCP_HEADER_LEN + optLen, len);
+  // With the checksum left to the device the payload need not pass through the transmit
+  // buffer: the device copies it straight from the send buffer (no full checksum to compute).
+  const mode = checksumMode(stack);
+  let body: Uint8Array | undefined;
+  let rest: Uint8Array | undefined;
+  if (len > 0) {
+    const offset = seqSub(seq, c.sndBufSeq);
+    if (mode === 'partial') {
+      body = c.sndBuf.view(offset, len);
+      if (body.byteLength < len)
+        rest = c.sndBuf.view(offset + body.byteLength, len - body.byteLength);
+    } else {
+      c.sndBuf.peek(offset, b, L4_OFFSET + TCP_HEADER_LEN + optLen, len);
+    }
+  }
   const window = windowField(c, syn);
   const ack = flags & TCP_ACK ? c.rcvNxt : 0;
   emitTcpHeader(
@@ -257,7 +271,7 @@ export function sendSegment(
     len,
     c.localIp,
     c.remoteIp,
-    checksumMode(stack),
+    mode,
   );
   stack.stats.tcpOut++;
   if (flags & TCP_ACK) {
@@ -266,7 +280,15 @@ export function sendSegment(
     c.segsSinceAck = 0;
     if (c.delackTimer.armed) stack.timers.cancel(c.delackTimer);
   }
-  stack.ipv4.output(c.remoteIp, IPPROTO_TCP, TCP_HEADER_LEN + optLen + len, c.arpDone, c.peerMac);
+  stack.ipv4.output(
+    c.remoteIp,
+    IPPROTO_TCP,
+    TCP_HEADER_LEN + optLen + len,
+    c.arpDone,
+    c.peerMac,
+    body,
+    rest,
+  );
   return len;
 }
 

@@ -120,6 +120,43 @@ export function runDeviceConformance(target: DeviceTarget): void {
       await awaitAnswer(env);
     });
 
+    it('a frame sent in parts goes out whole, the parts copied at once', async () => {
+      // Cut where no field is whole in one part: a peer answers only a frame assembled exactly.
+      const probe = arpProbe(env);
+      const head = probe.slice(0, 17);
+      const body = probe.slice(17, 31);
+      const rest = probe.slice(31);
+      expect(env.device.sendParts).toBeTypeOf('function');
+      expect(env.device.sendParts!(head, body, rest)).toBe(true);
+      head.fill(0);
+      body.fill(0);
+      rest.fill(0);
+      env.device.flush();
+      const answer = await awaitAnswer(env);
+      expect([...answer.subarray(0, 6)]).toEqual([...env.device.mac]);
+      // Two parts (no `rest`) too.
+      const again = arpProbe(env);
+      expect(env.device.sendParts!(again.subarray(0, 14), again.subarray(14))).toBe(true);
+      env.device.flush();
+      await awaitAnswer(env);
+    });
+
+    it('sendParts checks the whole frame: EMSGSIZE, EINVAL, then EBADF after close', () => {
+      const max = Math.max(env.device.mtu + 18, env.device.offloads.tso + 14);
+      const send = (h: unknown, b: unknown, r?: unknown) =>
+        code(() =>
+          env.device.sendParts!(h as Uint8Array, b as Uint8Array, r as Uint8Array | undefined),
+        );
+      expect(send(new Uint8Array(6), new Uint8Array(7))).toBe('EMSGSIZE');
+      expect(send(new Uint8Array(14), new Uint8Array(max - 14), new Uint8Array(1))).toBe(
+        'EMSGSIZE',
+      );
+      expect(send(new Uint8Array(14), 'payload')).toBe('EINVAL');
+      expect(send(new Uint8Array(14), new Uint8Array(20), [1, 2])).toBe('EINVAL');
+      env.device.close();
+      expect(send(new Uint8Array(14), new Uint8Array(28))).toBe('EBADF');
+    });
+
     it('receive from inside its own callback is EBUSY', async () => {
       env.device.send(arpProbe(env));
       env.device.flush();

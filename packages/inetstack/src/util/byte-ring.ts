@@ -83,6 +83,19 @@ export class ByteRing {
     }
   }
 
+  /**
+   * A view of `n` readable bytes starting `offset` past the read position, no
+   * copy: at most the bytes up to the ring's wrap (the caller asks again for
+   * the rest). Valid until the ring is next written or grows.
+   */
+  view(offset: number, n: number): Uint8Array {
+    if (offset < 0 || n < 0 || offset + n > this.#length)
+      throw new RangeError(`ring view [${offset}, ${offset + n}) beyond length ${this.#length}`);
+    const cap = this.#buf.byteLength;
+    const pos = (this.#head + offset) % cap;
+    return this.#buf.subarray(pos, pos + Math.min(n, cap - pos));
+  }
+
   /** Copies and consumes up to `n` bytes; returns how many. */
   read(dst: Uint8Array, at: number, n: number): number {
     const k = Math.min(n, this.#length);

@@ -1,6 +1,6 @@
 import type { FaultOptions } from '../../src/device/fault-device.js';
 import type { MemoryLinkOptions } from '../../src/device/memory-link.js';
-import { Simulator } from '../../src/sim/simulator.js';
+import { type SimNodeOptions, Simulator } from '../../src/sim/simulator.js';
 import type { StackConfigInput } from '../../src/stack/config.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
 import { parseIPv4 } from '../../src/util/addr.js';
@@ -15,6 +15,8 @@ export interface TransferOptions {
   pcap?: string;
   /** The link both stacks share (e.g. with segmentation offload). */
   link?: MemoryLinkOptions;
+  /** Wraps both nodes' devices (see SimNodeOptions.wrap). */
+  wrap?: SimNodeOptions['wrap'];
 }
 
 export interface TransferResult {
@@ -25,6 +27,8 @@ export interface TransferResult {
   /** Segments larger than one MTU handed to the device, and received, by both stacks. */
   offloadSegments?: number;
   largeSegmentsIn?: number;
+  /** Frames both stacks handed to their devices in parts (sendParts). */
+  framesInParts?: number;
 }
 
 function pattern(n: number, seed: number): Uint8Array {
@@ -54,8 +58,14 @@ export function runTransfer(o: TransferOptions): TransferResult {
     config,
     ...(o.faults ? { faults: o.faults } : {}),
     ...(o.pcap ? { pcap: o.pcap } : {}),
+    ...(o.wrap ? { wrap: o.wrap } : {}),
   });
-  const b = sim.add({ ipv4: '10.0.0.2', config, ...(o.faults ? { faults: o.faults } : {}) });
+  const b = sim.add({
+    ipv4: '10.0.0.2',
+    config,
+    ...(o.faults ? { faults: o.faults } : {}),
+    ...(o.wrap ? { wrap: o.wrap } : {}),
+  });
   const l = a.tcp.listen(80, 4);
   if (typeof l === 'number')
     return { ok: false, why: 'listen failed', virtualMs: 0, retransmits: 0 };
@@ -109,6 +119,7 @@ export function runTransfer(o: TransferOptions): TransferResult {
     retransmits,
     offloadSegments: a.stats.tcpOffloadSegments + b.stats.tcpOffloadSegments,
     largeSegmentsIn: a.stats.tcpLargeSegmentsIn + b.stats.tcpLargeSegmentsIn,
+    framesInParts: a.stats.txFramesInParts + b.stats.txFramesInParts,
   });
   if (sim.errors.length > 0) return result(false, `stack error: ${String(sim.errors[0])}`);
   if (failure !== '') return result(false, failure);
