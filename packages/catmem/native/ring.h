@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "bell.h"
 #include "layout.h"
 #include "segment.h"
 
@@ -95,6 +96,7 @@ class End {
   std::atomic<uint64_t>* rx_head_;
   WakeLine* peer_wake_;
   EndInfo* peer_info_;
+  BellRinger bell_;  // the peer's event loop
 
   // JS thread only.
   uint64_t tx_tail_local_ = 0;
