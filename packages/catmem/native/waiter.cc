@@ -6,9 +6,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "segment.h"
-
 #include "futex.h"
+#include "segment.h"
 
 namespace catmem {
 

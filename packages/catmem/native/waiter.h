@@ -8,7 +8,6 @@
 #pragma once
 
 #include <napi.h>
-
 #include <uv.h>
 
 #include <cstdint>
