@@ -56,6 +56,8 @@ class End {
   bool PeerSharesCpu() const;
   // Checks, at most every 100 ms per end, whether the peer died without closing.
   void CheckPeer(int64_t now_ns);
+  // Whether CheckPeer found the peer dead.
+  bool PeerDied() const { return PeerGone(); }
 
   uint64_t max_payload() const { return max_payload_; }
   uint64_t ring_size() const { return ring_size_; }

@@ -286,7 +286,13 @@ void Context::OnHeartbeat(uv_timer_t* timer) {
     if (e->wants() != 0) wanting.push_back(e);
   }
   CheckPeers(wanting);
-  if (AnyReady(wanting)) Wake(h);
+  // Only a death goes unannounced: data, room and closes ring the bell.
+  for (const auto& e : wanting) {
+    if (e->PeerDied()) {
+      Wake(h);
+      return;
+    }
+  }
 }
 
 void Context::OnClosed(uv_handle_t* handle) {
