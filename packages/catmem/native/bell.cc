@@ -42,6 +42,9 @@ std::string BellPath(int32_t pid, uint64_t nonce) {
 }
 
 Bell::Bell() {
+  // FIFOs of killed processes would pile up (each name is new): sweep them
+  // whenever an instance makes its own.
+  RemoveStaleBells();
   pid_ = static_cast<int32_t>(getpid());
   for (int attempt = 0;; attempt++) {
     nonce_ = NewNonce();

@@ -22,7 +22,8 @@ std::string BellPath(int32_t pid, uint64_t nonce);
 // end of file, and can ring itself). Unlinked when destroyed.
 class Bell {
  public:
-  // Creates the FIFO; throws SysError (with the errno) when it cannot.
+  // Removes stale bells, then creates the FIFO; throws SysError (with the
+  // errno) when it cannot.
   Bell();
   ~Bell();
   Bell(const Bell&) = delete;
