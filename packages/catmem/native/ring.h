@@ -56,6 +56,8 @@ class End {
   bool PeerSharesCpu() const;
   // Checks, at most every 100 ms per end, whether the peer died without closing.
   void CheckPeer(int64_t now_ns);
+  // Bytes this end has consumed from its receive ring, ever (JS thread only).
+  uint64_t rx_consumed() const { return rx_head_local_; }
   // Whether CheckPeer found the peer dead.
   bool PeerDied() const { return PeerGone(); }
 

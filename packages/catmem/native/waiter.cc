@@ -24,6 +24,15 @@ constexpr int64_t kSpinNs = 50000;
 // While async waits are outstanding, peers' liveness is checked this often (a
 // dead peer rings no bell).
 constexpr uint64_t kHeartbeatMs = 100;
+// A wake-up whose completion pass consumed at least kBulkBytes spins up to
+// kBulkSpinNs for the next record before the loop sleeps (at most
+// kSpinMaxEnds ends, no peer on this CPU, at most kWakeHoldNs per wake-up):
+// a bulk consumer that empties the ring would otherwise sleep and be woken
+// once per record. Small messages never spin.
+constexpr uint64_t kBulkBytes = 32 * 1024;
+constexpr int64_t kBulkSpinNs = 30000;
+constexpr int64_t kWakeHoldNs = 1000000;
+constexpr size_t kSpinMaxEnds = 4;
 constexpr int kYields = 8;
 constexpr uint32_t kSpreadEvery = 64;
 // futex_waitv takes at most 128 words.
@@ -255,19 +264,52 @@ void Context::Wake(Handles* h) {
   Context* ctx = h->ctx;
   if (ctx == nullptr || !ctx->active_) return;
   Napi::Env env = ctx->env_;
-  {
-    Napi::HandleScope scope(env);
-    try {
-      ctx->on_wake_.MakeCallback(env.Global(), {}, *ctx->async_);
-    } catch (const Napi::Error& e) {
-      // Nothing in JS called us: report it as Node reports any uncaught error.
-      napi_fatal_exception(env, e.Value());
-    } catch (...) {
-      napi_fatal_exception(env, demi::CurrentJsError(env, "wait").Value());
+  const int64_t start = MonoNs();
+  for (;;) {
+    const uint64_t before = ctx->Consumed();
+    {
+      Napi::HandleScope scope(env);
+      try {
+        ctx->on_wake_.MakeCallback(env.Global(), {}, *ctx->async_);
+      } catch (const Napi::Error& e) {
+        // Nothing in JS called us: report it as Node reports any uncaught error.
+        napi_fatal_exception(env, e.Value());
+      } catch (...) {
+        napi_fatal_exception(env, demi::CurrentJsError(env, "wait").Value());
+      }
+    }
+    ctx = h->ctx;  // the callback may have shut the context down
+    if (ctx == nullptr || !ctx->active_) return;
+    if (ctx->Consumed() - before < kBulkBytes || MonoNs() - start > kWakeHoldNs ||
+        !ctx->SpinForMore())
+      break;
+  }
+  ctx->AnnounceAll();
+}
+
+uint64_t Context::Consumed() const {
+  if (ends_.size() > kSpinMaxEnds) return 0;
+  uint64_t sum = 0;
+  for (const auto& e : ends_) sum += e->rx_consumed();
+  return sum;
+}
+
+bool Context::SpinForMore() const {
+  bool wanting = false;
+  for (const auto& e : ends_) {
+    if (e->wants() == 0) continue;
+    wanting = true;
+    if (e->PeerSharesCpu()) return false;  // spinning would only delay it
+  }
+  if (!wanting) return false;
+  const int64_t until = MonoNs() + kBulkSpinNs;
+  while (MonoNs() < until) {
+    for (int i = 0; i < 16; i++) {
+      if (AnyReady(ends_)) return true;
+      CpuRelax();
     }
   }
-  ctx = h->ctx;  // the callback may have shut the context down
-  if (ctx != nullptr && ctx->active_) ctx->AnnounceAll();
+  return false;
 }
 
 void Context::OnReadable(uv_poll_t* poll, int, int) {

@@ -58,6 +58,11 @@ class Context {
   // that still wants something.
   static void Wake(Handles* h);
   void Start();
+  // Bytes the ends consumed so far, when there are few enough to spin for.
+  uint64_t Consumed() const;
+  // After a pass that moved bulk data, spins briefly for the next record
+  // (see kBulkSpinNs); true when one is there.
+  bool SpinForMore() const;
   // Tells the end's peer that this loop waits for it; rings the bell at once
   // when what it waits for is already there.
   void Announce(End& end);
