@@ -12,12 +12,15 @@
  *
  * Build: cc -O2 -std=c11 -o shm-ring shm-ring.c
  * Waiting spins, then yields (two busy processes may share one core); it never
- * sleeps, but it wakes a peer that announced itself asleep, as catmem does.
+ * sleeps, but it wakes a peer that announced itself asleep, as catmem does:
+ * a futex wake for a sleeping thread, a byte into the FIFO of a sleeping event loop.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/futex.h>
+#include <signal.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdalign.h>
@@ -35,7 +38,7 @@
 #include <unistd.h>
 
 #define MAGIC 0x314D454D494D4544ull /* "DEMIMEM1" */
-#define VERSION 2
+#define VERSION 3
 #define WRAP_MARKER 0xFFFFFFFFu
 #define HEADER_SIZE 4096
 #define RECORD_HEADER 8
@@ -55,6 +58,9 @@ struct wake_line {
   _Atomic uint32_t tx_sleepers;
   uint32_t pad;
   _Atomic uint64_t tx_wake_head; /* a sleeping producer wants waking once head reaches this */
+  _Atomic uint32_t loop_wants;   /* want bits (1 data, 2 room) an event loop sleeps for */
+  _Atomic int32_t loop_pid;      /* with loop_nonce: names that loop's FIFO */
+  _Atomic uint64_t loop_nonce;
 };
 struct counter {
   alignas(128) _Atomic uint64_t value;
@@ -78,6 +84,8 @@ _Static_assert(offsetof(struct header, wake) == 384, "layout");
 _Static_assert(offsetof(struct header, tail) == 640, "layout");
 _Static_assert(offsetof(struct header, head) == 896, "layout");
 _Static_assert(sizeof(struct header) == 1152, "layout");
+_Static_assert(offsetof(struct wake_line, loop_wants) == 24, "layout");
+_Static_assert(offsetof(struct wake_line, loop_nonce) == 32, "layout");
 
 struct pipe_end {
   int fd;
@@ -126,6 +134,25 @@ static void wake_end(struct header *h, int side) {
   futex_wake(&h->wake[side].seq);
 }
 
+/* Wakes the event loop of end `side` if it sleeps for any of `bits`: whoever
+ * swaps loop_wants to 0 writes one byte into its FIFO. */
+static void ring_loop(struct header *h, int side, uint32_t bits) {
+  struct wake_line *w = &h->wake[side];
+  if ((atomic_load(&w->loop_wants) & bits) == 0 || atomic_exchange(&w->loop_wants, 0) == 0) return;
+  char path[128];
+  snprintf(path, sizeof path, "/dev/shm/demi-catmem-wake.%" PRId32 ".%016" PRIx64,
+           atomic_load_explicit(&w->loop_pid, memory_order_relaxed),
+           atomic_load_explicit(&w->loop_nonce, memory_order_relaxed));
+  int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return; /* its process is gone */
+  struct stat st;
+  uint8_t one = 1;
+  if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && write(fd, &one, 1) < 0) {
+    /* EAGAIN: full, a wake is pending anyway */
+  }
+  close(fd);
+}
+
 static void attach(struct pipe_end *p, void *base, int side) {
   p->h = base;
   p->side = side;
@@ -172,7 +199,7 @@ static void pipe_open(struct pipe_end *p, const char *name) {
   struct header *h = base;
   if (h->magic != MAGIC || h->version != VERSION || atomic_load(&h->state) != SEG_READY) {
     errno = EINVAL;
-    die("not a ready catmem pipe of layout version 2");
+    die("not a ready catmem pipe of layout version 3");
   }
   if (h->segment_size != (uint64_t)st.st_size || atomic_load(&h->end[1].state) != END_VACANT) {
     errno = EBUSY;
@@ -190,6 +217,7 @@ static void pipe_close(struct pipe_end *p) {
   int peer = 1 - p->side;
   atomic_store(&h->end[p->side].state, END_CLOSED);
   wake_end(h, peer);
+  ring_loop(h, peer, ~0u);
   lock_byte(p->fd, LOCK_SETUP, F_WRLCK, 1);
   lock_byte(p->fd, p->side == 0 ? LOCK_END0 : LOCK_END1, F_UNLCK, 0);
   int peer_live = atomic_load(&h->end[peer].state) == END_OPEN && held_by_other(p->fd, peer == 0 ? LOCK_END0 : LOCK_END1);
@@ -265,6 +293,7 @@ static void push(struct pipe_end *p, const uint8_t *data, uint32_t n) {
   atomic_store_explicit(&p->h->tail[p->side].value, p->tx_tail, memory_order_release);
   atomic_thread_fence(memory_order_seq_cst);
   if (atomic_load_explicit(&p->h->wake[1 - p->side].rx_sleepers, memory_order_relaxed) != 0) wake_end(p->h, 1 - p->side);
+  ring_loop(p->h, 1 - p->side, 1);
 }
 
 /* Stores the consumer's head and wakes a producer asleep until it got this far. */
@@ -275,6 +304,8 @@ static void publish_head(struct pipe_end *p) {
       p->rx_head >= atomic_load_explicit(&p->h->wake[1 - p->side].tx_wake_head, memory_order_relaxed)) {
     wake_end(p->h, 1 - p->side);
   }
+  if (p->rx_head >= atomic_load_explicit(&p->h->wake[1 - p->side].tx_wake_head, memory_order_relaxed))
+    ring_loop(p->h, 1 - p->side, 2);
 }
 
 /* Pops one whole record into out (cap bytes); returns its length, or 0 at EOF. */
@@ -345,6 +376,7 @@ static int ping(struct pipe_end *p, long rounds, long warmup, uint32_t size) {
 }
 
 int main(int argc, char **argv) {
+  signal(SIGPIPE, SIG_IGN); /* a FIFO whose reader just left */
   if (argc >= 4 && strcmp(argv[1], "bench") == 0) {
     long rounds = atol(argv[2]), warmup = atol(argv[3]);
     uint32_t size = argc > 4 ? (uint32_t)atol(argv[4]) : 64;

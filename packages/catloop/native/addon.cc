@@ -205,7 +205,7 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
     bool got = false;
     got = slot.listener->Accept(&accepted);
     if (!got) {
-      slot.ctx->WantChanged();
+      slot.ctx->WantChanged(*slot.end);
       return env.Undefined();
     }
     Context& ctx = *slot.ctx;  // slots_ may grow below: no references into it after Adopt
@@ -243,7 +243,7 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
     Slot& slot = ConnectionArg(info, 0);
     if (!slot.connecting) return Napi::Number::New(info.Env(), 1);
     const int r = catloop::Handshake(*slot.end, *slot.connecting);
-    if (r == 0) slot.ctx->WantChanged();
+    if (r == 0) slot.ctx->WantChanged(*slot.end);
     if (r == 1) slot.connecting.reset();
     return Napi::Number::New(info.Env(), r);
   }

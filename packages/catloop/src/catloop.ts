@@ -376,7 +376,7 @@ export class Catloop extends BaseLibOS {
     try {
       this.#native.setWakeups(this.#ctx, active);
     } catch (err) {
-      // e.g. EAGAIN: the waiter thread could not be created.
+      // e.g. ENOSPC: the wake-up FIFO could not be made in /dev/shm.
       throw nativeError(err, 'wait');
     }
   }

@@ -4,7 +4,7 @@ import type { Catloop } from '../src/index.js';
 import { litter, TEST_NET, twoInstances } from './support/env.js';
 
 // Every stream scenario of core's suite: server and client are two Catloop
-// instances (each with its own waiter) in this process.
+// instances (each with its own wake-up FIFO) in this process.
 runConformance({
   name: 'catloop (two instances)',
   capabilities: new Set(['tcp', 'multiprocess']),

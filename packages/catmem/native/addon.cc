@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bell.h"
 #include "js_ops.h"
 #include "ring.h"
 #include "segment.h"
@@ -65,6 +66,8 @@ class CatmemAddon : public Napi::Addon<CatmemAddon>, public demi::GuardedMethods
             InstanceMethod("trim", &CatmemAddon::Guarded<&CatmemAddon::Trim>),
             InstanceMethod("list", &CatmemAddon::Guarded<&CatmemAddon::List>),
             InstanceMethod("removeStale", &CatmemAddon::Guarded<&CatmemAddon::RemoveStale>),
+            InstanceMethod("removeStaleBells",
+                           &CatmemAddon::Guarded<&CatmemAddon::RemoveStaleBells>),
         });
     exports.Set("layoutVersion", Napi::Number::New(env, catmem::kVersion));
     exports.Set("defaultRingSize",
@@ -213,6 +216,14 @@ class CatmemAddon : public Napi::Addon<CatmemAddon>, public demi::GuardedMethods
   Napi::Value RemoveStale(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const auto names = catmem::RemoveStaleSegments(PlaceArg(info, 0));
+    Napi::Array out = Napi::Array::New(env, names.size());
+    for (size_t i = 0; i < names.size(); i++) out.Set(static_cast<uint32_t>(i), names[i]);
+    return out;
+  }
+
+  Napi::Value RemoveStaleBells(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto names = catmem::RemoveStaleBells();
     Napi::Array out = Napi::Array::New(env, names.size());
     for (size_t i = 0; i < names.size(); i++) out.Set(static_cast<uint32_t>(i), names[i]);
     return out;

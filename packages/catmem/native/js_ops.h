@@ -83,7 +83,7 @@ inline Napi::Value Push(End& end, Context& ctx, const Napi::CallbackInfo& info, 
   }
   if (bytes.length == 0) return Napi::Number::New(info.Env(), 0);
   const int64_t r = end.Push(bytes.data, bytes.length);
-  if (r >= 0 && static_cast<uint64_t>(r) < bytes.length) ctx.WantChanged();
+  if (r >= 0 && static_cast<uint64_t>(r) < bytes.length) ctx.WantChanged(end);
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 
@@ -127,7 +127,7 @@ inline Napi::Value Pop(End& end, Context& ctx, const Napi::CallbackInfo& info, s
     ctx.Sleep(wait_ns);
     r = end.Pop(ctx.staging(), n, kOwnBufferAbove, MakeOwnBuffer, &own);
   }
-  if (r == kAgain) ctx.WantChanged();
+  if (r == kAgain) ctx.WantChanged(end);
   if (r > 0 && own.buffer != nullptr) return Napi::Value(info.Env(), own.buffer);
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
@@ -143,7 +143,7 @@ inline void Trim(Context& ctx) { ctx.Trim(); }
 // setWakeups(ctx, active)
 inline void SetWakeups(Context& ctx, const Napi::CallbackInfo& info, size_t i,
                        const char* syscall) {
-  ctx.SetActive(info.Env(), demi::BoolArg(info, i, "setWakeups' argument", syscall));
+  ctx.SetActive(demi::BoolArg(info, i, "setWakeups' argument", syscall));
 }
 
 }  // namespace catmem

@@ -16,7 +16,9 @@ constexpr uint64_t kMagic = 0x314D454D494D4544ull;
 // 2: records never wrap (a wrap marker sends the reader back to the ring's
 // start), a producer may wrap early, and a sleeping producer says which head it
 // waits for. Version 1 split records across the ring's end.
-constexpr uint32_t kVersion = 2;
+// 3: a consumer whose event loop sleeps says so in its wake line and names the
+// FIFO that wakes it (loop_wants, loop_pid, loop_nonce).
+constexpr uint32_t kVersion = 3;
 constexpr uint32_t kHeaderSize = 4096;
 constexpr uint64_t kMinRingSize = 4096;
 constexpr uint64_t kMaxRingSize = 256ull << 20;
@@ -33,6 +35,9 @@ constexpr uint64_t kInitialReserve = 4096;
 constexpr size_t kMaxName = 200;
 // Shared-memory object names are this prefix followed by the pipe name.
 constexpr const char* kPrefix = "demi-catmem.";
+// A LibOS instance's wake-up FIFO is this prefix, its pid, '.', and its nonce
+// in 16 hex digits, in /dev/shm.
+constexpr const char* kBellPrefix = "demi-catmem-wake.";
 
 // Header.state
 enum SegmentState : uint32_t { kInitializing = 0, kReady = 1, kRemoved = 2 };
@@ -61,6 +66,13 @@ struct alignas(kLine) WakeLine {
   // While tx_sleepers != 0: the consumer wakes this end only once the head of
   // its transmit ring reaches this value (it then has room for a batch).
   std::atomic<uint64_t> tx_wake_head;
+  // Non-zero (Want bits) while this end's event loop waits for it: a peer that
+  // makes one of them true swaps it to 0 and writes a byte into the FIFO that
+  // loop_pid and loop_nonce name (kBellPrefix). Those two are written before
+  // loop_wants is set.
+  std::atomic<uint32_t> loop_wants;
+  std::atomic<int32_t> loop_pid;
+  std::atomic<uint64_t> loop_nonce;
 };
 
 struct alignas(kLine) Counter {
@@ -99,6 +111,8 @@ static_assert(offsetof(Header, tail) == 640, "layout");
 static_assert(offsetof(Header, head) == 896, "layout");
 static_assert(sizeof(Header) == 1152, "layout");
 static_assert(offsetof(WakeLine, tx_wake_head) == 16, "layout");
+static_assert(offsetof(WakeLine, loop_wants) == 24, "layout");
+static_assert(offsetof(WakeLine, loop_nonce) == 32, "layout");
 static_assert(sizeof(Header) <= kHeaderSize, "header fits its page");
 
 inline uint64_t RingOffset(int ring, uint64_t ring_size) {

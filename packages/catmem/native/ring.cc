@@ -145,6 +145,7 @@ void End::Publish() {
   // re-checking the ring: either it sees this tail or we see it asleep.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (peer_wake_->rx_sleepers.load(std::memory_order_relaxed) != 0) WakePeer();
+  bell_.Ring(peer_wake_, kWantRx);
 }
 
 int64_t End::Push(const uint8_t* data, uint64_t len) {
@@ -238,9 +239,9 @@ int64_t End::Pop(uint8_t* out, uint64_t max, uint64_t big_at, Placer place, void
   if (rx_head_local_ != head_before) {
     rx_head_->store(rx_head_local_, std::memory_order_release);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (peer_wake_->tx_sleepers.load(std::memory_order_acquire) != 0 &&
-        rx_head_local_ >= peer_wake_->tx_wake_head.load(std::memory_order_relaxed))
-      WakePeer();
+    const bool enough = rx_head_local_ >= peer_wake_->tx_wake_head.load(std::memory_order_relaxed);
+    if (peer_wake_->tx_sleepers.load(std::memory_order_acquire) != 0 && enough) WakePeer();
+    if (enough) bell_.Ring(peer_wake_, kWantTx);
   }
   return result;
 }
@@ -272,7 +273,9 @@ void End::Close() {
   if (closed_) return;
   closed_ = true;
   want_.store(0, std::memory_order_seq_cst);
+  my_wake()->loop_wants.store(0, std::memory_order_seq_cst);
   CloseEnd(*map_, side_);
+  bell_.RingAny(peer_wake_);  // end of file is news to a waiting peer
 }
 
 bool End::Ready() {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "bell.h"
 #include "layout.h"
 #include "segment.h"
 
@@ -55,6 +56,10 @@ class End {
   bool PeerSharesCpu() const;
   // Checks, at most every 100 ms per end, whether the peer died without closing.
   void CheckPeer(int64_t now_ns);
+  // Bytes this end has consumed from its receive ring, ever (JS thread only).
+  uint64_t rx_consumed() const { return rx_head_local_; }
+  // Whether CheckPeer found the peer dead.
+  bool PeerDied() const { return PeerGone(); }
 
   uint64_t max_payload() const { return max_payload_; }
   uint64_t ring_size() const { return ring_size_; }
@@ -95,6 +100,7 @@ class End {
   std::atomic<uint64_t>* rx_head_;
   WakeLine* peer_wake_;
   EndInfo* peer_info_;
+  BellRinger bell_;  // the peer's event loop
 
   // JS thread only.
   uint64_t tx_tail_local_ = 0;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "futex.h"
+#include "segment.h"
 
 namespace catmem {
 
@@ -19,15 +20,23 @@ constexpr int64_t kHeartbeatNs = 100 * 1000 * 1000;
 // hand this core to any other busy process for a whole time slice. A sync wait
 // whose peer last ran on this CPU yields at once, up to kYields times, since
 // spinning only delays the peer. Either then sleeps on the futex.
-// The waiter thread spins kWaiterSpinNs (unless the peer shares its CPU) after
-// each wake-up: enough to catch a prompt reply without the peer's FUTEX_WAKE,
-// and bounded, so an idle wait costs no CPU.
 constexpr int64_t kSpinNs = 50000;
-constexpr int64_t kWaiterSpinNs = 20000;
+// While async waits are outstanding, peers' liveness is checked this often (a
+// dead peer rings no bell).
+constexpr uint64_t kHeartbeatMs = 100;
+// A wake-up whose completion pass consumed at least kBulkBytes spins up to
+// kBulkSpinNs for the next record before the loop sleeps (at most
+// kSpinMaxEnds ends, no peer on this CPU, at most kWakeHoldNs per wake-up):
+// a bulk consumer that empties the ring would otherwise sleep and be woken
+// once per record. Small messages never spin.
+constexpr uint64_t kBulkBytes = 32 * 1024;
+constexpr int64_t kBulkSpinNs = 30000;
+constexpr int64_t kWakeHoldNs = 1000000;
+constexpr size_t kSpinMaxEnds = 4;
 constexpr int kYields = 8;
 constexpr uint32_t kSpreadEvery = 64;
-// futex_waitv takes at most 128 words; one is the waiter's own control word.
-constexpr unsigned kMaxWait = 127;
+// futex_waitv takes at most 128 words.
+constexpr unsigned kMaxWait = 128;
 constexpr int64_t kFallbackSliceNs = 1000 * 1000;
 
 using Ends = std::vector<std::shared_ptr<End>>;
@@ -59,10 +68,9 @@ inline void CpuRelax() {
 
 // Announces this thread as a sleeper on every end that wants something, checks
 // once more (the peer either sees the announcement or we see its data), then
-// sleeps on all their futex words (and `control`, if given) at most rel_ns.
-bool SleepOn(const Ends& ends, int64_t rel_ns, std::atomic<uint32_t>* control,
-             uint32_t control_seen) {
-  FutexWaitv words[kMaxWait + 1];
+// sleeps on all their futex words at most rel_ns.
+bool SleepOn(const Ends& ends, int64_t rel_ns) {
+  FutexWaitv words[kMaxWait];
   std::pair<End*, uint32_t> registered[kMaxWait];
   unsigned n = 0;
   bool truncated = false;
@@ -82,8 +90,6 @@ bool SleepOn(const Ends& ends, int64_t rel_ns, std::atomic<uint32_t>* control,
     n++;
   }
   const unsigned sleepers = n;
-  if (control != nullptr)
-    words[n++] = FutexWaitv{control_seen, reinterpret_cast<uint64_t>(control), kFutexPrivate32, 0};
   std::atomic_thread_fence(std::memory_order_seq_cst);
   bool ready = AnyReady(ends);
   if (!ready) {
@@ -94,9 +100,7 @@ bool SleepOn(const Ends& ends, int64_t rel_ns, std::atomic<uint32_t>* control,
       // No usable futex_waitv: sleep on one word, briefly, and re-check the rest.
       const int64_t ns = std::min(slice, kFallbackSliceNs);
       timespec ts{0, static_cast<long>(ns)};
-      const int op =
-          (words[0].flags & kFutexPrivate32) == kFutexPrivate32 ? FUTEX_WAIT_PRIVATE : FUTEX_WAIT;
-      syscall(SYS_futex, reinterpret_cast<uint32_t*>(words[0].uaddr), op,
+      syscall(SYS_futex, reinterpret_cast<uint32_t*>(words[0].uaddr), FUTEX_WAIT,
               static_cast<uint32_t>(words[0].val), &ts, nullptr, 0);
     }
   }
@@ -110,50 +114,28 @@ bool SleepOn(const Ends& ends, int64_t rel_ns, std::atomic<uint32_t>* control,
 
 }  // namespace
 
+struct Context::Handles {
+  uv_poll_t poll;
+  uv_timer_t timer;
+  Context* ctx;  // nullptr once the context shut down
+  int open = 2;
+};
+
 std::shared_ptr<Context> Context::Create(Napi::Env env, Napi::Function on_wake) {
-  auto ctx = std::make_shared<Context>();
-  auto* holder = new std::shared_ptr<Context>(ctx);
-  try {
-    ctx->tsfn_ = Napi::ThreadSafeFunction::New(
-        env, on_wake, "demi-catmem-waiter", 0, 1,
-        [](Napi::Env, std::shared_ptr<Context>* h) {
-          (*h)->TsfnGone();
-          delete h;
-        },
-        holder);
-  } catch (...) {
-    delete holder;
-    throw;
-  }
-  ctx->tsfn_.Unref(env);
+  auto ctx = std::make_shared<Context>(env);
+  ctx->on_wake_ = Napi::Persistent(on_wake);
+  ctx->async_ = std::make_unique<Napi::AsyncContext>(env, "demi-catmem-wake");
   return ctx;
 }
 
 Context::~Context() { Shutdown(); }
 
-void Context::Add(const std::shared_ptr<End>& end) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ends_.push_back(end);
-}
+void Context::Add(const std::shared_ptr<End>& end) { ends_.push_back(end); }
 
 void Context::Remove(const End* end) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ends_.erase(std::remove_if(ends_.begin(), ends_.end(),
-                               [end](const std::shared_ptr<End>& e) { return e.get() == end; }),
-                ends_.end());
-  }
-  // The waiter may be asleep on this end's word: let it drop its reference.
-  if (sleeping_.load(std::memory_order_seq_cst)) Poke();
-}
-
-std::vector<std::shared_ptr<End>> Context::Wanting() {
-  std::lock_guard<std::mutex> lock(mu_);
-  Ends out;
-  for (const auto& e : ends_) {
-    if (e->wants() != 0) out.push_back(e);
-  }
-  return out;
+  ends_.erase(std::remove_if(ends_.begin(), ends_.end(),
+                             [end](const std::shared_ptr<End>& e) { return e.get() == end; }),
+              ends_.end());
 }
 
 void Context::Sleep(int64_t timeout_ns) {
@@ -198,7 +180,7 @@ void Context::Sleep(int64_t timeout_ns) {
     if (AnyReady(ends)) return;
   }
   const int64_t left = deadline - MonoNs();
-  if (left > 0) idle_ = !SleepOn(ends, std::min(left, kHeartbeatNs), nullptr, 0);
+  if (left > 0) idle_ = !SleepOn(ends, std::min(left, kHeartbeatNs));
 }
 
 void Context::Trim() {
@@ -206,140 +188,173 @@ void Context::Trim() {
   for (const auto& e : ends_) e->Trim();
 }
 
-void Context::Poke() {
-  control_.fetch_add(1, std::memory_order_seq_cst);
-  // A thread that is running will see the new value before it sleeps: only
-  // one parked or asleep on the word needs the system call.
-  if (parked_.load(std::memory_order_seq_cst) || sleeping_.load(std::memory_order_seq_cst))
-    FutexWakePrivate(&control_);
+void Context::Start() {
+  auto bell = std::make_unique<Bell>();
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env_, &loop) != napi_ok || loop == nullptr)
+    throw SysError{EINVAL, "no event loop to wait on"};
+  auto* h = new Handles();
+  h->ctx = this;
+  int err = uv_poll_init(loop, &h->poll, bell->fd());
+  if (err != 0) {
+    delete h;
+    throw SysError{-err, std::string("cannot poll the wake-up FIFO: ") + uv_strerror(err)};
+  }
+  uv_timer_init(loop, &h->timer);
+  h->poll.data = h;
+  h->timer.data = h;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&h->poll));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&h->timer));
+  err = uv_poll_start(&h->poll, UV_READABLE, OnReadable);
+  if (err != 0) {
+    h->ctx = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&h->poll), OnClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&h->timer), OnClosed);
+    throw SysError{-err, std::string("cannot poll the wake-up FIFO: ") + uv_strerror(err)};
+  }
+  handles_ = h;
+  bell_ = std::move(bell);
 }
 
-void Context::Ack() {
-  notified_.store(false, std::memory_order_seq_cst);
-  // Inactive now (the wait it served is over): the next SetActive(true) pokes
-  // the thread anyway, so spare this wake-up.
-  if (active_.load(std::memory_order_seq_cst)) Poke();
-}
-
-void Context::SetActive(Napi::Env env, bool active) {
-  if (shut_ || tsfn_gone_) return;
+void Context::SetActive(bool active) {
+  if (shut_) return;
   if (active) {
-    if (!started_) {
-      // Throws std::system_error (EAGAIN) when no thread can be made, e.g.
-      // under a pids limit: nothing has changed then, and the boundary turns
-      // it into a DemiError.
-      thread_ = std::thread([this] { Run(); });
-      started_ = true;
+    if (handles_ == nullptr) Start();
+    if (!active_) {
+      active_ = true;
+      uv_ref(reinterpret_cast<uv_handle_t*>(&handles_->poll));
+      uv_timer_start(&handles_->timer, OnHeartbeat, kHeartbeatMs, kHeartbeatMs);
     }
-    if (!referenced_) {
-      tsfn_.Ref(env);
-      referenced_ = true;
-    }
-    active_.store(true, std::memory_order_seq_cst);
-    Poke();
-  } else {
-    if (referenced_) {
-      tsfn_.Unref(env);
-      referenced_ = false;
-    }
-    active_.store(false, std::memory_order_seq_cst);
-    // Stop it announcing itself as a sleeper, which would cost the peer a wake per message.
-    if (sleeping_.load(std::memory_order_seq_cst)) Poke();
+    AnnounceAll();
+  } else if (active_) {
+    active_ = false;
+    uv_unref(reinterpret_cast<uv_handle_t*>(&handles_->poll));
+    uv_timer_stop(&handles_->timer);
+    Withdraw();
   }
 }
 
-void Context::Run() {
-  // An exception must never leave a thread (that is std::terminate): a
-  // failure in the loop (an allocation) is retried after a pause, as a missed
-  // wake-up would be, and the loop ends only when asked to stop.
+void Context::Announce(End& end) {
+  const uint32_t wants = end.wants();
+  if (wants == 0) return;
+  WakeLine* line = end.my_wake();
+  // Still standing since it was last checked: the peer has not rung yet.
+  if (line->loop_wants.load(std::memory_order_relaxed) == wants) return;
+  line->loop_pid.store(bell_->pid(), std::memory_order_relaxed);
+  line->loop_nonce.store(bell_->nonce(), std::memory_order_relaxed);
+  line->loop_wants.store(wants, std::memory_order_seq_cst);
+  // Pairs with the peer's fence after publishing: either it sees loop_wants
+  // or we see what it published.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (end.Ready()) bell_->Ring();
+}
+
+void Context::AnnounceAll() {
+  for (const auto& e : ends_) Announce(*e);
+}
+
+void Context::Withdraw() {
+  for (const auto& e : ends_) {
+    std::atomic<uint32_t>& word = e->my_wake()->loop_wants;
+    if (word.load(std::memory_order_relaxed) != 0) word.store(0, std::memory_order_relaxed);
+  }
+}
+
+void Context::Wake(Handles* h) {
+  Context* ctx = h->ctx;
+  if (ctx == nullptr || !ctx->active_) return;
+  Napi::Env env = ctx->env_;
+  const int64_t start = MonoNs();
   for (;;) {
-    try {
-      Loop();
-      return;
-    } catch (...) {
-      Nap(kFallbackSliceNs);
-    }
-  }
-}
-
-void Context::Loop() {
-  while (!stop_.load(std::memory_order_acquire)) {
-    const uint32_t seen = control_.load(std::memory_order_seq_cst);
-    if (!active_.load(std::memory_order_seq_cst) || notified_.load(std::memory_order_seq_cst)) {
-      parked_.store(true, std::memory_order_seq_cst);
-      // A Poke after `seen` was read changed control_: the wait returns at once.
-      timespec ts{1, 0};
-      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&control_), FUTEX_WAIT_PRIVATE, seen, &ts,
-              nullptr, 0);
-      parked_.store(false, std::memory_order_seq_cst);
-      continue;
-    }
-    // Announce before taking the snapshot: an end that starts wanting after
-    // the snapshot sees sleeping_ and pokes us.
-    sleeping_.store(true, std::memory_order_seq_cst);
-    Ends ends = Wanting();
-    CheckPeers(ends);
-    bool ready = AnyReady(ends);
-    bool spin = !ready && !ends.empty();
-    for (const auto& e : ends) {
-      if (e->PeerSharesCpu()) spin = false;
-    }
-    if (spin) {
-      const int64_t spin_until = MonoNs() + kWaiterSpinNs;
-      while (!ready && MonoNs() < spin_until && control_.load(std::memory_order_relaxed) == seen) {
-        CpuRelax();
-        ready = AnyReady(ends);
+    const uint64_t before = ctx->Consumed();
+    {
+      Napi::HandleScope scope(env);
+      try {
+        ctx->on_wake_.MakeCallback(env.Global(), {}, *ctx->async_);
+      } catch (const Napi::Error& e) {
+        // Nothing in JS called us: report it as Node reports any uncaught error.
+        napi_fatal_exception(env, e.Value());
+      } catch (...) {
+        napi_fatal_exception(env, demi::CurrentJsError(env, "wait").Value());
       }
     }
-    if (!ready && control_.load(std::memory_order_seq_cst) == seen)
-      ready = SleepOn(ends, kHeartbeatNs, &control_, seen);
-    sleeping_.store(false, std::memory_order_seq_cst);
-    ends.clear();
-    if (ready && active_.load(std::memory_order_seq_cst) &&
-        !stop_.load(std::memory_order_acquire)) {
-      notified_.store(true, std::memory_order_seq_cst);
-      std::shared_ptr<Context> self = shared_from_this();
-      napi_status status = tsfn_.NonBlockingCall([self](Napi::Env env, Napi::Function on_wake) {
-        if (env == nullptr) return;
-        try {
-          if (!self->shut_) on_wake.Call({});
-        } catch (const Napi::Error& e) {
-          self->Ack();
-          e.ThrowAsJavaScriptException();
-          return;
-        } catch (...) {
-          self->Ack();
-          demi::CurrentJsError(env, "wait").ThrowAsJavaScriptException();
-          return;
-        }
-        self->Ack();
-      });
-      if (status != napi_ok) break;  // the handle is closing: the environment is going away
+    ctx = h->ctx;  // the callback may have shut the context down
+    if (ctx == nullptr || !ctx->active_) return;
+    if (ctx->Consumed() - before < kBulkBytes || MonoNs() - start > kWakeHoldNs ||
+        !ctx->SpinForMore())
+      break;
+  }
+  ctx->AnnounceAll();
+}
+
+uint64_t Context::Consumed() const {
+  if (ends_.size() > kSpinMaxEnds) return 0;
+  uint64_t sum = 0;
+  for (const auto& e : ends_) sum += e->rx_consumed();
+  return sum;
+}
+
+bool Context::SpinForMore() const {
+  bool wanting = false;
+  for (const auto& e : ends_) {
+    if (e->wants() == 0) continue;
+    wanting = true;
+    if (e->PeerSharesCpu()) return false;  // spinning would only delay it
+  }
+  if (!wanting) return false;
+  const int64_t until = MonoNs() + kBulkSpinNs;
+  while (MonoNs() < until) {
+    for (int i = 0; i < 16; i++) {
+      if (AnyReady(ends_)) return true;
+      CpuRelax();
+    }
+  }
+  return false;
+}
+
+void Context::OnReadable(uv_poll_t* poll, int, int) {
+  auto* h = static_cast<Handles*>(poll->data);
+  if (h->ctx == nullptr) return;
+  h->ctx->bell_->Drain();
+  Wake(h);
+}
+
+void Context::OnHeartbeat(uv_timer_t* timer) {
+  auto* h = static_cast<Handles*>(timer->data);
+  Context* ctx = h->ctx;
+  if (ctx == nullptr) return;
+  Ends wanting;
+  for (const auto& e : ctx->ends_) {
+    if (e->wants() != 0) wanting.push_back(e);
+  }
+  CheckPeers(wanting);
+  // Only a death goes unannounced: data, room and closes ring the bell.
+  for (const auto& e : wanting) {
+    if (e->PeerDied()) {
+      Wake(h);
+      return;
     }
   }
 }
 
-void Context::StopThread() {
-  stop_.store(true, std::memory_order_seq_cst);
-  Poke();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Context::TsfnGone() {
-  StopThread();
-  tsfn_gone_ = true;
+void Context::OnClosed(uv_handle_t* handle) {
+  auto* h = static_cast<Handles*>(handle->data);
+  if (--h->open == 0) delete h;
 }
 
 void Context::Shutdown() {
   if (shut_) return;
   shut_ = true;
-  StopThread();
-  if (!tsfn_gone_) tsfn_.Release();
-  Ends ends;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ends.swap(ends_);
+  active_ = false;
+  if (handles_ != nullptr) {
+    handles_->ctx = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&handles_->poll), OnClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&handles_->timer), OnClosed);
+    handles_ = nullptr;
   }
+  bell_.reset();  // no longer polled: closes and unlinks the FIFO
+  Ends ends;
+  ends.swap(ends_);
   for (const auto& e : ends) e->Close();
   staging_ref_.Reset();
   staging_ = nullptr;

@@ -1,45 +1,48 @@
-// How a LibOS instance sleeps. Synchronous waits sleep on the JS thread (Sleep);
-// asynchronous waits are served by one waiter thread per instance that sleeps on
-// the pipes' futex words and wakes the event loop through a thread-safe function
-// (a libuv async handle underneath). The thread is parked while no async wait is
-// outstanding, and its handle is unref'd then, so it never keeps Node alive.
+// How a LibOS instance sleeps. Synchronous waits sleep on the JS thread, on the
+// pipes' futex words (Sleep). Asynchronous waits sleep in the event loop: the
+// instance's bell (a FIFO, bell.h) is polled by libuv on the JS thread, each
+// end it waits on says so in its wake line, and the peer that makes the wait
+// ready writes into the bell: one thread wake-up per hand-off, as for a
+// socket. A 100 ms timer checks peers' liveness meanwhile. While no async wait
+// is outstanding the poll handle is unref'd, so it never keeps Node alive.
 #pragma once
 
 #include <napi.h>
+#include <uv.h>
 
-#include <atomic>
+#include <cstdint>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
+#include "bell.h"
 #include "ring.h"
 
 namespace catmem {
 
-class Context : public std::enable_shared_from_this<Context> {
+class Context {
  public:
-  // The thread-safe function keeps the context alive until Node finalizes it,
-  // which also happens, without any call from us, when the environment exits.
   static std::shared_ptr<Context> Create(Napi::Env env, Napi::Function on_wake);
-  Context() = default;
+  explicit Context(Napi::Env env) : env_(env) {}
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
   void Add(const std::shared_ptr<End>& end);
   void Remove(const End* end);
-  // Tells a sleeping waiter thread that an end has started wanting something.
-  void WantChanged() {
-    if (sleeping_.load(std::memory_order_seq_cst)) Poke();
+  // The end has started wanting something: while async waits are
+  // outstanding, its peer is asked to ring the bell.
+  void WantChanged(End& end) {
+    if (active_) Announce(end);
   }
   // Spins briefly, yields, then sleeps on the futexes of the ends that want
   // something, for at most timeout_ns. Checks peers' liveness on the way.
   void Sleep(int64_t timeout_ns);
-  void SetActive(Napi::Env env, bool active);
+  // Starts or stops waking the event loop for async waits. Throws SysError
+  // when the bell cannot be made (first call only).
+  void SetActive(bool active);
   // JS thread: End::Trim on every end.
   void Trim();
-  // Stops and joins the thread and closes every end. Idempotent.
+  // Closes the bell's handles and every end. Idempotent.
   void Shutdown();
 
   void SetStaging(Napi::ArrayBuffer buffer);
@@ -47,31 +50,35 @@ class Context : public std::enable_shared_from_this<Context> {
   uint64_t staging_size() const { return staging_size_; }
 
  private:
-  void Run();
-  void Loop();
-  void StopThread();
-  // Node finalized the thread-safe function: never touch it again.
-  void TsfnGone();
-  void Poke();
-  void Ack();
-  std::vector<std::shared_ptr<End>> Wanting();
+  struct Handles;  // the libuv handles, freed by their close callbacks
+  static void OnReadable(uv_poll_t* poll, int status, int events);
+  static void OnHeartbeat(uv_timer_t* timer);
+  static void OnClosed(uv_handle_t* handle);
+  // Runs the JS wake-up function (completions), then asks again for every end
+  // that still wants something.
+  static void Wake(Handles* h);
+  void Start();
+  // Bytes the ends consumed so far, when there are few enough to spin for.
+  uint64_t Consumed() const;
+  // After a pass that moved bulk data, spins briefly for the next record
+  // (see kBulkSpinNs); true when one is there.
+  bool SpinForMore() const;
+  // Tells the end's peer that this loop waits for it; rings the bell at once
+  // when what it waits for is already there.
+  void Announce(End& end);
+  void AnnounceAll();
+  void Withdraw();
 
-  std::mutex mu_;  // guards ends_ against the waiter thread's snapshots
+  Napi::Env env_;
+  Napi::FunctionReference on_wake_;
+  std::unique_ptr<Napi::AsyncContext> async_;
   std::vector<std::shared_ptr<End>> ends_;
-  std::atomic<uint32_t> control_{0};  // private futex word: pokes the thread
-  std::atomic<bool> active_{false};
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> sleeping_{false};
-  std::atomic<bool> parked_{false};  // waiting on control_ while inactive or notified
-  std::atomic<bool> notified_{false};
-  bool started_ = false;
+  std::unique_ptr<Bell> bell_;
+  Handles* handles_ = nullptr;
+  bool active_ = false;
   bool shut_ = false;
-  bool referenced_ = false;
-  bool tsfn_gone_ = false;
-  bool idle_ = false;          // the last Sleep timed out (JS thread only)
-  uint32_t shared_waits_ = 0;  // Sleeps that found the peer on this CPU (JS thread only)
-  std::thread thread_;
-  Napi::ThreadSafeFunction tsfn_;
+  bool idle_ = false;          // the last Sleep timed out
+  uint32_t shared_waits_ = 0;  // Sleeps that found the peer on this CPU
   Napi::Reference<Napi::ArrayBuffer> staging_ref_;
   uint8_t* staging_ = nullptr;
   uint64_t staging_size_ = 0;

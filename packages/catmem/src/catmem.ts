@@ -222,7 +222,7 @@ export class Catmem extends BaseLibOS {
     try {
       this.#native.setWakeups(this.#ctx, active);
     } catch (err) {
-      // e.g. EAGAIN: the waiter thread could not be created.
+      // e.g. ENOSPC: the wake-up FIFO could not be made in /dev/shm.
       throw nativeError(err, 'wait');
     }
   }

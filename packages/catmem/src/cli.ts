@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { listPipes, removeStalePipes } from './pipes.js';
+import { listPipes, removeStalePipes, removeStaleWakeFifos } from './pipes.js';
 
 const USAGE = `usage: demi-catmem <command> [--dir <directory>] [--json]
 
 commands:
   list    show every catmem pipe, its ends, their pids and whether they are alive
   clean   remove pipes none of whose ends is alive (left by crashed processes)
+          and, without --dir, their wake-up FIFOs in /dev/shm
 
 --dir     where pipes live, if not POSIX shared memory (catmem.directory)
 --json    machine-readable output`;
@@ -49,7 +50,9 @@ function main(argv: string[]): number {
       return 0;
     }
     case 'clean': {
+      // Wake-up FIFOs live in /dev/shm, the default place.
       const removed = removeStalePipes(options);
+      if (options.directory === undefined) removed.push(...removeStaleWakeFifos());
       if (values.json) console.log(JSON.stringify(removed));
       else
         console.log(

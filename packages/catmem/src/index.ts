@@ -4,7 +4,13 @@ import { optionsFromConfig } from './config.js';
 
 export { Catmem } from './catmem.js';
 export { type CatmemOptions, DEFAULT_RING_SIZE, MAX_RING_SIZE, MIN_RING_SIZE } from './config.js';
-export { type EndState, listPipes, type PipeListing, removeStalePipes } from './pipes.js';
+export {
+  type EndState,
+  listPipes,
+  type PipeListing,
+  removeStalePipes,
+  removeStaleWakeFifos,
+} from './pipes.js';
 export {
   completePop,
   drainPushes,

@@ -33,6 +33,8 @@ export interface CatmemNative {
   setWakeups(ctx: number, active: boolean): void;
   list(directory?: string): RawPipeInfo[];
   removeStale(directory?: string): string[];
+  /** Removes wake-up FIFOs (/dev/shm/demi-catmem-wake.*) no process holds open; returns their names. */
+  removeStaleBells(): string[];
   readonly layoutVersion: number;
   readonly defaultRingSize: number;
   readonly minRingSize: number;

@@ -51,3 +51,16 @@ export function removeStalePipes(options: { directory?: string } = {}): string[]
     throw nativeError(err, 'removeStalePipes');
   }
 }
+
+/**
+ * Removes wake-up FIFOs (`/dev/shm/demi-catmem-wake.<pid>.<nonce>`, one per
+ * LibOS instance that waited asynchronously) whose process is gone; returns
+ * their names. A FIFO is stale when nobody holds it open.
+ */
+export function removeStaleWakeFifos(): string[] {
+  try {
+    return native().removeStaleBells().sort();
+  } catch (err) {
+    throw nativeError(err, 'removeStaleWakeFifos');
+  }
+}

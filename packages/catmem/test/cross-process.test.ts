@@ -174,6 +174,11 @@ describe('the event loop', () => {
       clearTimeout(timer);
       expect({ code, signal }).toEqual({ code: 0, signal: null });
       expect(litter(name)).toEqual([]);
+      // Nor the wake-up FIFO of its async wait.
+      const pid = child.proc.pid!;
+      expect(
+        readdirSync('/dev/shm').filter((f) => f.startsWith(`demi-catmem-wake.${pid}.`)),
+      ).toEqual([]);
     });
   }
 });
