@@ -6,10 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <utility>
 
 #include "futex.h"
 #include "segment.h"
@@ -92,33 +96,60 @@ void Bell::Ring() {
   }
 }
 
-BellRinger::~BellRinger() {
-  if (fd_ >= 0) close(fd_);
+PeerFifo::~PeerFifo() { close(fd); }
+
+namespace {
+
+// Null when it cannot be opened: ENXIO when nobody reads it (its owner is gone;
+// the peer's liveness check covers that), EMFILE when out of descriptors (the
+// owner's heartbeat finds what is ready). Anything but a FIFO is not written to.
+std::shared_ptr<PeerFifo> OpenPeerFifo(int32_t pid, uint64_t nonce) {
+  // Leaked on purpose: ringers may outlive static destruction at exit. Every
+  // environment (worker) of the process shares it, hence the lock.
+  static auto* mu = new std::mutex;
+  static auto* open_fifos = new std::map<std::pair<int32_t, uint64_t>, std::weak_ptr<PeerFifo>>;
+  static size_t prune_at = 64;
+  std::lock_guard<std::mutex> lock(*mu);
+  std::weak_ptr<PeerFifo>& slot = (*open_fifos)[{pid, nonce}];
+  if (auto fifo = slot.lock()) return fifo;
+  int fd = open(BellPath(pid, nonce).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))) {
+    close(fd);
+    fd = -1;
+  }
+  if (fd < 0) {
+    open_fifos->erase({pid, nonce});
+    return nullptr;
+  }
+  auto fifo = std::make_shared<PeerFifo>(fd);
+  slot = fifo;
+  if (open_fifos->size() >= prune_at) {
+    for (auto it = open_fifos->begin(); it != open_fifos->end();)
+      it = it->second.expired() ? open_fifos->erase(it) : std::next(it);
+    prune_at = std::max<size_t>(64, 2 * open_fifos->size());
+  }
+  return fifo;
 }
+
+}  // namespace
 
 void BellRinger::RingNow(WakeLine* line) {
   // One ring per sleep: whoever swaps the word to 0 writes.
   if (line->loop_wants.exchange(0, std::memory_order_seq_cst) == 0) return;
   const int32_t pid = line->loop_pid.load(std::memory_order_relaxed);
   const uint64_t nonce = line->loop_nonce.load(std::memory_order_relaxed);
-  if (fd_ < 0 || pid != pid_ || nonce != nonce_) {
-    if (fd_ >= 0) close(fd_);
+  if (fifo_ == nullptr || pid != pid_ || nonce != nonce_) {
+    fifo_.reset();
     pid_ = pid;
     nonce_ = nonce;
-    // ENXIO: nobody reads it (its owner is gone); the peer's liveness check
-    // covers that. Anything but a FIFO is not written to.
-    fd_ = open(BellPath(pid, nonce).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-    struct stat st;
-    if (fd_ >= 0 && (fstat(fd_, &st) != 0 || !S_ISFIFO(st.st_mode))) {
-      close(fd_);
-      fd_ = -1;
-    }
-    if (fd_ < 0) return;
+    fifo_ = OpenPeerFifo(pid, nonce);
+    if (fifo_ == nullptr) return;
   }
   // EAGAIN: the FIFO is full, a wake is pending anyway. EPIPE cannot happen
   // while the owner holds it open; Node ignores SIGPIPE should it go meanwhile.
   const uint8_t one = 1;
-  while (write(fd_, &one, 1) < 0 && errno == EINTR) {
+  while (write(fifo_->fd, &one, 1) < 0 && errno == EINTR) {
   }
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,12 +45,22 @@ class Bell {
   std::string path_;
 };
 
+// A peer's FIFO, open for writing: shared by every ringer in the process that
+// rings the same bell, so a server with 10,000 connections to one client holds
+// one descriptor for it, not 10,000. Closed when the last ringer lets go.
+struct PeerFifo {
+  explicit PeerFifo(int fd) : fd(fd) {}
+  ~PeerFifo();
+  PeerFifo(const PeerFifo&) = delete;
+  PeerFifo& operator=(const PeerFifo&) = delete;
+  const int fd;
+};
+
 // A producer's side: writes into the peer's bell when the peer's loop waits for
-// any of `bits`. Keeps the last FIFO it opened. JS thread only.
+// any of `bits`. Keeps the last FIFO it rang. JS thread only.
 class BellRinger {
  public:
   BellRinger() = default;
-  ~BellRinger();
   BellRinger(const BellRinger&) = delete;
   BellRinger& operator=(const BellRinger&) = delete;
 
@@ -63,7 +74,7 @@ class BellRinger {
  private:
   void RingNow(WakeLine* line);
 
-  int fd_ = -1;
+  std::shared_ptr<PeerFifo> fifo_;
   int32_t pid_ = 0;
   uint64_t nonce_ = 0;
 };

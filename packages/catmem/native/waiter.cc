@@ -328,9 +328,11 @@ void Context::OnHeartbeat(uv_timer_t* timer) {
     if (e->wants() != 0) wanting.push_back(e);
   }
   CheckPeers(wanting);
-  // Only a death goes unannounced: data, room and closes ring the bell.
+  // Data, room and closes ring the bell; a death does not, nor does a ring the
+  // peer could not make (no descriptor left to open this bell): what is ready
+  // then waits at most one heartbeat, never forever.
   for (const auto& e : wanting) {
-    if (e->PeerDied()) {
+    if (e->PeerDied() || e->Ready()) {
       Wake(h);
       return;
     }

@@ -1,7 +1,7 @@
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Catmem, removeStaleWakeFifos } from '../src/index.js';
-import { fixture, uniqueName } from './support/child.js';
+import { fixture, fixtureWithOpenFiles, uniqueName } from './support/child.js';
 
 // Async waits sleep in the event loop; the peer wakes it by writing into the
 // waiting instance's FIFO, /dev/shm/demi-catmem-wake.<pid>.<nonce>. Nothing
@@ -80,5 +80,42 @@ describe('waking a sleeping event loop from another process', () => {
     expect(fifosOf(process.pid)).toHaveLength(1);
     libos.close(qd);
     expect((await pending).ret).not.toBe(0);
+  });
+
+  it("a peer that cannot open this loop's FIFO (no descriptors left) still completes its wait, by the heartbeat", async () => {
+    const name = uniqueName('starved');
+    libos = new Catmem();
+    const qd = libos.createPipe(name);
+    const peer = fixtureWithOpenFiles(256, 'starved-pusher.mjs', name);
+    expect(await peer.line()).toBe('ready');
+    const r = await libos.wait(libos.pop(qd), 5000);
+    expect(Array.from(r.sga!.segments[0]!)).toEqual([7]);
+    expect(await peer.line()).toMatch(/^pushed with \d+ files held$/);
+    libos.close(qd);
+    expect(await peer.line()).toBe('eof');
+    expect((await peer.exited).code).toBe(0);
+  });
+
+  it("ends ringing one peer's loop share one descriptor for its FIFO", async () => {
+    const prefix = uniqueName('shared');
+    const count = 64;
+    libos = new Catmem();
+    const qds = Array.from({ length: count }, (_, i) => libos!.createPipe(`${prefix}-${i}`));
+    const peer = fixture('many-waiter.mjs', prefix, String(count));
+    expect(await peer.line()).toBe('waiting');
+    // Let the peer's loop fall asleep on every pipe, so each push rings it.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const qd of qds) libos.waitSync(libos.push(qd, { segments: [Uint8Array.of(1)] }), 5000);
+    const peerFifo = `/dev/shm/demi-catmem-wake.${peer.proc.pid}.`;
+    const open = readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(peerFifo);
+      } catch {
+        return false;
+      }
+    });
+    expect(open).toHaveLength(1);
+    expect(await peer.line()).toBe('done');
+    expect((await peer.exited).code).toBe(0);
   });
 });

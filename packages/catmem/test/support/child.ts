@@ -11,8 +11,25 @@ export interface Child {
 }
 
 export function fixture(script: string, ...args: string[]): Child {
-  const path = fileURLToPath(new URL(`../fixtures/${script}`, import.meta.url));
-  const proc = spawn(process.execPath, [path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return start(process.execPath, [fixturePath(script), ...args]);
+}
+
+/** fixture(), with at most `maxOpenFiles` descriptors (RLIMIT_NOFILE) in the child. */
+export function fixtureWithOpenFiles(
+  maxOpenFiles: number,
+  script: string,
+  ...args: string[]
+): Child {
+  const limit = `--nofile=${maxOpenFiles}:${maxOpenFiles}`;
+  return start('prlimit', [limit, process.execPath, fixturePath(script), ...args]);
+}
+
+function fixturePath(script: string): string {
+  return fileURLToPath(new URL(`../fixtures/${script}`, import.meta.url));
+}
+
+function start(command: string, args: string[]): Child {
+  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiting: Array<(line: string) => void> = [];
   let buf = '';
