@@ -71,7 +71,11 @@ export class SequenceIndex<T extends Sequenced> {
   /** The items for which `keep` is true, in no particular order (a new array: safe to change the index while walking it). */
   filter(keep: (item: T) => boolean): T[] {
     const out: T[] = [];
-    for (const item of this.#slots) if (item !== undefined && keep(item)) out.push(item);
+    const slots = this.#slots;
+    for (let i = 0; i < slots.length; i++) {
+      const item = slots[i];
+      if (item !== undefined && keep(item)) out.push(item);
+    }
     return out;
   }
 
