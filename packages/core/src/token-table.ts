@@ -179,15 +179,22 @@ export class TokenTable {
   }
 
   /**
-   * Completed results nobody has taken, in the order they completed, appended to
-   * `out` until it holds `n`; consumes them. (A completed entry never has a named
-   * waiter: completing hands it to that waiter at once.)
+   * Completed results nobody has taken, in the order they completed, at most
+   * `n` (after `first`, a result a waiter was just handed); consumes them. (A
+   * completed entry never has a named waiter: completing hands it to that
+   * waiter at once.)
    */
-  takeUnclaimed(n: number, out: QResult[] = []): QResult[] {
+  takeUnclaimed(n: number, first?: QResult): QResult[] {
     const queue = this.#unclaimed;
     const tail = this.#tail;
     let head = this.#head;
-    while (out.length < n && head < tail) {
+    // Sized once, not grown by push (which would leave a larger store behind):
+    // every entry taken by name (#stale) lies between head and tail.
+    const extra = first === undefined ? 0 : 1;
+    const out = new Array<QResult>(Math.max(0, Math.min(n, extra + tail - head - this.#stale)));
+    let count = 0;
+    if (first !== undefined) out[count++] = first;
+    while (count < out.length && head < tail) {
       const entry = queue[head]!;
       queue[head++] = undefined as unknown as Entry;
       if (entry.taken) {
@@ -196,10 +203,11 @@ export class TokenTable {
         continue;
       }
       this.#entries.delete(entry.sequence);
-      out.push(entry.result!);
+      out[count++] = entry.result!;
       entry.result = undefined;
       this.#recycle(entry);
     }
+    if (count < out.length) out.length = count;
     if (head === tail) {
       this.#head = this.#tail = 0;
     } else {
