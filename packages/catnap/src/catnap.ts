@@ -304,8 +304,10 @@ export class Catnap extends BaseLibOS {
     const slots = this.#slots;
     for (let o = 0, end = n * slots; o < end; o += slots) {
       const qt = r[o + TOKEN]!;
-      const opcode = r[o + OPCODE]! as Opcode;
-      const ret = r[o + RET]!;
+      // `| 0`: small integers, stored untagged in the result (a double read
+      // from the records would be boxed in each result that holds it).
+      const opcode = (r[o + OPCODE]! | 0) as Opcode;
+      const ret = r[o + RET]! | 0;
       switch (opcode) {
         case Opcode.POP: {
           const generation = r[o + SLAB]!;
@@ -333,7 +335,7 @@ export class Catnap extends BaseLibOS {
             qd: 0,
             qt,
             ret,
-            accepted: { qd: r[o + VALUE]!, addr: endpointToAddress(r[o + ADDR]!) },
+            accepted: { qd: r[o + VALUE]! | 0, addr: endpointToAddress(r[o + ADDR]!) },
           });
           break;
         case Opcode.CLOSE:

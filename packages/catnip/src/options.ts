@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type DemiConfig, intIn, netnsName, parseOptions, z } from '@demi/core';
+import { type DemiConfig, intIn, lazySchema, netnsName, parseOptions } from '@demi/core';
 
 /** How to open a DPDK port. */
 export interface CatnipDeviceOptions {
@@ -56,29 +56,32 @@ export interface CatnipDeviceOptions {
   trustedLink?: boolean;
 }
 
-const catnipDeviceSchema = z
-  .object({
-    ealArgs: z.array(z.string()).min(1, 'leave ealArgs out for the defaults').optional(),
-    vdevs: z.array(z.string()).optional(),
-    portId: intIn(0, 1023).optional(),
-    netns: netnsName.optional(),
-    mtu: intIn(68, 9216).optional(),
-    rxBurst: intIn(1, 512).optional(),
-    txSlots: intIn(1, 1024).optional(),
-    rxDesc: intIn(16, 8192).optional(),
-    txDesc: intIn(16, 8192).optional(),
-    mbufs: intIn(1023, 1 << 20).optional(),
-    softwareChecksum: z.boolean().optional(),
-    trustedLink: z.boolean().optional(),
-    promiscuous: z.boolean().optional(),
-  })
-  .refine((o) => o.ealArgs === undefined || o.vdevs === undefined || o.vdevs.length === 0, {
-    message: 'give either ealArgs (verbatim) or vdevs (added to the default arguments), not both',
-  });
+// Built, and zod loaded, on first use: an application that opens no device never loads it.
+const catnipDeviceSchema = lazySchema((z) =>
+  z
+    .object({
+      ealArgs: z.array(z.string()).min(1, 'leave ealArgs out for the defaults').optional(),
+      vdevs: z.array(z.string()).optional(),
+      portId: intIn(0, 1023).optional(),
+      netns: netnsName().optional(),
+      mtu: intIn(68, 9216).optional(),
+      rxBurst: intIn(1, 512).optional(),
+      txSlots: intIn(1, 1024).optional(),
+      rxDesc: intIn(16, 8192).optional(),
+      txDesc: intIn(16, 8192).optional(),
+      mbufs: intIn(1023, 1 << 20).optional(),
+      softwareChecksum: z.boolean().optional(),
+      trustedLink: z.boolean().optional(),
+      promiscuous: z.boolean().optional(),
+    })
+    .refine((o) => o.ealArgs === undefined || o.vdevs === undefined || o.vdevs.length === 0, {
+      message: 'give either ealArgs (verbatim) or vdevs (added to the default arguments), not both',
+    }),
+);
 
 /** Checks options in JS, for messages that name the option; native code checks again. */
 export function validateOptions(options: CatnipDeviceOptions): CatnipDeviceOptions {
-  parseOptions(catnipDeviceSchema, options, 'catnip device');
+  parseOptions(catnipDeviceSchema(), options, 'catnip device');
   return options;
 }
 

@@ -1,4 +1,4 @@
-import { type DemiConfig, intIn, netnsName, parseOptions, z } from '@demi/core';
+import { type DemiConfig, intIn, lazySchema, netnsName, parseOptions } from '@demi/core';
 
 /** How to open a raw Ethernet device. */
 export interface RawDeviceOptions {
@@ -46,32 +46,35 @@ export interface RawDeviceOptions {
   promiscuous?: boolean;
 }
 
-const rawDeviceSchema = z
-  .object({
-    interfaceName: z
-      .string()
-      .regex(/^[^\s/]{1,15}$/, "1-15 characters without spaces or '/'")
-      .optional(),
-    interfaceIndex: intIn(1, 0x7fffffff).optional(),
-    mode: z.enum(['af_packet', 'af_xdp']).optional(),
-    xdpMode: z.enum(['skb', 'native']).optional(),
-    queue: intIn(0, 63).optional(),
-    netns: netnsName.optional(),
-    batchSize: intIn(1, 4096).optional(),
-    ringFrames: intIn(64, 1 << 18).optional(),
-    checksumOffload: z.boolean().optional(),
-    segmentationOffload: z.boolean().optional(),
-    largeReceive: z.boolean().optional(),
-    promiscuous: z.boolean().optional(),
-  })
-  .refine((o) => o.interfaceName !== undefined || o.interfaceIndex !== undefined, {
-    message:
-      'name the interface: raw_socket.interface_name in the config (or RAW_SOCKET_INTERFACE_NAME=eth1)',
-  });
+// Built, and zod loaded, on first use: an application that opens no device never loads it.
+const rawDeviceSchema = lazySchema((z) =>
+  z
+    .object({
+      interfaceName: z
+        .string()
+        .regex(/^[^\s/]{1,15}$/, "1-15 characters without spaces or '/'")
+        .optional(),
+      interfaceIndex: intIn(1, 0x7fffffff).optional(),
+      mode: z.enum(['af_packet', 'af_xdp']).optional(),
+      xdpMode: z.enum(['skb', 'native']).optional(),
+      queue: intIn(0, 63).optional(),
+      netns: netnsName().optional(),
+      batchSize: intIn(1, 4096).optional(),
+      ringFrames: intIn(64, 1 << 18).optional(),
+      checksumOffload: z.boolean().optional(),
+      segmentationOffload: z.boolean().optional(),
+      largeReceive: z.boolean().optional(),
+      promiscuous: z.boolean().optional(),
+    })
+    .refine((o) => o.interfaceName !== undefined || o.interfaceIndex !== undefined, {
+      message:
+        'name the interface: raw_socket.interface_name in the config (or RAW_SOCKET_INTERFACE_NAME=eth1)',
+    }),
+);
 
 /** Checks options in JS, for messages that name the option; native code checks again. */
 export function validateOptions(options: RawDeviceOptions): RawDeviceOptions {
-  parseOptions(rawDeviceSchema, options, 'catpowder device');
+  parseOptions(rawDeviceSchema(), options, 'catpowder device');
   return options;
 }
 

@@ -499,7 +499,7 @@ export abstract class BaseLibOS implements LibOS {
           deliver: (result) => {
             finish();
             // Completions landing in the same poll are handed out together.
-            queueMicrotask(() => resolve(this.tokens.takeUnclaimed(n, [result])));
+            queueMicrotask(() => resolve(this.tokens.takeUnclaimed(n, result)));
             return true;
           },
         };

@@ -3,7 +3,7 @@ export { BaseLibOS } from './base-libos.js';
 export * from './config.js';
 export * from './constants.js';
 export * from './errors.js';
-export { intIn, netnsName, parseOptions, z } from './options.js';
+export { intIn, lazySchema, loadZod, netnsName, parseOptions, type z } from './options.js';
 export * from './registry.js';
 export { TokenTable } from './token-table.js';
 export * from './types.js';

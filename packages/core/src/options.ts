@@ -1,21 +1,24 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { DemiError } from './errors.js';
+import { lazySchema, loadZod } from './libraries.js';
 import { describe } from './validate.js';
 
 /**
- * Option parsing for backends, with the schema library the config uses: a
- * backend states its options as a zod schema and gets them back typed, or a
- * DemiError EINVAL that names every bad option and what it takes.
+ * Option parsing for backends, with the schema library the config uses (zod):
+ * a backend states its options as a schema built on first use (`lazySchema`)
+ * and gets them back typed, or a DemiError EINVAL that names every bad option
+ * and what it takes. zod is loaded only when a schema is first built.
  */
-export { z };
+export type { z };
+export { lazySchema, loadZod };
 
 /** A network namespace name, as `ip netns list` shows it. */
-export const netnsName = z
-  .string()
-  .regex(/^[^/\0]{1,200}$/, 'a network namespace name (as in `ip netns list`)');
+export const netnsName = lazySchema((z) =>
+  z.string().regex(/^[^/\0]{1,200}$/, 'a network namespace name (as in `ip netns list`)'),
+);
 
-/** An integer option within [min, max]. */
-export const intIn = (min: number, max: number) => z.number().int().min(min).max(max);
+/** An integer option within [min, max] (loads zod: call it inside a lazySchema builder). */
+export const intIn = (min: number, max: number) => loadZod().number().int().min(min).max(max);
 
 export function parseOptions<S extends z.ZodType>(
   schema: S,

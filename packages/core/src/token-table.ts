@@ -1,5 +1,6 @@
 import { Opcode } from './constants.js';
 import { DemiError, ERRNO } from './errors.js';
+import { SequenceIndex } from './sequence-index.js';
 import type { QDesc, QResult, QToken } from './types.js';
 import { describe } from './validate.js';
 
@@ -10,7 +11,8 @@ export interface Waiter {
 }
 
 interface Entry {
-  qt: QToken;
+  /** The token's low part (a small integer, so the entry holds no boxed number). */
+  sequence: number;
   qd: QDesc;
   opcode: Opcode;
   result: QResult | undefined;
@@ -21,9 +23,11 @@ interface Entry {
 
 /** Taken-by-name entries the unclaimed queue tolerates before it is compacted. */
 const STALE_SLACK = 64;
+/** Spent entries kept for reuse (each ~80 B). */
+const POOL_MAX = 1024;
 
 const INSTANCE_SPAN = 2 ** 32;
-/** Sequences stay below 2^30 so the table's keys are V8 small integers (fast Map hashing). */
+/** Sequences stay below 2^30: V8 small integers, stored in an entry without boxing. */
 const SEQUENCE_SPAN = 2 ** 30;
 let nextInstance = 1;
 
@@ -35,8 +39,14 @@ let nextInstance = 1;
 export class TokenTable {
   readonly instance = nextInstance++;
   #sequence = 0;
-  /** Keyed by sequence (a small integer), not by token (a heap number). */
-  readonly #entries = new Map<number, Entry>();
+  /** Outstanding entries by sequence. */
+  readonly #entries = new SequenceIndex<Entry>();
+  /**
+   * Entries no longer reachable from the index, the unclaimed queue or a
+   * caller, for the next issue(): a steady flow of operations allocates no
+   * entries, and none is promoted to the old generation only to die there.
+   */
+  readonly #pool: Entry[] = [];
   /**
    * Completed entries no waiter took at once, in completion order, from `#head`
    * to `#tail`: waitNextN takes from the front instead of scanning every
@@ -56,17 +66,26 @@ export class TokenTable {
   issue(qd: QDesc, opcode: Opcode): QToken {
     // Skip sequences still outstanding after a wrap (a very old pending accept).
     do this.#sequence = (this.#sequence % (SEQUENCE_SPAN - 1)) + 1;
-    while (this.#entries.has(this.#sequence));
-    const qt = this.instance * INSTANCE_SPAN + this.#sequence;
-    this.#entries.set(this.#sequence, {
-      qt,
-      qd,
-      opcode,
-      result: undefined,
-      waiter: undefined,
-      taken: false,
-    });
-    return qt;
+    while (this.#entries.get(this.#sequence) !== undefined);
+    const sequence = this.#sequence;
+    const entry = this.#pool.pop();
+    if (entry === undefined) {
+      this.#entries.add({
+        sequence,
+        qd,
+        opcode,
+        result: undefined,
+        waiter: undefined,
+        taken: false,
+      });
+    } else {
+      entry.sequence = sequence;
+      entry.qd = qd;
+      entry.opcode = opcode;
+      entry.taken = false;
+      this.#entries.add(entry);
+    }
+    return this.instance * INSTANCE_SPAN + sequence;
   }
 
   /** Records the outcome of an operation and hands it to its waiter, if any. */
@@ -94,9 +113,10 @@ export class TokenTable {
       this.onSettled?.(entry.qd, entry.opcode, full);
     const waiter = entry.waiter ?? this.anyWaiter;
     if (waiter !== undefined) {
-      this.#entries.delete(entry.qt - this.instance * INSTANCE_SPAN);
+      this.#entries.delete(entry.sequence);
       entry.result = undefined;
       entry.waiter = undefined;
+      this.#recycle(entry);
       waiter.deliver(full);
     } else {
       this.#unclaimed[this.#tail++] = entry;
@@ -105,18 +125,20 @@ export class TokenTable {
 
   /** Completes every pending operation on `qd` as FAILED with `errno` (ECANCELED on close). */
   failAll(qd: QDesc, errno: number = ERRNO.ECANCELED): void {
-    for (const entry of [...this.#entries.values()]) {
-      if (entry.qd === qd && entry.result === undefined) {
-        this.complete(entry.qt, { opcode: Opcode.FAILED, ret: errno });
-      }
-    }
+    // Only the matching entries are copied out (completing one changes the index).
+    for (const entry of this.#entries.filter((e) => e.qd === qd && e.result === undefined))
+      this.#failPending(entry, errno);
   }
 
   failEverything(errno: number = ERRNO.ECANCELED): void {
-    for (const entry of [...this.#entries.values()]) {
-      if (entry.result === undefined)
-        this.complete(entry.qt, { opcode: Opcode.FAILED, ret: errno });
-    }
+    for (const entry of this.#entries.filter((e) => e.result === undefined))
+      this.#failPending(entry, errno);
+  }
+
+  #failPending(entry: Entry, errno: number): void {
+    // Completing an earlier one may have handed this entry out and reused it.
+    const qt = this.instance * INSTANCE_SPAN + entry.sequence;
+    this.complete(qt, { opcode: Opcode.FAILED, ret: errno });
   }
 
   /** The entry of a token this LibOS issued and nobody has consumed, or a DemiError. */
@@ -142,7 +164,7 @@ export class TokenTable {
   take(qt: QToken): QResult | undefined {
     const entry = this.#lookup(qt);
     if (entry?.result === undefined) return undefined;
-    this.#entries.delete(qt - this.instance * INSTANCE_SPAN);
+    this.#entries.delete(entry.sequence);
     // A completed entry in the table is always in the unclaimed queue.
     entry.taken = true;
     const result = entry.result;
@@ -157,25 +179,35 @@ export class TokenTable {
   }
 
   /**
-   * Completed results nobody has taken, in the order they completed, appended to
-   * `out` until it holds `n`; consumes them. (A completed entry never has a named
-   * waiter: completing hands it to that waiter at once.)
+   * Completed results nobody has taken, in the order they completed, at most
+   * `n` (after `first`, a result a waiter was just handed); consumes them. (A
+   * completed entry never has a named waiter: completing hands it to that
+   * waiter at once.)
    */
-  takeUnclaimed(n: number, out: QResult[] = []): QResult[] {
+  takeUnclaimed(n: number, first?: QResult): QResult[] {
     const queue = this.#unclaimed;
     const tail = this.#tail;
     let head = this.#head;
-    while (out.length < n && head < tail) {
+    // Sized once, not grown by push (which would leave a larger store behind):
+    // every entry taken by name (#stale) lies between head and tail.
+    const extra = first === undefined ? 0 : 1;
+    const out = new Array<QResult>(Math.max(0, Math.min(n, extra + tail - head - this.#stale)));
+    let count = 0;
+    if (first !== undefined) out[count++] = first;
+    while (count < out.length && head < tail) {
       const entry = queue[head]!;
       queue[head++] = undefined as unknown as Entry;
       if (entry.taken) {
         this.#stale--;
+        this.#recycle(entry);
         continue;
       }
-      this.#entries.delete(entry.qt - this.instance * INSTANCE_SPAN);
-      out.push(entry.result!);
+      this.#entries.delete(entry.sequence);
+      out[count++] = entry.result!;
       entry.result = undefined;
+      this.#recycle(entry);
     }
+    if (count < out.length) out.length = count;
     if (head === tail) {
       this.#head = this.#tail = 0;
     } else {
@@ -193,6 +225,7 @@ export class TokenTable {
     for (let from = this.#head; from < this.#tail; from++) {
       const entry = queue[from]!;
       if (!entry.taken) queue[to++] = entry;
+      else this.#recycle(entry);
     }
     for (let i = to; i < this.#tail; i++) queue[i] = undefined as unknown as Entry;
     this.#head = 0;
@@ -201,8 +234,14 @@ export class TokenTable {
   }
 
   #lookup(qt: QToken): Entry | undefined {
-    const entry = this.#entries.get(qt - this.instance * INSTANCE_SPAN);
-    return entry !== undefined && entry.qt === qt ? entry : undefined;
+    // Any number may come here (waitSync takes before it validates): only the
+    // sequence of a token of this table is found.
+    return this.#entries.get(qt - this.instance * INSTANCE_SPAN);
+  }
+
+  /** Keeps a spent entry (in neither the index nor the unclaimed queue) for reuse. */
+  #recycle(entry: Entry): void {
+    if (this.#pool.length < POOL_MAX) this.#pool.push(entry);
   }
 
   get size(): number {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configEnvNames, loadConfig } from '../src/index.js';
+import { CONFIG_SECTIONS, configEnvNames, configSchema, loadConfig } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'demi-config-'));
 function file(name: string, text: string): string {
@@ -116,5 +116,18 @@ describe('config', () => {
     expect(() => loadConfig(file('broken.yaml', 'a: [1, 2\n b: }'), {})).toThrow(
       expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('broken.yaml') }),
     );
+  });
+
+  it("the sections that decide whether the environment may override a key are the schema's", () => {
+    expect(Object.keys(configSchema().shape).sort()).toEqual([...CONFIG_SECTIONS].sort());
+    for (const name of configEnvNames())
+      expect(CONFIG_SECTIONS.some((s) => name.startsWith(`${s.toUpperCase()}_`))).toBe(true);
+  });
+
+  it('an empty config with no overriding variable is valid; anything else is still checked', () => {
+    expect(loadConfig({}, { HOME: '/root', CATNAPPING: '1' }).config).toEqual({});
+    expect(loadConfig(file('empty.yaml', ''), {}).config).toEqual({});
+    expect(() => loadConfig(file('scalar.yaml', '5'), {})).toThrow(/scalar\.yaml/);
+    expect(() => loadConfig({}, { CATNAP_POP_SIZE: '0' })).toThrow(/catnap\.pop_size/);
   });
 });

@@ -174,6 +174,42 @@ console.log(JSON.stringify([cjs.DemiError === DemiError, cjs.registeredNames().i
       'ENOENT',
     );
   });
+
+  it('loads the schema and YAML libraries only when there is a config to check', () => {
+    // Both cost a process ~20 MiB of RSS; an init() without config must not load them.
+    const dir = app(['catnap']);
+    writeFileSync(
+      join(dir, 'loaded.mjs'),
+      `import { createRequire } from 'node:module';
+import { init } from '@demi/core';
+const lib = (name) => Object.keys(createRequire(import.meta.url).cache)
+  .some((path) => path.includes(\`/node_modules/\${name}/\`));
+const out = { imported: [lib('zod'), lib('yaml')] };
+await init();
+out.init = [lib('zod'), lib('yaml')];
+try { await init({ config: { catnap: { pop_size: -1 } } }); } catch (e) { out.code = e.code; }
+out.checked = [lib('zod'), lib('yaml')];
+console.log(JSON.stringify(out));\n`,
+    );
+    const exec = (env: Record<string, string>) =>
+      JSON.parse(
+        execFileSync(process.execPath, ['loaded.mjs'], {
+          cwd: dir,
+          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+          encoding: 'utf8',
+        }).trim(),
+      );
+    expect(exec({})).toEqual({
+      imported: [false, false],
+      init: [false, false],
+      code: 'EINVAL',
+      checked: [true, false],
+    });
+    // An environment variable that may override a key needs the schema; a file needs YAML too.
+    expect(exec({ CATNAP_POP_SIZE: '1024' }).init).toEqual([true, false]);
+    writeFileSync(join(dir, 'c.yaml'), 'catnap: { pop_size: 1024 }\n');
+    expect(exec({ DEMI_CONFIG: join(dir, 'c.yaml') }).init).toEqual([true, true]);
+  });
 });
 
 describe('registry in process', () => {

@@ -122,6 +122,23 @@ describe('wait semantics', () => {
     await expect(libos.waitNextN(1, 10)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
   });
 
+  it('waitNextN(n) below what is ready hands out exactly n, then the rest, in order', async () => {
+    // Results are counted before they are collected (the array is sized once), with
+    // entries taken by name in between and spent entries reused by later tokens.
+    const { libos, c, s } = await connected();
+    for (let round = 0; round < 3; round++) {
+      const pops = Array.from({ length: 40 }, () => libos.pop(s));
+      for (let i = 0; i < pops.length; i++) libos.waitSync(libos.push(c, data('x')));
+      for (const [i, qt] of pops.entries()) if (i % 3 === 0) libos.waitSync(qt);
+      const left = pops.filter((_, i) => i % 3 !== 0);
+      const a = await libos.waitNextN(5, 1000);
+      const b = await libos.waitNextN(1000, 1000);
+      expect(a.length).toBe(5);
+      expect([...a, ...b].map((r) => r.qt)).toEqual(left);
+      expect(b.every((r) => r !== undefined)).toBe(true);
+    }
+  });
+
   it('operations pending on a closed socket complete FAILED with ECANCELED', async () => {
     const { libos, s } = await connected();
     const qt = libos.pop(s);
