@@ -26,7 +26,9 @@ export const CONFIG_SECTIONS = [
   'catloop',
 ] as const;
 
-function buildConfigSchema(z: typeof Zod) {
+function buildConfigSchema(zod: typeof Zod) {
+  // Named apart from the type-only import, which declaration bundling renames to `z`.
+  const z = zod;
   const ipv4 = z
     .string()
     .regex(
