@@ -29,6 +29,7 @@ export const CONFIG_SECTIONS = [
 function buildConfigSchema(zod: typeof Zod) {
   // Named apart from the type-only import, which declaration bundling renames to `z`.
   const z = zod;
+  const netnsName = z.string().regex(/^[^/\0]{1,200}$/, 'a network namespace name');
   const ipv4 = z
     .string()
     .regex(
@@ -61,10 +62,7 @@ function buildConfigSchema(zod: typeof Zod) {
           xdp_mode: z.enum(['skb', 'native']).optional(),
           xdp_interface_index: z.number().int().min(0).optional(),
           /** Open the interface inside this network namespace (`ip netns add`). */
-          netns: z
-            .string()
-            .regex(/^[^/\0]{1,200}$/, 'a network namespace name')
-            .optional(),
+          netns: netnsName.optional(),
         })
         .strict()
         .optional(),
@@ -76,10 +74,7 @@ function buildConfigSchema(zod: typeof Zod) {
           /** Virtual devices added to the default hugepage-less EAL arguments when eal_init is absent. */
           vdevs: z.array(z.string().min(1)).optional(),
           /** Open the port inside this network namespace. */
-          netns: z
-            .string()
-            .regex(/^[^/\0]{1,200}$/, 'a network namespace name')
-            .optional(),
+          netns: netnsName.optional(),
         })
         .strict()
         .optional(),
