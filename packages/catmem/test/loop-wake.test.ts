@@ -1,5 +1,5 @@
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { lstatSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { Catmem, removeStaleWakeFifos } from '../src/index.js';
 import { fixture, fixtureWithOpenFiles, uniqueName } from './support/child.js';
 
@@ -47,7 +47,10 @@ describe('waking a sleeping event loop from another process', () => {
   it('a FIFO whose process was killed is stale: removeStaleWakeFifos removes it, a live one stays', async () => {
     libos = new Catmem();
     const mine = libos.wait(libos.pop(libos.createPipe(uniqueName('live'))), 10_000);
-    const victim = fixture('wait-forever.mjs', uniqueName('stale'));
+    const victimPipe = uniqueName('stale');
+    // The killed victim cannot remove its pipe's segment: the test does.
+    onTestFinished(() => rmSync(`/dev/shm/demi-catmem.${victimPipe}`, { force: true }));
+    const victim = fixture('wait-forever.mjs', victimPipe);
     expect(await victim.line()).toBe('waiting');
     const pid = victim.proc.pid!;
     const [left] = fifosOf(pid);
@@ -67,7 +70,10 @@ describe('waking a sleeping event loop from another process', () => {
   });
 
   it("an instance's first async wait sweeps FIFOs left by killed processes", async () => {
-    const victim = fixture('wait-forever.mjs', uniqueName('swept'));
+    const victimPipe = uniqueName('swept');
+    // The killed victim cannot remove its pipe's segment: the test does.
+    onTestFinished(() => rmSync(`/dev/shm/demi-catmem.${victimPipe}`, { force: true }));
+    const victim = fixture('wait-forever.mjs', victimPipe);
     expect(await victim.line()).toBe('waiting');
     const pid = victim.proc.pid!;
     expect(fifosOf(pid)).toHaveLength(1);
