@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { cpuNs } from './proc.mjs';
 
 const READY_TIMEOUT_MS = 20_000;
-/** How long a client stopped with SIGTERM has to clean up before SIGKILL. */
+/** How long a child stopped with SIGTERM has to clean up before SIGKILL. */
 const KILL_GRACE_MS = 5_000;
 
 /** Starts a server child; resolves with what it printed after `ready` and a stop function. */
@@ -25,8 +25,13 @@ export function startServer(command, args, options = {}) {
   });
   let out = '';
   let err = '';
+  // SIGTERM first, so a server on shared memory can remove its segments.
   const stop = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const force = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    force.unref();
+    child.once('exit', () => clearTimeout(force));
   };
   const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

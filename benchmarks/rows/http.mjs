@@ -289,8 +289,9 @@ async function serve(impl, address) {
     listener = serveHttp(server, net.createServer());
   }
   listener.listen(0, address, () => console.log(`ready ${listener.address().port}`));
-  // Exit cleanly on SIGINT, so `node --cpu-prof` can write its profile.
-  process.once('SIGINT', () => process.exit(0));
+  // Exit cleanly on SIGINT (so `node --cpu-prof` can write its profile) and on
+  // SIGTERM (so a catloop listener's segment is removed at exit).
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(0));
 }
 
 /** Keep-alive requests from `connections` loops for `seconds`; prints {requestsPerSec, requests, p99Ms}. */
