@@ -8,13 +8,17 @@
 namespace catnap {
 
 namespace {
-// Enough for a burst of pops in flight on a few busy connections; beyond it
-// dead slabs go back to malloc (and from there to the kernel).
-constexpr size_t kPooledSlabs = 32;
 // Node runs the finalizers of external buffers from the event loop, never
 // during a long waitSync loop: past this many uncollected pool slabs, slabs
 // come from the allocator, whose memory V8 frees as it collects.
 constexpr size_t kMaxOutstandingSlabs = 128;
+// Every outstanding slab may come back to the pool. A bulk receiver has about
+// a garbage collection's worth of slabs outstanding (V8 collects once external
+// memory has grown by tens of MiB): a smaller pool gave most of them back to
+// malloc at each collection, and the next slabs were faulted in anew, page by
+// page (clear_page was 11 % of a 64 KiB bulk receiver's CPU with 32 blocks).
+// The pool only grows to what the process had in flight at once.
+constexpr size_t kPooledSlabs = kMaxOutstandingSlabs;
 }  // namespace
 
 class Slabs::Pool {
