@@ -105,7 +105,17 @@ Slabs::Space Slabs::Reserve(Napi::Env env, size_t want) {
     napi_get_arraybuffer_info(env, current_.Value(), &data, &length);
     if (data == nullptr || length != kSlabBytes) Fail(ENOMEM, "pop", "no slab memory");
   }
-  return Space{static_cast<uint8_t*>(data) + used_, used_, generation_};
+  return Space{static_cast<uint8_t*>(data) + used_, used_, generation_, kSlabBytes - used_,
+               current_pooled_};
+}
+
+Slabs::Held Slabs::Hold(size_t offset, size_t length) {
+  Held held;
+  held.slab = Napi::Persistent(current_.Value());
+  held.generation = generation_;
+  held.offset = offset;
+  held.length = length;
+  return held;
 }
 
 void Slabs::Commit(size_t used) {
@@ -116,6 +126,7 @@ void Slabs::Commit(size_t used) {
 
 void Slabs::Fresh(Napi::Env env) {
   Napi::ArrayBuffer slab = FromPool(env);
+  current_pooled_ = !slab.IsEmpty();
   if (slab.IsEmpty() && !allocate_.IsEmpty()) {
     Napi::Value made = allocate_.Call({});
     if (made.IsArrayBuffer() && made.As<Napi::ArrayBuffer>().ByteLength() == kSlabBytes) {
@@ -129,17 +140,18 @@ void Slabs::Fresh(Napi::Env env) {
   used_ = 0;
 }
 
-Napi::Value Slabs::Lookup(Napi::Env /*env*/, double generation) {
+Napi::Value Slabs::Find(double generation) {
   if (generation == generation_ && !current_.IsEmpty()) return current_.Value();
   for (auto& [gen, ref] : retired_) {
     if (gen == generation) return ref.Value();
   }
-  Fail(EINVAL, "slab", "no slab of that generation in the last call");
+  return Napi::Value();
 }
 
 void Slabs::Release() {
   retired_.clear();
   current_.Reset();
+  current_pooled_ = false;
   allocate_.Reset();
   pool_.reset();  // live slabs keep it until V8 collects them
 }
