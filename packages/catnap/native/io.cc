@@ -143,9 +143,8 @@ bool Engine::PopOnce(Socket& s, double token, uint32_t size) {
   slabs_.Commit(static_cast<size_t>(n));
   const size_t got = static_cast<size_t>(n);
   const size_t handed = std::min<size_t>(got, size);
-  records_.Add(token, kPop, 0, s.qd, static_cast<double>(handed),
-               static_cast<double>(space.offset), space.generation,
-               s.stream ? -1.0 : Endpoint(from));
+  records_.Add(token, kPop, 0, s.qd, static_cast<double>(handed), static_cast<double>(space.offset),
+               space.generation, s.stream ? -1.0 : Endpoint(from));
   if (got > handed) s.ahead = slabs_.Hold(space.offset + handed, got - handed);
   // A short stream read emptied the receive queue: the next arrival raises a
   // fresh edge, so skip the recv that would only say EAGAIN.
