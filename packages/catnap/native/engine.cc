@@ -210,7 +210,15 @@ Socket& Engine::Lookup(const Napi::CallbackInfo& info, size_t i, const char* sys
 
 Napi::Value Engine::SlabOf(const Napi::CallbackInfo& info) {
   double generation = NumberArg(info, 0, "slab generation", "pop");
-  return slabs_.Lookup(info.Env(), generation);
+  Napi::Value slab = slabs_.Find(generation);
+  if (!slab.IsEmpty()) return slab;
+  // A pop served from bytes read ahead earlier, into a slab since replaced.
+  for (auto& [qd, socket] : sockets_) {
+    if (socket->ahead.length > 0 && socket->ahead.generation == generation) {
+      return socket->ahead.slab.Value();
+    }
+  }
+  Fail(EINVAL, "slab", "no slab of that generation in the last call");
 }
 
 Napi::Value Engine::NewSocket(const Napi::CallbackInfo& info) {
@@ -445,7 +453,8 @@ Napi::Value Engine::Pop(const Napi::CallbackInfo& info) {
   // datagram read at the largest datagram.
   uint32_t want = static_cast<uint32_t>(
       std::min<int64_t>(size, s.stream ? static_cast<int64_t>(kSlabBytes) : kMaxDatagram));
-  if (!(s.pops.empty() && s.readable && !s.connecting && PopOnce(s, token, want))) {
+  if (!(s.pops.empty() && (s.readable || s.ahead.length > 0) && !s.connecting &&
+        PopOnce(s, token, want))) {
     s.pops.push_back(PendingPop{token, want});
   }
   return Napi::Number::New(env, records_.Count());

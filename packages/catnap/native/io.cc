@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -110,13 +111,25 @@ void Engine::CloseAll() {
 }
 
 bool Engine::PopOnce(Socket& s, double token, uint32_t size) {
+  if (s.ahead.length > 0) {
+    PopAhead(s, token, size);
+    return true;
+  }
   Slabs::Space space = slabs_.Reserve(Env(), size);
+  // A stream read may fill the rest of the slab (up to kMaxReadAhead): the
+  // bytes beyond this pop wait there for the next pops, which then cost no
+  // system call. Only into pool slabs, which JS cannot detach, and only for
+  // pops of whole 8-byte units, so every later pop stays 8-byte aligned.
+  size_t room = size;
+  if (s.stream && space.pooled && size % 8 == 0) {
+    room = std::max<size_t>(size, std::min(space.room, kMaxReadAhead));
+  }
   sockaddr_in from{};
   socklen_t from_len = sizeof from;
   ssize_t n;
   do {
     n = s.stream
-            ? ::recv(s.fd, space.data, size, 0)
+            ? ::recv(s.fd, space.data, room, 0)
             : ::recvfrom(s.fd, space.data, size, 0, reinterpret_cast<sockaddr*>(&from), &from_len);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
@@ -128,12 +141,28 @@ bool Engine::PopOnce(Socket& s, double token, uint32_t size) {
     return true;
   }
   slabs_.Commit(static_cast<size_t>(n));
-  records_.Add(token, kPop, 0, s.qd, static_cast<double>(n), static_cast<double>(space.offset),
+  const size_t got = static_cast<size_t>(n);
+  const size_t handed = std::min<size_t>(got, size);
+  records_.Add(token, kPop, 0, s.qd, static_cast<double>(handed), static_cast<double>(space.offset),
                space.generation, s.stream ? -1.0 : Endpoint(from));
+  if (got > handed) s.ahead = slabs_.Hold(space.offset + handed, got - handed);
   // A short stream read emptied the receive queue: the next arrival raises a
   // fresh edge, so skip the recv that would only say EAGAIN.
-  if (s.stream && n > 0 && static_cast<size_t>(n) < size && !s.hangup) s.readable = false;
+  if (s.stream && got > 0 && got < room && !s.hangup) s.readable = false;
   return true;
+}
+
+void Engine::PopAhead(Socket& s, double token, uint32_t size) {
+  Slabs::Held& ahead = s.ahead;
+  size_t take = std::min<size_t>(size, ahead.length);
+  // Leave the rest 8-byte aligned for the pop after (a pop may return less
+  // than it asked for); pops under 8 bytes cannot keep that.
+  if (take < ahead.length && take >= 8) take &= ~static_cast<size_t>(7);
+  records_.Add(token, kPop, 0, s.qd, static_cast<double>(take), static_cast<double>(ahead.offset),
+               ahead.generation, -1.0);
+  ahead.offset += take;
+  ahead.length -= take;
+  if (ahead.length == 0) slabs_.Drop(ahead);
 }
 
 bool Engine::AcceptOnce(Socket& s, double token) {
@@ -232,7 +261,7 @@ void Engine::DrainAccepts(Socket& s) {
 }
 
 void Engine::DrainPops(Socket& s) {
-  while (!s.pops.empty() && s.readable) {
+  while (!s.pops.empty() && (s.readable || s.ahead.length > 0)) {
     if (records_.Full()) return Defer(s);
     const PendingPop& p = s.pops.front();
     if (!PopOnce(s, p.token, p.size)) return;

@@ -8,13 +8,17 @@
 namespace catnap {
 
 namespace {
-// Enough for a burst of pops in flight on a few busy connections; beyond it
-// dead slabs go back to malloc (and from there to the kernel).
-constexpr size_t kPooledSlabs = 32;
 // Node runs the finalizers of external buffers from the event loop, never
 // during a long waitSync loop: past this many uncollected pool slabs, slabs
 // come from the allocator, whose memory V8 frees as it collects.
 constexpr size_t kMaxOutstandingSlabs = 128;
+// Every outstanding slab may come back to the pool. A bulk receiver has about
+// a garbage collection's worth of slabs outstanding (V8 collects once external
+// memory has grown by tens of MiB): a smaller pool gave most of them back to
+// malloc at each collection, and the next slabs were faulted in anew, page by
+// page (clear_page was 11 % of a 64 KiB bulk receiver's CPU with 32 blocks).
+// The pool only grows to what the process had in flight at once.
+constexpr size_t kPooledSlabs = kMaxOutstandingSlabs;
 }  // namespace
 
 class Slabs::Pool {
@@ -101,7 +105,17 @@ Slabs::Space Slabs::Reserve(Napi::Env env, size_t want) {
     napi_get_arraybuffer_info(env, current_.Value(), &data, &length);
     if (data == nullptr || length != kSlabBytes) Fail(ENOMEM, "pop", "no slab memory");
   }
-  return Space{static_cast<uint8_t*>(data) + used_, used_, generation_};
+  return Space{static_cast<uint8_t*>(data) + used_, used_, generation_, kSlabBytes - used_,
+               current_pooled_};
+}
+
+Slabs::Held Slabs::Hold(size_t offset, size_t length) {
+  Held held;
+  held.slab = Napi::Persistent(current_.Value());
+  held.generation = generation_;
+  held.offset = offset;
+  held.length = length;
+  return held;
 }
 
 void Slabs::Commit(size_t used) {
@@ -112,6 +126,7 @@ void Slabs::Commit(size_t used) {
 
 void Slabs::Fresh(Napi::Env env) {
   Napi::ArrayBuffer slab = FromPool(env);
+  current_pooled_ = !slab.IsEmpty();
   if (slab.IsEmpty() && !allocate_.IsEmpty()) {
     Napi::Value made = allocate_.Call({});
     if (made.IsArrayBuffer() && made.As<Napi::ArrayBuffer>().ByteLength() == kSlabBytes) {
@@ -125,17 +140,18 @@ void Slabs::Fresh(Napi::Env env) {
   used_ = 0;
 }
 
-Napi::Value Slabs::Lookup(Napi::Env /*env*/, double generation) {
+Napi::Value Slabs::Find(double generation) {
   if (generation == generation_ && !current_.IsEmpty()) return current_.Value();
   for (auto& [gen, ref] : retired_) {
     if (gen == generation) return ref.Value();
   }
-  Fail(EINVAL, "slab", "no slab of that generation in the last call");
+  return Napi::Value();
 }
 
 void Slabs::Release() {
   retired_.clear();
   current_.Reset();
+  current_pooled_ = false;
   allocate_.Reset();
   pool_.reset();  // live slabs keep it until V8 collects them
 }

@@ -20,6 +20,17 @@ class Slabs {
     uint8_t* data;
     size_t offset;
     double generation;
+    size_t room;  // bytes from data to the end of the slab (at least what was asked)
+    bool pooled;  // pool memory: V8 cannot detach (transfer) it
+  };
+
+  // Bytes of a slab kept for later pops: a stream read that took more than
+  // its pop asked for. Holds the slab alive while anything is left.
+  struct Held {
+    Napi::Reference<Napi::ArrayBuffer> slab;
+    double generation = 0;
+    size_t offset = 0;
+    size_t length = 0;
   };
 
   // Drops the slabs replaced during the previous call: JS has fetched what it needed.
@@ -31,8 +42,18 @@ class Slabs {
   Space Reserve(Napi::Env env, size_t want);
   void Commit(size_t used);
 
-  // The slab of a generation written into a record of the current call.
-  Napi::Value Lookup(Napi::Env env, double generation);
+  // Keeps [offset, offset + length) of the current slab (committed already).
+  Held Hold(size_t offset, size_t length);
+  // A held range is used up: its slab stays visible to Find until the next
+  // call, since a record of this call names it.
+  void Drop(Held& held) {
+    retired_.emplace_back(held.generation, std::move(held.slab));
+    held = Held{};
+  }
+
+  // The slab of a generation written into a record of the current call, or
+  // an empty value (the caller then looks among held ranges).
+  Napi::Value Find(double generation);
   void Release();
 
   // Where fresh slabs come from when the runtime refuses external ArrayBuffers:
@@ -53,6 +74,7 @@ class Slabs {
   bool external_refused_ = false;
   Napi::FunctionReference allocate_;
   Napi::Reference<Napi::ArrayBuffer> current_;
+  bool current_pooled_ = false;
   double generation_ = 0;
   size_t used_ = 0;
   std::vector<std::pair<double, Napi::Reference<Napi::ArrayBuffer>>> retired_;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fifo.h"
+#include "slabs.h"
 
 namespace catnap {
 
@@ -44,6 +45,9 @@ struct Socket {
 
   Fifo<double> accepts;
   Fifo<PendingPop> pops;
+  // Stream bytes read beyond what the last pop asked for; the next pops take
+  // them before reading again.
+  Slabs::Held ahead;
   Fifo<PendingPush> pushes;
 };
 
