@@ -24,13 +24,24 @@ constexpr int64_t kSpinNs = 50000;
 // While async waits are outstanding, peers' liveness is checked this often (a
 // dead peer rings no bell).
 constexpr uint64_t kHeartbeatMs = 100;
-// A wake-up whose completion pass consumed at least kBulkBytes spins up to
-// kBulkSpinNs for the next record before the loop sleeps (at most
+// A wake-up whose completion pass popped at least kBulkBytes of payload spins
+// up to kBulkSpinNs for the next record before the loop sleeps (at most
 // kSpinMaxEnds ends, no peer on this CPU, at most kWakeHoldNs per wake-up):
 // a bulk consumer that empties the ring would otherwise sleep and be woken
-// once per record. Small messages never spin.
+// once per record.
 constexpr uint64_t kBulkBytes = 32 * 1024;
 constexpr int64_t kBulkSpinNs = 30000;
+// A pass that popped less (a reply in a ping-pong) spins up to kReplySpinNs
+// for the next one, under the same conditions, as long as such spins pay: one
+// that finds nothing makes the next `backoff` wake-ups sleep at once, and the
+// backoff doubles with each failure up to kMaxBackoff (a mutex's adaptive
+// spinning, or Linux's busy polling of a socket, in the same spirit). A
+// process that receives nothing has no wake-up and never spins.
+constexpr int64_t kReplySpinNs = 30000;
+constexpr uint32_t kMaxBackoff = 256;
+// Spinning yields the CPU this often, so another runnable process on this
+// core (perhaps the one that will answer) gets to run.
+constexpr int64_t kYieldEveryNs = 5000;
 constexpr int64_t kWakeHoldNs = 1000000;
 constexpr size_t kSpinMaxEnds = 4;
 constexpr int kYields = 8;
@@ -265,6 +276,9 @@ void Context::Wake(Handles* h) {
   if (ctx == nullptr || !ctx->active_) return;
   Napi::Env env = ctx->env_;
   const int64_t start = MonoNs();
+  // Waits started by the completions are announced once, below: while this
+  // loop spins for them, their peers need not ring.
+  ctx->waking_ = true;
   for (;;) {
     const uint64_t before = ctx->Consumed();
     {
@@ -279,10 +293,26 @@ void Context::Wake(Handles* h) {
       }
     }
     ctx = h->ctx;  // the callback may have shut the context down
-    if (ctx == nullptr || !ctx->active_) return;
-    if (ctx->Consumed() - before < kBulkBytes || MonoNs() - start > kWakeHoldNs ||
-        !ctx->SpinForMore())
-      break;
+    if (ctx == nullptr) return;
+    ctx->waking_ = false;
+    if (!ctx->active_) return;
+    const uint64_t popped = ctx->Consumed() - before;
+    if (popped == 0 || MonoNs() - start > kWakeHoldNs) break;
+    if (popped >= kBulkBytes) {
+      if (!ctx->SpinForMore(kBulkSpinNs)) break;
+    } else {
+      if (ctx->reply_skip_ > 0) {
+        ctx->reply_skip_--;
+        break;
+      }
+      if (!ctx->SpinForMore(kReplySpinNs)) {
+        ctx->reply_skip_ = ctx->reply_backoff_;
+        ctx->reply_backoff_ = std::min(ctx->reply_backoff_ * 2, kMaxBackoff);
+        break;
+      }
+      ctx->reply_backoff_ = 1;
+    }
+    ctx->waking_ = true;
   }
   ctx->AnnounceAll();
 }
@@ -294,7 +324,7 @@ uint64_t Context::Consumed() const {
   return sum;
 }
 
-bool Context::SpinForMore() const {
+bool Context::SpinForMore(int64_t budget_ns) const {
   bool wanting = false;
   for (const auto& e : ends_) {
     if (e->wants() == 0) continue;
@@ -302,14 +332,22 @@ bool Context::SpinForMore() const {
     if (e->PeerSharesCpu()) return false;  // spinning would only delay it
   }
   if (!wanting) return false;
-  const int64_t until = MonoNs() + kBulkSpinNs;
-  while (MonoNs() < until) {
+  const int64_t begin = MonoNs();
+  int64_t now = begin;
+  int64_t yield_at = begin + kYieldEveryNs;
+  while (now - begin < budget_ns) {
     for (int i = 0; i < 16; i++) {
       if (AnyReady(ends_)) return true;
       CpuRelax();
     }
+    now = MonoNs();
+    if (now >= yield_at) {
+      sched_yield();
+      now = MonoNs();
+      yield_at = now + kYieldEveryNs;
+    }
   }
-  return false;
+  return AnyReady(ends_);
 }
 
 void Context::OnReadable(uv_poll_t* poll, int, int) {
