@@ -326,15 +326,20 @@ uint64_t Context::Consumed() const {
 
 bool Context::SpinForMore(int64_t budget_ns) const {
   bool wanting = false;
+  bool shared = false;
   for (const auto& e : ends_) {
     if (e->wants() == 0) continue;
     wanting = true;
-    if (e->PeerSharesCpu()) return false;  // spinning would only delay it
+    if (e->PeerSharesCpu()) shared = true;
   }
   if (!wanting) return false;
+  // A peer that last ran on this CPU is most likely queued behind this
+  // process (a wake-up places the woken next to its waker): yield to it at
+  // once and look again, rather than spin in its way.
+  const int64_t yield_every = shared ? 0 : kYieldEveryNs;
   const int64_t begin = MonoNs();
   int64_t now = begin;
-  int64_t yield_at = begin + kYieldEveryNs;
+  int64_t yield_at = begin + yield_every;
   while (now - begin < budget_ns) {
     for (int i = 0; i < 16; i++) {
       if (AnyReady(ends_)) return true;
@@ -343,8 +348,9 @@ bool Context::SpinForMore(int64_t budget_ns) const {
     now = MonoNs();
     if (now >= yield_at) {
       sched_yield();
+      if (AnyReady(ends_)) return true;
       now = MonoNs();
-      yield_at = now + kYieldEveryNs;
+      yield_at = now + yield_every;
     }
   }
   return AnyReady(ends_);
