@@ -31,16 +31,18 @@ constexpr uint64_t kHeartbeatMs = 100;
 // once per record.
 constexpr uint64_t kBulkBytes = 32 * 1024;
 constexpr int64_t kBulkSpinNs = 30000;
-// A pass that popped less (a reply in a ping-pong) spins up to kReplySpinNs
-// for the next one, under the same conditions, as long as such spins pay: one
+// A pass that popped less (a reply in a ping-pong) looks up to kReplySpinNs
+// for the next one, with at most kSpinMaxEnds ends and as long as such looks
+// pay (yielding every kYieldEveryNs, or at once while the peer last ran on
+// this CPU, instead of giving up): one
 // that finds nothing makes the next `backoff` wake-ups sleep at once, and the
 // backoff doubles with each failure up to kMaxBackoff (a mutex's adaptive
 // spinning, or Linux's busy polling of a socket, in the same spirit). A
 // process that receives nothing has no wake-up and never spins.
 constexpr int64_t kReplySpinNs = 30000;
 constexpr uint32_t kMaxBackoff = 256;
-// Spinning yields the CPU this often, so another runnable process on this
-// core (perhaps the one that will answer) gets to run.
+// Looking for a reply yields the CPU this often, so another runnable process
+// on this core (perhaps the one that will answer) gets to run.
 constexpr int64_t kYieldEveryNs = 5000;
 constexpr int64_t kWakeHoldNs = 1000000;
 constexpr size_t kSpinMaxEnds = 4;
@@ -299,13 +301,13 @@ void Context::Wake(Handles* h) {
     const uint64_t popped = ctx->Consumed() - before;
     if (popped == 0 || MonoNs() - start > kWakeHoldNs) break;
     if (popped >= kBulkBytes) {
-      if (!ctx->SpinForMore(kBulkSpinNs)) break;
+      if (!ctx->SpinForMore(kBulkSpinNs, false)) break;
     } else {
       if (ctx->reply_skip_ > 0) {
         ctx->reply_skip_--;
         break;
       }
-      if (!ctx->SpinForMore(kReplySpinNs)) {
+      if (!ctx->SpinForMore(kReplySpinNs, true)) {
         ctx->reply_skip_ = ctx->reply_backoff_;
         ctx->reply_backoff_ = std::min(ctx->reply_backoff_ * 2, kMaxBackoff);
         break;
@@ -324,7 +326,7 @@ uint64_t Context::Consumed() const {
   return sum;
 }
 
-bool Context::SpinForMore(int64_t budget_ns) const {
+bool Context::SpinForMore(int64_t budget_ns, bool yield_to_peer) const {
   bool wanting = false;
   bool shared = false;
   for (const auto& e : ends_) {
@@ -332,11 +334,11 @@ bool Context::SpinForMore(int64_t budget_ns) const {
     wanting = true;
     if (e->PeerSharesCpu()) shared = true;
   }
-  if (!wanting) return false;
+  if (!wanting || (shared && !yield_to_peer)) return false;
   // A peer that last ran on this CPU is most likely queued behind this
   // process (a wake-up places the woken next to its waker): yield to it at
   // once and look again, rather than spin in its way.
-  const int64_t yield_every = shared ? 0 : kYieldEveryNs;
+  const int64_t yield_every = !yield_to_peer ? INT64_MAX / 2 : shared ? 0 : kYieldEveryNs;
   const int64_t begin = MonoNs();
   int64_t now = begin;
   int64_t yield_at = begin + yield_every;

@@ -63,7 +63,8 @@ class Context {
   uint64_t Consumed() const;
   // After a pass that popped something, spins up to budget_ns for what the
   // ends wait for next (see kBulkSpinNs, kReplySpinNs); true when it came.
-  bool SpinForMore(int64_t budget_ns) const;
+  // Without yield_to_peer it gives up at once when a peer shares this CPU.
+  bool SpinForMore(int64_t budget_ns, bool yield_to_peer) const;
   // Tells the end's peer that this loop waits for it; rings the bell at once
   // when what it waits for is already there.
   void Announce(End& end);

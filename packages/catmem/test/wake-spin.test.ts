@@ -12,11 +12,11 @@ describe('spinning after a wake-up', () => {
     const ctx = addon.newContext(() => {});
     addon.setStaging(ctx, new ArrayBuffer(1 << 16));
     const name = uniqueName('count');
-    const a = addon.create(ctx, name, addon.minRingSize);
+    const a = addon.create(ctx, name, addon.defaultRingSize);
     const b = addon.open(ctx, name);
     try {
-      // 1 KiB-ish records wrap every few records inside the 4 KiB starting
-      // limit; each wrap skips the rest of the ring.
+      // Records of about 1 KiB wrap every few records inside the ring's 4 KiB
+      // starting limit; each wrap marker skips the rest of the ring.
       const sizes = [1000, 1024, 64, 3000, 1, 1023, 2048, 7, 1500, 4000];
       let sent = 0;
       let popped = 0;
@@ -24,9 +24,9 @@ describe('spinning after a wake-up', () => {
         for (const n of sizes.slice(0, 3 + (round % 7))) {
           expect(addon.push(a, new Uint8Array(n).fill(round))).toBe(n);
           sent += n;
-          // Half the records are popped in two parts.
-          const first = round % 2 === 0 ? n : Math.ceil(n / 2);
-          for (let left = n, max = first; left > 0; max = left) {
+          // Every other round pops in parts smaller than a record.
+          const max = round % 2 === 0 ? 1 << 16 : 333;
+          for (let left = n; left > 0; ) {
             const r = addon.pop(b, max);
             expect(r).toBe(Math.min(max, left));
             popped += r as number;
