@@ -33,12 +33,12 @@ constexpr uint64_t kBulkBytes = 32 * 1024;
 constexpr int64_t kBulkSpinNs = 30000;
 // A pass that popped less (a reply in a ping-pong) looks up to kReplySpinNs
 // for the next one, with at most kSpinMaxEnds ends and as long as such looks
-// pay (yielding every kYieldEveryNs, or at once while the peer last ran on
-// this CPU, instead of giving up): one
-// that finds nothing makes the next `backoff` wake-ups sleep at once, and the
-// backoff doubles with each failure up to kMaxBackoff (a mutex's adaptive
-// spinning, or Linux's busy polling of a socket, in the same spirit). A
-// process that receives nothing has no wake-up and never spins.
+// pay: it yields every kYieldEveryNs, or at once while the peer last ran on
+// this CPU, instead of giving up; a look that finds nothing makes the next
+// `backoff` wake-ups sleep at once, and the backoff doubles with each failure
+// up to kMaxBackoff (a mutex's adaptive spinning, or Linux's busy polling of
+// a socket, in the same spirit). A process that receives nothing has no
+// wake-up and never looks.
 constexpr int64_t kReplySpinNs = 30000;
 constexpr uint32_t kMaxBackoff = 256;
 // Looking for a reply yields the CPU this often, so another runnable process

@@ -79,11 +79,11 @@ class Context {
   Handles* handles_ = nullptr;
   bool active_ = false;
   bool shut_ = false;
-  bool idle_ = false;          // the last Sleep timed out
-  bool waking_ = false;        // Wake runs the completions: announce after
-  uint32_t reply_skip_ = 0;    // wake-ups left that do not spin for a reply
-  uint32_t reply_backoff_ = 1; // reply_skip_ after the next spin that fails
-  uint32_t shared_waits_ = 0;  // Sleeps that found the peer on this CPU
+  bool idle_ = false;           // the last Sleep timed out
+  bool waking_ = false;         // Wake runs the completions: announce after
+  uint32_t reply_skip_ = 0;     // wake-ups left that do not spin for a reply
+  uint32_t reply_backoff_ = 1;  // reply_skip_ after the next spin that fails
+  uint32_t shared_waits_ = 0;   // Sleeps that found the peer on this CPU
   Napi::Reference<Napi::ArrayBuffer> staging_ref_;
   uint8_t* staging_ = nullptr;
   uint64_t staging_size_ = 0;
