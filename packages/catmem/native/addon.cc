@@ -140,10 +140,12 @@ class CatmemAddon : public Napi::Addon<CatmemAddon>, public demi::GuardedMethods
 
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Slot& slot = SlotArg(info, 0);
-    Napi::Array out = Napi::Array::New(info.Env(), 3);
+    Napi::Array out = Napi::Array::New(info.Env(), 4);
     out.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(slot.end->ring_size())));
     out.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(slot.end->max_payload())));
     out.Set(2u, Napi::Number::New(info.Env(), slot.end->side()));
+    // What the event loop's spin decisions count (tests check it).
+    out.Set(3u, Napi::Number::New(info.Env(), static_cast<double>(slot.end->rx_consumed())));
     return out;
   }
 

@@ -228,6 +228,7 @@ int64_t End::Pop(uint8_t* out, uint64_t max, uint64_t big_at, Placer place, void
     }
     memcpy(dst, rx_data_ + pos + kRecordHeader + rx_partial_, n);
     rx_partial_ += n;
+    rx_payload_ += n;
     if (rx_partial_ == len) {
       rx_partial_ = 0;
       rx_head_local_ += kRecordHeader + Align8(len);

@@ -56,8 +56,9 @@ class End {
   bool PeerSharesCpu() const;
   // Checks, at most every 100 ms per end, whether the peer died without closing.
   void CheckPeer(int64_t now_ns);
-  // Bytes this end has consumed from its receive ring, ever (JS thread only).
-  uint64_t rx_consumed() const { return rx_head_local_; }
+  // Payload bytes this end has popped, ever (JS thread only): record headers,
+  // padding and the ring space a wrap marker skips do not count.
+  uint64_t rx_consumed() const { return rx_payload_; }
   // Whether CheckPeer found the peer dead.
   bool PeerDied() const { return PeerGone(); }
 
@@ -108,6 +109,7 @@ class End {
   uint64_t rx_head_local_ = 0;
   uint64_t rx_tail_cache_ = 0;
   uint64_t rx_partial_ = 0;    // bytes of the current record already popped
+  uint64_t rx_payload_ = 0;    // payload bytes popped, ever
   uint64_t tx_published_ = 0;  // the tail value last stored
   uint64_t tx_limit_ = 0;      // this producer wraps before this ring offset
   uint64_t tx_reserved_ = 0;   // bytes of the transmit ring known to be reserved

@@ -24,13 +24,26 @@ constexpr int64_t kSpinNs = 50000;
 // While async waits are outstanding, peers' liveness is checked this often (a
 // dead peer rings no bell).
 constexpr uint64_t kHeartbeatMs = 100;
-// A wake-up whose completion pass consumed at least kBulkBytes spins up to
-// kBulkSpinNs for the next record before the loop sleeps (at most
+// A wake-up whose completion pass popped at least kBulkBytes of payload spins
+// up to kBulkSpinNs for the next record before the loop sleeps (at most
 // kSpinMaxEnds ends, no peer on this CPU, at most kWakeHoldNs per wake-up):
 // a bulk consumer that empties the ring would otherwise sleep and be woken
-// once per record. Small messages never spin.
+// once per record.
 constexpr uint64_t kBulkBytes = 32 * 1024;
 constexpr int64_t kBulkSpinNs = 30000;
+// A pass that popped less (a reply in a ping-pong) looks up to kReplySpinNs
+// for the next one, with at most kSpinMaxEnds ends and as long as such looks
+// pay: it yields every kYieldEveryNs, or at once while the peer last ran on
+// this CPU, instead of giving up; a look that finds nothing makes the next
+// `backoff` wake-ups sleep at once, and the backoff doubles with each failure
+// up to kMaxBackoff (a mutex's adaptive spinning, or Linux's busy polling of
+// a socket, in the same spirit). A process that receives nothing has no
+// wake-up and never looks.
+constexpr int64_t kReplySpinNs = 30000;
+constexpr uint32_t kMaxBackoff = 256;
+// Looking for a reply yields the CPU this often, so another runnable process
+// on this core (perhaps the one that will answer) gets to run.
+constexpr int64_t kYieldEveryNs = 5000;
 constexpr int64_t kWakeHoldNs = 1000000;
 constexpr size_t kSpinMaxEnds = 4;
 constexpr int kYields = 8;
@@ -265,6 +278,9 @@ void Context::Wake(Handles* h) {
   if (ctx == nullptr || !ctx->active_) return;
   Napi::Env env = ctx->env_;
   const int64_t start = MonoNs();
+  // Waits started by the completions are announced once, below: while this
+  // loop spins for them, their peers need not ring.
+  ctx->waking_ = true;
   for (;;) {
     const uint64_t before = ctx->Consumed();
     {
@@ -279,10 +295,26 @@ void Context::Wake(Handles* h) {
       }
     }
     ctx = h->ctx;  // the callback may have shut the context down
-    if (ctx == nullptr || !ctx->active_) return;
-    if (ctx->Consumed() - before < kBulkBytes || MonoNs() - start > kWakeHoldNs ||
-        !ctx->SpinForMore())
-      break;
+    if (ctx == nullptr) return;
+    ctx->waking_ = false;
+    if (!ctx->active_) return;
+    const uint64_t popped = ctx->Consumed() - before;
+    if (popped == 0 || MonoNs() - start > kWakeHoldNs) break;
+    if (popped >= kBulkBytes) {
+      if (!ctx->SpinForMore(kBulkSpinNs, false)) break;
+    } else {
+      if (ctx->reply_skip_ > 0) {
+        ctx->reply_skip_--;
+        break;
+      }
+      if (!ctx->SpinForMore(kReplySpinNs, true)) {
+        ctx->reply_skip_ = ctx->reply_backoff_;
+        ctx->reply_backoff_ = std::min(ctx->reply_backoff_ * 2, kMaxBackoff);
+        break;
+      }
+      ctx->reply_backoff_ = 1;
+    }
+    ctx->waking_ = true;
   }
   ctx->AnnounceAll();
 }
@@ -294,22 +326,36 @@ uint64_t Context::Consumed() const {
   return sum;
 }
 
-bool Context::SpinForMore() const {
+bool Context::SpinForMore(int64_t budget_ns, bool yield_to_peer) const {
   bool wanting = false;
+  bool shared = false;
   for (const auto& e : ends_) {
     if (e->wants() == 0) continue;
     wanting = true;
-    if (e->PeerSharesCpu()) return false;  // spinning would only delay it
+    if (e->PeerSharesCpu()) shared = true;
   }
-  if (!wanting) return false;
-  const int64_t until = MonoNs() + kBulkSpinNs;
-  while (MonoNs() < until) {
+  if (!wanting || (shared && !yield_to_peer)) return false;
+  // A peer that last ran on this CPU is most likely queued behind this
+  // process (a wake-up places the woken next to its waker): yield to it at
+  // once and look again, rather than spin in its way.
+  const int64_t yield_every = !yield_to_peer ? INT64_MAX / 2 : shared ? 0 : kYieldEveryNs;
+  const int64_t begin = MonoNs();
+  int64_t now = begin;
+  int64_t yield_at = begin + yield_every;
+  while (now - begin < budget_ns) {
     for (int i = 0; i < 16; i++) {
       if (AnyReady(ends_)) return true;
       CpuRelax();
     }
+    now = MonoNs();
+    if (now >= yield_at) {
+      sched_yield();
+      if (AnyReady(ends_)) return true;
+      now = MonoNs();
+      yield_at = now + yield_every;
+    }
   }
-  return false;
+  return AnyReady(ends_);
 }
 
 void Context::OnReadable(uv_poll_t* poll, int, int) {

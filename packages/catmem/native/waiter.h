@@ -32,7 +32,7 @@ class Context {
   // The end has started wanting something: while async waits are
   // outstanding, its peer is asked to ring the bell.
   void WantChanged(End& end) {
-    if (active_) Announce(end);
+    if (active_ && !waking_) Announce(end);
   }
   // Spins briefly, yields, then sleeps on the futexes of the ends that want
   // something, for at most timeout_ns. Checks peers' liveness on the way.
@@ -58,11 +58,13 @@ class Context {
   // that still wants something.
   static void Wake(Handles* h);
   void Start();
-  // Bytes the ends consumed so far, when there are few enough to spin for.
+  // Payload bytes the ends popped so far, when there are few enough to spin
+  // for (0 otherwise).
   uint64_t Consumed() const;
-  // After a pass that moved bulk data, spins briefly for the next record
-  // (see kBulkSpinNs); true when one is there.
-  bool SpinForMore() const;
+  // After a pass that popped something, spins up to budget_ns for what the
+  // ends wait for next (see kBulkSpinNs, kReplySpinNs); true when it came.
+  // Without yield_to_peer it gives up at once when a peer shares this CPU.
+  bool SpinForMore(int64_t budget_ns, bool yield_to_peer) const;
   // Tells the end's peer that this loop waits for it; rings the bell at once
   // when what it waits for is already there.
   void Announce(End& end);
@@ -77,8 +79,11 @@ class Context {
   Handles* handles_ = nullptr;
   bool active_ = false;
   bool shut_ = false;
-  bool idle_ = false;          // the last Sleep timed out
-  uint32_t shared_waits_ = 0;  // Sleeps that found the peer on this CPU
+  bool idle_ = false;           // the last Sleep timed out
+  bool waking_ = false;         // Wake runs the completions: announce after
+  uint32_t reply_skip_ = 0;     // wake-ups left that do not spin for a reply
+  uint32_t reply_backoff_ = 1;  // reply_skip_ after the next spin that fails
+  uint32_t shared_waits_ = 0;   // Sleeps that found the peer on this CPU
   Napi::Reference<Napi::ArrayBuffer> staging_ref_;
   uint8_t* staging_ = nullptr;
   uint64_t staging_size_ = 0;
