@@ -1,0 +1,79 @@
+import { DemiError, type Sga } from '@demi/core';
+
+/** Freed pop memory one instance keeps for later pops, at most (a few 64 KiB records' worth). */
+export const POP_POOL_BYTES = 4 << 20;
+
+/**
+ * The memory of long pops, given back by sgafree and reused by later pops
+ * (the Demikernel way: a popped sga belongs to the caller until it frees it).
+ * A pop of more than 4 KiB lands in a buffer of its own; once the caller frees
+ * its sga, that buffer goes on a small stack here and the next long pop the
+ * buffer fits (the bytes fill at least half of it) is copied into it instead
+ * of into fresh memory: no allocation, no collection, memory already in the
+ * cache. Sgas never freed are collected as usual.
+ *
+ * Every sga an instance hands out (pops, sgaalloc) is recorded, so freeing one
+ * it did not hand out, or one already freed, is EINVAL and never reaches the
+ * stack; a buffer goes on the stack at most once per pop that lent it.
+ */
+export class PopPool {
+  readonly #free: ArrayBuffer[] = [];
+  #freeBytes = 0;
+  /** Buffers of pops whose sga has not been freed yet. */
+  readonly #lent = new WeakSet<ArrayBuffer>();
+  /** Sgas this instance handed out and that have not been freed. */
+  readonly #issued = new WeakSet<Sga>();
+
+  constructor(readonly maxBytes = POP_POOL_BYTES) {}
+
+  /** The buffer the next long pop may fill (the last one freed), if any. */
+  get spare(): ArrayBuffer | undefined {
+    return this.#free.at(-1);
+  }
+
+  /** Bytes waiting on the stack for a pop. */
+  get freeBytes(): number {
+    return this.#freeBytes;
+  }
+
+  /** The sga of a long pop, whose bytes are the start of a buffer of their own (maybe the spare). */
+  lend(data: Uint8Array): Sga {
+    const buffer = data.buffer as ArrayBuffer;
+    if (buffer === this.#free.at(-1)) {
+      this.#free.pop();
+      this.#freeBytes -= buffer.byteLength;
+    }
+    this.#lent.add(buffer);
+    return this.issue({ segments: [data] });
+  }
+
+  /** Records an sga this instance hands out without lending pool memory (short pops, sgaalloc). */
+  issue(sga: Sga): Sga {
+    this.#issued.add(sga);
+    return sga;
+  }
+
+  /** sgafree: puts the buffers the sga's pop lent back on the stack, while it has room. */
+  free(sga: Sga): void {
+    if (!this.#issued.delete(sga)) {
+      throw new DemiError(
+        'EINVAL',
+        'sga was not handed out by this LibOS instance (pop or sgaalloc), or was freed already',
+        { syscall: 'sgafree' },
+      );
+    }
+    for (const segment of sga.segments) {
+      const buffer = segment.buffer as ArrayBuffer;
+      if (!this.#lent.delete(buffer) || buffer.byteLength === 0) continue; // 0: detached
+      if (this.#freeBytes + buffer.byteLength > this.maxBytes) continue;
+      this.#free.push(buffer);
+      this.#freeBytes += buffer.byteLength;
+    }
+  }
+
+  /** Forgets the stack (shutdown). */
+  clear(): void {
+    this.#free.length = 0;
+    this.#freeBytes = 0;
+  }
+}
