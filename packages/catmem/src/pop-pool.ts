@@ -16,9 +16,14 @@ export const POP_POOL_BYTES = 4 << 20;
  * it did not hand out, or one already freed, is EINVAL and never reaches the
  * stack; a buffer goes on the stack at most once per pop that lent it.
  */
+/** How many freed buffers, newest first, `spare` looks at for one of the last pop's size. */
+const SPARE_SEARCH = 8;
+
 export class PopPool {
   readonly #free: ArrayBuffer[] = [];
   #freeBytes = 0;
+  /** Bytes of the last long pop. */
+  #lastLength = 0;
   /** Buffers of pops whose sga has not been freed yet. */
   readonly #lent = new WeakSet<ArrayBuffer>();
   /** Sgas this instance handed out and that have not been freed. */
@@ -26,9 +31,19 @@ export class PopPool {
 
   constructor(readonly maxBytes = POP_POOL_BYTES) {}
 
-  /** The buffer the next long pop may fill (the last one freed), if any. */
+  /**
+   * The buffer the next long pop may fill: the last one freed that the last
+   * long pop would have filled (streams repeat their sizes), else the last one
+   * freed.
+   */
   get spare(): ArrayBuffer | undefined {
-    return this.#free.at(-1);
+    const free = this.#free;
+    const n = this.#lastLength;
+    for (let i = free.length - 1, looked = 0; i >= 0 && looked < SPARE_SEARCH; i--, looked++) {
+      const length = free[i]!.byteLength;
+      if (n <= length && length <= 2 * n) return free[i];
+    }
+    return free.at(-1);
   }
 
   /** Bytes waiting on the stack for a pop. */
@@ -39,9 +54,14 @@ export class PopPool {
   /** The sga of a long pop, whose bytes are the start of a buffer of their own (maybe the spare). */
   lend(data: Uint8Array): Sga {
     const buffer = data.buffer as ArrayBuffer;
-    if (buffer === this.#free.at(-1)) {
-      this.#free.pop();
+    this.#lastLength = data.byteLength;
+    // The spare offered is among the newest: no need to look further.
+    const free = this.#free;
+    for (let i = free.length - 1; i >= 0 && i >= free.length - SPARE_SEARCH; i--) {
+      if (free[i] !== buffer) continue;
+      free.splice(i, 1);
       this.#freeBytes -= buffer.byteLength;
+      break;
     }
     this.#lent.add(buffer);
     return this.issue({ segments: [data] });
