@@ -16,6 +16,33 @@ export const POP_POOL_BYTES = 4 << 20;
  * it did not hand out, or one already freed, is EINVAL and never reaches the
  * stack; a buffer goes on the stack at most once per pop that lent it.
  */
+/** A class whose constructor returns the object it is given, so a subclass can add a private field to it. */
+class Adopt {
+  constructor(o: object) {
+    // biome-ignore lint/correctness/noConstructorReturn: how a private field is put on any object
+    return o;
+  }
+}
+
+/**
+ * Which pool handed an sga or a buffer out and has not had it back: a private
+ * field on the object itself. A WeakSet per pool would do, but every entry is
+ * an ephemeron V8 must track through each collection (5 % of a bulk reader's
+ * time); and unlike a property, no copy of the object (`{...sga}`) carries it.
+ */
+class Owner extends Adopt {
+  #pool: PopPool | undefined;
+
+  static get(o: object): PopPool | undefined {
+    return #pool in o ? (o as Owner).#pool : undefined;
+  }
+
+  static set(o: object, pool: PopPool | undefined): void {
+    if (!(#pool in o)) new Owner(o);
+    (o as Owner).#pool = pool;
+  }
+}
+
 /** How many freed buffers, newest first, `spare` looks at for one of the last pop's size. */
 const SPARE_SEARCH = 8;
 
@@ -24,10 +51,6 @@ export class PopPool {
   #freeBytes = 0;
   /** Bytes of the last long pop. */
   #lastLength = 0;
-  /** Buffers of pops whose sga has not been freed yet. */
-  readonly #lent = new WeakSet<ArrayBuffer>();
-  /** Sgas this instance handed out and that have not been freed. */
-  readonly #issued = new WeakSet<Sga>();
 
   constructor(readonly maxBytes = POP_POOL_BYTES) {}
 
@@ -63,28 +86,31 @@ export class PopPool {
       this.#freeBytes -= buffer.byteLength;
       break;
     }
-    this.#lent.add(buffer);
+    Owner.set(buffer, this);
     return this.issue({ segments: [data] });
   }
 
   /** Records an sga this instance hands out without lending pool memory (short pops, sgaalloc). */
   issue(sga: Sga): Sga {
-    this.#issued.add(sga);
+    Owner.set(sga, this);
     return sga;
   }
 
   /** sgafree: puts the buffers the sga's pop lent back on the stack, while it has room. */
   free(sga: Sga): void {
-    if (!this.#issued.delete(sga)) {
+    if (Owner.get(sga) !== this) {
       throw new DemiError(
         'EINVAL',
         'sga was not handed out by this LibOS instance (pop or sgaalloc), or was freed already',
         { syscall: 'sgafree' },
       );
     }
+    Owner.set(sga, undefined);
     for (const segment of sga.segments) {
       const buffer = segment.buffer as ArrayBuffer;
-      if (!this.#lent.delete(buffer) || buffer.byteLength === 0) continue; // 0: detached
+      if (Owner.get(buffer) !== this) continue;
+      Owner.set(buffer, undefined);
+      if (buffer.byteLength === 0) continue; // detached
       if (this.#freeBytes + buffer.byteLength > this.maxBytes) continue;
       this.#free.push(buffer);
       this.#freeBytes += buffer.byteLength;
