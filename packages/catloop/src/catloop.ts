@@ -308,7 +308,7 @@ export class Catloop extends BaseLibOS {
   }
 
   protected override doSgaalloc(size: number): Sga {
-    return this.#pool.issue(super.doSgaalloc(size));
+    return this.#pool.issue(super.doSgaalloc(size).segments);
   }
 
   /** The memory of a freed pop may back a later pop: do not read it after sgafree. */

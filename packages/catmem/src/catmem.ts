@@ -218,7 +218,7 @@ export class Catmem extends BaseLibOS {
   // ---- memory ---------------------------------------------------------------
 
   protected override doSgaalloc(size: number): Sga {
-    return this.#pool.issue(super.doSgaalloc(size));
+    return this.#pool.issue(super.doSgaalloc(size).segments);
   }
 
   /** The memory of a freed pop may back a later pop: do not read it after sgafree. */

@@ -25,21 +25,43 @@ class Adopt {
 }
 
 /**
- * Which pool handed an sga or a buffer out and has not had it back: a private
- * field on the object itself. A WeakSet per pool would do, but every entry is
- * an ephemeron V8 must track through each collection (5 % of a bulk reader's
- * time); and unlike a property, no copy of the object (`{...sga}`) carries it.
+ * Which pool lent a buffer out and has not had it back: a private field on the
+ * buffer itself. A WeakSet per pool would do, but every entry is an ephemeron
+ * V8 must track through each collection (5 % of a bulk reader's time).
  */
-class Owner extends Adopt {
+class Lender extends Adopt {
   #pool: PopPool | undefined;
 
   static get(o: object): PopPool | undefined {
-    return #pool in o ? (o as Owner).#pool : undefined;
+    return #pool in o ? (o as Lender).#pool : undefined;
   }
 
   static set(o: object, pool: PopPool | undefined): void {
-    if (!(#pool in o)) new Owner(o);
-    (o as Owner).#pool = pool;
+    if (!(#pool in o)) new Lender(o);
+    (o as Lender).#pool = pool;
+  }
+}
+
+/**
+ * An sga a pool handed out (a pop's or sgaalloc's), with a private field naming
+ * the pool that may take it back: as cheap to make as a plain object, and no
+ * copy of it (`{...sga}`, `{segments: sga.segments}`) carries the field.
+ */
+class IssuedSga implements Sga {
+  #pool: PopPool | undefined;
+
+  constructor(
+    public segments: Uint8Array[],
+    pool: PopPool,
+  ) {
+    this.#pool = pool;
+  }
+
+  /** True, once, if `pool` handed `sga` out. */
+  static takeBack(sga: Sga, pool: PopPool): boolean {
+    if (!(#pool in sga) || (sga as IssuedSga).#pool !== pool) return false;
+    (sga as IssuedSga).#pool = undefined;
+    return true;
   }
 }
 
@@ -86,30 +108,28 @@ export class PopPool {
       this.#freeBytes -= buffer.byteLength;
       break;
     }
-    Owner.set(buffer, this);
-    return this.issue({ segments: [data] });
+    Lender.set(buffer, this);
+    return new IssuedSga([data], this);
   }
 
-  /** Records an sga this instance hands out without lending pool memory (short pops, sgaalloc). */
-  issue(sga: Sga): Sga {
-    Owner.set(sga, this);
-    return sga;
+  /** An sga this instance hands out without lending pool memory (short pops, end of file, sgaalloc). */
+  issue(segments: Uint8Array[]): Sga {
+    return new IssuedSga(segments, this);
   }
 
   /** sgafree: puts the buffers the sga's pop lent back on the stack, while it has room. */
   free(sga: Sga): void {
-    if (Owner.get(sga) !== this) {
+    if (!IssuedSga.takeBack(sga, this)) {
       throw new DemiError(
         'EINVAL',
         'sga was not handed out by this LibOS instance (pop or sgaalloc), or was freed already',
         { syscall: 'sgafree' },
       );
     }
-    Owner.set(sga, undefined);
     for (const segment of sga.segments) {
       const buffer = segment.buffer as ArrayBuffer;
-      if (Owner.get(buffer) !== this) continue;
-      Owner.set(buffer, undefined);
+      if (Lender.get(buffer) !== this) continue;
+      Lender.set(buffer, undefined);
       if (buffer.byteLength === 0) continue; // detached
       if (this.#freeBytes + buffer.byteLength > this.maxBytes) continue;
       this.#free.push(buffer);

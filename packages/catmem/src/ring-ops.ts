@@ -76,14 +76,14 @@ export function completePop(
       r.constructor === Uint8Array ? r : new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
     tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: pool.lend(data) });
   } else if (r > 0) {
-    const sga = pool.issue({ segments: [staging.slice(0, r)] });
+    const sga = pool.issue([staging.slice(0, r)]);
     tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga });
   } else if (r === 0) {
     // A fresh sga each time: each may be freed once.
     tokens.complete(qt, {
       opcode: Opcode.POP,
       ret: 0,
-      sga: pool.issue({ segments: [...eof.segments] }),
+      sga: pool.issue([...eof.segments]),
     });
   } else if (r === EAGAIN) {
     return false;
