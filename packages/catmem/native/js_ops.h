@@ -164,8 +164,8 @@ inline Napi::Value Pop(End& end, Context& ctx, const Napi::CallbackInfo& info, s
     }
     // The bytes have left the ring: hand them over in a copy rather than lose them.
     void* copy = nullptr;
-    if (napi_create_buffer_copy(info.Env(), static_cast<size_t>(r), own.spare_data, &copy,
-                                &view) != napi_ok) {
+    if (napi_create_buffer_copy(info.Env(), static_cast<size_t>(r), own.spare_data, &copy, &view) !=
+        napi_ok) {
       demi::Fail(ENOMEM, syscall, "no memory for the popped bytes");
     }
     return Napi::Value(info.Env(), view);

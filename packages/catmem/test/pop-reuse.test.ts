@@ -127,6 +127,16 @@ describe('pops after sgafree', () => {
     expect(Buffer.compare(b.segments[0]!, pattern(65536, 10))).toBe(0);
   });
 
+  it('a freed buffer the caller detached (transferred) is dropped, not reused', async () => {
+    const popped = await roundTrip(65536, 12);
+    const buffer = popped.segments[0]!.buffer as ArrayBuffer;
+    structuredClone(buffer, { transfer: [buffer] });
+    expect(buffer.byteLength).toBe(0);
+    sink.sgafree(popped);
+    const next = await roundTrip(65536, 13);
+    expect(next.segments[0]!.buffer).not.toBe(buffer);
+  });
+
   it('sgaalloc memory frees once and never backs a pop', async () => {
     const own = sink.sgaalloc(65536);
     sink.sgafree(own);
