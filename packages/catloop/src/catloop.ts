@@ -1,4 +1,4 @@
-import { completePop, drainPushes, type PopResult, PopPool } from '@demi/catmem';
+import { completePop, drainPushes, PopPool, type PopResult } from '@demi/catmem';
 import {
   BaseLibOS,
   type Capability,

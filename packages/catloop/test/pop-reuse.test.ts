@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AF_INET, Opcode, type QDesc, SOCK_STREAM, type Sga } from '@demi/core';
+import { AF_INET, Opcode, type QDesc, type Sga, SOCK_STREAM } from '@demi/core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catloop } from '../src/index.js';
 import { freshPort, litter, TEST_NET } from './support/env.js';
