@@ -78,7 +78,10 @@ export class Catloop extends BaseLibOS {
     this.#native = native();
     this.#ctx = this.#native.newContext(() => this.progress());
     this.#growStaging(MIN_STAGING);
-    this.#trimTimer = setInterval(() => this.#native.trim(this.#ctx), TRIM_EVERY_MS);
+    this.#trimTimer = setInterval(() => {
+      this.#native.trim(this.#ctx);
+      this.#pool.trimIdle();
+    }, TRIM_EVERY_MS);
     this.#trimTimer.unref();
     live.add(this.#closeAtExit);
     if (!exitHooked) {

@@ -66,7 +66,10 @@ export class Catmem extends BaseLibOS {
     this.directory = assertDirectory(options.directory);
     this.#native = native();
     this.#ctx = this.#native.newContext(() => this.progress());
-    this.#trimTimer = setInterval(() => this.#native.trim(this.#ctx), TRIM_EVERY_MS);
+    this.#trimTimer = setInterval(() => {
+      this.#native.trim(this.#ctx);
+      this.#pool.trimIdle();
+    }, TRIM_EVERY_MS);
     this.#trimTimer.unref();
     live.add(this.#closeAtExit);
     if (!exitHooked) {

@@ -73,6 +73,8 @@ export class PopPool {
   #freeBytes = 0;
   /** Bytes of the last long pop. */
   #lastLength = 0;
+  /** Long pops since the last idle check. */
+  #lends = 0;
 
   constructor(readonly maxBytes = POP_POOL_BYTES) {}
 
@@ -100,6 +102,7 @@ export class PopPool {
   lend(data: Uint8Array): Sga {
     const buffer = data.buffer as ArrayBuffer;
     this.#lastLength = data.byteLength;
+    this.#lends++;
     // The spare offered is among the newest: no need to look further.
     const free = this.#free;
     for (let i = free.length - 1; i >= 0 && i >= free.length - SPARE_SEARCH; i--) {
@@ -135,6 +138,16 @@ export class PopPool {
       this.#free.push(buffer);
       this.#freeBytes += buffer.byteLength;
     }
+  }
+
+  /**
+   * Called now and then (each instance's trim timer, every second): drops the
+   * stack when no long pop came since the last call, so a burst's memory does
+   * not stay with an instance that went quiet.
+   */
+  trimIdle(): void {
+    if (this.#lends === 0) this.clear();
+    this.#lends = 0;
   }
 
   /** Forgets the stack (shutdown). */

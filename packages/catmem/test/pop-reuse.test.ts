@@ -137,6 +137,16 @@ describe('pops after sgafree', () => {
     expect(next.segments[0]!.buffer).not.toBe(buffer);
   });
 
+  it('freed memory of an instance that stopped popping is dropped within about two seconds', async () => {
+    const popped = await roundTrip(65536, 14);
+    const buffer = popped.segments[0]!.buffer;
+    sink.sgafree(popped);
+    // The trim timer runs every second: the first look after the pop sees it, the second drops.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const next = await roundTrip(65536, 15);
+    expect(next.segments[0]!.buffer).not.toBe(buffer);
+  });
+
   it('sgaalloc memory frees once and never backs a pop', async () => {
     const own = sink.sgaalloc(65536);
     sink.sgafree(own);
