@@ -107,7 +107,8 @@ export class PopPool {
     const free = this.#free;
     for (let i = free.length - 1; i >= 0 && i >= free.length - SPARE_SEARCH; i--) {
       if (free[i] !== buffer) continue;
-      free.splice(i, 1);
+      if (i === free.length - 1) free.pop();
+      else free.splice(i, 1);
       this.#freeBytes -= buffer.byteLength;
       break;
     }
