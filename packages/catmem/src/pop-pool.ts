@@ -3,19 +3,6 @@ import { DemiError, type Sga } from '@demi/core';
 /** Freed pop memory one instance keeps for later pops, at most (a few 64 KiB records' worth). */
 export const POP_POOL_BYTES = 4 << 20;
 
-/**
- * The memory of long pops, given back by sgafree and reused by later pops
- * (the Demikernel way: a popped sga belongs to the caller until it frees it).
- * A pop of more than 4 KiB lands in a buffer of its own; once the caller frees
- * its sga, that buffer goes on a small stack here and the next long pop the
- * buffer fits (the bytes fill at least half of it) is copied into it instead
- * of into fresh memory: no allocation, no collection, memory already in the
- * cache. Sgas never freed are collected as usual.
- *
- * Every sga an instance hands out (pops, sgaalloc) is recorded, so freeing one
- * it did not hand out, or one already freed, is EINVAL and never reaches the
- * stack; a buffer goes on the stack at most once per pop that lent it.
- */
 /** A class whose constructor returns the object it is given, so a subclass can add a private field to it. */
 class Adopt {
   constructor(o: object) {
@@ -68,6 +55,20 @@ class IssuedSga implements Sga {
 /** How many freed buffers, newest first, `spare` looks at for one of the last pop's size. */
 const SPARE_SEARCH = 8;
 
+/**
+ * The memory of long pops, given back by sgafree and reused by later pops
+ * (the Demikernel way: a popped sga belongs to the caller until it frees it).
+ * A pop of more than 4 KiB lands in a buffer of its own; once the caller frees
+ * its sga, that buffer goes on a small stack here and the next long pop the
+ * buffer fits (the bytes fill at least half of it) is copied into it instead
+ * of into fresh memory: no allocation, no collection, memory already in the
+ * cache. Sgas never freed are collected as usual.
+ *
+ * Every sga an instance hands out (pops, sgaalloc) carries its pool in a
+ * private field, so freeing one it did not hand out, or one already freed, is
+ * EINVAL and never reaches the stack; a buffer goes on the stack at most once
+ * per pop that lent it.
+ */
 export class PopPool {
   readonly #free: ArrayBuffer[] = [];
   #freeBytes = 0;
