@@ -57,6 +57,8 @@ if (positionals[0] === 'server') {
         expected = Number(all.readBigUInt64BE(0));
         got = all.byteLength - 8;
       } else got += n;
+      // Counted: the memory goes back to the LibOS, which may fill it on a later pop.
+      libos.sgafree(popped.sga);
       if (got >= expected && expected >= 0) {
         await wait(libos.push(qd, { segments: [Uint8Array.of(1)] }));
         expected = Number.POSITIVE_INFINITY; // answered; wait for EOF

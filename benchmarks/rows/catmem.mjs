@@ -321,6 +321,8 @@ async function childBulkSink(prefix, mode) {
         expected = Number(all.readBigUInt64BE(0));
         got = all.byteLength - 8;
       } else got += n;
+      // Counted: the memory goes back to the LibOS, which fills it on a later pop.
+      libos.sgafree(r.sga);
       if (got >= expected && expected >= 0) {
         // The next run's pipe exists before the source learns this one is done.
         const next = libos.createPipe(`${prefix}-${run}`);

@@ -1,4 +1,4 @@
-import { completePop, drainPushes, type PopResult } from '@demi/catmem';
+import { completePop, drainPushes, PopPool, type PopResult } from '@demi/catmem';
 import {
   BaseLibOS,
   type Capability,
@@ -65,6 +65,8 @@ export class Catloop extends BaseLibOS {
   readonly #busy = new Set<Socket>();
   #connecting = 0;
   #staging = new Uint8Array(0);
+  /** Memory of freed pops, for the next ones (sgafree). */
+  readonly #pool = new PopPool();
   readonly #trimTimer: ReturnType<typeof setInterval>;
   #nextQd = 1;
 
@@ -76,7 +78,10 @@ export class Catloop extends BaseLibOS {
     this.#native = native();
     this.#ctx = this.#native.newContext(() => this.progress());
     this.#growStaging(MIN_STAGING);
-    this.#trimTimer = setInterval(() => this.#native.trim(this.#ctx), TRIM_EVERY_MS);
+    this.#trimTimer = setInterval(() => {
+      this.#native.trim(this.#ctx);
+      this.#pool.trimIdle();
+    }, TRIM_EVERY_MS);
     this.#trimTimer.unref();
     live.add(this.#closeAtExit);
     if (!exitHooked) {
@@ -297,12 +302,21 @@ export class Catloop extends BaseLibOS {
   /** One pop attempt; false when nothing is there yet. */
   #popNow(sock: Socket, qt: QToken, size: number): boolean {
     if (size > this.#staging.byteLength) this.#growStaging(Math.min(size, sock.maxRecord));
-    return this.#popDone(qt, this.#native.pop(sock.handle, size));
+    return this.#popDone(qt, this.#native.pop(sock.handle, size, this.#pool.spare));
   }
 
   /** Completes a pop from the addon's answer; false for "nothing yet". */
   #popDone(qt: QToken, r: PopResult): boolean {
-    return completePop(this.tokens, qt, r, this.#staging, EOF_SGA);
+    return completePop(this.tokens, qt, r, this.#staging, EOF_SGA, this.#pool);
+  }
+
+  protected override doSgaalloc(size: number): Sga {
+    return this.#pool.issue(super.doSgaalloc(size).segments);
+  }
+
+  /** The memory of a freed pop may back a later pop: do not read it after sgafree. */
+  protected override doSgafree(sga: Sga): void {
+    this.#pool.free(sga);
   }
 
   // ---- progress -------------------------------------------------------------
@@ -357,7 +371,12 @@ export class Catloop extends BaseLibOS {
     const first = sock.pops[0]!;
     if (first.size > this.#staging.byteLength)
       this.#growStaging(Math.min(first.size, sock.maxRecord));
-    if (this.#popDone(first.qt, this.#native.popWait(sock.handle, first.size, timeoutMs))) {
+    if (
+      this.#popDone(
+        first.qt,
+        this.#native.popWait(sock.handle, first.size, timeoutMs, this.#pool.spare),
+      )
+    ) {
       sock.pops.shift();
       while (sock.pops.length > 0 && this.#popNow(sock, sock.pops[0]!.qt, sock.pops[0]!.size))
         sock.pops.shift();
@@ -430,5 +449,6 @@ export class Catloop extends BaseLibOS {
     this.#connecting = 0;
     clearInterval(this.#trimTimer);
     this.#staging = new Uint8Array(0);
+    this.#pool.clear();
   }
 }

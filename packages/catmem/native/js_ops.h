@@ -92,15 +92,26 @@ inline Napi::Value Push(End& end, Context& ctx, const Napi::CallbackInfo& info, 
 // copies them out (cheaper than making a buffer natively for a few bytes).
 constexpr uint64_t kOwnBufferAbove = 4096;
 
+// Where a long pop lands: the spare ArrayBuffer JS offers (the memory of a
+// freed pop, see PopPool) when the bytes fit it without wasting more than half
+// of it, else a Buffer made for them.
 struct OwnBuffer {
   napi_env env;
+  napi_value spare = nullptr;
+  uint8_t* spare_data = nullptr;
+  size_t spare_length = 0;
+  bool used_spare = false;
   napi_value buffer = nullptr;
 };
 
-// Makes a Buffer of n bytes (node leaves it uninitialized: the pop fills it).
-inline uint8_t* MakeOwnBuffer(void* arg, uint64_t n) {
+inline uint8_t* PlaceOwnBuffer(void* arg, uint64_t n) {
   auto* own = static_cast<OwnBuffer*>(arg);
+  if (own->spare_data != nullptr && n <= own->spare_length && own->spare_length / 2 <= n) {
+    own->used_spare = true;
+    return own->spare_data;
+  }
   void* data = nullptr;
+  // Node leaves the Buffer uninitialized: the pop fills it.
   if (napi_create_buffer(own->env, n, &data, &own->buffer) != napi_ok) {
     own->buffer = nullptr;
     return nullptr;  // the staging buffer takes the bytes instead
@@ -108,11 +119,27 @@ inline uint8_t* MakeOwnBuffer(void* arg, uint64_t n) {
   return static_cast<uint8_t*>(data);
 }
 
-// pop(handle, max[, ms]): pops into the staging buffer and returns the byte
-// count, or returns a Buffer holding the bytes (see kOwnBufferAbove). With a
-// wait (popWait), when nothing is there it waits as sleep() does and tries once
-// more: one crossing instead of three on the path of a waitSync'd pop. A wait
-// of 0 still sleeps (checking the peer is alive) when sleep_at_zero.
+// The optional spare ArrayBuffer at position i (undefined: none).
+inline void SpareArg(OwnBuffer& own, const Napi::CallbackInfo& info, size_t i,
+                     const char* syscall) {
+  if (i >= info.Length() || info[i].IsUndefined()) return;
+  if (!info[i].IsArrayBuffer()) demi::Fail(EINVAL, syscall, "spare must be an ArrayBuffer");
+  void* data = nullptr;
+  size_t length = 0;
+  if (napi_get_arraybuffer_info(info.Env(), info[i], &data, &length) != napi_ok) return;
+  if (data == nullptr || length == 0) return;  // detached
+  own.spare = info[i];
+  own.spare_data = static_cast<uint8_t*>(data);
+  own.spare_length = length;
+}
+
+// pop(handle, max[, spare]) / popWait(handle, max, ms[, spare]): pops into the
+// staging buffer and returns the byte count, or returns a Uint8Array holding
+// the bytes (see kOwnBufferAbove): a view of the first bytes of spare when
+// they went there, else a Buffer of their own. With a wait (popWait), when
+// nothing is there it waits as sleep() does and tries once more: one crossing
+// instead of three on the path of a waitSync'd pop. A wait of 0 still sleeps
+// (checking the peer is alive) when sleep_at_zero.
 inline Napi::Value Pop(End& end, Context& ctx, const Napi::CallbackInfo& info, size_t i,
                        const char* syscall, bool wait, bool sleep_at_zero) {
   const int64_t max = demi::IntegerArg(info, i, "pop size", 1, int64_t{1} << 40, syscall);
@@ -120,14 +147,29 @@ inline Napi::Value Pop(End& end, Context& ctx, const Napi::CallbackInfo& info, s
   if (ctx.staging() == nullptr || ctx.staging_size() == 0) {
     demi::Fail(EINVAL, syscall, "no staging buffer");
   }
-  const uint64_t n = std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size());
   OwnBuffer own{info.Env()};
-  int64_t r = end.Pop(ctx.staging(), n, kOwnBufferAbove, MakeOwnBuffer, &own);
+  SpareArg(own, info, wait ? i + 2 : i + 1, syscall);
+  const uint64_t n = std::min<uint64_t>(static_cast<uint64_t>(max), ctx.staging_size());
+  int64_t r = end.Pop(ctx.staging(), n, kOwnBufferAbove, PlaceOwnBuffer, &own);
   if (r == kAgain && wait && (wait_ns > 0 || sleep_at_zero)) {
     ctx.Sleep(wait_ns);
-    r = end.Pop(ctx.staging(), n, kOwnBufferAbove, MakeOwnBuffer, &own);
+    r = end.Pop(ctx.staging(), n, kOwnBufferAbove, PlaceOwnBuffer, &own);
   }
   if (r == kAgain) ctx.WantChanged(end);
+  if (r > 0 && own.used_spare) {
+    napi_value view = nullptr;
+    if (napi_create_typedarray(info.Env(), napi_uint8_array, static_cast<size_t>(r), own.spare, 0,
+                               &view) == napi_ok) {
+      return Napi::Value(info.Env(), view);
+    }
+    // The bytes have left the ring: hand them over in a copy rather than lose them.
+    void* copy = nullptr;
+    if (napi_create_buffer_copy(info.Env(), static_cast<size_t>(r), own.spare_data, &copy, &view) !=
+        napi_ok) {
+      demi::Fail(ENOMEM, syscall, "no memory for the popped bytes");
+    }
+    return Napi::Value(info.Env(), view);
+  }
   if (r > 0 && own.buffer != nullptr) return Napi::Value(info.Env(), own.buffer);
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }

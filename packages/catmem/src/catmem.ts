@@ -17,6 +17,7 @@ import {
 } from './config.js';
 import { type CatmemNative, native, nativeError } from './native.js';
 import { PipeEnd } from './pipe-end.js';
+import { PopPool } from './pop-pool.js';
 import { completePop, drainPushes } from './ring-ops.js';
 
 /** Per instance not yet shut down: closes its ends (EOF, unlink) if the process exits first. */
@@ -53,6 +54,8 @@ export class Catmem extends BaseLibOS {
   /** Ends with pending operations: the only ones poll looks at. */
   readonly #busy = new Set<PipeEnd>();
   #staging = new Uint8Array(0);
+  /** Memory of freed pops, for the next ones (sgafree). */
+  readonly #pool = new PopPool();
   readonly #trimTimer: ReturnType<typeof setInterval>;
   #nextQd = 1;
 
@@ -63,7 +66,10 @@ export class Catmem extends BaseLibOS {
     this.directory = assertDirectory(options.directory);
     this.#native = native();
     this.#ctx = this.#native.newContext(() => this.progress());
-    this.#trimTimer = setInterval(() => this.#native.trim(this.#ctx), TRIM_EVERY_MS);
+    this.#trimTimer = setInterval(() => {
+      this.#native.trim(this.#ctx);
+      this.#pool.trimIdle();
+    }, TRIM_EVERY_MS);
     this.#trimTimer.unref();
     live.add(this.#closeAtExit);
     if (!exitHooked) {
@@ -170,7 +176,8 @@ export class Catmem extends BaseLibOS {
 
   /** One pop attempt; false when nothing is there yet. */
   #popNow(end: PipeEnd, qt: QToken, size: number): boolean {
-    return completePop(this.tokens, qt, this.#native.pop(end.handle, size), this.#staging, EOF_SGA);
+    const r = this.#native.pop(end.handle, size, this.#pool.spare);
+    return completePop(this.tokens, qt, r, this.#staging, EOF_SGA, this.#pool);
   }
 
   /** Moves one end's pending work forward; true if anything completed. */
@@ -196,8 +203,8 @@ export class Catmem extends BaseLibOS {
       const [end] = this.#busy as unknown as [PipeEnd];
       const head = end.pops[0];
       if (head !== undefined && end.pushes.length === 0 && end.closeQt === undefined) {
-        const r = this.#native.popWait(end.handle, head.size, timeoutMs);
-        if (completePop(this.tokens, head.qt, r, this.#staging, EOF_SGA)) {
+        const r = this.#native.popWait(end.handle, head.size, timeoutMs, this.#pool.spare);
+        if (completePop(this.tokens, head.qt, r, this.#staging, EOF_SGA, this.#pool)) {
           end.pops.shift();
           this.#advance(end);
         }
@@ -209,6 +216,17 @@ export class Catmem extends BaseLibOS {
     if (progressed || timeoutMs <= 0 || this.isShutdown) return;
     this.#native.sleep(this.#ctx, timeoutMs);
     for (const end of this.#busy) this.#advance(end);
+  }
+
+  // ---- memory ---------------------------------------------------------------
+
+  protected override doSgaalloc(size: number): Sga {
+    return this.#pool.issue(super.doSgaalloc(size).segments);
+  }
+
+  /** The memory of a freed pop may back a later pop: do not read it after sgafree. */
+  protected override doSgafree(sga: Sga): void {
+    this.#pool.free(sga);
   }
 
   // ---- waiting --------------------------------------------------------------
@@ -270,5 +288,6 @@ export class Catmem extends BaseLibOS {
     this.#busy.clear();
     clearInterval(this.#trimTimer);
     this.#staging = new Uint8Array(0);
+    this.#pool.clear();
   }
 }

@@ -22,10 +22,14 @@ export interface CatmemNative {
   info(handle: number): [number, number, number];
   /** Bytes written (whole records), or a negative errno. */
   push(handle: number, data: Uint8Array): number;
-  /** Bytes copied to the staging buffer, 0 at end of file, or a negative errno (-EAGAIN: nothing yet). */
-  pop(handle: number, max: number): PopResult;
+  /**
+   * Bytes copied to the staging buffer, 0 at end of file, or a negative errno
+   * (-EAGAIN: nothing yet); a pop of more than 4 KiB returns its bytes in a
+   * buffer of their own: a view of `spare` when they fill at least half of it.
+   */
+  pop(handle: number, max: number, spare?: ArrayBuffer): PopResult;
   /** pop; if nothing is there, sleep up to ms (as sleep does) and pop once more. */
-  popWait(handle: number, max: number, ms: number): PopResult;
+  popWait(handle: number, max: number, ms: number, spare?: ArrayBuffer): PopResult;
   /** Gives back ring memory of ends that pushed nothing since the last call and were read to the end. */
   trim(ctx: number): void;
   close(handle: number): void;

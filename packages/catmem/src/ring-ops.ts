@@ -1,4 +1,5 @@
 import { ERRNO, Opcode, type QToken, type Sga, type TokenTable } from '@demi/core';
+import type { PopPool } from './pop-pool.js';
 
 // The queueing and completion of pushes and pops on one end of a catmem ring,
 // shared with catloop, whose connections are catmem rings too.
@@ -50,15 +51,16 @@ export function drainPushes(
 }
 
 /**
- * What the addon's pop returns: the bytes in a buffer of their own (long
- * pops), a count of bytes in the staging buffer, 0 at end of file, or a
- * negative errno.
+ * What the addon's pop returns: the bytes at the start of a buffer of their
+ * own (long pops; the pool's spare or a new one), a count of bytes in the
+ * staging buffer, 0 at end of file, or a negative errno.
  */
 export type PopResult = number | Uint8Array;
 
 /**
- * Completes a pop with what the addon's pop returned. False for -EAGAIN
- * (nothing yet): the pop stays pending.
+ * Completes a pop with what the addon's pop returned; the pool records the
+ * sga it completes with (see PopPool). False for -EAGAIN (nothing yet): the
+ * pop stays pending.
  */
 export function completePop(
   tokens: TokenTable,
@@ -66,15 +68,23 @@ export function completePop(
   r: PopResult,
   staging: Uint8Array,
   eof: Sga,
+  pool: PopPool,
 ): boolean {
   if (typeof r !== 'number') {
-    // A plain Uint8Array over the addon's Buffer, as every other pop returns.
-    const data = new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
-    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [data] } });
+    // A plain Uint8Array over the buffer, as every other pop returns (the addon's may be a Buffer).
+    const data =
+      r.constructor === Uint8Array ? r : new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
+    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: pool.lend(data) });
   } else if (r > 0) {
-    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [staging.slice(0, r)] } });
+    const sga = pool.issue([staging.slice(0, r)]);
+    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga });
   } else if (r === 0) {
-    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: eof });
+    // A fresh sga each time: each may be freed once.
+    tokens.complete(qt, {
+      opcode: Opcode.POP,
+      ret: 0,
+      sga: pool.issue([...eof.segments]),
+    });
   } else if (r === EAGAIN) {
     return false;
   } else {

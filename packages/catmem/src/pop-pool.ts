@@ -1,0 +1,160 @@
+import { DemiError, type Sga } from '@demi/core';
+
+/** Freed pop memory one instance keeps for later pops, at most (a few 64 KiB records' worth). */
+export const POP_POOL_BYTES = 4 << 20;
+
+/** A class whose constructor returns the object it is given, so a subclass can add a private field to it. */
+class Adopt {
+  constructor(o: object) {
+    // biome-ignore lint/correctness/noConstructorReturn: how a private field is put on any object
+    return o;
+  }
+}
+
+/**
+ * Which pool lent a buffer out and has not had it back: a private field on the
+ * buffer itself. A WeakSet per pool would do, but every entry is an ephemeron
+ * V8 must track through each collection (5 % of a bulk reader's time).
+ */
+class Lender extends Adopt {
+  #pool: PopPool | undefined;
+
+  static get(o: object): PopPool | undefined {
+    return #pool in o ? (o as Lender).#pool : undefined;
+  }
+
+  static set(o: object, pool: PopPool | undefined): void {
+    if (!(#pool in o)) new Lender(o);
+    (o as Lender).#pool = pool;
+  }
+}
+
+/**
+ * An sga a pool handed out (a pop's or sgaalloc's), with a private field naming
+ * the pool that may take it back: as cheap to make as a plain object, and no
+ * copy of it (`{...sga}`, `{segments: sga.segments}`) carries the field.
+ */
+class IssuedSga implements Sga {
+  #pool: PopPool | undefined;
+
+  constructor(
+    public segments: Uint8Array[],
+    pool: PopPool,
+  ) {
+    this.#pool = pool;
+  }
+
+  /** True, once, if `pool` handed `sga` out. */
+  static takeBack(sga: Sga, pool: PopPool): boolean {
+    if (!(#pool in sga) || (sga as IssuedSga).#pool !== pool) return false;
+    (sga as IssuedSga).#pool = undefined;
+    return true;
+  }
+}
+
+/** How many freed buffers, newest first, `spare` looks at for one of the last pop's size. */
+const SPARE_SEARCH = 8;
+
+/**
+ * The memory of long pops, given back by sgafree and reused by later pops
+ * (the Demikernel way: a popped sga belongs to the caller until it frees it).
+ * A pop of more than 4 KiB lands in a buffer of its own; once the caller frees
+ * its sga, that buffer goes on a small stack here and the next long pop the
+ * buffer fits (the bytes fill at least half of it) is copied into it instead
+ * of into fresh memory: no allocation, no collection, memory already in the
+ * cache. Sgas never freed are collected as usual.
+ *
+ * Every sga an instance hands out (pops, sgaalloc) carries its pool in a
+ * private field, so freeing one it did not hand out, or one already freed, is
+ * EINVAL and never reaches the stack; a buffer goes on the stack at most once
+ * per pop that lent it.
+ */
+export class PopPool {
+  readonly #free: ArrayBuffer[] = [];
+  #freeBytes = 0;
+  /** Bytes of the last long pop. */
+  #lastLength = 0;
+  /** Long pops since the last idle check. */
+  #lends = 0;
+
+  constructor(readonly maxBytes = POP_POOL_BYTES) {}
+
+  /**
+   * The buffer the next long pop may fill: the last one freed that the last
+   * long pop would have filled (streams repeat their sizes), else the last one
+   * freed.
+   */
+  get spare(): ArrayBuffer | undefined {
+    const free = this.#free;
+    const n = this.#lastLength;
+    for (let i = free.length - 1, looked = 0; i >= 0 && looked < SPARE_SEARCH; i--, looked++) {
+      const length = free[i]!.byteLength;
+      if (n <= length && length <= 2 * n) return free[i];
+    }
+    return free.at(-1);
+  }
+
+  /** Bytes waiting on the stack for a pop. */
+  get freeBytes(): number {
+    return this.#freeBytes;
+  }
+
+  /** The sga of a long pop, whose bytes are the start of a buffer of their own (maybe the spare). */
+  lend(data: Uint8Array): Sga {
+    const buffer = data.buffer as ArrayBuffer;
+    this.#lastLength = data.byteLength;
+    this.#lends++;
+    // The spare offered is among the newest: no need to look further.
+    const free = this.#free;
+    for (let i = free.length - 1; i >= 0 && i >= free.length - SPARE_SEARCH; i--) {
+      if (free[i] !== buffer) continue;
+      if (i === free.length - 1) free.pop();
+      else free.splice(i, 1);
+      this.#freeBytes -= buffer.byteLength;
+      break;
+    }
+    Lender.set(buffer, this);
+    return new IssuedSga([data], this);
+  }
+
+  /** An sga this instance hands out without lending pool memory (short pops, end of file, sgaalloc). */
+  issue(segments: Uint8Array[]): Sga {
+    return new IssuedSga(segments, this);
+  }
+
+  /** sgafree: puts the buffers the sga's pop lent back on the stack, while it has room. */
+  free(sga: Sga): void {
+    if (!IssuedSga.takeBack(sga, this)) {
+      throw new DemiError(
+        'EINVAL',
+        'sga was not handed out by this LibOS instance (pop or sgaalloc), or was freed already',
+        { syscall: 'sgafree' },
+      );
+    }
+    for (const segment of sga.segments) {
+      const buffer = segment.buffer as ArrayBuffer;
+      if (Lender.get(buffer) !== this) continue;
+      Lender.set(buffer, undefined);
+      if (buffer.byteLength === 0) continue; // detached
+      if (this.#freeBytes + buffer.byteLength > this.maxBytes) continue;
+      this.#free.push(buffer);
+      this.#freeBytes += buffer.byteLength;
+    }
+  }
+
+  /**
+   * Called now and then (each instance's trim timer, every second): drops the
+   * stack when no long pop came since the last call, so a burst's memory does
+   * not stay with an instance that went quiet.
+   */
+  trimIdle(): void {
+    if (this.#lends === 0) this.clear();
+    this.#lends = 0;
+  }
+
+  /** Forgets the stack (shutdown). */
+  clear(): void {
+    this.#free.length = 0;
+    this.#freeBytes = 0;
+  }
+}
