@@ -18,8 +18,11 @@ export interface CatmemNative {
   setStaging(ctx: number, buffer: ArrayBuffer): void;
   create(ctx: number, name: string, ringSize: number, directory?: string): number;
   open(ctx: number, name: string, directory?: string): number;
-  /** [ring size, largest payload of one record, side (0 creator, 1 opener)]. */
-  info(handle: number): [number, number, number];
+  /**
+   * [ring size, largest payload of one record, side (0 creator, 1 opener),
+   * payload bytes popped so far (what the wake-up spin counts)].
+   */
+  info(handle: number): [number, number, number, number];
   /** Bytes written (whole records), or a negative errno. */
   push(handle: number, data: Uint8Array): number;
   /**

@@ -35,9 +35,9 @@ describe('spinning after a wake-up', () => {
         }
       }
       expect(popped).toBe(sent);
-      const [, , , consumed] = addon.info(b) as unknown as number[];
+      const [, , , consumed] = addon.info(b);
       expect(consumed).toBe(sent);
-      expect((addon.info(a) as unknown as number[])[3]).toBe(0);
+      expect(addon.info(a)[3]).toBe(0);
     } finally {
       addon.close(a);
       addon.close(b);
