@@ -1,4 +1,4 @@
-import { DemiError, type Sga } from '@demi/core';
+import type { Sga } from '@demi/core';
 
 /** Freed pop memory one instance keeps for later pops, at most (a few 64 KiB records' worth). */
 export const POP_POOL_BYTES = 4 << 20;
@@ -65,9 +65,8 @@ const SPARE_SEARCH = 8;
  * cache. Sgas never freed are collected as usual.
  *
  * Every sga an instance hands out (pops, sgaalloc) carries its pool in a
- * private field, so freeing one it did not hand out, or one already freed, is
- * EINVAL and never reaches the stack; a buffer goes on the stack at most once
- * per pop that lent it.
+ * private field, so one it did not hand out (or a copy of one) never reaches
+ * the stack; a buffer goes on the stack at most once per pop that lent it.
  */
 export class PopPool {
   readonly #free: ArrayBuffer[] = [];
@@ -122,15 +121,14 @@ export class PopPool {
     return new IssuedSga(segments, this);
   }
 
-  /** sgafree: puts the buffers the sga's pop lent back on the stack, while it has room. */
+  /**
+   * sgafree: puts the buffers the sga's pop lent back on the stack, while it
+   * has room. An sga this pool did not hand out (the caller's own, another
+   * instance's, a copy of a popped one) is accepted and changes nothing, as on
+   * every LibOS; core has already refused one freed twice.
+   */
   free(sga: Sga): void {
-    if (!IssuedSga.takeBack(sga, this)) {
-      throw new DemiError(
-        'EINVAL',
-        'sga was not handed out by this LibOS instance (pop or sgaalloc), or was freed already',
-        { syscall: 'sgafree' },
-      );
-    }
+    if (!IssuedSga.takeBack(sga, this)) return;
     for (const segment of sga.segments) {
       const buffer = segment.buffer as ArrayBuffer;
       if (Lender.get(buffer) !== this) continue;

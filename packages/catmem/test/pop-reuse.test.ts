@@ -106,18 +106,16 @@ describe('pops after sgafree', () => {
     sink.sgafree(eof2);
   });
 
-  it('freeing a foreign sga, a copy of a popped one or one twice is EINVAL and lends nothing twice', async () => {
+  it('freeing a foreign sga or a copy of a popped one changes nothing; twice is EINVAL; nothing is lent twice', async () => {
     const popped = await roundTrip(65536, 8);
     const buffer = popped.segments[0]!.buffer;
-    expect(code(() => sink.sgafree({ segments: [new Uint8Array(65536)] }))).toBe('EINVAL');
-    // Another instance's pop is foreign here too.
-    expect(code(() => source.sgafree(popped))).toBe('EINVAL');
+    // Accepted and ignored, as on every LibOS: the caller's own memory, another instance's pop.
+    sink.sgafree({ segments: [new Uint8Array(65536)] });
+    source.sgafree(popped);
     sink.sgafree(popped);
     expect(code(() => sink.sgafree(popped))).toBe('EINVAL');
-    expect(code(() => sink.sgafree({ segments: popped.segments }))).toBe('EINVAL');
-    expect(code(() => sink.sgafree({ segments: [popped.segments[0]!.subarray(0)] }))).toBe(
-      'EINVAL',
-    );
+    sink.sgafree({ segments: popped.segments });
+    sink.sgafree({ segments: [popped.segments[0]!.subarray(0)] });
     // Had any of those put the buffer back a second time, two held pops would share it.
     const a = await roundTrip(65536, 9);
     const b = await roundTrip(65536, 10);

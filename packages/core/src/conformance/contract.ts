@@ -278,6 +278,41 @@ export const contractScenarios: Scenario[] = [
     },
   },
   {
+    name: 'rule: sgafree takes a handed-out sga once (twice is EINVAL), ignores others, never reuses held memory',
+    needs: ['tcp', 'pipe'],
+    async run(env, caps) {
+      const ch = await openChannel(env, caps);
+      const own = ch.b.sgaalloc(1024);
+      ch.b.sgafree(own);
+      expectDemiError(() => ch.b.sgafree(own), 'EINVAL');
+      // Memory the LibOS did not hand out: accepted and ignored.
+      ch.b.sgafree(sgaOf(pattern(65536, 7)));
+      const data = pattern(8 * 65536, 8);
+      const pushing = ok(ch.a, ch.a.push(ch.aQd, sgaOf(data)), Opcode.PUSH);
+      const held: { piece: Uint8Array; at: number }[] = [];
+      let got = 0;
+      for (let i = 0; got < data.byteLength; i++) {
+        const sga = (await ok(ch.b, ch.b.pop(ch.bQd), Opcode.POP)).sga!;
+        const piece = bytes(sga);
+        expect(piece.byteLength).toBeGreaterThan(0);
+        expect(equalBytes(piece, data.subarray(got, got + piece.byteLength))).toBe(true);
+        if (i % 2 === 0) {
+          // Freed: once; a second time is EINVAL; a copy of it is ignored.
+          const copy = { segments: [...sga.segments] };
+          ch.b.sgafree(sga);
+          expectDemiError(() => ch.b.sgafree(sga), 'EINVAL');
+          ch.b.sgafree(copy);
+        } else held.push({ piece, at: got });
+        got += piece.byteLength;
+      }
+      await pushing;
+      // Freed memory may have backed later pops; held memory never did.
+      for (const { piece, at } of held)
+        expect(equalBytes(piece, data.subarray(at, at + piece.byteLength))).toBe(true);
+      ch.close();
+    },
+  },
+  {
     name: 'setsockopt/getsockopt: flags and SO_LINGER read back; unknown options are ENOPROTOOPT',
     needs: 'sockopt',
     async run(env) {
