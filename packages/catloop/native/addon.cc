@@ -76,6 +76,7 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
             InstanceMethod("sleep", &CatloopAddon::Guarded<&CatloopAddon::Sleep>),
             InstanceMethod("setWakeups", &CatloopAddon::Guarded<&CatloopAddon::SetWakeups>),
             InstanceMethod("trim", &CatloopAddon::Guarded<&CatloopAddon::Trim>),
+            InstanceMethod("ready", &CatloopAddon::Guarded<&CatloopAddon::Ready>),
         });
     exports.Set("maxBacklog", Napi::Number::New(env, catloop::kMaxBacklog));
     exports.Set("minRingSize", Napi::Number::New(env, static_cast<double>(catmem::kMinRingSize)));
@@ -285,6 +286,28 @@ class CatloopAddon : public Napi::Addon<CatloopAddon>, public demi::GuardedMetho
   Napi::Value Trim(const Napi::CallbackInfo& info) {
     catmem::Trim(Ctx(info, 0));
     return info.Env().Undefined();
+  }
+
+  // ready(ctx, out: Uint32Array) -> how many of the context's sockets have
+  // what they wait for (data, room, a queued connection, an answer, the
+  // peer's close or death); their handles fill out, as many as fit. One pass
+  // over the native slots: a wake-up then costs JS only the ready sockets.
+  Napi::Value Ready(const Napi::CallbackInfo& info) {
+    Context& ctx = Ctx(info, 0);
+    if (info.Length() < 2 || !info[1].IsTypedArray() ||
+        info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+      Fail(EINVAL, "catloop", "the ready list must be a Uint32Array");
+    Napi::Uint32Array out = info[1].As<Napi::Uint32Array>();
+    uint32_t* handles = out.Data();
+    const size_t room = out.ElementLength();
+    size_t n = 0;
+    for (size_t i = 0; i < slots_.size(); i++) {
+      const Slot& slot = slots_[i];
+      if (slot.ctx != &ctx || !slot.end || !slot.end->Ready()) continue;
+      if (n < room) handles[n] = static_cast<uint32_t>(i + 1);
+      n++;
+    }
+    return Napi::Number::New(info.Env(), static_cast<double>(n));
   }
 
   Napi::Value SetWakeups(const Napi::CallbackInfo& info) {

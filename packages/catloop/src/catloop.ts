@@ -61,9 +61,18 @@ export class Catloop extends BaseLibOS {
   readonly #native: CatloopNative;
   readonly #ctx: number;
   readonly #sockets = new Map<QDesc, Socket>();
-  /** Sockets with pending operations: the only ones poll looks at. */
-  readonly #busy = new Set<Socket>();
-  #connecting = 0;
+  /** Sockets by native handle (handles are small and reused). */
+  readonly #byHandle: (Socket | undefined)[] = [];
+  /**
+   * Sockets with pending operations, each knowing its place (busyAt): adding
+   * and removing one allocates nothing, unlike a Set that rebuilds its table
+   * as sockets come and go once per message.
+   */
+  readonly #busy: Socket[] = [];
+  /** Sockets whose connect waits for the listener's answer. */
+  readonly #connecting = new Set<Socket>();
+  /** Handles of the sockets the addon found ready (see #advanceReady). */
+  #ready = new Uint32Array(64);
   #staging = new Uint8Array(0);
   /** Memory of freed pops, for the next ones (sgafree). */
   readonly #pool = new PopPool();
@@ -129,7 +138,7 @@ export class Catloop extends BaseLibOS {
     } catch (err) {
       throw nativeError(err, 'bind');
     }
-    sock.handle = handle;
+    this.#setHandle(sock, handle);
     sock.state = 'bound';
     sock.local = { address: addr.address, port };
   }
@@ -148,8 +157,8 @@ export class Catloop extends BaseLibOS {
     const sock = this.#socket(qd, 'accept');
     const qt = this.tokens.issue(qd, Opcode.ACCEPT);
     if (sock.accepts.length === 0 && this.#acceptNow(sock, qt)) return qt;
-    sock.accepts.push(qt);
-    this.#busy.add(sock);
+    sock.queueAccept(qt);
+    this.#markBusy(sock);
     return qt;
   }
 
@@ -165,7 +174,7 @@ export class Catloop extends BaseLibOS {
     if (got === undefined) return false;
     const [handle, peerAddress, peerPort, peerDestination] = got;
     const sock = new Socket(this.#nextQd++);
-    sock.handle = handle;
+    this.#setHandle(sock, handle);
     sock.state = 'connected';
     // A wildcard listener's connection is local to the address the client connected to.
     const local = listener.local!;
@@ -195,7 +204,7 @@ export class Catloop extends BaseLibOS {
       localAddress = sock.local!.address;
       localPort = sock.local!.port;
       this.#native.close(sock.handle);
-      sock.handle = 0;
+      this.#setHandle(sock, 0);
       sock.state = 'fresh';
       sock.local = undefined;
     }
@@ -215,13 +224,13 @@ export class Catloop extends BaseLibOS {
       this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: nativeError(err, 'connect').errno });
       return qt;
     }
-    sock.handle = handle;
+    this.#setHandle(sock, handle);
     sock.state = 'connecting';
     sock.local = { address: localAddress, port: localPort };
     sock.remote = { address: addr.address, port: addr.port };
     sock.connectQt = qt;
-    this.#connecting++;
-    if (!this.#handshake(sock)) this.#busy.add(sock);
+    this.#connecting.add(sock);
+    if (!this.#handshake(sock)) this.#markBusy(sock);
     return qt;
   }
 
@@ -231,14 +240,14 @@ export class Catloop extends BaseLibOS {
     if (r === 0) return false;
     const qt = sock.connectQt!;
     sock.connectQt = undefined;
-    this.#connecting--;
+    this.#connecting.delete(sock);
     if (r === 1) {
       sock.state = 'connected';
       sock.maxRecord = this.#native.info(sock.handle)[1];
       this.tokens.complete(qt, CONNECTED);
     } else {
       this.#native.close(sock.handle);
-      sock.handle = 0;
+      this.#setHandle(sock, 0);
       sock.state = 'fresh';
       sock.local = undefined;
       sock.remote = undefined;
@@ -285,17 +294,17 @@ export class Catloop extends BaseLibOS {
       }
       offset = r;
     }
-    sock.pushes.push({ qt, data, offset });
-    this.#busy.add(sock);
+    sock.queuePush({ qt, data, offset });
+    this.#markBusy(sock);
     return qt;
   }
 
   protected override doPop(qd: QDesc, size: number): QToken {
     const sock = this.#socket(qd, 'pop');
     const qt = this.tokens.issue(qd, Opcode.POP);
-    if (sock.pops.length === 0 && this.#popNow(sock, qt, size)) return qt;
-    sock.pops.push({ qt, size });
-    this.#busy.add(sock);
+    if (sock.popQt === undefined && this.#popNow(sock, qt, size)) return qt;
+    sock.queuePop(qt, size);
+    this.#markBusy(sock);
     return qt;
   }
 
@@ -329,27 +338,75 @@ export class Catloop extends BaseLibOS {
       sock.accepts.shift();
       progressed = true;
     }
-    if (drainPushes(this.tokens, this.#native, sock.handle, sock.pushes)) progressed = true;
-    while (sock.pops.length > 0 && this.#popNow(sock, sock.pops[0]!.qt, sock.pops[0]!.size)) {
-      sock.pops.shift();
+    if (sock.pushes.length > 0 && drainPushes(this.tokens, this.#native, sock.handle, sock.pushes))
+      progressed = true;
+    while (sock.popQt !== undefined && this.#popNow(sock, sock.popQt, sock.popSize)) {
+      sock.shiftPop();
       progressed = true;
     }
     if (sock.closeQt !== undefined && sock.pushes.length === 0) {
       this.#finishClose(sock);
       progressed = true;
     }
-    if (sock.idle) this.#busy.delete(sock);
+    if (sock.idle) this.#unmarkBusy(sock);
     return progressed;
   }
 
   protected poll(timeoutMs: number, _sync: boolean): void {
-    if (this.#busy.size === 0) return;
-    if (timeoutMs > 0 && this.#busy.size === 1 && this.#popWait(timeoutMs)) return;
-    let progressed = false;
-    for (const sock of this.#busy) if (this.#advance(sock)) progressed = true;
-    if (progressed || timeoutMs <= 0 || this.isShutdown) return;
+    if (this.#busy.length === 0) return;
+    if (timeoutMs > 0 && this.#busy.length === 1 && this.#popWait(timeoutMs)) return;
+    if (this.#advanceReady() || timeoutMs <= 0 || this.isShutdown) return;
     this.#native.sleep(this.#ctx, timeoutMs);
-    for (const sock of this.#busy) this.#advance(sock);
+    this.#advanceReady();
+  }
+
+  /**
+   * Moves forward the sockets whose operations can complete: the ones the
+   * addon finds ready (one native pass over the ends, no call per socket),
+   * and those waiting for a connect's answer (a listener that dies answers
+   * nothing). Every other busy socket waits for something that is not there
+   * yet, so a wake-up costs JS the ready sockets, not all busy ones.
+   */
+  #advanceReady(): boolean {
+    let progressed = false;
+    if (this.#connecting.size > 0) {
+      for (const sock of this.#connecting) if (this.#advance(sock)) progressed = true;
+    }
+    let n = this.#native.ready(this.#ctx, this.#ready);
+    while (n > this.#ready.length) {
+      this.#ready = new Uint32Array(2 ** Math.ceil(Math.log2(n)));
+      n = this.#native.ready(this.#ctx, this.#ready);
+    }
+    const ready = this.#ready;
+    for (let i = 0; i < n; i++) {
+      const sock = this.#byHandle[ready[i]!];
+      // A socket closed (or its handle reused) earlier in this pass is looked at harmlessly.
+      if (sock !== undefined && sock.busyAt >= 0 && this.#advance(sock)) progressed = true;
+    }
+    return progressed;
+  }
+
+  #markBusy(sock: Socket): void {
+    if (sock.busyAt >= 0) return;
+    sock.busyAt = this.#busy.length;
+    this.#busy.push(sock);
+  }
+
+  #unmarkBusy(sock: Socket): void {
+    const at = sock.busyAt;
+    if (at < 0) return;
+    sock.busyAt = -1;
+    const last = this.#busy.pop()!;
+    if (last !== sock) {
+      this.#busy[at] = last;
+      last.busyAt = at;
+    }
+  }
+
+  #setHandle(sock: Socket, handle: number): void {
+    if (sock.handle !== 0) this.#byHandle[sock.handle] = undefined;
+    sock.handle = handle;
+    if (handle !== 0) this.#byHandle[handle] = sock;
   }
 
   /**
@@ -358,9 +415,9 @@ export class Catloop extends BaseLibOS {
    * is not the case.
    */
   #popWait(timeoutMs: number): boolean {
-    const sock = this.#busy.values().next().value!;
+    const sock = this.#busy[0]!;
     if (
-      sock.pops.length === 0 ||
+      sock.popQt === undefined ||
       sock.pushes.length > 0 ||
       sock.accepts.length > 0 ||
       sock.connectQt !== undefined ||
@@ -368,26 +425,25 @@ export class Catloop extends BaseLibOS {
     ) {
       return false;
     }
-    const first = sock.pops[0]!;
-    if (first.size > this.#staging.byteLength)
-      this.#growStaging(Math.min(first.size, sock.maxRecord));
+    const size = sock.popSize;
+    if (size > this.#staging.byteLength) this.#growStaging(Math.min(size, sock.maxRecord));
     if (
       this.#popDone(
-        first.qt,
-        this.#native.popWait(sock.handle, first.size, timeoutMs, this.#pool.spare),
+        sock.popQt,
+        this.#native.popWait(sock.handle, size, timeoutMs, this.#pool.spare),
       )
     ) {
-      sock.pops.shift();
-      while (sock.pops.length > 0 && this.#popNow(sock, sock.pops[0]!.qt, sock.pops[0]!.size))
-        sock.pops.shift();
-      if (sock.idle) this.#busy.delete(sock);
+      sock.shiftPop();
+      while (sock.popQt !== undefined && this.#popNow(sock, sock.popQt, sock.popSize))
+        sock.shiftPop();
+      if (sock.idle) this.#unmarkBusy(sock);
     }
     return true;
   }
 
   protected override nextTimerMs(): number | undefined {
     // A listener that dies before it answers wakes nobody: look at it now and then.
-    return this.#connecting > 0 ? CONNECT_CHECK_MS : undefined;
+    return this.#connecting.size > 0 ? CONNECT_CHECK_MS : undefined;
   }
 
   protected override setWakeups(active: boolean): void {
@@ -420,7 +476,7 @@ export class Catloop extends BaseLibOS {
     sock.closeQt = this.tokens.issue(qd, Opcode.CLOSE);
     const qt = sock.closeQt;
     if (sock.pushes.length === 0) this.#finishClose(sock);
-    else this.#busy.add(sock);
+    else this.#markBusy(sock);
     return qt;
   }
 
@@ -434,10 +490,10 @@ export class Catloop extends BaseLibOS {
   /** Closes the native side (a listener refuses what it queued) and forgets the socket. */
   #release(sock: Socket): void {
     this.#sockets.delete(sock.qd);
-    this.#busy.delete(sock);
-    if (sock.connectQt !== undefined) this.#connecting--;
+    this.#unmarkBusy(sock);
+    this.#connecting.delete(sock);
     if (sock.handle !== 0) this.#native.close(sock.handle);
-    sock.handle = 0;
+    this.#setHandle(sock, 0);
   }
 
   readonly #closeAtExit = (): void => this.#native.destroyContext(this.#ctx);
@@ -445,8 +501,10 @@ export class Catloop extends BaseLibOS {
   protected override doShutdown(): void {
     if (live.delete(this.#closeAtExit)) this.#native.destroyContext(this.#ctx);
     this.#sockets.clear();
-    this.#busy.clear();
-    this.#connecting = 0;
+    for (const sock of this.#busy) sock.busyAt = -1;
+    this.#busy.length = 0;
+    this.#byHandle.length = 0;
+    this.#connecting.clear();
     clearInterval(this.#trimTimer);
     this.#staging = new Uint8Array(0);
     this.#pool.clear();

@@ -44,6 +44,11 @@ export interface CatloopNative {
   popWait(handle: number, max: number, ms: number, spare?: ArrayBuffer): PopResult;
   /** Gives back ring memory of ends that pushed nothing since the last call and were read to the end. */
   trim(ctx: number): void;
+  /**
+   * How many of the context's sockets have what they wait for; their handles
+   * fill out, as many as fit.
+   */
+  ready(ctx: number, out: Uint32Array): number;
   close(handle: number): void;
   sleep(ctx: number, ms: number): void;
   setWakeups(ctx: number, active: boolean): void;

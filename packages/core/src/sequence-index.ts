@@ -5,14 +5,23 @@ export interface Sequenced {
 
 const INITIAL_SLOTS = 64;
 
+/** The slot probing starts at (a bijection on the low bits: see SequenceIndex). */
+function home(sequence: number, mask: number): number {
+  return Math.imul(sequence, 0x9e3779b1) & mask;
+}
+
 /**
  * Items by their sequence number: an open-addressing hash table on one
  * power-of-two array (linear probing, deletion by shifting back the items after
  * the hole, so no tombstones). A `Map` rehashes into a new table as keys come
  * and go, so a steady churn of tokens (one pop and one push per echoed message)
  * allocated a new backing store every few thousand operations; this array is
- * replaced only when it doubles. Sequences issued in order land in consecutive
- * slots, so probes are short.
+ * replaced only when it doubles. A sequence's home slot is its low bits times
+ * an odd constant: the sequences of any window no larger than the table still
+ * get distinct slots, but consecutive ones no longer sit side by side. With
+ * sequences as their own slots, a backlog of recent tokens (thousands of
+ * connections' completions waiting to be taken) filled one long run of
+ * adjacent slots, and every deletion walked the rest of it.
  */
 export class SequenceIndex<T extends Sequenced> {
   #slots: Array<T | undefined> = new Array<T | undefined>(INITIAL_SLOTS).fill(undefined);
@@ -27,7 +36,7 @@ export class SequenceIndex<T extends Sequenced> {
   get(sequence: number): T | undefined {
     const slots = this.#slots;
     const mask = this.#mask;
-    for (let i = sequence & mask; ; i = (i + 1) & mask) {
+    for (let i = home(sequence, mask); ; i = (i + 1) & mask) {
       const item = slots[i];
       if (item === undefined || item.sequence === sequence) return item;
     }
@@ -45,7 +54,7 @@ export class SequenceIndex<T extends Sequenced> {
   delete(sequence: number): boolean {
     const slots = this.#slots;
     const mask = this.#mask;
-    let hole = sequence & mask;
+    let hole = home(sequence, mask);
     for (;;) {
       const item = slots[hole];
       if (item === undefined) return false;
@@ -59,8 +68,8 @@ export class SequenceIndex<T extends Sequenced> {
     for (let at = (hole + 1) & mask; ; at = (at + 1) & mask) {
       const item = slots[at];
       if (item === undefined) return true;
-      const home = item.sequence & mask;
-      const reachable = hole <= at ? hole < home && home <= at : hole < home || home <= at;
+      const from = home(item.sequence, mask);
+      const reachable = hole <= at ? hole < from && from <= at : hole < from || from <= at;
       if (reachable) continue;
       slots[hole] = item;
       slots[at] = undefined;
@@ -82,7 +91,7 @@ export class SequenceIndex<T extends Sequenced> {
   #place(item: T): void {
     const slots = this.#slots;
     const mask = this.#mask;
-    let i = item.sequence & mask;
+    let i = home(item.sequence, mask);
     while (slots[i] !== undefined) i = (i + 1) & mask;
     slots[i] = item;
   }
