@@ -1,6 +1,9 @@
 /** Bytes of each slab that short pops are copied into. */
 export const SHORT_SLAB_BYTES = 64 * 1024;
 
+/** Pops up to this long are copied byte by byte rather than through a subarray. */
+const BYTE_LOOP_MAX = 256;
+
 /**
  * Where short pops (at most 4 KiB, copied out of the staging buffer) land:
  * one after the other, 8-byte aligned, in a 64 KiB ArrayBuffer; when the next
@@ -23,7 +26,12 @@ export class ShortSlab {
     }
     this.#used = (at + n + 7) & ~7;
     const view = new Uint8Array(this.#slab.buffer, at, n);
-    view.set(n === from.byteLength ? from : from.subarray(0, n));
+    if (n <= BYTE_LOOP_MAX) {
+      // No subarray to make (a view object per pop); a few bytes copy as fast this way.
+      for (let i = 0; i < n; i++) view[i] = from[i]!;
+    } else {
+      view.set(n === from.byteLength ? from : from.subarray(0, n));
+    }
     return view;
   }
 
