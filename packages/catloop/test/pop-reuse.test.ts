@@ -118,3 +118,33 @@ describe('catloop pops after sgafree', () => {
     expect(reused).toBeGreaterThan(pops / 4);
   });
 });
+
+describe('catloop short pops (4 KiB or less) in shared slabs', () => {
+  it('stay byte-exact and unchanged while later pops arrive, freed neighbours or not', async () => {
+    const sent = createHash('sha256');
+    const got = createHash('sha256');
+    const held: { view: Uint8Array; copy: Uint8Array }[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    let pops = 0;
+    for (let i = 0; i < 600; i++) {
+      const size = i === 7 ? 4096 : 1 + ((i * 37) % 4096);
+      const data = pattern(size, 400 + i);
+      sent.update(data);
+      await ok(client, client.push(tx, { segments: [data] }), Opcode.PUSH);
+      for (let received = 0; received < size; ) {
+        const sga = await pop(4096);
+        const view = sga.segments[0]!;
+        got.update(view);
+        received += view.byteLength;
+        pops++;
+        buffers.add(view.buffer);
+        expect(view.byteOffset % 8).toBe(0);
+        if (pops % 3 === 0) server.sgafree(sga);
+        else held.push({ view, copy: view.slice() });
+      }
+    }
+    expect(got.digest('hex')).toBe(sent.digest('hex'));
+    for (const { view, copy } of held) expect(Buffer.compare(view, copy)).toBe(0);
+    expect(buffers.size).toBeLessThan(pops / 10);
+  });
+});

@@ -1,4 +1,5 @@
 import type { Sga } from '@demi/core';
+import { ShortSlab } from './short-slab.js';
 
 /** Freed pop memory one instance keeps for later pops, at most (a few 64 KiB records' worth). */
 export const POP_POOL_BYTES = 4 << 20;
@@ -62,7 +63,8 @@ const SPARE_SEARCH = 8;
  * its sga, that buffer goes on a small stack here and the next long pop the
  * buffer fits (the bytes fill at least half of it) is copied into it instead
  * of into fresh memory: no allocation, no collection, memory already in the
- * cache. Sgas never freed are collected as usual.
+ * cache. Sgas never freed are collected as usual. Short pops are copies in
+ * a slab shared with other short pops (ShortSlab), which is never reused.
  *
  * Every sga an instance hands out (pops, sgaalloc) carries its pool in a
  * private field, so one it did not hand out (or a copy of one) never reaches
@@ -75,6 +77,8 @@ export class PopPool {
   #lastLength = 0;
   /** Long pops since the last idle check. */
   #lends = 0;
+  /** Where short pops are copied (never lent: sgafree of one gives nothing back). */
+  readonly #short = new ShortSlab();
 
   constructor(readonly maxBytes = POP_POOL_BYTES) {}
 
@@ -116,7 +120,12 @@ export class PopPool {
     return new IssuedSga([data], this);
   }
 
-  /** An sga this instance hands out without lending pool memory (short pops, end of file, sgaalloc). */
+  /** The sga of a short pop: a copy of the first n bytes of staging, in a slab shared with other short pops. */
+  issueShort(staging: Uint8Array, n: number): Sga {
+    return new IssuedSga([this.#short.copy(staging, n)], this);
+  }
+
+  /** An sga this instance hands out without lending pool memory (end of file, sgaalloc). */
   issue(segments: Uint8Array[]): Sga {
     return new IssuedSga(segments, this);
   }
@@ -146,12 +155,17 @@ export class PopPool {
    * not stay with an instance that went quiet.
    */
   trimIdle(): void {
-    if (this.#lends === 0) this.clear();
+    if (this.#lends === 0) this.#dropFree();
     this.#lends = 0;
   }
 
-  /** Forgets the stack (shutdown). */
+  /** Forgets the stack and the short pops' slab (shutdown). */
   clear(): void {
+    this.#dropFree();
+    this.#short.clear();
+  }
+
+  #dropFree(): void {
     this.#free.length = 0;
     this.#freeBytes = 0;
   }

@@ -53,7 +53,8 @@ export function drainPushes(
 /**
  * What the addon's pop returns: the bytes at the start of a buffer of their
  * own (long pops; the pool's spare or a new one), a count of bytes in the
- * staging buffer, 0 at end of file, or a negative errno.
+ * staging buffer (short pops, copied into the pool's slab), 0 at end of file,
+ * or a negative errno.
  */
 export type PopResult = number | Uint8Array;
 
@@ -76,7 +77,7 @@ export function completePop(
       r.constructor === Uint8Array ? r : new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
     tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: pool.lend(data) });
   } else if (r > 0) {
-    const sga = pool.issue([staging.slice(0, r)]);
+    const sga = pool.issueShort(staging, r);
     tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga });
   } else if (r === 0) {
     // A fresh sga each time: each may be freed once.

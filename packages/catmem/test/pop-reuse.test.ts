@@ -212,3 +212,43 @@ describe('two processes, the consumer freeing every sga', () => {
     expect(got.reused).toBeGreaterThanOrEqual(got.messages - 2);
   });
 });
+
+describe('short pops (4 KiB or less) in shared slabs', () => {
+  it('stay byte-exact and unchanged while later pops arrive, freed neighbours or not', async () => {
+    const held: { view: Uint8Array; copy: Uint8Array }[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    let pops = 0;
+    for (let i = 0; i < 1200; i++) {
+      // Every size from 1 to 4096 comes up (37 and 4096 share no factor), 4096 itself too.
+      const size = i === 7 ? 4096 : 1 + ((i * 37) % 4096);
+      const sga = await roundTrip(size, 200 + i);
+      const view = sga.segments[0]!;
+      pops++;
+      buffers.add(view.buffer);
+      expect(view.byteOffset % 8).toBe(0);
+      // Free every third: sgafree gives a short pop's memory to no one.
+      if (i % 3 === 2) sink.sgafree(sga);
+      else held.push({ view, copy: view.slice() });
+    }
+    for (const { view, copy } of held) expect(Buffer.compare(view, copy)).toBe(0);
+    // About 2 KiB a pop in 64 KiB slabs: a new slab every 30 or so pops, not one buffer each.
+    expect(buffers.size).toBeLessThan(pops / 10);
+  });
+
+  it('a long pop between short ones never lands in a slab, and the slab is never reused after sgafree', async () => {
+    const a = await roundTrip(64, 300);
+    const b = await roundTrip(64, 301);
+    expect(b.segments[0]!.buffer).toBe(a.segments[0]!.buffer);
+    const bytesOfA = a.segments[0]!.slice();
+    sink.sgafree(b);
+    const long = await roundTrip(65536, 302);
+    expect(long.segments[0]!.buffer).not.toBe(a.segments[0]!.buffer);
+    sink.sgafree(long);
+    // The freed long pop's buffer comes back; the slab of the freed short one never does.
+    const next = await roundTrip(65536, 303);
+    expect(next.segments[0]!.buffer).toBe(long.segments[0]!.buffer);
+    const c = await roundTrip(64, 304);
+    expect(c.segments[0]!.byteOffset).toBeGreaterThan(b.segments[0]!.byteOffset);
+    expect(Buffer.compare(a.segments[0]!, bytesOfA)).toBe(0);
+  });
+});
