@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { AF_INET, Opcode, type QDesc, SOCK_STREAM } from '@demi/core';
+import { AF_INET, ERRNO, Opcode, type QDesc, SOCK_STREAM } from '@demi/core';
 import { pattern } from '@demi/core/conformance';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catnap } from '../src/index.js';
@@ -208,4 +208,63 @@ describe('stream read-ahead', () => {
     expect(data.byteLength).toBe(total);
     expect(digest(data)).toBe(digest(pattern(total, 201)));
   });
+});
+
+/** Whether JS could transfer (detach) `view`'s memory: allocator slabs yes, pool slabs no. */
+function detachable(view: Uint8Array): boolean {
+  try {
+    structuredClone(view.buffer, { transfer: [view.buffer] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('stream read-ahead into allocator slabs', () => {
+  // At most 128 pool slabs (64 MiB) may await collection; past that, slabs
+  // come from the allocator, as they do in a long waitSync loop. Keeping every
+  // view of a 66 MiB transfer alive uses the pool up.
+  async function usePoolUp(port: number): Promise<Uint8Array[]> {
+    const qd = await connect(port);
+    const { data, views } = await popToEnd(qd, [65536]);
+    expect(digest(data)).toBe(digest(pattern(66 << 20, 1)));
+    libos.close(qd);
+    return views;
+  }
+
+  it('stays byte-exact, async and waitSync, with mixed pop sizes', async () => {
+    const sizes = [66 << 20, 3 << 20, 1 << 20];
+    const port = await serve((peer, i) => sendAll(peer, pattern(sizes[i]!, i + 1)));
+    const kept = await usePoolUp(port);
+    const asyncQd = await connect(port);
+    const async = await popToEnd(asyncQd, [65536, 8, 100_000, 262144]);
+    expect(digest(async.data)).toBe(digest(pattern(sizes[1]!, 2)));
+    // The bytes landed in allocator slabs (which JS may transfer; pool slabs it may not).
+    expect(detachable(async.views.at(-1)!)).toBe(true);
+    libos.close(asyncQd);
+    // waitSync blocks the event loop: the peer in this process sends before the pops.
+    const syncQd = await connect(port);
+    await new Promise((r) => setTimeout(r, 200));
+    const sync = await popToEnd(syncQd, [65536, 10_000, 131072], true);
+    expect(digest(sync.data)).toBe(digest(pattern(sizes[2]!, 3)));
+    expect(kept.length).toBeGreaterThan(1000);
+  }, 60_000);
+
+  it('a slab transferred while it holds read-ahead bytes fails the later pops, never skips bytes', async () => {
+    const sizes = [66 << 20, 200_000];
+    const port = await serve((peer, i) => peer.end(pattern(sizes[i]!, i + 1)));
+    const kept = await usePoolUp(port);
+    const qd = await connect(port);
+    await new Promise((r) => setTimeout(r, 100));
+    // One 8-byte pop reads all 200,000 bytes; 199,992 wait in its slab.
+    const first = await libos.wait(libos.pop(qd, 8));
+    const view = first.sga!.segments[0]!;
+    expect(Buffer.from(view)).toEqual(Buffer.from(pattern(sizes[1]!, 2).subarray(0, 8)));
+    expect(detachable(view)).toBe(true); // transferred: the slab is detached here
+    for (let i = 0; i < 2; i++) {
+      const r = await libos.wait(libos.pop(qd, 65536));
+      expect([r.opcode, r.ret]).toEqual([Opcode.FAILED, ERRNO.ECONNABORTED]);
+    }
+    expect(kept.length).toBeGreaterThan(1000);
+  }, 60_000);
 });
