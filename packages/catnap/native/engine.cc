@@ -453,7 +453,7 @@ Napi::Value Engine::Pop(const Napi::CallbackInfo& info) {
   // datagram read at the largest datagram.
   uint32_t want = static_cast<uint32_t>(
       std::min<int64_t>(size, s.stream ? static_cast<int64_t>(kSlabBytes) : kMaxDatagram));
-  if (!(s.pops.empty() && s.PopReady() && !s.connecting &&
+  if (!(s.pops.empty() && (s.readable || s.ahead.length > 0) && !s.connecting &&
         PopOnce(s, token, want))) {
     s.pops.push_back(PendingPop{token, want});
   }

@@ -111,14 +111,6 @@ void Engine::CloseAll() {
 }
 
 bool Engine::PopOnce(Socket& s, double token, uint32_t size) {
-  if (s.ahead.length > 0 && !slabs_.Attached(Env(), s.ahead)) {
-    slabs_.Drop(s.ahead);
-    s.ahead_lost = true;
-  }
-  if (s.ahead_lost) {
-    records_.Add(token, kFailed, ECONNABORTED, s.qd);
-    return true;
-  }
   if (s.ahead.length > 0) {
     PopAhead(s, token, size);
     return true;
@@ -126,12 +118,10 @@ bool Engine::PopOnce(Socket& s, double token, uint32_t size) {
   Slabs::Space space = slabs_.Reserve(Env(), size);
   // A stream read may fill the rest of the slab (up to kMaxReadAhead): the
   // bytes beyond this pop wait there for the next pops, which then cost no
-  // system call. Only for pops of whole 8-byte units, so every later pop
-  // stays 8-byte aligned. Also into allocator slabs (a waitSync loop gets
-  // little else, as pool slabs come back only from the event loop); should
-  // JS detach one of those while it holds bytes, later pops fail.
+  // system call. Only into pool slabs, which JS cannot detach, and only for
+  // pops of whole 8-byte units, so every later pop stays 8-byte aligned.
   size_t room = size;
-  if (s.stream && size % 8 == 0) {
+  if (s.stream && space.pooled && size % 8 == 0) {
     room = std::max<size_t>(size, std::min(space.room, kMaxReadAhead));
   }
   sockaddr_in from{};
@@ -271,7 +261,7 @@ void Engine::DrainAccepts(Socket& s) {
 }
 
 void Engine::DrainPops(Socket& s) {
-  while (!s.pops.empty() && s.PopReady()) {
+  while (!s.pops.empty() && (s.readable || s.ahead.length > 0)) {
     if (records_.Full()) return Defer(s);
     const PendingPop& p = s.pops.front();
     if (!PopOnce(s, p.token, p.size)) return;

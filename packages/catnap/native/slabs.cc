@@ -115,16 +115,7 @@ Slabs::Held Slabs::Hold(size_t offset, size_t length) {
   held.generation = generation_;
   held.offset = offset;
   held.length = length;
-  held.pooled = current_pooled_;
   return held;
-}
-
-bool Slabs::Attached(Napi::Env env, const Held& held) const {
-  if (held.pooled) return true;  // pool memory cannot be detached
-  void* data = nullptr;
-  size_t length = 0;
-  napi_get_arraybuffer_info(env, held.slab.Value(), &data, &length);
-  return data != nullptr && length == kSlabBytes;
 }
 
 void Slabs::Commit(size_t used) {

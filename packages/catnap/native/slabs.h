@@ -31,7 +31,6 @@ class Slabs {
     double generation = 0;
     size_t offset = 0;
     size_t length = 0;
-    bool pooled = false;  // allocator memory: JS may detach (transfer) it meanwhile
   };
 
   // Drops the slabs replaced during the previous call: JS has fetched what it needed.
@@ -45,8 +44,6 @@ class Slabs {
 
   // Keeps [offset, offset + length) of the current slab (committed already).
   Held Hold(size_t offset, size_t length);
-  // False when JS has detached (transferred) the held slab: its bytes are gone.
-  bool Attached(Napi::Env env, const Held& held) const;
   // A held range is used up: its slab stays visible to Find until the next
   // call, since a record of this call names it.
   void Drop(Held& held) {

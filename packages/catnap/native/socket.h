@@ -48,11 +48,6 @@ struct Socket {
   // Stream bytes read beyond what the last pop asked for; the next pops take
   // them before reading again.
   Slabs::Held ahead;
-  // JS detached (transferred) a slab while it held bytes read ahead: the
-  // stream has a hole, so every later pop fails.
-  bool ahead_lost = false;
-  // A pop can complete now, without waiting for the kernel.
-  bool PopReady() const { return readable || ahead.length > 0 || ahead_lost; }
   Fifo<PendingPush> pushes;
 };
 
