@@ -213,7 +213,8 @@ describe('stream read-ahead', () => {
 /** Whether JS could transfer (detach) `view`'s memory: allocator slabs yes, pool slabs no. */
 function detachable(view: Uint8Array): boolean {
   try {
-    structuredClone(view.buffer, { transfer: [view.buffer] });
+    const buffer = view.buffer as ArrayBuffer;
+    structuredClone(buffer, { transfer: [buffer] });
     return true;
   } catch {
     return false;
