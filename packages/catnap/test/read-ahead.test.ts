@@ -209,3 +209,62 @@ describe('stream read-ahead', () => {
     expect(digest(data)).toBe(digest(pattern(total, 201)));
   });
 });
+
+/** Whether JS could transfer (detach) `view`'s memory: allocator slabs yes, pool slabs no. */
+function detachable(view: Uint8Array): boolean {
+  try {
+    const buffer = view.buffer as ArrayBuffer;
+    structuredClone(buffer, { transfer: [buffer] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('stream pops into allocator slabs (the pool used up)', () => {
+  // At most 128 pool slabs (64 MiB) may await collection; past that, slabs
+  // come from the allocator, as they do in a long waitSync loop. Keeping every
+  // view of a 66 MiB transfer alive uses the pool up.
+  async function usePoolUp(port: number): Promise<Uint8Array[]> {
+    const qd = await connect(port);
+    const { data, views } = await popToEnd(qd, [65536]);
+    expect(digest(data)).toBe(digest(pattern(66 << 20, 1)));
+    libos.close(qd);
+    return views;
+  }
+
+  it('stays byte-exact, async and waitSync, with mixed pop sizes', async () => {
+    const sizes = [66 << 20, 3 << 20, 1 << 20];
+    const port = await serve((peer, i) => sendAll(peer, pattern(sizes[i]!, i + 1)));
+    const kept = await usePoolUp(port);
+    const asyncQd = await connect(port);
+    const async = await popToEnd(asyncQd, [65536, 8, 100_000, 262144]);
+    expect(digest(async.data)).toBe(digest(pattern(sizes[1]!, 2)));
+    // The bytes landed in allocator slabs (which JS may transfer; pool slabs it may not).
+    expect(detachable(async.views.at(-1)!)).toBe(true);
+    libos.close(asyncQd);
+    // waitSync blocks the event loop: the peer in this process sends before the pops.
+    const syncQd = await connect(port);
+    await new Promise((r) => setTimeout(r, 200));
+    const sync = await popToEnd(syncQd, [65536, 10_000, 131072], true);
+    expect(digest(sync.data)).toBe(digest(pattern(sizes[2]!, 3)));
+    expect(kept.length).toBeGreaterThan(1000);
+  }, 60_000);
+
+  it('a popped allocator slab that JS transfers costs no later bytes', async () => {
+    const sizes = [66 << 20, 200_000];
+    const sent = pattern(sizes[1]!, 2);
+    const port = await serve((peer, i) => peer.end(pattern(sizes[i]!, i + 1)));
+    const kept = await usePoolUp(port);
+    const qd = await connect(port);
+    await new Promise((r) => setTimeout(r, 100));
+    const first = await libos.wait(libos.pop(qd, 8));
+    const head = Buffer.from(first.sga!.segments[0]!);
+    // Transferring detaches the whole slab. Bytes read ahead into it would be
+    // gone, which is why read-ahead only goes into pool slabs.
+    expect(detachable(first.sga!.segments[0]!)).toBe(true);
+    const { data } = await popToEnd(qd, [65536]);
+    expect(digest(Buffer.concat([head, data]))).toBe(digest(sent));
+    expect(kept.length).toBeGreaterThan(1000);
+  }, 60_000);
+});
