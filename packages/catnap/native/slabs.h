@@ -58,9 +58,9 @@ class Slabs {
   void Freed(Napi::Env env, double generation);
 
   struct Stats {
-    size_t outstanding;      // pool blocks backing live slabs
-    size_t pooled;           // free pool blocks
-    double returned_early;   // slabs given back by sgafree accounting
+    size_t outstanding;     // pool blocks backing live slabs
+    size_t pooled;          // free pool blocks
+    double returned_early;  // slabs given back by sgafree accounting
   };
   Stats GetStats() const;
 

@@ -94,7 +94,7 @@ async function popAll(
   const hash = createHash('sha256');
   const held: Received['held'] = [];
   let total = 0;
-  let last = new Uint8Array();
+  let last: Uint8Array = new Uint8Array();
   for (let pops = 1; ; pops++) {
     const qt = libos.pop(qd, 65536);
     const r = sync ? libos.waitSync(qt) : await libos.wait(qt);
