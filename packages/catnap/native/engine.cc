@@ -90,6 +90,8 @@ Napi::Value Engine::Create(const Napi::CallbackInfo& info) {
       {"peername", &Call<&Engine::Peername>},
       {"sockname", &Call<&Engine::Sockname>},
       {"socketCount", &Call<&Engine::SocketCount>},
+      {"sgafree", &Call<&Engine::Sgafree>},
+      {"slabStats", &Call<&Engine::SlabStats>},
       {"shutdown", &Call<&Engine::Shutdown>},
   };
   Napi::Object object = Napi::Object::New(env);
@@ -558,6 +560,24 @@ Napi::Value Engine::Sockname(const Napi::CallbackInfo& info) {
 
 Napi::Value Engine::SocketCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(sockets_.size()));
+}
+
+// JS freed a view it made of slab `generation` (each view once). After
+// shutdown nothing is counted: the slabs go back as V8 collects them.
+Napi::Value Engine::Sgafree(const Napi::CallbackInfo& info) {
+  double generation = NumberArg(info, 0, "slab generation", "sgafree");
+  if (epfd_ >= 0) slabs_.Freed(info.Env(), generation);
+  return info.Env().Undefined();
+}
+
+Napi::Value Engine::SlabStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Slabs::Stats stats = slabs_.GetStats();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("outstanding", Napi::Number::New(env, static_cast<double>(stats.outstanding)));
+  out.Set("pooled", Napi::Number::New(env, static_cast<double>(stats.pooled)));
+  out.Set("returnedEarly", Napi::Number::New(env, stats.returned_early));
+  return out;
 }
 
 Napi::Value Engine::Shutdown(const Napi::CallbackInfo& info) {

@@ -79,6 +79,8 @@ class Engine {
   Napi::Value Peername(const Napi::CallbackInfo& info);
   Napi::Value Sockname(const Napi::CallbackInfo& info);
   Napi::Value SocketCount(const Napi::CallbackInfo& info);
+  Napi::Value Sgafree(const Napi::CallbackInfo& info);
+  Napi::Value SlabStats(const Napi::CallbackInfo& info);
   Napi::Value Shutdown(const Napi::CallbackInfo& info);
 
   // The socket named by argument `i`, or EBADF.

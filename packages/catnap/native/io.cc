@@ -145,6 +145,7 @@ bool Engine::PopOnce(Socket& s, double token, uint32_t size) {
   const size_t handed = std::min<size_t>(got, size);
   records_.Add(token, kPop, 0, s.qd, static_cast<double>(handed), static_cast<double>(space.offset),
                space.generation, s.stream ? -1.0 : Endpoint(from));
+  slabs_.Handed(space.generation);
   if (got > handed) s.ahead = slabs_.Hold(space.offset + handed, got - handed);
   // A short stream read emptied the receive queue: the next arrival raises a
   // fresh edge, so skip the recv that would only say EAGAIN.
@@ -160,6 +161,7 @@ void Engine::PopAhead(Socket& s, double token, uint32_t size) {
   if (take < ahead.length && take >= 8) take &= ~static_cast<size_t>(7);
   records_.Add(token, kPop, 0, s.qd, static_cast<double>(take), static_cast<double>(ahead.offset),
                ahead.generation, -1.0);
+  slabs_.Handed(ahead.generation);
   ahead.offset += take;
   ahead.length -= take;
   if (ahead.length == 0) slabs_.Drop(ahead);

@@ -39,6 +39,8 @@ class Slabs::Pool {
     if (block != nullptr) outstanding_++;
     return block;
   }
+  size_t outstanding() const { return outstanding_; }
+  size_t pooled() const { return free_.size(); }
   void Give(void* block) {
     outstanding_--;
     if (free_.size() < kPooledSlabs) {
@@ -53,24 +55,46 @@ class Slabs::Pool {
   size_t outstanding_ = 0;
 };
 
+struct Slabs::Life {
+  std::shared_ptr<Pool> pool;
+  void* block = nullptr;
+  size_t handed = 0;  // views JS made of it
+  size_t freed = 0;   // of those, freed with sgafree
+  size_t holds = 0;   // read-ahead ranges still in it
+  bool returned = false;
+  bool collected = false;
+
+  // Runs on the JS thread only (finalizers and engine calls alike).
+  void Return(napi_env env) {
+    if (returned) return;
+    returned = true;
+    pool->Give(block);
+    int64_t ignored;
+    napi_adjust_external_memory(env, -static_cast<int64_t>(kSlabBytes), &ignored);
+  }
+};
+
 namespace {
 // Runs on the JS thread when V8 collects a slab; the hint keeps the pool alive
-// even if the engine that made the slab is gone.
-void ReturnSlab(napi_env env, void* data, void* hint) {
-  auto* pool = static_cast<std::shared_ptr<Slabs::Pool>*>(hint);
-  (*pool)->Give(data);
-  delete pool;
-  int64_t ignored;
-  napi_adjust_external_memory(env, -static_cast<int64_t>(kSlabBytes), &ignored);
+// even if the engine that made the slab is gone. A slab whose memory went back
+// through sgafree already is not returned again.
+void ReturnSlab(napi_env env, void* /*data*/, void* hint) {
+  auto* life = static_cast<std::shared_ptr<Slabs::Life>*>(hint);
+  (*life)->collected = true;
+  (*life)->Return(env);
+  delete life;
 }
 }  // namespace
 
-Napi::ArrayBuffer Slabs::FromPool(Napi::Env env) {
+Napi::ArrayBuffer Slabs::FromPool(Napi::Env env, std::shared_ptr<Life>* life) {
   if (external_refused_) return Napi::ArrayBuffer();
   if (!pool_) pool_ = std::make_shared<Pool>();
   void* block = pool_->Take();
   if (block == nullptr) return Napi::ArrayBuffer();
-  auto* hint = new std::shared_ptr<Pool>(pool_);
+  auto made = std::make_shared<Life>();
+  made->pool = pool_;
+  made->block = block;
+  auto* hint = new std::shared_ptr<Life>(made);
   napi_value buffer;
   if (napi_create_external_arraybuffer(env, block, kSlabBytes, ReturnSlab, hint, &buffer) !=
       napi_ok) {
@@ -90,6 +114,7 @@ Napi::ArrayBuffer Slabs::FromPool(Napi::Env env) {
   // ArrayBuffers it allocated itself.
   int64_t ignored;
   napi_adjust_external_memory(env, static_cast<int64_t>(kSlabBytes), &ignored);
+  *life = std::move(made);
   return Napi::ArrayBuffer(env, buffer);
 }
 
@@ -115,7 +140,47 @@ Slabs::Held Slabs::Hold(size_t offset, size_t length) {
   held.generation = generation_;
   held.offset = offset;
   held.length = length;
+  auto it = lives_.find(generation_);
+  if (it != lives_.end()) it->second->holds++;
   return held;
+}
+
+void Slabs::Drop(Held& held) {
+  auto it = lives_.find(held.generation);
+  if (it != lives_.end() && it->second->holds > 0) it->second->holds--;
+  retired_.emplace_back(held.generation, std::move(held.slab));
+  held = Held{};
+}
+
+void Slabs::Handed(double generation) {
+  auto it = lives_.find(generation);
+  if (it != lives_.end()) it->second->handed++;
+}
+
+void Slabs::Freed(Napi::Env env, double generation) {
+  auto it = lives_.find(generation);
+  if (it == lives_.end()) return;
+  it->second->freed++;
+  MaybeReturn(env, generation);
+}
+
+// Only a slab no pop can name again: not the current one, no read-ahead bytes
+// (a read-ahead range dropped with its socket keeps it until collected), and
+// every view handed out freed. Its JS ArrayBuffer lives on, but only freed
+// views (and the engine's references) can reach it.
+void Slabs::MaybeReturn(Napi::Env env, double generation) {
+  if (generation == generation_ && !current_.IsEmpty()) return;
+  auto it = lives_.find(generation);
+  if (it == lives_.end()) return;
+  Life& life = *it->second;
+  if (life.returned || life.collected || life.holds > 0 || life.freed < life.handed) return;
+  life.Return(env);
+  returned_early_ += 1;
+  lives_.erase(it);
+}
+
+Slabs::Stats Slabs::GetStats() const {
+  return Stats{pool_ ? pool_->outstanding() : 0, pool_ ? pool_->pooled() : 0, returned_early_};
 }
 
 void Slabs::Commit(size_t used) {
@@ -125,7 +190,15 @@ void Slabs::Commit(size_t used) {
 }
 
 void Slabs::Fresh(Napi::Env env) {
-  Napi::ArrayBuffer slab = FromPool(env);
+  // The slab being replaced may be all freed already: its memory can back
+  // the next one. Slabs V8 collected meanwhile need no counting any more.
+  if (!current_.IsEmpty()) retired_.emplace_back(generation_, std::move(current_));
+  MaybeReturn(env, generation_);
+  for (auto it = lives_.begin(); it != lives_.end();) {
+    it = it->second->collected || it->second->returned ? lives_.erase(it) : std::next(it);
+  }
+  std::shared_ptr<Life> life;
+  Napi::ArrayBuffer slab = FromPool(env, &life);
   current_pooled_ = !slab.IsEmpty();
   if (slab.IsEmpty() && !allocate_.IsEmpty()) {
     Napi::Value made = allocate_.Call({});
@@ -134,10 +207,10 @@ void Slabs::Fresh(Napi::Env env) {
     }
   }
   if (slab.IsEmpty()) slab = Napi::ArrayBuffer::New(env, kSlabBytes);
-  if (!current_.IsEmpty()) retired_.emplace_back(generation_, std::move(current_));
   current_ = Napi::Persistent(slab);
   generation_ += 1;
   used_ = 0;
+  if (life) lives_.emplace(generation_, std::move(life));
 }
 
 Napi::Value Slabs::Find(double generation) {
@@ -152,6 +225,7 @@ void Slabs::Release() {
   retired_.clear();
   current_.Reset();
   current_pooled_ = false;
+  lives_.clear();  // their slabs go back when V8 collects them
   allocate_.Reset();
   pool_.reset();  // live slabs keep it until V8 collects them
 }

@@ -1,12 +1,16 @@
 // Popped bytes land directly in JS-visible slabs, as Node's Buffer pool does:
 // each pop's data is a range of the current slab (JS makes a subarray view of
 // it), and a fresh slab starts when the current one cannot hold a whole pop.
-// A slab stays alive as long as JS holds any view of it.
+// A slab stays alive as long as JS holds any view of it. A pool slab's memory
+// also goes back to the pool early, once it is no longer the current slab,
+// holds no read-ahead bytes, and every view it handed out was freed with
+// sgafree (the caller's promise not to read them again).
 #pragma once
 #include <napi.h>
 
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -46,10 +50,19 @@ class Slabs {
   Held Hold(size_t offset, size_t length);
   // A held range is used up: its slab stays visible to Find until the next
   // call, since a record of this call names it.
-  void Drop(Held& held) {
-    retired_.emplace_back(held.generation, std::move(held.slab));
-    held = Held{};
-  }
+  void Drop(Held& held);
+
+  // A pop record names a view of slab `generation`: JS makes one view of it.
+  void Handed(double generation);
+  // JS freed (sgafree) one view of slab `generation`, once per view.
+  void Freed(Napi::Env env, double generation);
+
+  struct Stats {
+    size_t outstanding;     // pool blocks backing live slabs
+    size_t pooled;          // free pool blocks
+    double returned_early;  // slabs given back by sgafree accounting
+  };
+  Stats GetStats() const;
 
   // The slab of a generation written into a record of the current call, or
   // an empty value (the caller then looks among held ranges).
@@ -65,10 +78,14 @@ class Slabs {
   // so a reused slab costs no page faults (a fresh 512 KiB block is mmap'd by
   // malloc, faulted in page by page and unmapped again when freed).
   class Pool;
+  // One pool slab's memory: whoever gives it back first (the sgafree
+  // accounting or V8's finalizer) sets `returned`, so it returns once.
+  struct Life;
 
  private:
   void Fresh(Napi::Env env);
-  Napi::ArrayBuffer FromPool(Napi::Env env);
+  Napi::ArrayBuffer FromPool(Napi::Env env, std::shared_ptr<Life>* life);
+  void MaybeReturn(Napi::Env env, double generation);
 
   std::shared_ptr<Pool> pool_;
   bool external_refused_ = false;
@@ -78,6 +95,9 @@ class Slabs {
   double generation_ = 0;
   size_t used_ = 0;
   std::vector<std::pair<double, Napi::Reference<Napi::ArrayBuffer>>> retired_;
+  // Pool slabs still counted, by generation (none once returned or collected).
+  std::unordered_map<double, std::shared_ptr<Life>> lives_;
+  double returned_early_ = 0;
 };
 
 }  // namespace catnap

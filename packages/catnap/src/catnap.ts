@@ -16,7 +16,7 @@ import {
   type SockoptValue,
 } from '@demi/core';
 import { endpointToAddress, ipv4ToInt } from './address.js';
-import { loadAddon, type NativeEngine, toDemiError } from './native.js';
+import { loadAddon, type NativeEngine, type SlabStats, toDemiError } from './native.js';
 import { type CatnapOptions, resolveOptions } from './options.js';
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
@@ -35,6 +35,11 @@ const VALUE = 4;
 const OFFSET = 5;
 const SLAB = 6;
 const ADDR = 7;
+
+interface PoppedView {
+  view: Uint8Array;
+  generation: number;
+}
 
 /**
  * The kernel-socket LibOS: TCP and UDP over non-blocking Linux sockets and
@@ -57,6 +62,9 @@ export class Catnap extends BaseLibOS {
   readonly #popSize: number;
   #slab: ArrayBuffer | undefined;
   #slabGeneration = -1;
+  // Each popped sga's view and slab, until sgafree: a slab whose views are all
+  // freed goes back to the pool without waiting for V8 to collect them.
+  readonly #popped = new WeakMap<Sga, PoppedView>();
   // An async wait need not poll before it sleeps: operations that could finish
   // already did inside their call, and anything that became ready since leaves
   // the epoll fd readable, which wakes us on the next turn of the event loop.
@@ -95,6 +103,13 @@ export class Catnap extends BaseLibOS {
   }
 
   /** Open sockets, including ones still finishing an asyncClose (for tests and tools). */
+  /** Receive-slab pool counters, for tests and diagnostics (zeros after shutdown). */
+  get slabStats(): SlabStats {
+    return this.isShutdown
+      ? { outstanding: 0, pooled: 0, returnedEarly: 0 }
+      : this.#engine.slabStats();
+  }
+
   get socketCount(): number {
     return this.isShutdown ? 0 : this.#engine.socketCount();
   }
@@ -264,6 +279,16 @@ export class Catnap extends BaseLibOS {
     }
   }
 
+  // Only an sga catnap popped, still holding its view, counts (core refuses
+  // freeing it twice); anything else changes nothing.
+  protected override doSgafree(sga: Sga): void {
+    const popped = this.#popped.get(sga);
+    if (popped === undefined) return;
+    this.#popped.delete(sga);
+    if (this.isShutdown || sga.segments.length !== 1 || sga.segments[0] !== popped.view) return;
+    this.#engine.sgafree(popped.generation);
+  }
+
   protected override doShutdown(): void {
     this.#engine.shutdown();
     this.#slab = undefined;
@@ -315,9 +340,9 @@ export class Catnap extends BaseLibOS {
             this.#slab = this.#engine.slab(generation);
             this.#slabGeneration = generation;
           }
-          const sga: Sga = {
-            segments: [new Uint8Array(this.#slab!, r[o + OFFSET]!, r[o + VALUE]!)],
-          };
+          const view = new Uint8Array(this.#slab!, r[o + OFFSET]!, r[o + VALUE]!);
+          const sga: Sga = { segments: [view] };
+          this.#popped.set(sga, { view, generation });
           const endpoint = r[o + ADDR]!;
           // One result object per completion: the table keeps it (and sets qd).
           if (endpoint >= 0) {

@@ -3,6 +3,7 @@ import { Catnap } from './catnap.js';
 import { optionsFromConfig } from './options.js';
 
 export { Catnap } from './catnap.js';
+export type { SlabStats } from './native.js';
 export type { CatnapOptions } from './options.js';
 export { optionsFromConfig } from './options.js';
 

@@ -5,8 +5,21 @@ import { type AddonSpec, addonPaths, DemiError, loadAddon as loadNative } from '
  * again natively; calls that can complete operations return how many
  * completion records they wrote into `records()`.
  */
+/** Receive-slab pool counters (see the README's "Popped bytes are views into shared slabs"). */
+export interface SlabStats {
+  /** Pool blocks backing slabs that are not yet back in the pool. */
+  outstanding: number;
+  /** Free pool blocks, kept for the next slabs. */
+  pooled: number;
+  /** Slabs whose memory went back because every view of them was freed with sgafree. */
+  returnedEarly: number;
+}
+
 export interface NativeEngine {
   slab(generation: number): ArrayBuffer;
+  /** One view of slab `generation` was freed (each view once). */
+  sgafree(generation: number): void;
+  slabStats(): SlabStats;
   socket(type: number): number;
   bind(qd: number, ip: number, port: number): void;
   listen(qd: number, backlog: number): void;

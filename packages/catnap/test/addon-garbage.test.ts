@@ -77,6 +77,8 @@ const METHODS: Method[] = [
   'peername',
   'sockname',
   'socketCount',
+  'sgafree',
+  'slabStats',
   'shutdown',
 ];
 
@@ -146,6 +148,8 @@ describe('raw addon with garbage arguments', () => {
       peername: [qd],
       sockname: [qd],
       socketCount: [],
+      sgafree: [1],
+      slabStats: [],
       shutdown: [],
     };
     let calls = 0;
