@@ -3,40 +3,28 @@
 // byte-exact, whatever the pop sizes, however the bytes are split between
 // reads, while other sockets start new slabs, and when the peer closes.
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { AF_INET, Opcode, type QDesc, SOCK_STREAM } from '@demi/core';
+import { Opcode, type QDesc } from '@demi/core';
 import { pattern } from '@demi/core/conformance';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catnap } from '../src/index.js';
+import { connectTcp, detachable, NodePeers } from './support/node-peer.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 let libos: Catnap;
-const servers: Server[] = [];
+const peers = new NodePeers();
+const serve = peers.serve.bind(peers);
 beforeEach(() => {
   libos = new Catnap();
 });
 afterEach(async () => {
   await libos.shutdown();
-  for (const s of servers.splice(0)) s.close();
+  peers.closeAll();
 });
-
-/** A node:net server that gives each connection to `serve`. */
-async function serve(onPeer: (peer: Socket, index: number) => void): Promise<number> {
-  let count = 0;
-  const server = createServer((peer) => {
-    peer.on('error', () => {});
-    onPeer(peer, count++);
-  });
-  servers.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return (server.address() as { port: number }).port;
-}
 
 /** Writes `data` to the peer (respecting back-pressure), then ends it. */
 function sendAll(peer: Socket, data: Uint8Array, piece = 100_000): void {
@@ -53,12 +41,7 @@ function sendAll(peer: Socket, data: Uint8Array, piece = 100_000): void {
   next();
 }
 
-async function connect(port: number): Promise<QDesc> {
-  const qd = libos.socket(AF_INET, SOCK_STREAM);
-  const r = await libos.wait(libos.connect(qd, { address: '127.0.0.1', port }));
-  expect(r.opcode).toBe(Opcode.CONNECT);
-  return qd;
-}
+const connect = (port: number): Promise<QDesc> => connectTcp(libos, port);
 
 const digest = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
@@ -209,17 +192,6 @@ describe('stream read-ahead', () => {
     expect(digest(data)).toBe(digest(pattern(total, 201)));
   });
 });
-
-/** Whether JS could transfer (detach) `view`'s memory: allocator slabs yes, pool slabs no. */
-function detachable(view: Uint8Array): boolean {
-  try {
-    const buffer = view.buffer as ArrayBuffer;
-    structuredClone(buffer, { transfer: [buffer] });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('stream pops into allocator slabs (the pool used up)', () => {
   // At most 128 pool slabs (64 MiB) may await collection; past that, slabs

@@ -6,13 +6,13 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { AF_INET, Opcode, type QDesc, SOCK_STREAM } from '@demi/core';
+import { Opcode, type QDesc } from '@demi/core';
 import { pattern } from '@demi/core/conformance';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catnap } from '../src/index.js';
+import { connectTcp, detachable, NodePeers } from './support/node-peer.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -35,44 +35,17 @@ function streamDigest(total: number): string {
 }
 
 let libos: Catnap;
-const servers: Server[] = [];
+const peers = new NodePeers();
+const serve = peers.serve.bind(peers);
 beforeEach(() => {
   libos = new Catnap();
 });
 afterEach(async () => {
   await libos.shutdown();
-  for (const s of servers.splice(0)) s.close();
+  peers.closeAll();
 });
 
-async function serve(onPeer: (peer: Socket, index: number) => void): Promise<number> {
-  let count = 0;
-  const server = createServer((peer) => {
-    peer.on('error', () => {});
-    onPeer(peer, count++);
-  });
-  servers.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return (server.address() as { port: number }).port;
-}
-
-async function connect(port: number): Promise<QDesc> {
-  const qd = libos.socket(AF_INET, SOCK_STREAM);
-  const r = await libos.wait(libos.connect(qd, { address: '127.0.0.1', port }));
-  expect(r.opcode).toBe(Opcode.CONNECT);
-  return qd;
-}
-
-/** Whether JS could transfer (detach) `view`'s memory: allocator slabs yes, pool slabs no. */
-function detachable(view: Uint8Array): boolean {
-  try {
-    const buffer = view.buffer as ArrayBuffer;
-    structuredClone(buffer, { transfer: [buffer] });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const connect = (port: number): Promise<QDesc> => connectTcp(libos, port);
 
 interface Received {
   digest: string;
@@ -109,6 +82,18 @@ async function popAll(
     await between?.(pops);
   }
   return { digest: hash.digest('hex'), total, held, last };
+}
+
+/** Pops `qd` to end of file in pops of `size`, copying each view out and freeing its sga. */
+async function copyAndFreeToEnd(qd: QDesc, size: number): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (;;) {
+    const r = await libos.wait(libos.pop(qd, size));
+    const view = r.sga!.segments[0]!;
+    if (view.byteLength === 0) return out;
+    out.push(Buffer.from(view));
+    libos.sgafree(r.sga!);
+  }
 }
 
 function expectPoolBounded(): void {
@@ -196,27 +181,14 @@ describe('sgafree gives pool slabs back', () => {
     await new Promise((r) => setTimeout(r, 100));
     // One read takes the first stream's bytes (up to 256 KiB) into a slab; the pop hands out 8.
     const head = await libos.wait(libos.pop(first, 8));
-    const firstBytes = [Buffer.from(head.sga!.segments[0]!)];
+    const firstBytes: Uint8Array[] = [Buffer.from(head.sga!.segments[0]!)];
     libos.sgafree(head.sga!);
     // The second stream's pops start new slabs: the first one is no longer current.
-    const secondBytes: Buffer[] = [];
-    for (;;) {
-      const r = await libos.wait(libos.pop(second, 400_000));
-      const view = r.sga!.segments[0]!;
-      if (view.byteLength === 0) break;
-      secondBytes.push(Buffer.from(view));
-      libos.sgafree(r.sga!);
-    }
+    const secondBytes = await copyAndFreeToEnd(second, 400_000);
     expect(libos.slabStats.returnedEarly).toBeGreaterThan(0);
     expect(Buffer.concat(secondBytes).equals(pattern(sizes[1]!, 61))).toBe(true);
     // The read-ahead bytes are still the first stream's.
-    for (;;) {
-      const r = await libos.wait(libos.pop(first, 65536));
-      const view = r.sga!.segments[0]!;
-      if (view.byteLength === 0) break;
-      firstBytes.push(Buffer.from(view));
-      libos.sgafree(r.sga!);
-    }
+    firstBytes.push(...(await copyAndFreeToEnd(first, 65536)));
     expect(Buffer.concat(firstBytes).equals(pattern(sizes[0]!, 60))).toBe(true);
     expectPoolBounded();
   });
