@@ -36,9 +36,32 @@ const OFFSET = 5;
 const SLAB = 6;
 const ADDR = 7;
 
-interface PoppedView {
-  view: Uint8Array;
-  generation: number;
+/**
+ * A popped sga: its slab's generation sits in a private field, so sgafree can
+ * tell catnap's own pops (and not copies of them) without a side table.
+ */
+class PoppedSga implements Sga {
+  segments: Uint8Array[];
+  /** Set on datagram pops only (no field on stream pops). */
+  declare addr?: SocketAddress;
+  readonly #view: Uint8Array;
+  #generation: number | undefined;
+
+  constructor(view: Uint8Array, generation: number) {
+    this.segments = [view];
+    this.#view = view;
+    this.#generation = generation;
+  }
+
+  /** The slab generation of a popped sga still holding just its own view, once; else undefined. */
+  static take(sga: Sga): number | undefined {
+    if (!(#generation in sga)) return undefined;
+    const popped = sga as PoppedSga;
+    const generation = popped.#generation;
+    popped.#generation = undefined;
+    const intact = popped.segments.length === 1 && popped.segments[0] === popped.#view;
+    return intact ? generation : undefined;
+  }
 }
 
 /**
@@ -62,9 +85,6 @@ export class Catnap extends BaseLibOS {
   readonly #popSize: number;
   #slab: ArrayBuffer | undefined;
   #slabGeneration = -1;
-  // Each popped sga's view and slab, until sgafree: a slab whose views are all
-  // freed goes back to the pool without waiting for V8 to collect them.
-  readonly #popped = new WeakMap<Sga, PoppedView>();
   // An async wait need not poll before it sleeps: operations that could finish
   // already did inside their call, and anything that became ready since leaves
   // the epoll fd readable, which wakes us on the next turn of the event loop.
@@ -102,7 +122,6 @@ export class Catnap extends BaseLibOS {
     }
   }
 
-  /** Open sockets, including ones still finishing an asyncClose (for tests and tools). */
   /** Receive-slab pool counters, for tests and diagnostics (zeros after shutdown). */
   get slabStats(): SlabStats {
     return this.isShutdown
@@ -110,6 +129,7 @@ export class Catnap extends BaseLibOS {
       : this.#engine.slabStats();
   }
 
+  /** Open sockets, including ones still finishing an asyncClose (for tests and tools). */
   get socketCount(): number {
     return this.isShutdown ? 0 : this.#engine.socketCount();
   }
@@ -280,13 +300,12 @@ export class Catnap extends BaseLibOS {
   }
 
   // Only an sga catnap popped, still holding its view, counts (core refuses
-  // freeing it twice); anything else changes nothing.
+  // freeing it twice); anything else changes nothing. A slab whose views are
+  // all freed goes back to the pool without waiting for V8 to collect them.
   protected override doSgafree(sga: Sga): void {
-    const popped = this.#popped.get(sga);
-    if (popped === undefined) return;
-    this.#popped.delete(sga);
-    if (this.isShutdown || sga.segments.length !== 1 || sga.segments[0] !== popped.view) return;
-    this.#engine.sgafree(popped.generation);
+    const generation = PoppedSga.take(sga);
+    if (generation === undefined || this.isShutdown) return;
+    this.#engine.sgafree(generation);
   }
 
   protected override doShutdown(): void {
@@ -340,9 +359,10 @@ export class Catnap extends BaseLibOS {
             this.#slab = this.#engine.slab(generation);
             this.#slabGeneration = generation;
           }
-          const view = new Uint8Array(this.#slab!, r[o + OFFSET]!, r[o + VALUE]!);
-          const sga: Sga = { segments: [view] };
-          this.#popped.set(sga, { view, generation });
+          const sga = new PoppedSga(
+            new Uint8Array(this.#slab!, r[o + OFFSET]!, r[o + VALUE]!),
+            generation,
+          );
           const endpoint = r[o + ADDR]!;
           // One result object per completion: the table keeps it (and sets qd).
           if (endpoint >= 0) {
