@@ -3,9 +3,9 @@
 //   demi-bulk.mjs server --libos L --mode async|sync
 //       prints `ready <port>`; per connection (one after another): pops an 8-byte
 //       length, pops that many bytes, pushes 1 byte, waits for EOF
-//   demi-bulk.mjs client --libos L --mode async|sync --port P --bytes N --runs R
-//       R transfers of N bytes in 64 KiB pushes (up to --depth in flight), one
-//       connection each; prints {"runsMbps": [...]}
+//   demi-bulk.mjs client --libos L --mode async|sync [--address A] --port P --bytes N --runs R
+//       R transfers of N bytes in --chunk pushes (64 KiB; up to --depth in flight),
+//       one connection each; prints {"runsMbps": [...]}
 import { parseArgs } from 'node:util';
 import { AF_INET, init, Opcode, SOCK_STREAM } from '@demi/core';
 import { progress } from './client-io.mjs';
@@ -98,5 +98,7 @@ if (positionals[0] === 'server') {
     progress((run + 1) / runs);
   }
   console.log(JSON.stringify({ runsMbps }));
+  // DEMI_BULK_STATS=1: the stack's counters (LibOSes with a TCP/IP stack) on stderr.
+  if (process.env.DEMI_BULK_STATS === '1') console.error(JSON.stringify(libos.stats));
   await libos.shutdown();
 }

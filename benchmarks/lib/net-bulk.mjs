@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// node:net bulk transfer over loopback TCP.
+// node:net bulk transfer over TCP (loopback, or to a peer given by --address).
 //   net-bulk.mjs server                 prints `ready <port>`; per connection: reads an
 //                                       8-byte length, sinks that many bytes, answers 1 byte
-//   net-bulk.mjs client --port P --bytes N --runs R [--chunk 65536]
+//   net-bulk.mjs client [--address A] --port P --bytes N --runs R [--chunk 65536]
 //                                       R transfers of N bytes in --chunk writes (one
 //                                       connection each); prints {"runsMbps": [...]}
 import { connect, createServer } from 'node:net';
@@ -11,6 +11,7 @@ import { progress } from './client-io.mjs';
 
 const { values: args, positionals } = parseArgs({
   options: {
+    address: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string' },
     bytes: { type: 'string', default: String(64 << 20) },
     runs: { type: 'string', default: '1' },
@@ -49,7 +50,7 @@ if (positionals[0] === 'server') {
 
   function transfer(bytes) {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port: Number(args.port) });
+      const socket = connect({ host: args.address, port: Number(args.port) });
       let start = 0;
       let sent = 0;
       const header = Buffer.alloc(8);

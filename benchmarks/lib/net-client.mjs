@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // node:net ping-pong client: writes --size bytes, waits until all come back, repeats.
-// `net-client.mjs --port N` (TCP on 127.0.0.1) or `--path P` (Unix socket).
+// `net-client.mjs [--address A] --port N` (TCP, 127.0.0.1 unless --address) or `--path P` (Unix socket).
 import { connect } from 'node:net';
 import { clientArgs, progress, progressStep, writeSamples } from './client-io.mjs';
 
-const args = clientArgs({ port: { type: 'string' }, path: { type: 'string' } });
+const args = clientArgs({
+  address: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string' },
+  path: { type: 'string' },
+});
 const socket = args.path
   ? connect(args.path)
-  : connect({ host: '127.0.0.1', port: Number(args.port) });
+  : connect({ host: args.address, port: Number(args.port) });
 socket.setNoDelay(true);
 const message = Buffer.alloc(args.size, 0x61);
 const total = args.warmup + args.iterations;

@@ -123,22 +123,30 @@ export async function stopGracefully(srv, graceMs = 5000) {
 
 /**
  * A bulk row's run: starts `server` (prints `ready <port>`), runs
- * `client.args(port)` (prints {"runsMbps": [...]}), resolves {mbps, runsMbps}
- * with the median run. The client's first run, when it has more than one, is
- * its warm-up and is dropped.
+ * `client.args(port)` against it (see bulkRuns) and resolves what that does.
  */
 export async function bulkTransfer(ctx, server, client) {
   const srv = startServer(server.command, server.args, server);
   try {
     const port = await srv.ready;
-    const { runsMbps } = lastJson(await runChild(client.command, client.args(port), ctx, client));
-    if (!Array.isArray(runsMbps) || runsMbps.length === 0) throw new Error('no bulk runs');
-    const measured = runsMbps.length > 1 ? runsMbps.slice(1) : runsMbps;
-    const sorted = [...measured].sort((a, b) => a - b);
-    return { mbps: sorted[sorted.length >> 1], runsMbps: measured };
+    return await bulkRuns(ctx, { ...client, args: client.args(port) });
   } finally {
     await stopGracefully(srv);
   }
+}
+
+/**
+ * Runs a bulk client once (`{command, args, env}`, prints {"runsMbps": [...]})
+ * and resolves {mbps, runsMbps} with the median run. All runs happen in that
+ * one process; its first run, when it has more than one, is its warm-up (the
+ * JIT, the pools, the caches) and is dropped.
+ */
+export async function bulkRuns(ctx, client) {
+  const { runsMbps } = lastJson(await runChild(client.command, client.args, ctx, client));
+  if (!Array.isArray(runsMbps) || runsMbps.length === 0) throw new Error('no bulk runs');
+  const measured = runsMbps.length > 1 ? runsMbps.slice(1) : runsMbps;
+  const sorted = [...measured].sort((a, b) => a - b);
+  return { mbps: sorted[sorted.length >> 1], runsMbps: measured };
 }
 
 /**

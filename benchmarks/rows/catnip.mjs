@@ -10,16 +10,17 @@
 // DEMI_LIBOS=catnip and a YAML config whose dpdk.eal_init names the device and
 // pins each process to its own lcore. Needs root; otherwise the rows skip.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pingPong, runClientMeasured, startServer } from '../lib/children.mjs';
-import { BULK, bulkCounts, bulkTransfer } from '../lib/workloads.mjs';
+import { BULK, bulkCounts, bulkRuns, bulkTransfer } from '../lib/workloads.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const lib = join(root, 'benchmarks/lib');
 const bench = join(root, 'packages/catnip/bench');
+const netClient = join(lib, 'net-client.mjs');
 
 /** Packages the runner builds before these rows run. */
 export const needs = ['@demi/core', '@demi/inetstack', '@demi/catnip'];
@@ -187,34 +188,6 @@ function memifPingPong(mode) {
 }
 
 /** Runs a child to completion; resolves with the JSON line it printed. */
-function runJson(command, args, env, signal) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const onAbort = () => child.kill('SIGKILL');
-    signal?.addEventListener('abort', onAbort);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      signal?.removeEventListener('abort', onAbort);
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code !== 0 || line === undefined)
-        reject(
-          new Error(`${args[0] ?? command} failed (${code}): ${err.trim().split('\n').pop()}`),
-        );
-      else resolve(JSON.parse(line));
-    });
-  });
-}
-
-/** The median rate of the runs. */
-function bulkResult(rates) {
-  const sorted = [...rates].sort((a, b) => a - b);
-  return { mbps: sorted[sorted.length >> 1], runsMbps: rates };
-}
-
 async function memifBulk(ctx) {
   const missing = await dpdkMissing();
   if (missing) return { skip: missing };
@@ -329,14 +302,7 @@ function vethPingPong(mode) {
     withVethPeer('echo', mode === undefined, async (pair, port, dir, serverPid) => {
       const args =
         mode === undefined
-          ? inDev(pair, [
-              join(bench, 'net-client.mjs'),
-              '--address',
-              pair.peerIp,
-              '--port',
-              port,
-              ...counts(ctx),
-            ])
+          ? inDev(pair, [netClient, '--address', pair.peerIp, '--port', port, ...counts(ctx)])
           : inDev(pair, [
               join(lib, 'demi-client.mjs'),
               '--libos',
@@ -360,53 +326,45 @@ function vethBulk(kernel) {
     withVethPeer(
       'sink',
       kernel,
-      async (pair, port, dir) => {
+      (pair, port, dir) => {
         const { bytes, runs } = bulkCounts(ctx);
-        const rates = [];
-        // One extra run first when measuring several: the warm-up, dropped.
-        const total = runs + (runs > 1 ? 1 : 0);
-        for (let i = 0; i < total; i++) {
-          const r = kernel
-            ? await runJson(
-                'ip',
-                inDev(pair, [
-                  join(bench, 'net-client.mjs'),
-                  '--address',
-                  pair.peerIp,
-                  '--port',
-                  port,
-                  '--bulk',
-                  String(bytes),
+        const transfers = [
+          '--address',
+          pair.peerIp,
+          '--port',
+          port,
+          '--bytes',
+          String(bytes),
+          '--runs',
+          String(runs + (runs > 1 ? 1 : 0)),
+        ];
+        return bulkRuns(
+          ctx,
+          kernel
+            ? {
+                command: 'ip',
+                args: inDev(pair, [
+                  join(lib, 'net-bulk.mjs'),
+                  'client',
+                  ...transfers,
+                  '--chunk',
+                  '262144',
                 ]),
-                process.env,
-                ctx.signal,
-              )
-            : await runJson(
-                'ip',
-                inDev(pair, [
+              }
+            : {
+                command: 'ip',
+                args: inDev(pair, [
                   join(lib, 'demi-bulk.mjs'),
                   'client',
                   '--libos',
                   'catnip',
-                  '--address',
-                  pair.peerIp,
-                  '--port',
-                  port,
-                  '--bytes',
-                  String(bytes),
-                  '--runs',
-                  '1',
+                  ...transfers,
                   '--chunk',
                   String(BULK.chunk),
                 ]),
-                catnipEnv(afPacketConfig(pair, dir, link)),
-                ctx.signal,
-              );
-          const mbps = kernel ? r.mbps : r.runsMbps[0];
-          if (total === 1 || i > 0) rates.push(mbps);
-          ctx.progress((i + 1) / total, `${mbps.toFixed(0)} Mbit/s`);
-        }
-        return bulkResult(rates);
+                env: catnipEnv(afPacketConfig(pair, dir, link)),
+              },
+        );
       },
       link?.mtu,
     );

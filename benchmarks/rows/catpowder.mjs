@@ -6,13 +6,15 @@
 // catpowder rows run the stack on the dev side's raw interface (no kernel
 // address there); the node:net row gives the dev side a kernel address instead.
 // Needs root; without it the rows say so and skip.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { runClient, startServer } from '../lib/children.mjs';
+import { bulkCounts, bulkRuns } from '../lib/workloads.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
-const bench = join(root, 'packages/catpowder/bench');
 const demiClient = join(root, 'benchmarks/lib/demi-client.mjs');
+const demiBulk = join(root, 'benchmarks/lib/demi-bulk.mjs');
+const netClient = join(root, 'benchmarks/lib/net-client.mjs');
+const netBulk = join(root, 'benchmarks/lib/net-bulk.mjs');
 
 /** Packages the runner builds before these rows run. */
 export const needs = ['@demi/core', '@demi/inetstack', '@demi/catpowder'];
@@ -93,14 +95,7 @@ function pingPongRow(id, label, mode, extra = {}) {
           mode === undefined
             ? await runClient(
                 'ip',
-                inDev(pair, [
-                  join(bench, 'net-client.mjs'),
-                  '--address',
-                  pair.peerIp,
-                  '--port',
-                  port,
-                  ...counts(ctx),
-                ]),
+                inDev(pair, [netClient, '--address', pair.peerIp, '--port', port, ...counts(ctx)]),
                 ctx,
               )
             : await runClient(
@@ -126,27 +121,6 @@ function pingPongRow(id, label, mode, extra = {}) {
   };
 }
 
-/** Runs a bulk sender to completion and returns what it printed. */
-function runBulk(args, env, signal) {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const onAbort = () => child.kill('SIGKILL');
-    signal?.addEventListener('abort', onAbort);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      signal?.removeEventListener('abort', onAbort);
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code !== 0 || line === undefined)
-        reject(new Error(`bulk sender failed (${code}): ${err.trim().split('\n').pop()}`));
-      else resolve(JSON.parse(line));
-    });
-  });
-}
-
 function bulkRow(id, label, mode, extra = {}) {
   return {
     id,
@@ -158,42 +132,39 @@ function bulkRow(id, label, mode, extra = {}) {
         const why = await xdpMissing();
         if (why) return { skip: why };
       }
-      const bytes = (ctx.quick ? 16 : 256) * 1024 * 1024;
-      const runs = ctx.quick ? 1 : 3;
-      return withPeer('sink', mode === undefined, async (pair, port) => {
-        const rates = [];
-        for (let i = 0; i < runs; i++) {
-          const args =
-            mode === undefined
-              ? inDev(pair, [
-                  join(bench, 'net-client.mjs'),
-                  '--address',
-                  pair.peerIp,
-                  '--port',
-                  port,
-                  '--bulk',
-                  String(bytes),
-                ])
-              : inDev(pair, [
-                  join(bench, 'demi-bulk.mjs'),
-                  '--address',
-                  pair.peerIp,
-                  '--port',
-                  port,
-                  '--bulk',
-                  String(bytes),
-                ]);
-          const r = await runBulk(
-            args,
-            mode === undefined ? process.env : catpowderEnv(pair, mode),
-            ctx.signal,
-          );
-          rates.push(r.mbps);
-          ctx.progress((i + 1) / runs, `${r.mbps.toFixed(0)} Mbit/s`);
-        }
-        rates.sort((a, b) => a - b);
-        const mbps = rates[rates.length >> 1];
-        return { mbps, runsMbps: rates };
+      const { bytes, runs } = bulkCounts(ctx);
+      return withPeer('sink', mode === undefined, (pair, port) => {
+        const transfers = [
+          '--address',
+          pair.peerIp,
+          '--port',
+          port,
+          '--bytes',
+          String(bytes),
+          '--runs',
+          String(runs + (runs > 1 ? 1 : 0)),
+        ];
+        return bulkRuns(
+          ctx,
+          mode === undefined
+            ? {
+                command: 'ip',
+                args: inDev(pair, [netBulk, 'client', ...transfers, '--chunk', String(1 << 20)]),
+              }
+            : {
+                command: 'ip',
+                args: inDev(pair, [
+                  demiBulk,
+                  'client',
+                  '--libos',
+                  'catpowder',
+                  ...transfers,
+                  '--chunk',
+                  String(256 << 10),
+                ]),
+                env: catpowderEnv(pair, mode),
+              },
+        );
       });
     },
   };
