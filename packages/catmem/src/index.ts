@@ -11,7 +11,7 @@ export {
   removeStalePipes,
   removeStaleWakeFifos,
 } from './pipes.js';
-export { POP_POOL_BYTES, PopPool } from './pop-pool.js';
+export { POP_POOL_BYTES, PopPool } from '@demi/core';
 export {
   completePop,
   drainPushes,

@@ -3,6 +3,7 @@ export { BaseLibOS } from './base-libos.js';
 export * from './config.js';
 export * from './constants.js';
 export * from './errors.js';
+export { POP_POOL_BYTES, PopPool, SHORT_POP_MAX } from './pop-pool.js';
 export { intIn, lazySchema, loadZod, netnsName, parseOptions, type z } from './options.js';
 export * from './registry.js';
 export { TokenTable } from './token-table.js';
