@@ -1,11 +1,4 @@
-import {
-  ERRNO,
-  Opcode,
-  type PopPool,
-  type QToken,
-  type Sga,
-  type TokenTable,
-} from '@demi/core';
+import { ERRNO, Opcode, type PopPool, type QToken, type Sga, type TokenTable } from '@demi/core';
 
 // The queueing and completion of pushes and pops on one end of a catmem ring,
 // shared with catloop, whose connections are catmem rings too.

@@ -1,5 +1,5 @@
-import type { Sga } from './types.js';
 import { ShortSlab } from './short-slab.js';
+import type { Sga } from './types.js';
 
 /** Freed pop memory one instance keeps for later pops, at most (a few 64 KiB records' worth). */
 export const POP_POOL_BYTES = 4 << 20;

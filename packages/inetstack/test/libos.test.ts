@@ -5,11 +5,11 @@ import {
   IPPROTO_TCP,
   type LibOS,
   Opcode,
+  SHORT_POP_MAX,
   SO_KEEPALIVE,
   SO_LINGER,
   SOCK_DGRAM,
   SOCK_STREAM,
-  SHORT_POP_MAX,
   SOL_SOCKET,
   TCP_NODELAY,
 } from '@demi/core';
