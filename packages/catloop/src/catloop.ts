@@ -1,10 +1,11 @@
-import { completePop, drainPushes, PopPool, type PopResult } from '@demi/catmem';
+import { completePop, drainPushes, type PopResult } from '@demi/catmem';
 import {
   BaseLibOS,
   type Capability,
   DemiError,
   IPPROTO_TCP,
   Opcode,
+  PopPool,
   type QDesc,
   type QToken,
   type Sga,

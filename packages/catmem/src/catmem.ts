@@ -4,6 +4,7 @@ import {
   DemiError,
   ERRNO,
   Opcode,
+  PopPool,
   type QDesc,
   type QToken,
   type Sga,
@@ -17,7 +18,6 @@ import {
 } from './config.js';
 import { type CatmemNative, native, nativeError } from './native.js';
 import { PipeEnd } from './pipe-end.js';
-import { PopPool } from './pop-pool.js';
 import { completePop, drainPushes } from './ring-ops.js';
 
 /** Per instance not yet shut down: closes its ends (EOF, unlink) if the process exits first. */

@@ -2,6 +2,7 @@ import type { LibOS, LoaderContext } from '@demi/core';
 import { Catmem } from './catmem.js';
 import { optionsFromConfig } from './config.js';
 
+export { POP_POOL_BYTES, PopPool } from '@demi/core';
 export { Catmem } from './catmem.js';
 export { type CatmemOptions, DEFAULT_RING_SIZE, MAX_RING_SIZE, MIN_RING_SIZE } from './config.js';
 export {
@@ -11,7 +12,6 @@ export {
   removeStalePipes,
   removeStaleWakeFifos,
 } from './pipes.js';
-export { POP_POOL_BYTES, PopPool } from './pop-pool.js';
 export {
   completePop,
   drainPushes,

@@ -1,5 +1,4 @@
-import { ERRNO, Opcode, type QToken, type Sga, type TokenTable } from '@demi/core';
-import type { PopPool } from './pop-pool.js';
+import { ERRNO, Opcode, type PopPool, type QToken, type Sga, type TokenTable } from '@demi/core';
 
 // The queueing and completion of pushes and pops on one end of a catmem ring,
 // shared with catloop, whose connections are catmem rings too.

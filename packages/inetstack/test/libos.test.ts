@@ -5,6 +5,7 @@ import {
   IPPROTO_TCP,
   type LibOS,
   Opcode,
+  SHORT_POP_MAX,
   SO_KEEPALIVE,
   SO_LINGER,
   SOCK_DGRAM,
@@ -12,6 +13,7 @@ import {
   SOL_SOCKET,
   TCP_NODELAY,
 } from '@demi/core';
+import { pattern } from '@demi/core/conformance';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FrameDevice } from '../src/device/device.js';
 import { MemoryLink } from '../src/device/memory-link.js';
@@ -335,5 +337,99 @@ describe('InetStackLibOS sockets', () => {
     client.stack.udp.send(ep, 0x0a000001, 9, [new Uint8Array(1)]);
     await new Promise((r) => setTimeout(r, 50));
     expect(server.stack.stats.icmpOut).toBe(before + 1);
+  });
+});
+
+describe('TCP pops and sgafree', () => {
+  /** Pushes `data` in 64 KiB pushes from `from` on qd `c`, all in flight at once. */
+  async function sendAll(from: LibOS, c: number, data: Uint8Array) {
+    const qts = [];
+    for (let at = 0; at < data.byteLength; at += 65536)
+      qts.push(from.push(c, { segments: [data.subarray(at, at + 65536)] }));
+    for (const qt of qts) expect((await from.wait(qt, T)).opcode).toBe(Opcode.PUSH);
+  }
+
+  it('a long pop lands in memory a freed pop gave back; held pops never change; bytes exact', async () => {
+    const { server, client } = pair();
+    const { s, c } = await connected(server, client);
+    const data = pattern(8 << 20, 7);
+    const sending = sendAll(client, c, data);
+    const received = new Uint8Array(data.byteLength);
+    const held: Array<{ view: Uint8Array; copy: Uint8Array }> = [];
+    const freedBuffers = new Set<ArrayBufferLike>();
+    let reused = 0;
+    let got = 0;
+    for (let i = 0; got < data.byteLength; i++) {
+      const r = await server.wait(server.pop(s), T);
+      expect(r.opcode).toBe(Opcode.POP);
+      const view = r.sga!.segments[0]!;
+      expect(view.byteLength).toBeGreaterThan(0);
+      received.set(view, got);
+      got += view.byteLength;
+      const long = view.byteLength > SHORT_POP_MAX;
+      if (long && freedBuffers.has(view.buffer)) reused++;
+      // A held long pop's memory is never lent again (short ones share a slab that is never rewritten).
+      if (view.byteLength > SHORT_POP_MAX)
+        for (const h of held)
+          if (h.view.byteLength > SHORT_POP_MAX) expect(h.view.buffer).not.toBe(view.buffer);
+      if (i % 5 === 0) {
+        held.push({ view, copy: view.slice() });
+      } else {
+        if (long) freedBuffers.add(view.buffer);
+        server.sgafree(r.sga!);
+      }
+    }
+    await sending;
+    expect(got).toBe(data.byteLength);
+    expect(Buffer.compare(received, data)).toBe(0);
+    expect(reused).toBeGreaterThan(0);
+    for (const h of held) expect(Buffer.compare(h.view, h.copy)).toBe(0);
+  });
+
+  it('short pops are copies in a shared slab that sgafree never hands to a later pop', async () => {
+    const { server, client } = pair();
+    const { s, c } = await connected(server, client);
+    const data = pattern(64 * 1024, 3);
+    const sending = sendAll(client, c, data);
+    const pops: Uint8Array[] = [];
+    for (let got = 0; got < data.byteLength; ) {
+      const r = await server.wait(server.pop(s, 1000), T);
+      expect(r.opcode).toBe(Opcode.POP);
+      const view = r.sga!.segments[0]!;
+      expect(view.byteLength).toBeLessThanOrEqual(1000);
+      expect(Buffer.compare(view, data.subarray(got, got + view.byteLength))).toBe(0);
+      pops.push(view);
+      got += view.byteLength;
+      server.sgafree(r.sga!);
+    }
+    await sending;
+    // Many pops share one slab (not an ArrayBuffer each), and none was overwritten by a later one.
+    expect(new Set(pops.map((p) => p.buffer)).size).toBeLessThan(pops.length / 4);
+    let at = 0;
+    for (const p of pops) {
+      expect(Buffer.compare(p, data.subarray(at, at + p.byteLength))).toBe(0);
+      at += p.byteLength;
+    }
+  });
+
+  it('sgafree of memory the LibOS did not hand out changes nothing; twice is EINVAL', async () => {
+    const { server, client } = pair();
+    const { s, c } = await connected(server, client);
+    const mine = { segments: [new Uint8Array(100_000).fill(9)] };
+    server.sgafree(mine);
+    const data = pattern(100_000, 5);
+    const sending = sendAll(client, c, data);
+    const received: Uint8Array[] = [];
+    for (let got = 0; got < data.byteLength; ) {
+      const r = await server.wait(server.pop(s), T);
+      const view = r.sga!.segments[0]!;
+      expect(view.buffer).not.toBe(mine.segments[0]!.buffer);
+      received.push(view);
+      got += view.byteLength;
+      server.sgafree(r.sga!);
+      expectCode(() => server.sgafree(r.sga!), 'EINVAL');
+    }
+    await sending;
+    expect(mine.segments[0]!.every((b) => b === 9)).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import {
   DemiError,
   IPPROTO_TCP,
   Opcode,
+  PopPool,
   type QDesc,
   type QToken,
   type Sga,
@@ -41,6 +42,8 @@ export interface InetStackLibOSOptions {
 }
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set(['tcp', 'udp', 'sockopt']);
+/** How often an instance checks whether it went quiet and drops its freed pops' memory. */
+const POP_TRIM_MS = 1000;
 
 /**
  * demi's queue API over the user-level stack and any FrameDevice: the LibOS
@@ -57,6 +60,9 @@ export class InetStackLibOS extends BaseLibOS {
   readonly #udp: UdpOps;
   readonly #defaults: SocketOptions;
   readonly #events = new EventEmitter<{ internalError: [unknown] }>();
+  /** Memory of freed pops, for the next ones (sgafree). */
+  readonly #pops = new PopPool();
+  readonly #trimTimer: ReturnType<typeof setInterval>;
   #nextQd = 1;
 
   constructor(options: InetStackLibOSOptions) {
@@ -88,6 +94,7 @@ export class InetStackLibOS extends BaseLibOS {
     };
     const ctx: SocketContext = {
       tokens: this.tokens,
+      pops: this.#pops,
       stack: this.stack,
       sockets: this.#sockets,
       name: this.name,
@@ -96,6 +103,9 @@ export class InetStackLibOS extends BaseLibOS {
     };
     this.#tcp = new TcpOps(ctx);
     this.#udp = new UdpOps(ctx);
+    // A quiet instance lets go of the pops' memory it kept.
+    this.#trimTimer = setInterval(() => this.#pops.trimIdle(), POP_TRIM_MS);
+    this.#trimTimer.unref();
   }
 
   /**
@@ -281,7 +291,17 @@ export class InetStackLibOS extends BaseLibOS {
     });
   }
 
+  protected override doSgaalloc(size: number): Sga {
+    return this.#pops.issue(super.doSgaalloc(size).segments);
+  }
+
+  protected override doSgafree(sga: Sga): void {
+    this.#pops.free(sga);
+  }
+
   protected doShutdown(): void {
+    clearInterval(this.#trimTimer);
+    this.#pops.clear();
     for (const s of this.#sockets.values()) {
       if (s.kind === 'tcp') s.conn?.detach();
     }

@@ -204,20 +204,22 @@ export class TcpOps {
 
   #servicePops(s: TcpSocket): void {
     const c = s.conn;
-    const { tokens } = this.ctx;
+    const { tokens, pops } = this.ctx;
     while (s.pops.length > 0 && c !== undefined) {
       const p = s.pops[0]!;
       if (c.readable > 0) {
         s.pops.shift();
-        const data = c.readBytes(p.size);
-        tokens.complete(p.qt, { opcode: Opcode.POP, ret: 0, sga: { segments: [data] } });
+        // Into memory an earlier pop's sgafree gave back, when there is some.
+        const data = pops.claim(Math.min(p.size, c.readable));
+        c.read(data);
+        tokens.complete(p.qt, { opcode: Opcode.POP, ret: 0, sga: pops.issueFilled(data) });
       } else if (c.finReceived) {
         // End of file: every pop from now on gets zero bytes.
         s.pops.shift();
         tokens.complete(p.qt, {
           opcode: Opcode.POP,
           ret: 0,
-          sga: { segments: [new Uint8Array(0)] },
+          sga: pops.issue([new Uint8Array(0)]),
         });
       } else if (c.error !== 0) {
         s.pops.shift();

@@ -17,15 +17,20 @@ export class ShortSlab {
   #slab = new Uint8Array(0);
   #used = 0;
 
-  /** A copy of the first n bytes of from, as a view of the current slab. */
-  copy(from: Uint8Array, n: number): Uint8Array {
+  /** n bytes of the current slab for the caller to fill, as a view. */
+  reserve(n: number): Uint8Array {
     let at = this.#used;
     if (at + n > this.#slab.byteLength) {
       this.#slab = new Uint8Array(Math.max(SHORT_SLAB_BYTES, n));
       at = 0;
     }
     this.#used = (at + n + 7) & ~7;
-    const view = new Uint8Array(this.#slab.buffer, at, n);
+    return new Uint8Array(this.#slab.buffer, at, n);
+  }
+
+  /** A copy of the first n bytes of from, as a view of the current slab. */
+  copy(from: Uint8Array, n: number): Uint8Array {
+    const view = this.reserve(n);
     if (n <= BYTE_LOOP_MAX) {
       // No subarray to make (a view object per pop); a few bytes copy as fast this way.
       for (let i = 0; i < n; i++) view[i] = from[i]!;

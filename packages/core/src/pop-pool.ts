@@ -1,8 +1,14 @@
-import type { Sga } from '@demi/core';
 import { ShortSlab } from './short-slab.js';
+import type { Sga } from './types.js';
 
 /** Freed pop memory one instance keeps for later pops, at most (a few 64 KiB records' worth). */
 export const POP_POOL_BYTES = 4 << 20;
+
+/** Pops up to this long are copies in a slab shared with other short pops, never lent. */
+export const SHORT_POP_MAX = 4096;
+
+/** A spare at least this long (or as long as the pop) takes a claimed pop. */
+const REUSE_MIN = 64 * 1024;
 
 /** A class whose constructor returns the object it is given, so a subclass can add a private field to it. */
 class Adopt {
@@ -123,6 +129,28 @@ export class PopPool {
   /** The sga of a short pop: a copy of the first n bytes of staging, in a slab shared with other short pops. */
   issueShort(staging: Uint8Array, n: number): Sga {
     return new IssuedSga([this.#short.copy(staging, n)], this);
+  }
+
+  /**
+   * Where a pop of up to `n` bytes that the caller copies in itself goes: a
+   * view of the short slab (n <= SHORT_POP_MAX), the spare when it holds at
+   * least min(n, 64 KiB) (the view is then as long as the spare allows, so a
+   * stream's pops settle on the sizes freed), else fresh memory of n bytes
+   * left unzeroed (the caller fills every byte). Hand the filled view to
+   * issueFilled.
+   */
+  claim(n: number): Uint8Array {
+    if (n <= SHORT_POP_MAX) return this.#short.reserve(n);
+    const spare = this.spare;
+    if (spare !== undefined && spare.byteLength >= Math.min(n, REUSE_MIN))
+      return new Uint8Array(spare, 0, Math.min(n, spare.byteLength));
+    const fresh = Buffer.allocUnsafeSlow(n);
+    return new Uint8Array(fresh.buffer, fresh.byteOffset, n);
+  }
+
+  /** The sga of a pop whose bytes the caller copied into a claim()ed view. */
+  issueFilled(data: Uint8Array): Sga {
+    return data.byteLength <= SHORT_POP_MAX ? new IssuedSga([data], this) : this.lend(data);
   }
 
   /** An sga this instance hands out without lending pool memory (end of file, sgaalloc). */
