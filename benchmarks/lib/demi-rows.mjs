@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import {
   BULK,
-  bulkCounts,
+  bulkClientArgs,
   bulkTransfer,
   clientCount,
   IDLE,
@@ -31,7 +31,6 @@ export function demiRows({ libos, prefix, name, modes = ['async', 'sync'], clien
     run: (ctx) => {
       const why = available?.();
       if (why) return { skip: why };
-      const { bytes, runs } = bulkCounts(ctx);
       const script = join(lib, 'demi-bulk.mjs');
       return bulkTransfer(
         ctx,
@@ -45,14 +44,7 @@ export function demiRows({ libos, prefix, name, modes = ['async', 'sync'], clien
             libos,
             '--mode',
             mode,
-            '--port',
-            port,
-            '--bytes',
-            String(bytes),
-            '--runs',
-            String(runs + (runs > 1 ? 1 : 0)),
-            '--chunk',
-            String(BULK.chunk),
+            ...bulkClientArgs(ctx, { port }),
           ],
         },
       );

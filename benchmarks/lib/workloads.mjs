@@ -100,6 +100,26 @@ export function bulkCounts(ctx) {
   return ctx.quick ? { bytes: 8 << 20, runs: 1 } : { bytes: 256 << 20, runs: 5 };
 }
 
+/**
+ * A bulk client's arguments after its script: bulkCounts' transfers (one more,
+ * the warm-up, when there are several) to `port` (at `address`, if given) in
+ * `chunk`-byte writes.
+ */
+export function bulkClientArgs(ctx, { port, address, chunk = BULK.chunk }) {
+  const { bytes, runs } = bulkCounts(ctx);
+  return [
+    ...(address === undefined ? [] : ['--address', address]),
+    '--port',
+    String(port),
+    '--bytes',
+    String(bytes),
+    '--runs',
+    String(runs + (runs > 1 ? 1 : 0)),
+    '--chunk',
+    String(chunk),
+  ];
+}
+
 /** Milliseconds of warm-up and measurement per scaling row. */
 export function scalingCounts(ctx) {
   return ctx.quick ? { warmupMs: 100, measureMs: 200 } : { warmupMs: 1000, measureMs: 5000 };

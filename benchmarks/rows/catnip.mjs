@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pingPong, runClientMeasured, startServer } from '../lib/children.mjs';
-import { BULK, bulkCounts, bulkRuns, bulkTransfer } from '../lib/workloads.mjs';
+import { BULK, bulkClientArgs, bulkRuns, bulkTransfer } from '../lib/workloads.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const lib = join(root, 'benchmarks/lib');
@@ -194,7 +194,6 @@ async function memifBulk(ctx) {
   // Pinned, each to its own lcore: two busy-polling peers left to the scheduler
   // can share one core and then take turns instead of running side by side.
   const c = BEFORE ? memifConfigs() : memifConfigs(MEMIF_BULK);
-  const { bytes, runs } = bulkCounts(ctx);
   try {
     return await bulkTransfer(
       ctx,
@@ -219,16 +218,7 @@ async function memifBulk(ctx) {
           'client',
           '--libos',
           'catnip',
-          '--address',
-          MEMIF_SERVER,
-          '--port',
-          port,
-          '--bytes',
-          String(bytes),
-          '--runs',
-          String(runs + (runs > 1 ? 1 : 0)),
-          '--chunk',
-          String(BULK.chunk),
+          ...bulkClientArgs(ctx, { port, address: MEMIF_SERVER }),
         ],
         env: catnipEnv(c.client),
       },
@@ -326,19 +316,8 @@ function vethBulk(kernel) {
     withVethPeer(
       'sink',
       kernel,
-      (pair, port, dir) => {
-        const { bytes, runs } = bulkCounts(ctx);
-        const transfers = [
-          '--address',
-          pair.peerIp,
-          '--port',
-          port,
-          '--bytes',
-          String(bytes),
-          '--runs',
-          String(runs + (runs > 1 ? 1 : 0)),
-        ];
-        return bulkRuns(
+      (pair, port, dir) =>
+        bulkRuns(
           ctx,
           kernel
             ? {
@@ -346,9 +325,7 @@ function vethBulk(kernel) {
                 args: inDev(pair, [
                   join(lib, 'net-bulk.mjs'),
                   'client',
-                  ...transfers,
-                  '--chunk',
-                  '262144',
+                  ...bulkClientArgs(ctx, { port, address: pair.peerIp, chunk: 256 << 10 }),
                 ]),
               }
             : {
@@ -358,14 +335,11 @@ function vethBulk(kernel) {
                   'client',
                   '--libos',
                   'catnip',
-                  ...transfers,
-                  '--chunk',
-                  String(BULK.chunk),
+                  ...bulkClientArgs(ctx, { port, address: pair.peerIp }),
                 ]),
                 env: catnipEnv(afPacketConfig(pair, dir, link)),
               },
-        );
-      },
+        ),
       link?.mtu,
     );
 }

@@ -8,7 +8,7 @@
 // Needs root; without it the rows say so and skip.
 import { join } from 'node:path';
 import { runClient, startServer } from '../lib/children.mjs';
-import { bulkCounts, bulkRuns } from '../lib/workloads.mjs';
+import { bulkClientArgs, bulkRuns } from '../lib/workloads.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const demiClient = join(root, 'benchmarks/lib/demi-client.mjs');
@@ -132,24 +132,18 @@ function bulkRow(id, label, mode, extra = {}) {
         const why = await xdpMissing();
         if (why) return { skip: why };
       }
-      const { bytes, runs } = bulkCounts(ctx);
       return withPeer('sink', mode === undefined, (pair, port) => {
-        const transfers = [
-          '--address',
-          pair.peerIp,
-          '--port',
-          port,
-          '--bytes',
-          String(bytes),
-          '--runs',
-          String(runs + (runs > 1 ? 1 : 0)),
-        ];
+        const to = { port, address: pair.peerIp };
         return bulkRuns(
           ctx,
           mode === undefined
             ? {
                 command: 'ip',
-                args: inDev(pair, [netBulk, 'client', ...transfers, '--chunk', String(1 << 20)]),
+                args: inDev(pair, [
+                  netBulk,
+                  'client',
+                  ...bulkClientArgs(ctx, { ...to, chunk: 1 << 20 }),
+                ]),
               }
             : {
                 command: 'ip',
@@ -158,9 +152,7 @@ function bulkRow(id, label, mode, extra = {}) {
                   'client',
                   '--libos',
                   'catpowder',
-                  ...transfers,
-                  '--chunk',
-                  String(256 << 10),
+                  ...bulkClientArgs(ctx, { ...to, chunk: 256 << 10 }),
                 ]),
                 env: catpowderEnv(pair, mode),
               },

@@ -7,7 +7,7 @@ import { pingPong } from '../lib/children.mjs';
 import { countArgs, SIZES } from '../lib/sizes.mjs';
 import {
   BULK,
-  bulkCounts,
+  bulkClientArgs,
   bulkTransfer,
   clientCount,
   IDLE,
@@ -32,24 +32,12 @@ function bulk() {
     label: 'node:net TCP',
     role: 'baseline',
     run: (ctx) => {
-      const { bytes, runs } = bulkCounts(ctx);
       return bulkTransfer(
         ctx,
         { command: process.execPath, args: [join(lib, 'net-bulk.mjs'), 'server'] },
         {
           command: process.execPath,
-          args: (port) => [
-            join(lib, 'net-bulk.mjs'),
-            'client',
-            '--port',
-            port,
-            '--bytes',
-            String(bytes),
-            '--runs',
-            String(runs + (runs > 1 ? 1 : 0)),
-            '--chunk',
-            String(BULK.chunk),
-          ],
+          args: (port) => [join(lib, 'net-bulk.mjs'), 'client', ...bulkClientArgs(ctx, { port })],
         },
       );
     },
