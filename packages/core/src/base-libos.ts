@@ -33,6 +33,8 @@ const POLL_SLICE_MS = 0.5;
 /** How long async waits may hand out ready results before the event loop must turn. */
 const READY_SLICE_MS = 2;
 const PIPE_NAME = /^[A-Za-z0-9._:-]{1,200}$/;
+/** Node's global `performance` is a getter on globalThis: read once, not on every clock read of a poll loop. */
+const perf = performance;
 
 /**
  * Everything a LibOS shares: argument checks, the token table, and the wait
@@ -48,7 +50,7 @@ export abstract class BaseLibOS implements LibOS {
   #asyncWaiters = 0;
   #sleeping = false;
   #timer: NodeJS.Timeout | undefined;
-  /** When `#timer` fires (performance.now() ms) and whether it holds the process, to skip needless re-arming. */
+  /** When `#timer` fires (perf.now() ms) and whether it holds the process, to skip needless re-arming. */
   #timerDue = 0;
   #timerHolds = false;
   #sliceScheduled = false;
@@ -421,12 +423,12 @@ export abstract class BaseLibOS implements LibOS {
    */
   #handOut<T>(result: T): Promise<T> {
     if (this.#readySince < 0) {
-      this.#readySince = performance.now();
+      this.#readySince = perf.now();
       // Runs once the loop reaches its check phase, i.e. the chain has yielded.
       setImmediate(this.#loopTurned);
       return Promise.resolve(result);
     }
-    if (performance.now() - this.#readySince < READY_SLICE_MS) return Promise.resolve(result);
+    if (perf.now() - this.#readySince < READY_SLICE_MS) return Promise.resolve(result);
     return new Promise((resolve) => setImmediate(resolve, result));
   }
 
@@ -532,7 +534,7 @@ export abstract class BaseLibOS implements LibOS {
   waitAnySync(qts: readonly QToken[], timeoutMs?: number): WaitAnyResult {
     const timeout = assertTimeout(timeoutMs, 'waitSync');
     assertTokenList(qts, timeout, 'waitSync');
-    const start = performance.now();
+    const start = perf.now();
     const deadline = timeout === undefined ? Number.POSITIVE_INFINITY : start + timeout;
     let polled = false;
     for (;;) {
@@ -541,7 +543,7 @@ export abstract class BaseLibOS implements LibOS {
         this.#armTimer();
         return ready;
       }
-      const now = performance.now();
+      const now = perf.now();
       // Always poll at least once: waitSync(qt, 0) is a non-blocking check.
       if (polled && now >= deadline) {
         throw new DemiError(
@@ -636,7 +638,7 @@ export abstract class BaseLibOS implements LibOS {
       this.#clearTimer();
       return;
     }
-    const due = performance.now() + Math.max(0, ms);
+    const due = perf.now() + Math.max(0, ms);
     const ref = holds || this.#asyncWaiters > 0;
     if (this.#timer !== undefined && this.#timerHolds === ref && Math.abs(due - this.#timerDue) < 1)
       return;
@@ -659,9 +661,9 @@ export abstract class BaseLibOS implements LibOS {
     setImmediate(() => {
       this.#sliceScheduled = false;
       if (!this.#sleeping || this.#closed) return;
-      const end = performance.now() + POLL_SLICE_MS;
+      const end = perf.now() + POLL_SLICE_MS;
       do this.poll(0, false);
-      while (this.#sleeping && performance.now() < end);
+      while (this.#sleeping && perf.now() < end);
       this.#armTimer();
       if (this.#sleeping) this.#scheduleSlice();
     });

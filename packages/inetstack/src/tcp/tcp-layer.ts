@@ -423,6 +423,8 @@ export class TcpLayer {
   /** Sends what every dirty connection has ready. */
   flush(): void {
     const dirty = this.#dirty;
+    // Every poll flushes; an empty list is left alone (setting an array's length is a runtime call).
+    if (dirty.length === 0) return;
     const now = this.stack.now;
     // Output may dirty other connections (not itself): loop until quiet.
     for (let i = 0; i < dirty.length; i++) {
