@@ -1,4 +1,4 @@
-import type { Sga } from '@demi/core';
+import type { QToken, Sga, TokenTable, ViewMaker } from '@demi/core';
 import { ShortSlab } from './short-slab.js';
 
 /** Freed pop memory one instance keeps for later pops, at most (a few 64 KiB records' worth). */
@@ -70,7 +70,7 @@ const SPARE_SEARCH = 8;
  * private field, so one it did not hand out (or a copy of one) never reaches
  * the stack; a buffer goes on the stack at most once per pop that lent it.
  */
-export class PopPool {
+export class PopPool implements ViewMaker {
   readonly #free: ArrayBuffer[] = [];
   #freeBytes = 0;
   /** Bytes of the last long pop. */
@@ -120,9 +120,19 @@ export class PopPool {
     return new IssuedSga([data], this);
   }
 
-  /** The sga of a short pop: a copy of the first n bytes of staging, in a slab shared with other short pops. */
-  issueShort(staging: Uint8Array, n: number): Sga {
-    return new IssuedSga([this.#short.copy(staging, n)], this);
+  /**
+   * Completes a short pop: copies the first n bytes of staging into a slab
+   * shared with other short pops; the sga (a view of them) is made when a
+   * wait takes the result (sgaOf).
+   */
+  completeShort(tokens: TokenTable, qt: QToken, staging: Uint8Array, n: number): void {
+    const offset = this.#short.copy(staging, n);
+    tokens.completeView(qt, this, this.#short.buffer, offset, n);
+  }
+
+  /** The sga of a short pop completed by completeShort. */
+  sgaOf(buffer: ArrayBuffer, offset: number, length: number): Sga {
+    return new IssuedSga([new Uint8Array(buffer, offset, length)], this);
   }
 
   /** An sga this instance hands out without lending pool memory (end of file, sgaalloc). */

@@ -5,6 +5,6 @@ export * from './constants.js';
 export * from './errors.js';
 export { intIn, lazySchema, loadZod, netnsName, parseOptions, type z } from './options.js';
 export * from './registry.js';
-export { TokenTable } from './token-table.js';
+export { TokenTable, type ViewMaker } from './token-table.js';
 export * from './types.js';
 export * from './validate.js';

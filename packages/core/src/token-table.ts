@@ -1,7 +1,7 @@
 import { Opcode } from './constants.js';
 import { DemiError, ERRNO } from './errors.js';
 import { SequenceIndex } from './sequence-index.js';
-import type { QDesc, QResult, QToken } from './types.js';
+import type { QDesc, QResult, QToken, Sga } from './types.js';
 import { describe } from './validate.js';
 
 /** Someone blocked in wait/waitAny/waitNextN. */
@@ -10,12 +10,29 @@ export interface Waiter {
   deliver(result: QResult): boolean;
 }
 
+/**
+ * Makes the sga of a completed pop whose bytes lie in `buffer` at `offset`,
+ * once a wait takes the result (see TokenTable.completeView).
+ */
+export interface ViewMaker {
+  sgaOf(buffer: ArrayBuffer, offset: number, length: number): Sga;
+}
+
 interface Entry {
   /** The token's low part (a small integer, so the entry holds no boxed number). */
   sequence: number;
   qd: QDesc;
   opcode: Opcode;
+  /** The operation completed: its result is `result`, or is made from the fields below when taken. */
+  done: boolean;
   result: QResult | undefined;
+  /** A completion recorded without a result object (completeBare, completeView). */
+  outcome: Opcode;
+  ret: number;
+  maker: ViewMaker | undefined;
+  buffer: ArrayBuffer | undefined;
+  offset: number;
+  length: number;
   waiter: Waiter | undefined;
   /** Taken by name while still in the unclaimed queue: waitNextN skips it. */
   taken: boolean;
@@ -74,7 +91,14 @@ export class TokenTable {
         sequence,
         qd,
         opcode,
+        done: false,
         result: undefined,
+        outcome: Opcode.INVALID,
+        ret: 0,
+        maker: undefined,
+        buffer: undefined,
+        offset: 0,
+        length: 0,
         waiter: undefined,
         taken: false,
       });
@@ -82,6 +106,7 @@ export class TokenTable {
       entry.sequence = sequence;
       entry.qd = qd;
       entry.opcode = opcode;
+      entry.done = false;
       entry.taken = false;
       this.#entries.add(entry);
     }
@@ -91,8 +116,45 @@ export class TokenTable {
   /** Records the outcome of an operation and hands it to its waiter, if any. */
   complete(qt: QToken, result: Omit<QResult, 'qt' | 'qd'> & { qd?: QDesc }): void {
     const entry = this.#lookup(qt);
-    if (entry === undefined || entry.result !== undefined) return;
+    if (entry === undefined || entry.done) return;
     this.#settle(entry, { ...result, qd: result.qd ?? entry.qd, qt });
+  }
+
+  /**
+   * As complete() with `{opcode, ret}`, but no object is made until a wait
+   * takes the result: a completion waiting in the unclaimed queue is a few
+   * fields of its (long-lived, reused) entry, not young objects that a
+   * scavenge must copy and may promote.
+   */
+  completeBare(qt: QToken, opcode: Opcode, ret: number): void {
+    const entry = this.#lookup(qt);
+    if (entry === undefined || entry.done) return;
+    entry.outcome = opcode;
+    entry.ret = ret;
+    this.#settleDeferred(entry);
+  }
+
+  /**
+   * Completes a pop with the `length` bytes at `offset` of `buffer`, which
+   * must not change until then: `maker` makes the sga when a wait takes the
+   * result (as completeBare, no object before).
+   */
+  completeView(
+    qt: QToken,
+    maker: ViewMaker,
+    buffer: ArrayBuffer,
+    offset: number,
+    length: number,
+  ): void {
+    const entry = this.#lookup(qt);
+    if (entry === undefined || entry.done) return;
+    entry.outcome = Opcode.POP;
+    entry.ret = 0;
+    entry.maker = maker;
+    entry.buffer = buffer;
+    entry.offset = offset;
+    entry.length = length;
+    this.#settleDeferred(entry);
   }
 
   /**
@@ -102,37 +164,73 @@ export class TokenTable {
    */
   completeOwned(qt: QToken, result: QResult): void {
     const entry = this.#lookup(qt);
-    if (entry === undefined || entry.result !== undefined) return;
+    if (entry === undefined || entry.done) return;
     result.qd = entry.qd;
     this.#settle(entry, result);
   }
 
   #settle(entry: Entry, full: QResult): void {
+    entry.done = true;
     entry.result = full;
     if (entry.opcode === Opcode.CONNECT || entry.opcode === Opcode.ACCEPT)
       this.onSettled?.(entry.qd, entry.opcode, full);
+    this.#handTo(entry);
+  }
+
+  #settleDeferred(entry: Entry): void {
+    entry.done = true;
+    if (entry.opcode === Opcode.CONNECT || entry.opcode === Opcode.ACCEPT)
+      this.onSettled?.(entry.qd, entry.opcode, {
+        opcode: entry.outcome,
+        qd: entry.qd,
+        ret: entry.ret,
+      });
+    this.#handTo(entry);
+  }
+
+  /** Hands a completed entry's result to its waiter, or queues the entry as unclaimed. */
+  #handTo(entry: Entry): void {
     const waiter = entry.waiter ?? this.anyWaiter;
     if (waiter !== undefined) {
       this.#entries.delete(entry.sequence);
-      entry.result = undefined;
+      const result = this.#takeResult(entry);
       entry.waiter = undefined;
       this.#recycle(entry);
-      waiter.deliver(full);
+      waiter.deliver(result);
     } else {
       this.#unclaimed[this.#tail++] = entry;
     }
   }
 
+  /**
+   * The result of a completed entry, made now if it was recorded without one;
+   * the entry keeps no reference to it (an entry outlives many scavenges, and
+   * what an old object points to survives them).
+   */
+  #takeResult(entry: Entry): QResult {
+    const result = entry.result;
+    if (result !== undefined) {
+      entry.result = undefined;
+      return result;
+    }
+    const qt = this.instance * INSTANCE_SPAN + entry.sequence;
+    const maker = entry.maker;
+    if (maker === undefined) return { opcode: entry.outcome, qd: entry.qd, qt, ret: entry.ret };
+    const sga = maker.sgaOf(entry.buffer!, entry.offset, entry.length);
+    entry.maker = undefined;
+    entry.buffer = undefined;
+    return { opcode: entry.outcome, qd: entry.qd, qt, ret: entry.ret, sga };
+  }
+
   /** Completes every pending operation on `qd` as FAILED with `errno` (ECANCELED on close). */
   failAll(qd: QDesc, errno: number = ERRNO.ECANCELED): void {
     // Only the matching entries are copied out (completing one changes the index).
-    for (const entry of this.#entries.filter((e) => e.qd === qd && e.result === undefined))
+    for (const entry of this.#entries.filter((e) => e.qd === qd && !e.done))
       this.#failPending(entry, errno);
   }
 
   failEverything(errno: number = ERRNO.ECANCELED): void {
-    for (const entry of this.#entries.filter((e) => e.result === undefined))
-      this.#failPending(entry, errno);
+    for (const entry of this.#entries.filter((e) => !e.done)) this.#failPending(entry, errno);
   }
 
   #failPending(entry: Entry, errno: number): void {
@@ -163,12 +261,11 @@ export class TokenTable {
   /** Takes a completed result, consuming the token; undefined while it is pending. */
   take(qt: QToken): QResult | undefined {
     const entry = this.#lookup(qt);
-    if (entry?.result === undefined) return undefined;
+    if (entry === undefined || !entry.done) return undefined;
     this.#entries.delete(entry.sequence);
     // A completed entry in the table is always in the unclaimed queue.
     entry.taken = true;
-    const result = entry.result;
-    entry.result = undefined;
+    const result = this.#takeResult(entry);
     if (++this.#stale > STALE_SLACK && this.#stale * 2 > this.#tail - this.#head) this.#compact();
     return result;
   }
@@ -203,8 +300,7 @@ export class TokenTable {
         continue;
       }
       this.#entries.delete(entry.sequence);
-      out[count++] = entry.result!;
-      entry.result = undefined;
+      out[count++] = this.#takeResult(entry);
       this.#recycle(entry);
     }
     if (count < out.length) out.length = count;
