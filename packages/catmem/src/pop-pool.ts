@@ -66,9 +66,10 @@ const SPARE_SEARCH = 8;
  * cache. Sgas never freed are collected as usual. Short pops are copies in
  * a slab shared with other short pops (ShortSlab), which is never reused.
  *
- * Every sga an instance hands out (pops, sgaalloc) carries its pool in a
- * private field, so one it did not hand out (or a copy of one) never reaches
- * the stack; a buffer goes on the stack at most once per pop that lent it.
+ * Every sga an instance hands out with memory it may take back (long pops,
+ * sgaalloc) carries its pool in a private field, so one it did not hand out
+ * (or a copy of one) never reaches the stack; a buffer goes on the stack at
+ * most once per pop that lent it.
  */
 export class PopPool implements ViewMaker {
   readonly #free: ArrayBuffer[] = [];
@@ -130,9 +131,12 @@ export class PopPool implements ViewMaker {
     tokens.completeView(qt, this, this.#short.buffer, offset, n);
   }
 
-  /** The sga of a short pop completed by completeShort. */
+  /**
+   * The sga of a short pop completed by completeShort: a plain object, as
+   * the pool takes no short pop's memory back (sgafree of it changes nothing).
+   */
   sgaOf(buffer: ArrayBuffer, offset: number, length: number): Sga {
-    return new IssuedSga([new Uint8Array(buffer, offset, length)], this);
+    return { segments: [new Uint8Array(buffer, offset, length)] };
   }
 
   /** An sga this instance hands out without lending pool memory (end of file, sgaalloc). */

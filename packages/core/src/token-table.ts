@@ -40,21 +40,37 @@ interface Entry {
 
 /** Taken-by-name entries the unclaimed queue tolerates before it is compacted. */
 const STALE_SLACK = 64;
-/** Spent entries kept for reuse (each ~80 B). */
+/** Spent entries kept for reuse (each ~120 B). */
 const POOL_MAX = 1024;
 
-const INSTANCE_SPAN = 2 ** 32;
-/** Sequences stay below 2^30: V8 small integers, stored in an entry without boxing. */
-const SEQUENCE_SPAN = 2 ** 30;
+/**
+ * The first instances of a process number their tokens `instance * 2^28 +
+ * sequence`: below 2^31, so a token is a V8 small integer, which a function
+ * returns and an object field holds without allocating a heap number. Later
+ * instances (tests make hundreds) use `instance * 2^32 + sequence`, with
+ * sequences below 2^30. The two ranges do not meet, so every instance's
+ * tokens are its own.
+ */
+const SMALL_INSTANCES = 7;
+const SMALL_SPAN = 2 ** 28;
+const WIDE_INSTANCE_SPAN = 2 ** 32;
+const WIDE_SPAN = 2 ** 30;
 let nextInstance = 1;
 
 /**
- * Outstanding operations of one LibOS. A token is `instance * 2^32 + sequence`,
- * so a token handed to the wrong LibOS is recognised, and issuing one allocates
- * no object for the caller. A result stays here until exactly one wait takes it.
+ * Outstanding operations of one LibOS. A token is the instance's base plus a
+ * sequence (see SMALL_SPAN), so a token handed to the wrong LibOS is
+ * recognised, and issuing one allocates no object for the caller. A result
+ * stays here until exactly one wait takes it.
  */
 export class TokenTable {
   readonly instance = nextInstance++;
+  /** The token of sequence 0, and how many sequences there are (they wrap to 1). */
+  readonly #base =
+    this.instance <= SMALL_INSTANCES
+      ? this.instance * SMALL_SPAN
+      : this.instance * WIDE_INSTANCE_SPAN;
+  readonly #span = this.instance <= SMALL_INSTANCES ? SMALL_SPAN : WIDE_SPAN;
   #sequence = 0;
   /** Outstanding entries by sequence. */
   readonly #entries = new SequenceIndex<Entry>();
@@ -82,7 +98,7 @@ export class TokenTable {
 
   issue(qd: QDesc, opcode: Opcode): QToken {
     // Skip sequences still outstanding after a wrap (a very old pending accept).
-    do this.#sequence = (this.#sequence % (SEQUENCE_SPAN - 1)) + 1;
+    do this.#sequence = (this.#sequence % (this.#span - 1)) + 1;
     while (this.#entries.get(this.#sequence) !== undefined);
     const sequence = this.#sequence;
     const entry = this.#pool.pop();
@@ -110,7 +126,7 @@ export class TokenTable {
       entry.taken = false;
       this.#entries.add(entry);
     }
-    return this.instance * INSTANCE_SPAN + sequence;
+    return this.#base + sequence;
   }
 
   /** Records the outcome of an operation and hands it to its waiter, if any. */
@@ -213,7 +229,7 @@ export class TokenTable {
       entry.result = undefined;
       return result;
     }
-    const qt = this.instance * INSTANCE_SPAN + entry.sequence;
+    const qt = this.#base + entry.sequence;
     const maker = entry.maker;
     if (maker === undefined) return { opcode: entry.outcome, qd: entry.qd, qt, ret: entry.ret };
     const sga = maker.sgaOf(entry.buffer!, entry.offset, entry.length);
@@ -235,7 +251,7 @@ export class TokenTable {
 
   #failPending(entry: Entry, errno: number): void {
     // Completing an earlier one may have handed this entry out and reused it.
-    const qt = this.instance * INSTANCE_SPAN + entry.sequence;
+    const qt = this.#base + entry.sequence;
     this.complete(qt, { opcode: Opcode.FAILED, ret: errno });
   }
 
@@ -244,7 +260,8 @@ export class TokenTable {
     if (typeof qt !== 'number' || !Number.isSafeInteger(qt) || qt <= 0) {
       throw new DemiError('EINVAL', `not a queue token: ${describe(qt)}`, { syscall });
     }
-    if (Math.floor(qt / INSTANCE_SPAN) !== this.instance) {
+    const sequence = qt - this.#base;
+    if (sequence <= 0 || sequence >= this.#span) {
       throw new DemiError('EINVAL', `queue token ${qt} was not issued by this LibOS`, { syscall });
     }
     const entry = this.#lookup(qt);
@@ -268,6 +285,11 @@ export class TokenTable {
     const result = this.#takeResult(entry);
     if (++this.#stale > STALE_SLACK && this.#stale * 2 > this.#tail - this.#head) this.#compact();
     return result;
+  }
+
+  /** Completed results in the unclaimed queue not yet taken (by name or by takeUnclaimed). */
+  get unclaimed(): number {
+    return this.#tail - this.#head - this.#stale;
   }
 
   setWaiter(qt: QToken, waiter: Waiter | undefined): void {
@@ -332,7 +354,7 @@ export class TokenTable {
   #lookup(qt: QToken): Entry | undefined {
     // Any number may come here (waitSync takes before it validates): only the
     // sequence of a token of this table is found.
-    return this.#entries.get(qt - this.instance * INSTANCE_SPAN);
+    return this.#entries.get(qt - this.#base);
   }
 
   /** Keeps a spent entry (in neither the index nor the unclaimed queue) for reuse. */
