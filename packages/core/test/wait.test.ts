@@ -139,6 +139,34 @@ describe('wait semantics', () => {
     }
   });
 
+  it('waitNextN hands out at most 64 results a call, in completion order, whatever n asks', async () => {
+    const { libos, c, s } = await connected();
+    const pops = Array.from({ length: 150 }, () => libos.pop(s));
+    for (let i = 0; i < pops.length; i++) libos.waitSync(libos.push(c, data('x')));
+    const batches: number[][] = [];
+    for (let taken = 0; taken < pops.length; ) {
+      const batch = (await libos.waitNextN(256, 1000)).map((r) => r.qt);
+      batches.push(batch);
+      taken += batch.length;
+    }
+    expect(batches.map((b) => b.length)).toEqual([64, 64, 22]);
+    expect(batches.flat()).toEqual(pops);
+    // A waitNextN that sleeps is capped the same way once completions arrive together.
+    const more = Array.from({ length: 100 }, () => libos.pop(s));
+    const next = libos.waitNextN(256, 1000);
+    for (let i = 0; i < more.length; i++) libos.push(c, data('y'));
+    const first = await next;
+    expect(first.length).toBeGreaterThanOrEqual(1);
+    expect(first.length).toBeLessThanOrEqual(64);
+    const popped = first.filter((r) => r.opcode === Opcode.POP).map((r) => r.qt);
+    while (popped.length < more.length) {
+      const batch = await libos.waitNextN(256, 1000);
+      expect(batch.length).toBeLessThanOrEqual(64);
+      for (const r of batch) if (r.opcode === Opcode.POP) popped.push(r.qt);
+    }
+    expect(popped).toEqual(more);
+  });
+
   it('operations pending on a closed socket complete FAILED with ECANCELED', async () => {
     const { libos, s } = await connected();
     const qt = libos.pop(s);
