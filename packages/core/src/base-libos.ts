@@ -1,5 +1,6 @@
 import { AF_INET, Opcode, SOCK_DGRAM, SOCK_STREAM } from './constants.js';
 import { DemiError } from './errors.js';
+import { NextWaiter } from './next-waiter.js';
 import { SocketRules } from './socket-rules.js';
 import { TokenTable, type Waiter } from './token-table.js';
 import type {
@@ -54,6 +55,7 @@ export abstract class BaseLibOS implements LibOS {
 
   protected readonly tokens = new TokenTable();
   readonly #rules = new SocketRules();
+  readonly #next = new NextWaiter(this.tokens, () => this.#waiterGone());
   #asyncWaiters = 0;
   #sleeping = false;
   #timer: NodeJS.Timeout | undefined;
@@ -499,33 +501,9 @@ export abstract class BaseLibOS implements LibOS {
         this.#armTimer();
         return this.#handOut(ready);
       }
-      return new Promise<QResult[]>((resolve, reject) => {
-        let timer: NodeJS.Timeout | undefined;
-        const finish = (): void => {
-          this.tokens.anyWaiter = undefined;
-          if (timer !== undefined) clearTimeout(timer);
-          this.#waiterGone();
-        };
-        this.tokens.anyWaiter = {
-          deliver: (result) => {
-            finish();
-            // Completions landing in the same poll are handed out together.
-            queueMicrotask(() => resolve(this.tokens.takeUnclaimed(most, result)));
-            return true;
-          },
-        };
-        if (timeout !== undefined) {
-          timer = setTimeout(() => {
-            finish();
-            reject(
-              new DemiError('ETIMEDOUT', `no completion within ${timeout} ms`, {
-                syscall: 'waitNextN',
-              }),
-            );
-          }, timeout);
-        }
-        this.#waiterAdded();
-      });
+      const sleeping = this.#next.sleep(most, timeout);
+      this.#waiterAdded();
+      return sleeping;
     } catch (err) {
       return Promise.reject(err);
     }

@@ -167,6 +167,24 @@ describe('wait semantics', () => {
     expect(popped).toEqual(more);
   });
 
+  it('a waitNextN woken before the previous one has resolved gets its own completion', async () => {
+    // Both sleep and are woken within one synchronous run, before any microtask.
+    const { libos, c, s } = await connected();
+    const [pop1, pop2] = [libos.pop(s), libos.pop(s)];
+    const first = libos.waitNextN(8, 1000);
+    libos.waitSync(libos.push(c, data('a')));
+    const second = libos.waitNextN(8, 1000);
+    libos.waitSync(libos.push(c, data('b')));
+    expect((await first).map((r) => r.qt)).toEqual([pop1]);
+    expect((await second).map((r) => r.qt)).toEqual([pop2]);
+    // The shared waiter is free again: a third sleeps, times out, and a fourth works.
+    await expect(libos.waitNextN(1, 10)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    const pop3 = libos.pop(s);
+    const fourth = libos.waitNextN(8, 1000);
+    libos.waitSync(libos.push(c, data('c')));
+    expect((await fourth).map((r) => r.qt)).toEqual([pop3]);
+  });
+
   it('operations pending on a closed socket complete FAILED with ECANCELED', async () => {
     const { libos, s } = await connected();
     const qt = libos.pop(s);
