@@ -17,7 +17,6 @@ import { type CatloopOptions, resolveOptions } from './options.js';
 import { Socket } from './socket.js';
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['tcp', 'multiprocess']);
-const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
 const CONNECTED = { opcode: Opcode.CONNECT, ret: 0 } as const;
 /** End of file: one zero-length segment, as kernel-socket LibOSes report it. */
 const EOF_SGA: Sga = { segments: [new Uint8Array(0)] };
@@ -252,7 +251,7 @@ export class Catloop extends BaseLibOS {
       sock.state = 'fresh';
       sock.local = undefined;
       sock.remote = undefined;
-      this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: -r });
+      this.tokens.completeBare(qt, Opcode.FAILED, -r);
     }
     return true;
   }
@@ -286,11 +285,11 @@ export class Catloop extends BaseLibOS {
     if (sock.pushes.length === 0) {
       const r = this.#native.push(sock.handle, data);
       if (r === data.byteLength) {
-        this.tokens.complete(qt, PUSHED);
+        this.tokens.completeBare(qt, Opcode.PUSH, 0);
         return qt;
       }
       if (r < 0) {
-        this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: -r });
+        this.tokens.completeBare(qt, Opcode.FAILED, -r);
         return qt;
       }
       offset = r;

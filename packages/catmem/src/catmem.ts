@@ -30,7 +30,6 @@ function closeAllAtExit(): void {
 }
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['pipe', 'multiprocess']);
-const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
 const EOF_SGA: Sga = { segments: [] };
 /** How often idle ends give ring memory back (see End::Trim). */
 const TRIM_EVERY_MS = 1000;
@@ -151,11 +150,11 @@ export class Catmem extends BaseLibOS {
     if (end.pushes.length === 0) {
       const r = this.#native.push(end.handle, data);
       if (r === data.byteLength) {
-        this.tokens.complete(qt, PUSHED);
+        this.tokens.completeBare(qt, Opcode.PUSH, 0);
         return qt;
       }
       if (r < 0) {
-        this.tokens.complete(qt, { opcode: Opcode.FAILED, ret: -r });
+        this.tokens.completeBare(qt, Opcode.FAILED, -r);
         return qt;
       }
       offset = r;

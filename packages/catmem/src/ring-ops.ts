@@ -20,7 +20,6 @@ export interface RingPush {
   push(handle: number, data: Uint8Array): number;
 }
 
-const PUSHED = { opcode: Opcode.PUSH, ret: 0 } as const;
 const EAGAIN = -ERRNO.EAGAIN;
 
 /** Writes queued pushes, in order, until the ring is full; true if any completed. */
@@ -36,14 +35,14 @@ export function drainPushes(
     const r = ring.push(handle, p.offset === 0 ? p.data : p.data.subarray(p.offset));
     if (r < 0) {
       pushes.shift();
-      tokens.complete(p.qt, { opcode: Opcode.FAILED, ret: -r });
+      tokens.completeBare(p.qt, Opcode.FAILED, -r);
       progressed = true;
       continue;
     }
     p.offset += r;
     if (p.offset < p.data.byteLength) break;
     pushes.shift();
-    tokens.complete(p.qt, PUSHED);
+    tokens.completeBare(p.qt, Opcode.PUSH, 0);
     progressed = true;
   }
   return progressed;
@@ -76,8 +75,7 @@ export function completePop(
       r.constructor === Uint8Array ? r : new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
     tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga: pool.lend(data) });
   } else if (r > 0) {
-    const sga = pool.issueShort(staging, r);
-    tokens.complete(qt, { opcode: Opcode.POP, ret: 0, sga });
+    pool.completeShort(tokens, qt, staging, r);
   } else if (r === 0) {
     // A fresh sga each time: each may be freed once.
     tokens.complete(qt, {
@@ -88,7 +86,7 @@ export function completePop(
   } else if (r === EAGAIN) {
     return false;
   } else {
-    tokens.complete(qt, { opcode: Opcode.FAILED, ret: -r });
+    tokens.completeBare(qt, Opcode.FAILED, -r);
   }
   return true;
 }

@@ -6,6 +6,6 @@ export * from './errors.js';
 export { intIn, lazySchema, loadZod, netnsName, parseOptions, type z } from './options.js';
 export { POP_POOL_BYTES, PopPool, SHORT_POP_MAX } from './pop-pool.js';
 export * from './registry.js';
-export { TokenTable } from './token-table.js';
+export { TokenTable, type ViewMaker } from './token-table.js';
 export * from './types.js';
 export * from './validate.js';

@@ -1,5 +1,6 @@
 import { ShortSlab } from './short-slab.js';
-import type { Sga } from './types.js';
+import type { TokenTable, ViewMaker } from './token-table.js';
+import type { QToken, Sga } from './types.js';
 
 /** Freed pop memory one instance keeps for later pops, at most (a few 64 KiB records' worth). */
 export const POP_POOL_BYTES = 4 << 20;
@@ -72,11 +73,12 @@ const SPARE_SEARCH = 8;
  * cache. Sgas never freed are collected as usual. Short pops are copies in
  * a slab shared with other short pops (ShortSlab), which is never reused.
  *
- * Every sga an instance hands out (pops, sgaalloc) carries its pool in a
- * private field, so one it did not hand out (or a copy of one) never reaches
- * the stack; a buffer goes on the stack at most once per pop that lent it.
+ * Every sga an instance hands out with memory it may take back (long pops,
+ * sgaalloc) carries its pool in a private field, so one it did not hand out
+ * (or a copy of one) never reaches the stack; a buffer goes on the stack at
+ * most once per pop that lent it.
  */
-export class PopPool {
+export class PopPool implements ViewMaker {
   readonly #free: ArrayBuffer[] = [];
   #freeBytes = 0;
   /** Bytes of the last long pop. */
@@ -126,9 +128,22 @@ export class PopPool {
     return new IssuedSga([data], this);
   }
 
-  /** The sga of a short pop: a copy of the first n bytes of staging, in a slab shared with other short pops. */
-  issueShort(staging: Uint8Array, n: number): Sga {
-    return new IssuedSga([this.#short.copy(staging, n)], this);
+  /**
+   * Completes a short pop: copies the first n bytes of staging into a slab
+   * shared with other short pops; the sga (a view of them) is made when a
+   * wait takes the result (sgaOf).
+   */
+  completeShort(tokens: TokenTable, qt: QToken, staging: Uint8Array, n: number): void {
+    const offset = this.#short.copy(staging, n);
+    tokens.completeView(qt, this, this.#short.buffer, offset, n);
+  }
+
+  /**
+   * The sga of a short pop completed by completeShort: a plain object, as
+   * the pool takes no short pop's memory back (sgafree of it changes nothing).
+   */
+  sgaOf(buffer: ArrayBuffer, offset: number, length: number): Sga {
+    return { segments: [new Uint8Array(buffer, offset, length)] };
   }
 
   /**
@@ -150,7 +165,8 @@ export class PopPool {
 
   /** The sga of a pop whose bytes the caller copied into a claim()ed view. */
   issueFilled(data: Uint8Array): Sga {
-    return data.byteLength <= SHORT_POP_MAX ? new IssuedSga([data], this) : this.lend(data);
+    // A short pop's memory goes back to no one: a plain sga, as completeShort's.
+    return data.byteLength <= SHORT_POP_MAX ? { segments: [data] } : this.lend(data);
   }
 
   /** An sga this instance hands out without lending pool memory (end of file, sgaalloc). */

@@ -1,7 +1,7 @@
 import { Opcode } from './constants.js';
 import { DemiError, ERRNO } from './errors.js';
 import { SequenceIndex } from './sequence-index.js';
-import type { QDesc, QResult, QToken } from './types.js';
+import type { QDesc, QResult, QToken, Sga } from './types.js';
 import { describe } from './validate.js';
 
 /** Someone blocked in wait/waitAny/waitNextN. */
@@ -10,12 +10,29 @@ export interface Waiter {
   deliver(result: QResult): boolean;
 }
 
+/**
+ * Makes the sga of a completed pop whose bytes lie in `buffer` at `offset`,
+ * once a wait takes the result (see TokenTable.completeView).
+ */
+export interface ViewMaker {
+  sgaOf(buffer: ArrayBuffer, offset: number, length: number): Sga;
+}
+
 interface Entry {
   /** The token's low part (a small integer, so the entry holds no boxed number). */
   sequence: number;
   qd: QDesc;
   opcode: Opcode;
+  /** The operation completed: its result is `result`, or is made from the fields below when taken. */
+  done: boolean;
   result: QResult | undefined;
+  /** A completion recorded without a result object (completeBare, completeView). */
+  outcome: Opcode;
+  ret: number;
+  maker: ViewMaker | undefined;
+  buffer: ArrayBuffer | undefined;
+  offset: number;
+  length: number;
   waiter: Waiter | undefined;
   /** Taken by name while still in the unclaimed queue: waitNextN skips it. */
   taken: boolean;
@@ -23,21 +40,37 @@ interface Entry {
 
 /** Taken-by-name entries the unclaimed queue tolerates before it is compacted. */
 const STALE_SLACK = 64;
-/** Spent entries kept for reuse (each ~80 B). */
+/** Spent entries kept for reuse (each ~120 B). */
 const POOL_MAX = 1024;
 
-const INSTANCE_SPAN = 2 ** 32;
-/** Sequences stay below 2^30: V8 small integers, stored in an entry without boxing. */
-const SEQUENCE_SPAN = 2 ** 30;
+/**
+ * The first instances of a process number their tokens `instance * 2^28 +
+ * sequence`: below 2^31, so a token is a V8 small integer, which a function
+ * returns and an object field holds without allocating a heap number. Later
+ * instances (tests make hundreds) use `instance * 2^32 + sequence`, with
+ * sequences below 2^30. The two ranges do not meet, so every instance's
+ * tokens are its own.
+ */
+const SMALL_INSTANCES = 7;
+const SMALL_SPAN = 2 ** 28;
+const WIDE_INSTANCE_SPAN = 2 ** 32;
+const WIDE_SPAN = 2 ** 30;
 let nextInstance = 1;
 
 /**
- * Outstanding operations of one LibOS. A token is `instance * 2^32 + sequence`,
- * so a token handed to the wrong LibOS is recognised, and issuing one allocates
- * no object for the caller. A result stays here until exactly one wait takes it.
+ * Outstanding operations of one LibOS. A token is the instance's base plus a
+ * sequence (see SMALL_SPAN), so a token handed to the wrong LibOS is
+ * recognised, and issuing one allocates no object for the caller. A result
+ * stays here until exactly one wait takes it.
  */
 export class TokenTable {
   readonly instance = nextInstance++;
+  /** The token of sequence 0, and how many sequences there are (they wrap to 1). */
+  readonly #base =
+    this.instance <= SMALL_INSTANCES
+      ? this.instance * SMALL_SPAN
+      : this.instance * WIDE_INSTANCE_SPAN;
+  readonly #span = this.instance <= SMALL_INSTANCES ? SMALL_SPAN : WIDE_SPAN;
   #sequence = 0;
   /** Outstanding entries by sequence. */
   readonly #entries = new SequenceIndex<Entry>();
@@ -65,7 +98,7 @@ export class TokenTable {
 
   issue(qd: QDesc, opcode: Opcode): QToken {
     // Skip sequences still outstanding after a wrap (a very old pending accept).
-    do this.#sequence = (this.#sequence % (SEQUENCE_SPAN - 1)) + 1;
+    do this.#sequence = (this.#sequence % (this.#span - 1)) + 1;
     while (this.#entries.get(this.#sequence) !== undefined);
     const sequence = this.#sequence;
     const entry = this.#pool.pop();
@@ -74,7 +107,14 @@ export class TokenTable {
         sequence,
         qd,
         opcode,
+        done: false,
         result: undefined,
+        outcome: Opcode.INVALID,
+        ret: 0,
+        maker: undefined,
+        buffer: undefined,
+        offset: 0,
+        length: 0,
         waiter: undefined,
         taken: false,
       });
@@ -82,17 +122,55 @@ export class TokenTable {
       entry.sequence = sequence;
       entry.qd = qd;
       entry.opcode = opcode;
+      entry.done = false;
       entry.taken = false;
       this.#entries.add(entry);
     }
-    return this.instance * INSTANCE_SPAN + sequence;
+    return this.#base + sequence;
   }
 
   /** Records the outcome of an operation and hands it to its waiter, if any. */
   complete(qt: QToken, result: Omit<QResult, 'qt' | 'qd'> & { qd?: QDesc }): void {
     const entry = this.#lookup(qt);
-    if (entry === undefined || entry.result !== undefined) return;
+    if (entry === undefined || entry.done) return;
     this.#settle(entry, { ...result, qd: result.qd ?? entry.qd, qt });
+  }
+
+  /**
+   * As complete() with `{opcode, ret}`, but no object is made until a wait
+   * takes the result: a completion waiting in the unclaimed queue is a few
+   * fields of its (long-lived, reused) entry, not young objects that a
+   * scavenge must copy and may promote.
+   */
+  completeBare(qt: QToken, opcode: Opcode, ret: number): void {
+    const entry = this.#lookup(qt);
+    if (entry === undefined || entry.done) return;
+    entry.outcome = opcode;
+    entry.ret = ret;
+    this.#settleDeferred(entry);
+  }
+
+  /**
+   * Completes a pop with the `length` bytes at `offset` of `buffer`, which
+   * must not change until then: `maker` makes the sga when a wait takes the
+   * result (as completeBare, no object before).
+   */
+  completeView(
+    qt: QToken,
+    maker: ViewMaker,
+    buffer: ArrayBuffer,
+    offset: number,
+    length: number,
+  ): void {
+    const entry = this.#lookup(qt);
+    if (entry === undefined || entry.done) return;
+    entry.outcome = Opcode.POP;
+    entry.ret = 0;
+    entry.maker = maker;
+    entry.buffer = buffer;
+    entry.offset = offset;
+    entry.length = length;
+    this.#settleDeferred(entry);
   }
 
   /**
@@ -102,42 +180,78 @@ export class TokenTable {
    */
   completeOwned(qt: QToken, result: QResult): void {
     const entry = this.#lookup(qt);
-    if (entry === undefined || entry.result !== undefined) return;
+    if (entry === undefined || entry.done) return;
     result.qd = entry.qd;
     this.#settle(entry, result);
   }
 
   #settle(entry: Entry, full: QResult): void {
+    entry.done = true;
     entry.result = full;
     if (entry.opcode === Opcode.CONNECT || entry.opcode === Opcode.ACCEPT)
       this.onSettled?.(entry.qd, entry.opcode, full);
+    this.#handTo(entry);
+  }
+
+  #settleDeferred(entry: Entry): void {
+    entry.done = true;
+    if (entry.opcode === Opcode.CONNECT || entry.opcode === Opcode.ACCEPT)
+      this.onSettled?.(entry.qd, entry.opcode, {
+        opcode: entry.outcome,
+        qd: entry.qd,
+        ret: entry.ret,
+      });
+    this.#handTo(entry);
+  }
+
+  /** Hands a completed entry's result to its waiter, or queues the entry as unclaimed. */
+  #handTo(entry: Entry): void {
     const waiter = entry.waiter ?? this.anyWaiter;
     if (waiter !== undefined) {
       this.#entries.delete(entry.sequence);
-      entry.result = undefined;
+      const result = this.#takeResult(entry);
       entry.waiter = undefined;
       this.#recycle(entry);
-      waiter.deliver(full);
+      waiter.deliver(result);
     } else {
       this.#unclaimed[this.#tail++] = entry;
     }
   }
 
+  /**
+   * The result of a completed entry, made now if it was recorded without one;
+   * the entry keeps no reference to it (an entry outlives many scavenges, and
+   * what an old object points to survives them).
+   */
+  #takeResult(entry: Entry): QResult {
+    const result = entry.result;
+    if (result !== undefined) {
+      entry.result = undefined;
+      return result;
+    }
+    const qt = this.#base + entry.sequence;
+    const maker = entry.maker;
+    if (maker === undefined) return { opcode: entry.outcome, qd: entry.qd, qt, ret: entry.ret };
+    const sga = maker.sgaOf(entry.buffer!, entry.offset, entry.length);
+    entry.maker = undefined;
+    entry.buffer = undefined;
+    return { opcode: entry.outcome, qd: entry.qd, qt, ret: entry.ret, sga };
+  }
+
   /** Completes every pending operation on `qd` as FAILED with `errno` (ECANCELED on close). */
   failAll(qd: QDesc, errno: number = ERRNO.ECANCELED): void {
     // Only the matching entries are copied out (completing one changes the index).
-    for (const entry of this.#entries.filter((e) => e.qd === qd && e.result === undefined))
+    for (const entry of this.#entries.filter((e) => e.qd === qd && !e.done))
       this.#failPending(entry, errno);
   }
 
   failEverything(errno: number = ERRNO.ECANCELED): void {
-    for (const entry of this.#entries.filter((e) => e.result === undefined))
-      this.#failPending(entry, errno);
+    for (const entry of this.#entries.filter((e) => !e.done)) this.#failPending(entry, errno);
   }
 
   #failPending(entry: Entry, errno: number): void {
     // Completing an earlier one may have handed this entry out and reused it.
-    const qt = this.instance * INSTANCE_SPAN + entry.sequence;
+    const qt = this.#base + entry.sequence;
     this.complete(qt, { opcode: Opcode.FAILED, ret: errno });
   }
 
@@ -146,7 +260,8 @@ export class TokenTable {
     if (typeof qt !== 'number' || !Number.isSafeInteger(qt) || qt <= 0) {
       throw new DemiError('EINVAL', `not a queue token: ${describe(qt)}`, { syscall });
     }
-    if (Math.floor(qt / INSTANCE_SPAN) !== this.instance) {
+    const sequence = qt - this.#base;
+    if (sequence <= 0 || sequence >= this.#span) {
       throw new DemiError('EINVAL', `queue token ${qt} was not issued by this LibOS`, { syscall });
     }
     const entry = this.#lookup(qt);
@@ -163,14 +278,18 @@ export class TokenTable {
   /** Takes a completed result, consuming the token; undefined while it is pending. */
   take(qt: QToken): QResult | undefined {
     const entry = this.#lookup(qt);
-    if (entry?.result === undefined) return undefined;
+    if (entry === undefined || !entry.done) return undefined;
     this.#entries.delete(entry.sequence);
     // A completed entry in the table is always in the unclaimed queue.
     entry.taken = true;
-    const result = entry.result;
-    entry.result = undefined;
+    const result = this.#takeResult(entry);
     if (++this.#stale > STALE_SLACK && this.#stale * 2 > this.#tail - this.#head) this.#compact();
     return result;
+  }
+
+  /** Completed results in the unclaimed queue not yet taken (by name or by takeUnclaimed). */
+  get unclaimed(): number {
+    return this.#tail - this.#head - this.#stale;
   }
 
   setWaiter(qt: QToken, waiter: Waiter | undefined): void {
@@ -203,8 +322,7 @@ export class TokenTable {
         continue;
       }
       this.#entries.delete(entry.sequence);
-      out[count++] = entry.result!;
-      entry.result = undefined;
+      out[count++] = this.#takeResult(entry);
       this.#recycle(entry);
     }
     if (count < out.length) out.length = count;
@@ -236,7 +354,7 @@ export class TokenTable {
   #lookup(qt: QToken): Entry | undefined {
     // Any number may come here (waitSync takes before it validates): only the
     // sequence of a token of this table is found.
-    return this.#entries.get(qt - this.instance * INSTANCE_SPAN);
+    return this.#entries.get(qt - this.#base);
   }
 
   /** Keeps a spent entry (in neither the index nor the unclaimed queue) for reuse. */

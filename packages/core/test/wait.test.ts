@@ -139,6 +139,52 @@ describe('wait semantics', () => {
     }
   });
 
+  it('waitNextN hands out at most 64 results a call, in completion order, whatever n asks', async () => {
+    const { libos, c, s } = await connected();
+    const pops = Array.from({ length: 150 }, () => libos.pop(s));
+    for (let i = 0; i < pops.length; i++) libos.waitSync(libos.push(c, data('x')));
+    const batches: number[][] = [];
+    for (let taken = 0; taken < pops.length; ) {
+      const batch = (await libos.waitNextN(256, 1000)).map((r) => r.qt);
+      batches.push(batch);
+      taken += batch.length;
+    }
+    expect(batches.map((b) => b.length)).toEqual([64, 64, 22]);
+    expect(batches.flat()).toEqual(pops);
+    // A waitNextN that sleeps is capped the same way once completions arrive together.
+    const more = Array.from({ length: 100 }, () => libos.pop(s));
+    const next = libos.waitNextN(256, 1000);
+    for (let i = 0; i < more.length; i++) libos.push(c, data('y'));
+    const first = await next;
+    expect(first.length).toBeGreaterThanOrEqual(1);
+    expect(first.length).toBeLessThanOrEqual(64);
+    const popped = first.filter((r) => r.opcode === Opcode.POP).map((r) => r.qt);
+    while (popped.length < more.length) {
+      const batch = await libos.waitNextN(256, 1000);
+      expect(batch.length).toBeLessThanOrEqual(64);
+      for (const r of batch) if (r.opcode === Opcode.POP) popped.push(r.qt);
+    }
+    expect(popped).toEqual(more);
+  });
+
+  it('a waitNextN woken before the previous one has resolved gets its own completion', async () => {
+    // Both sleep and are woken within one synchronous run, before any microtask.
+    const { libos, c, s } = await connected();
+    const [pop1, pop2] = [libos.pop(s), libos.pop(s)];
+    const first = libos.waitNextN(8, 1000);
+    libos.waitSync(libos.push(c, data('a')));
+    const second = libos.waitNextN(8, 1000);
+    libos.waitSync(libos.push(c, data('b')));
+    expect((await first).map((r) => r.qt)).toEqual([pop1]);
+    expect((await second).map((r) => r.qt)).toEqual([pop2]);
+    // The shared waiter is free again: a third sleeps, times out, and a fourth works.
+    await expect(libos.waitNextN(1, 10)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    const pop3 = libos.pop(s);
+    const fourth = libos.waitNextN(8, 1000);
+    libos.waitSync(libos.push(c, data('c')));
+    expect((await fourth).map((r) => r.qt)).toEqual([pop3]);
+  });
+
   it('operations pending on a closed socket complete FAILED with ECANCELED', async () => {
     const { libos, s } = await connected();
     const qt = libos.pop(s);
