@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { AF_INET, Opcode, type QResult, SOCK_STREAM } from '@demi/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Catloop } from '../src/index.js';
-import { freshPort, litter, TEST_NET } from './support/env.js';
+import { describe, expect, it } from 'vitest';
+import type { Catloop } from '../src/index.js';
+import { instancesPerTest, openConnections, TEST_NET } from './support/env.js';
 
 // Completed pushes and short pops wait in the token table as a few fields of
 // their entry; their result objects (and a short pop's view of the slab it was
@@ -17,14 +17,9 @@ const WAIT_MS = 20_000;
 
 let server: Catloop;
 let client: Catloop;
-beforeEach(() => {
-  server = new Catloop();
-  client = new Catloop();
-});
-afterEach(async () => {
-  await client.shutdown();
-  await server.shutdown();
-  expect(litter()).toEqual([]);
+instancesPerTest((s, c) => {
+  server = s;
+  client = c;
 });
 
 /** Connection i's message: a size that differs by connection (some copied byte by byte, some by set, some long), bytes derived from i and the round. */
@@ -48,24 +43,6 @@ function bytesOf(r: QResult): Uint8Array {
   return out;
 }
 
-async function connectAll(): Promise<{ listener: number; clients: number[]; accepted: number[] }> {
-  const port = freshPort();
-  const listener = server.socket(AF_INET, SOCK_STREAM);
-  server.bind(listener, { address: ADDRESS, port });
-  server.listen(listener, 1024);
-  const clients: number[] = [];
-  const accepted: number[] = [];
-  for (let i = 0; i < CONNECTIONS; i++) {
-    const qd = client.socket(AF_INET, SOCK_STREAM);
-    const connecting = client.wait(client.connect(qd, { address: ADDRESS, port }), WAIT_MS);
-    const a = await server.wait(server.accept(listener), WAIT_MS);
-    expect((await connecting).opcode).toBe(Opcode.CONNECT);
-    clients.push(qd);
-    accepted.push(a.accepted!.qd);
-  }
-  return { listener, clients, accepted };
-}
-
 /** Every client pushes its message; each push is waited on by name (so none is left unclaimed). */
 async function sendAll(clients: number[], round: number): Promise<void> {
   for (let i = 0; i < clients.length; i++) {
@@ -79,7 +56,13 @@ async function sendAll(clients: number[], round: number): Promise<void> {
 
 describe('results made when a wait takes them', () => {
   it(`${CONNECTIONS} connections' pops and pushes, all completed before any is taken, come out with their own qd, qt and bytes`, async () => {
-    const { listener, clients, accepted } = await connectAll();
+    const { listener, clients, accepted } = await openConnections(
+      server,
+      client,
+      ADDRESS,
+      CONNECTIONS,
+      WAIT_MS,
+    );
     const connectionOf = new Map(accepted.map((qd, i) => [qd, i]));
     // Never completes: a wait on it polls the server without taking any other result.
     const blocker = server.accept(listener);

@@ -1,22 +1,17 @@
 import { statSync } from 'node:fs';
 import { AF_INET, Opcode, SOCK_STREAM } from '@demi/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Catloop } from '../src/index.js';
-import { freshPort, litter, TEST_NET } from './support/env.js';
+import { describe, expect, it } from 'vitest';
+import type { Catloop } from '../src/index.js';
+import { freshPort, instancesPerTest, litter, openConnections, TEST_NET } from './support/env.js';
 
 const ADDRESS = `${TEST_NET}4.1`;
 const CONNECTIONS = 1000;
 
 let server: Catloop;
 let client: Catloop;
-beforeEach(() => {
-  server = new Catloop();
-  client = new Catloop();
-});
-afterEach(async () => {
-  await client.shutdown();
-  await server.shutdown();
-  expect(litter()).toEqual([]);
+instancesPerTest((s, c) => {
+  server = s;
+  client = c;
 });
 
 /** Bytes of shared memory the test's connections hold (tmpfs counts reserved pages). */
@@ -26,21 +21,12 @@ function reservedBytes(): number {
 
 describe('many connections', () => {
   it(`${CONNECTIONS} connections each echo a message and then hold a few pages each`, async () => {
-    const port = freshPort();
-    const listener = server.socket(AF_INET, SOCK_STREAM);
-    server.bind(listener, { address: ADDRESS, port });
-    server.listen(listener, 1024);
-    const clients: number[] = [];
-    const accepted: number[] = [];
-    for (let i = 0; i < CONNECTIONS; i++) {
-      const qd = client.socket(AF_INET, SOCK_STREAM);
-      const connecting = client.wait(client.connect(qd, { address: ADDRESS, port }), 20_000);
-      const a = await server.wait(server.accept(listener), 20_000);
-      expect(a.opcode).toBe(Opcode.ACCEPT);
-      expect((await connecting).opcode).toBe(Opcode.CONNECT);
-      clients.push(qd);
-      accepted.push(a.accepted!.qd);
-    }
+    const { listener, clients, accepted } = await openConnections(
+      server,
+      client,
+      ADDRESS,
+      CONNECTIONS,
+    );
     // One message each way on every connection.
     for (let i = 0; i < CONNECTIONS; i++) {
       const msg = new Uint8Array(64).fill(i & 255);

@@ -2,40 +2,25 @@
 // scenarios would hang (and time out) if a completion were missed: a socket
 // that becomes ready while others are handled, a handle reused by a new
 // connection, connections closed while their operations are pending.
-import { AF_INET, DemiError, Opcode, type QDesc, type QResult, SOCK_STREAM } from '@demi/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Catloop } from '../src/index.js';
-import { freshPort, litter, TEST_NET } from './support/env.js';
+import { AF_INET, type DemiError, Opcode, type QDesc, type QResult, SOCK_STREAM } from '@demi/core';
+import { describe, expect, it } from 'vitest';
+import type { Catloop } from '../src/index.js';
+import { freshPort, instancesPerTest, openConnections, TEST_NET } from './support/env.js';
 
 const ADDRESS = `${TEST_NET}5.1`;
 const WAIT_MS = 30_000;
 
 let server: Catloop;
 let client: Catloop;
-beforeEach(() => {
-  server = new Catloop();
-  client = new Catloop();
-});
-afterEach(async () => {
-  await client.shutdown();
-  await server.shutdown();
-  expect(litter()).toEqual([]);
+instancesPerTest((s, c) => {
+  server = s;
+  client = c;
 });
 
 /** A listener on a fresh port and `n` connections to it: [listener, port, client qds, server qds]. */
 async function connectMany(n: number): Promise<[QDesc, number, QDesc[], QDesc[]]> {
-  const port = freshPort();
-  const listener = server.socket(AF_INET, SOCK_STREAM);
-  server.bind(listener, { address: ADDRESS, port });
-  server.listen(listener, 1024);
-  const clients: QDesc[] = [];
-  const accepted: QDesc[] = [];
-  for (let i = 0; i < n; i++) {
-    const [c, a] = await connectOne(listener, port);
-    clients.push(c);
-    accepted.push(a);
-  }
-  return [listener, port, clients, accepted];
+  const c = await openConnections(server, client, ADDRESS, n, WAIT_MS);
+  return [c.listener, c.port, c.clients, c.accepted];
 }
 
 async function connectOne(listener: QDesc, port: number): Promise<[QDesc, QDesc]> {

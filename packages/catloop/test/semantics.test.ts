@@ -4,25 +4,23 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AF_INET, ERRNO, IPPROTO_UDP, init, Opcode, SOCK_DGRAM, SOCK_STREAM } from '@demi/core';
 import { describePrivileged } from '@demi/core/testing';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Catloop, createLibOS } from '../src/index.js';
-import { freshPort, litter, TEST_NET } from './support/env.js';
+import { freshPort, instancesPerTest, litter, TEST_NET } from './support/env.js';
 import { bytesOf, ok, pattern, popExactly, sgaOf } from './support/stream.js';
 
 const ADDRESS = `${TEST_NET}2.1`;
 
 let server: Catloop;
 let client: Catloop;
-
-beforeEach(() => {
-  server = new Catloop();
-  client = new Catloop();
-});
-
-afterEach(async () => {
-  await client.shutdown();
-  await server.shutdown();
-});
+// Segments are checked once, after the whole file (afterAll below).
+instancesPerTest(
+  (s, c) => {
+    server = s;
+    client = c;
+  },
+  { checkLitter: false },
+);
 
 afterAll(() => {
   expect(litter()).toEqual([]);
