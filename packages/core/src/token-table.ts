@@ -80,6 +80,8 @@ export class TokenTable {
    * entries, and none is promoted to the old generation only to die there.
    */
   readonly #pool: Entry[] = [];
+  /** Descriptors failAll was given whose operations are not failed yet, with the errno to use. */
+  #closing = new Map<QDesc, number>();
   /**
    * Completed entries no waiter took at once, in completion order, from `#head`
    * to `#tail`: waitNextN takes from the front instead of scanning every
@@ -97,6 +99,8 @@ export class TokenTable {
   onSettled: ((qd: QDesc, issued: Opcode, result: Omit<QResult, 'qt'>) => void) | undefined;
 
   issue(qd: QDesc, opcode: Opcode): QToken {
+    // A descriptor reused before its old operations were failed: fail them first.
+    if (this.#closing.size !== 0 && this.#closing.has(qd)) this.#failClosing();
     // Skip sequences still outstanding after a wrap (a very old pending accept).
     do this.#sequence = (this.#sequence % (this.#span - 1)) + 1;
     while (this.#entries.get(this.#sequence) !== undefined);
@@ -238,16 +242,35 @@ export class TokenTable {
     return { opcode: entry.outcome, qd: entry.qd, qt, ret: entry.ret, sga };
   }
 
-  /** Completes every pending operation on `qd` as FAILED with `errno` (ECANCELED on close). */
+  /**
+   * Completes every pending operation on `qd` as FAILED with `errno`
+   * (ECANCELED on close). Closing a descriptor is one walk over the whole
+   * table, so the walk is shared: descriptors closed one after another are
+   * failed together, in a microtask, or at once when anything looks at one of
+   * their operations, issues one on a reused descriptor, or takes results.
+   */
   failAll(qd: QDesc, errno: number = ERRNO.ECANCELED): void {
-    // Only the matching entries are copied out (completing one changes the index).
-    for (const entry of this.#entries.filter((e) => e.qd === qd && !e.done))
-      this.#failPending(entry, errno);
+    if (this.#closing.has(qd)) return;
+    if (this.#closing.size === 0) queueMicrotask(this.#failClosingSoon);
+    this.#closing.set(qd, errno);
   }
 
   failEverything(errno: number = ERRNO.ECANCELED): void {
+    this.#failClosing();
     for (const entry of this.#entries.filter((e) => !e.done)) this.#failPending(entry, errno);
   }
+
+  /** Fails the pending operations of every descriptor failAll was given: one walk. */
+  #failClosing(): void {
+    const closing = this.#closing;
+    if (closing.size === 0) return;
+    this.#closing = new Map();
+    // Only the matching entries are copied out (completing one changes the index).
+    for (const entry of this.#entries.filter((e) => !e.done && closing.has(e.qd)))
+      this.#failPending(entry, closing.get(entry.qd)!);
+  }
+
+  readonly #failClosingSoon = (): void => this.#failClosing();
 
   #failPending(entry: Entry, errno: number): void {
     // Completing an earlier one may have handed this entry out and reused it.
@@ -289,6 +312,7 @@ export class TokenTable {
 
   /** Completed results in the unclaimed queue not yet taken (by name or by takeUnclaimed). */
   get unclaimed(): number {
+    this.#failClosing();
     return this.#tail - this.#head - this.#stale;
   }
 
@@ -304,6 +328,9 @@ export class TokenTable {
    * waiter at once.)
    */
   takeUnclaimed(n: number, first?: QResult): QResult[] {
+    // Closed descriptors' failures join the queue first, unless a waitNextN waiter (the
+    // caller, then) would be handed them in the middle of this: the microtask does that.
+    if (this.anyWaiter === undefined) this.#failClosing();
     const queue = this.#unclaimed;
     const tail = this.#tail;
     let head = this.#head;
@@ -354,6 +381,16 @@ export class TokenTable {
   #lookup(qt: QToken): Entry | undefined {
     // Any number may come here (waitSync takes before it validates): only the
     // sequence of a token of this table is found.
+    const entry = this.#entries.get(qt - this.#base);
+    if (
+      entry === undefined ||
+      this.#closing.size === 0 ||
+      entry.done ||
+      !this.#closing.has(entry.qd)
+    )
+      return entry;
+    // An operation of a closed descriptor: failed now (its entry may have gone to a waiter).
+    this.#failClosing();
     return this.#entries.get(qt - this.#base);
   }
 
@@ -363,6 +400,7 @@ export class TokenTable {
   }
 
   get size(): number {
+    this.#failClosing();
     return this.#entries.size;
   }
 }

@@ -87,3 +87,68 @@ describe('TokenTable: tokens', () => {
     }
   });
 });
+
+describe('TokenTable: failAll of many descriptors', () => {
+  const settled = () => new Promise<void>((resolve) => queueMicrotask(resolve));
+
+  it('fails the pending operations of every closed descriptor once, with its errno, by the next microtask', async () => {
+    const table = new TokenTable();
+    const pops = new Map<number, number>();
+    for (let qd = 1; qd <= 1000; qd++) pops.set(qd, table.issue(qd, Opcode.POP));
+    const kept = table.issue(1001, Opcode.POP);
+    for (let qd = 1; qd <= 1000; qd++) table.failAll(qd, qd % 2 === 0 ? 125 : 104);
+    await settled();
+    const results = table.takeUnclaimed(1 << 20);
+    expect(results).toHaveLength(1000);
+    const byQd = new Map(results.map((r) => [r.qd, r]));
+    for (const [qd, qt] of pops)
+      expect(byQd.get(qd)).toEqual({
+        opcode: Opcode.FAILED,
+        qd,
+        qt,
+        ret: qd % 2 === 0 ? 125 : 104,
+      });
+    expect(table.take(kept)).toBeUndefined(); // still pending
+  });
+
+  it('looking at a closed descriptor’s operation fails it at once', () => {
+    const table = new TokenTable();
+    const qt = table.issue(7, Opcode.POP);
+    table.failAll(7);
+    expect(table.take(qt)).toMatchObject({ opcode: Opcode.FAILED, qd: 7, qt, ret: 125 });
+  });
+
+  it('a completion reported after the close does not replace its failure', () => {
+    const table = new TokenTable();
+    const qt = table.issue(7, Opcode.POP);
+    table.failAll(7);
+    table.completeBare(qt, Opcode.POP, 0);
+    expect(table.take(qt)).toMatchObject({ opcode: Opcode.FAILED, ret: 125 });
+  });
+
+  it('an operation issued on a reused descriptor is not failed by the earlier close', async () => {
+    const table = new TokenTable();
+    const old = table.issue(7, Opcode.POP);
+    table.failAll(7);
+    const fresh = table.issue(7, Opcode.POP);
+    await settled();
+    expect(table.take(old)).toMatchObject({ opcode: Opcode.FAILED, qd: 7 });
+    expect(table.take(fresh)).toBeUndefined();
+  });
+
+  it('a waiter on a closed descriptor’s operation is handed the failure without any other call', async () => {
+    const table = new TokenTable();
+    const qt = table.issue(9, Opcode.ACCEPT);
+    const got: QResult[] = [];
+    table.setWaiter(qt, {
+      deliver(result) {
+        got.push(result);
+        return true;
+      },
+    });
+    table.failAll(9);
+    expect(got).toEqual([]);
+    await settled();
+    expect(got).toEqual([{ opcode: Opcode.FAILED, qd: 9, qt, ret: 125 }]);
+  });
+});
