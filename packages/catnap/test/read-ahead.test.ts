@@ -8,22 +8,16 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Opcode, type QDesc } from '@demi/core';
 import { pattern } from '@demi/core/conformance';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Catnap } from '../src/index.js';
-import { connectTcp, detachable, NodePeers } from './support/node-peer.js';
+import { describe, expect, it } from 'vitest';
+import type { Catnap } from '../src/index.js';
+import { catnapPerTest, detachable } from './support/node-peer.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 let libos: Catnap;
-const peers = new NodePeers();
-const serve = peers.serve.bind(peers);
-beforeEach(() => {
-  libos = new Catnap();
-});
-afterEach(async () => {
-  await libos.shutdown();
-  peers.closeAll();
+const { serve, connect } = catnapPerTest((l) => {
+  libos = l;
 });
 
 /** Writes `data` to the peer (respecting back-pressure), then ends it. */
@@ -40,8 +34,6 @@ function sendAll(peer: Socket, data: Uint8Array, piece = 100_000): void {
   };
   next();
 }
-
-const connect = (port: number): Promise<QDesc> => connectTcp(libos, port);
 
 const digest = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 

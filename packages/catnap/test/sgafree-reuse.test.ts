@@ -10,9 +10,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Opcode, type QDesc } from '@demi/core';
 import { pattern } from '@demi/core/conformance';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Catnap } from '../src/index.js';
-import { connectTcp, detachable, NodePeers } from './support/node-peer.js';
+import { describe, expect, it } from 'vitest';
+import type { Catnap } from '../src/index.js';
+import { catnapPerTest, detachable } from './support/node-peer.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -35,17 +35,9 @@ function streamDigest(total: number): string {
 }
 
 let libos: Catnap;
-const peers = new NodePeers();
-const serve = peers.serve.bind(peers);
-beforeEach(() => {
-  libos = new Catnap();
+const { serve, connect } = catnapPerTest((l) => {
+  libos = l;
 });
-afterEach(async () => {
-  await libos.shutdown();
-  peers.closeAll();
-});
-
-const connect = (port: number): Promise<QDesc> => connectTcp(libos, port);
 
 interface Received {
   digest: string;

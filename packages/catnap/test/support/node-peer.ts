@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { AF_INET, Opcode, type QDesc, SOCK_STREAM } from '@demi/core';
-import { expect } from 'vitest';
-import type { Catnap } from '../../src/index.js';
+import { afterEach, beforeEach, expect } from 'vitest';
+import { Catnap } from '../../src/index.js';
 
 /** node:net servers on 127.0.0.1 that a test's catnap sockets read from; closeAll after each test. */
 export class NodePeers {
@@ -43,4 +43,26 @@ export function detachable(view: Uint8Array): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A fresh Catnap for each test of the file (handed to `use` before it runs),
+ * shut down after it along with every node:net peer the test served. Returns
+ * the file's `serve` (a peer server) and `connect` (a socket to it).
+ */
+export function catnapPerTest(use: (libos: Catnap) => void): {
+  serve: NodePeers['serve'];
+  connect: (port: number) => Promise<QDesc>;
+} {
+  let libos: Catnap;
+  const peers = new NodePeers();
+  beforeEach(() => {
+    libos = new Catnap();
+    use(libos);
+  });
+  afterEach(async () => {
+    await libos.shutdown();
+    peers.closeAll();
+  });
+  return { serve: peers.serve.bind(peers), connect: (port) => connectTcp(libos, port) };
 }
