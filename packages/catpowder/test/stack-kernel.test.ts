@@ -438,6 +438,43 @@ for (const mode of MODE_CASES) {
         expect(r).toEqual({ got: size, sha256: sha256(ours) });
         libos.close(listener);
       });
+
+      // Last: it shuts the LibOS down.
+      it('shutdown resets what is still open or closing: the kernel keeps no half of it', async () => {
+        const { pair } = net;
+        const p = port++;
+        const server = await peerStart(
+          pair,
+          process.execPath,
+          [PEER, 'hold-server', pair.peerIp, String(p)],
+          /listening/,
+        );
+        try {
+          const open = libos.socket(AF_INET, SOCK_STREAM);
+          const closing = libos.socket(AF_INET, SOCK_STREAM);
+          for (const qd of [open, closing]) {
+            await ok(libos, libos.connect(qd, { address: pair.peerIp, port: p }), Opcode.CONNECT);
+            await ok(libos, libos.push(qd, sgaOf('hello')), Opcode.PUSH);
+          }
+          // Our FIN goes out; the kernel side holds its half open (CLOSE-WAIT).
+          await ok(libos, libos.asyncClose(closing), Opcode.CLOSE);
+          const states = async () =>
+            (await peerRun(pair, 'ss', ['-Htan', 'state', 'all', `sport = :${p}`])).stdout
+              .split('\n')
+              .map((line) => line.trim().split(/\s+/)[0])
+              .filter((state) => state !== undefined && state !== '' && state !== 'LISTEN');
+          expect((await states()).sort()).toEqual(['CLOSE-WAIT', 'ESTAB']);
+          await libos.shutdown();
+          let left = await states();
+          for (let i = 0; i < 50 && left.length > 0; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            left = await states();
+          }
+          expect(left).toEqual([]);
+        } finally {
+          server.stop();
+        }
+      });
     },
   );
 }

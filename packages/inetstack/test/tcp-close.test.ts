@@ -188,4 +188,71 @@ describe('tcp close', () => {
     expect(h.outOne().flags & TCP_RST).toBe(TCP_RST);
     expect(h.stack.tcp.connectionCount).toBe(0);
   });
+  describe('stack shutdown', () => {
+    // Each case leaves one connection in a state, then closes the stack.
+    const cases: [
+      string,
+      TcpState,
+      (h: TcpHarness) => { state: TcpState; rstSeq: number | undefined },
+    ][] = [
+      [
+        'ESTABLISHED: RST',
+        TcpState.ESTABLISHED,
+        (h) => {
+          const { c, iss } = h.accept();
+          return { state: c.state, rstSeq: iss + 1 };
+        },
+      ],
+      [
+        'FIN-WAIT-2 (our FIN acknowledged, the peer still open): RST',
+        TcpState.FIN_WAIT_2,
+        (h) => {
+          const { c, iss } = h.accept();
+          c.close();
+          h.poll();
+          h.out();
+          h.send({ seq: P, ack: iss + 2, flags: TCP_ACK });
+          return { state: c.state, rstSeq: iss + 2 };
+        },
+      ],
+      [
+        'LAST-ACK (the peer would wait for our FIN or its ACK): RST',
+        TcpState.LAST_ACK,
+        (h) => {
+          const { c, iss } = h.accept();
+          h.send({ seq: P, ack: iss + 1, flags: TCP_ACK | TCP_FIN });
+          c.close();
+          h.poll();
+          h.out();
+          return { state: c.state, rstSeq: iss + 2 };
+        },
+      ],
+      [
+        'TIME-WAIT (the peer is done): nothing',
+        TcpState.TIME_WAIT,
+        (h) => {
+          const { c, iss } = h.accept();
+          c.close();
+          h.poll();
+          h.send({ seq: P, ack: iss + 2, flags: TCP_ACK | TCP_FIN });
+          h.out();
+          return { state: c.state, rstSeq: undefined };
+        },
+      ],
+    ];
+    for (const [name, expected, setup] of cases) {
+      it(name, () => {
+        const h = new TcpHarness();
+        const { state, rstSeq } = setup(h);
+        expect(state).toBe(expected);
+        h.stack.close();
+        const sent = h.out();
+        if (rstSeq === undefined) expect(sent).toEqual([]);
+        else {
+          expect(sent.map((x) => [x.flags & TCP_RST, x.seq])).toEqual([[TCP_RST, rstSeq]]);
+        }
+        expect(h.stack.tcp.connectionCount).toBe(0);
+      });
+    }
+  });
 });

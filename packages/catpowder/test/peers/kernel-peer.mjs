@@ -60,6 +60,15 @@ switch (command) {
     // Accepts, waits for the first bytes, then aborts with an RST.
     listening(net.createServer((s) => s.once('data', () => s.resetAndDestroy())));
     break;
+  case 'hold-server':
+    // Accepts and keeps every connection open, even after the peer's FIN (CLOSE-WAIT).
+    listening(
+      net.createServer({ allowHalfOpen: true }, (s) => {
+        s.resume();
+        s.on('error', () => {});
+      }),
+    );
+    break;
   case 'sink-server': {
     const server = net.createServer((s) => {
       drain(s, (r) => {

@@ -121,10 +121,15 @@ export class InetStack {
     return this.timers.nextAt();
   }
 
-  /** Drops every connection and socket (no packets are sent) and closes the device. */
+  /** Resets every open connection (the RSTs go out now), drops every socket and closes the device. */
   close(): void {
     if (this.#closed) return;
-    this.tcp.close();
+    try {
+      this.tcp.close();
+      this.device.flush();
+    } catch (err) {
+      this.#internalError(err);
+    }
     this.udp.close();
     this.arp.close();
     this.#closed = true;

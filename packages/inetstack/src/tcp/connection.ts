@@ -325,8 +325,14 @@ export class TcpConnection {
     this.layer.markDirty(this);
   }
 
-  /** Resets the connection (RST to the peer) and releases it. */
-  abort(): void {
+  /**
+   * Resets the connection (RST to the peer) and releases it. As Linux's abort, a
+   * connection whose FIN is out and whose peer has closed too (CLOSING, LAST_ACK) gets
+   * no RST: the exchange finishes on its own. `stackClosing` resets those as well:
+   * the stack is going away and will answer nothing, so a peer would otherwise
+   * retransmit its FIN, or wait for ours, until its own timers give up.
+   */
+  abort(stackClosing = false): void {
     if (this.released) return;
     const s = this.state;
     if (
@@ -334,7 +340,8 @@ export class TcpConnection {
       s === TcpState.ESTABLISHED ||
       s === TcpState.FIN_WAIT_1 ||
       s === TcpState.FIN_WAIT_2 ||
-      s === TcpState.CLOSE_WAIT
+      s === TcpState.CLOSE_WAIT ||
+      (stackClosing && (s === TcpState.CLOSING || s === TcpState.LAST_ACK))
     ) {
       sendRst(
         this.layer.stack,

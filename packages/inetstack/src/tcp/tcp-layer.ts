@@ -435,13 +435,16 @@ export class TcpLayer {
     dirty.length = 0;
   }
 
-  /** Drops everything without sending (the stack is shutting down). */
+  /**
+   * The stack is shutting down: listeners stop and every connection still open or
+   * closing is reset (RST), so peers learn at once that nothing will answer them.
+   */
   close(): void {
     for (const l of [...this.#listeners.values()]) {
       l.closed = true;
       l.onAcceptable = undefined;
     }
     this.#listeners.clear();
-    for (const c of [...this.connections()]) c.release();
+    for (const c of [...this.connections()]) c.abort(true);
   }
 }
