@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <string>
+
 #include "clients_lock.h"
 #include "names.h"
 
@@ -14,8 +16,19 @@ using catmem::End;
 using catmem::Mapping;
 using catmem::SysError;
 
+namespace {
+
+bool OutOfDescriptors(int err) { return err == EMFILE || err == ENFILE; }
+
+int OpenSpare() { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+}  // namespace
+
 Listener::Listener(std::shared_ptr<Mapping> map)
-    : map_(std::move(map)), end_(std::make_shared<End>(map_, 0)), block_(BlockOf(map_->base())) {
+    : map_(std::move(map)),
+      end_(std::make_shared<End>(map_, 0)),
+      block_(BlockOf(map_->base())),
+      spare_(OpenSpare()) {
   block_->version = kProtocolVersion;
   block_->backlog.store(0, std::memory_order_relaxed);
   block_->state.store(kBound, std::memory_order_relaxed);
@@ -58,7 +71,8 @@ std::shared_ptr<End> Listener::Join(const Request& req, uint32_t status) {
   std::shared_ptr<Mapping> map;
   try {
     map = catmem::OpenSegment(name, catmem::Place{});
-  } catch (const SysError&) {
+  } catch (const SysError& e) {
+    if (OutOfDescriptors(e.err())) throw;
     RemoveIfStale(name);
     return nullptr;
   }
@@ -82,7 +96,17 @@ bool Listener::Accept(Accepted* out) {
   if (closed_) throw SysError{EBADF, "the listener is closed"};
   Request req;
   while (Next(&req)) {
-    auto end = Join(req, 0);
+    std::shared_ptr<End> end;
+    try {
+      end = Join(req, 0);
+    } catch (const SysError& e) {
+      if (!OutOfDescriptors(e.err())) throw;
+      // Dropping the request would leave its client waiting for a reply that
+      // never comes: refuse it, and fail this accept as Linux's accept fails.
+      RefuseWithSpare(req);
+      throw SysError{e.err(), "no descriptor left to accept a connection: " +
+                                  std::string(strerror(e.err()))};
+    }
     if (!end) continue;
     out->end = std::move(end);
     out->ip_be = req.ip;
@@ -91,6 +115,16 @@ bool Listener::Accept(Accepted* out) {
     return true;
   }
   return false;
+}
+
+void Listener::RefuseWithSpare(const Request& req) {
+  spare_.reset();
+  try {
+    if (auto end = Join(req, ECONNREFUSED)) end->Close();
+  } catch (const SysError&) {
+    // Still none: the client sees the control pipe closed when the listener goes.
+  }
+  spare_.reset(OpenSpare());
 }
 
 void Listener::Close() {
@@ -106,7 +140,12 @@ void Listener::Close() {
     Request req;
     try {
       while (Next(&req)) {
-        if (auto end = Join(req, ECONNREFUSED)) end->Close();
+        try {
+          if (auto end = Join(req, ECONNREFUSED)) end->Close();
+        } catch (const SysError& e) {
+          if (!OutOfDescriptors(e.err())) throw;
+          RefuseWithSpare(req);
+        }
       }
     } catch (const SysError&) {
       // A broken ring: the clients left in it see the control pipe closed.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "demi/fd.h"
 #include "protocol.h"
 #include "ring.h"
 #include "segment.h"
@@ -36,7 +37,8 @@ class Listener {
   // Accepts the next queued connection. False when none waits (the control end
   // then wants data, so the waiter wakes on the next request). Requests of
   // clients that gave up or died are dropped on the way. Throws SysError when
-  // the control ring is unusable.
+  // the control ring is unusable, or EMFILE/ENFILE when no descriptor is left for
+  // the connection (its client is refused: ECONNREFUSED).
   bool Accept(Accepted* out);
 
   // Stops new requests, refuses every queued one (each client's connect fails
@@ -46,10 +48,14 @@ class Listener {
  private:
   bool Next(Request* req);
   std::shared_ptr<catmem::End> Join(const Request& req, uint32_t status);
+  void RefuseWithSpare(const Request& req);
 
   std::shared_ptr<catmem::Mapping> map_;
   std::shared_ptr<catmem::End> end_;
   Block* block_;
+  // Held so that a client can still be refused when the process runs out of
+  // descriptors: closed for the moment it takes to open the client's pipe.
+  demi::UniqueFd spare_;
   bool closed_ = false;
 };
 

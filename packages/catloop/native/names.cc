@@ -109,7 +109,12 @@ bool NameLive(const std::string& name) { return catmem::SegmentLive(name, catmem
 void RemoveIfStale(const std::string& name) { catmem::RemoveIfStale(name, catmem::Place{}); }
 
 bool ConnectionWaiting(const std::string& name, uint64_t nonce) {
+  errno = 0;
   std::shared_ptr<Mapping> map = MapExisting(name);
+  if (!map && (errno == EMFILE || errno == ENFILE)) {
+    const int err = errno;
+    throw catmem::SysError{err, "cannot open " + name + ": " + strerror(err)};
+  }
   if (!map) return false;
   const Block* b = BlockOf(map->base());
   return b->magic == kConnectionMagic && b->nonce == nonce &&

@@ -38,6 +38,7 @@ void RemoveIfStale(const std::string& name);
 
 // Reads a connection segment's block without joining it: true when it is a
 // connection still waiting with this nonce.
+// Throws SysError (EMFILE, ENFILE) when no descriptor is left to look.
 bool ConnectionWaiting(const std::string& name, uint64_t nonce);
 
 }  // namespace catloop

@@ -22,8 +22,13 @@ const RESET_BOUND_MS = 5000;
 let libos: Catloop;
 let peers: Peer[] = [];
 
-function peer(mode: string, port: number, arg?: string | number): Peer {
-  const p = new Peer(mode, ADDRESS, port, arg);
+function peer(
+  mode: string,
+  port: number,
+  arg?: string | number,
+  options?: { maxFiles?: number },
+): Peer {
+  const p = new Peer(mode, ADDRESS, port, arg, options);
   peers.push(p);
   return p;
 }
@@ -144,6 +149,96 @@ describe('across two processes (the server side in a child)', () => {
     libos.bind(qd, { address: ADDRESS, port: victimPort });
     libos.listen(qd, 4);
     libos.close(qd);
+  });
+
+  it('a listener out of descriptors refuses the connect and fails its accept with EMFILE, then recovers', async () => {
+    // The child may open 100 descriptors: Node and tsx take some, each accepted
+    // connection one more, so the connects below exhaust them.
+    const server = peer('hoard', freshPort(), undefined, { maxFiles: 100 });
+    const port = await server.ready();
+    const ours: number[] = [];
+    let refusedAt = -1;
+    for (let i = 0; i < 200 && refusedAt < 0; i++) {
+      const qd = libos.socket(AF_INET, SOCK_STREAM);
+      // Before, the listener dropped the request it had no descriptor for and this
+      // connect waited for a reply that never came.
+      const r = await libos.wait(libos.connect(qd, { address: ADDRESS, port }), 20_000);
+      if (r.opcode === Opcode.CONNECT) {
+        ours.push(qd);
+        expect(await server.line('accepted ')).toBe(String(ours.length));
+      } else {
+        expect(r.ret).toBe(ERRNO.ECONNREFUSED);
+        libos.close(qd);
+        refusedAt = i;
+      }
+    }
+    expect(refusedAt).toBeGreaterThan(0);
+    expect(await server.line('accept-failed ')).toBe(String(ERRNO.EMFILE));
+    // Once the listener's process has descriptors again, connects work again.
+    server.send('release');
+    await server.line('released');
+    for (const qd of ours) libos.close(qd);
+    const again = await connect(port);
+    expect(await server.line('accepted ')).toBe('1');
+    libos.close(again);
+    server.send('done');
+    expect(await server.result()).toEqual({ kept: 1 });
+    expect(await server.exited).toBe(0);
+  });
+
+  it('a client out of descriptors gets EMFILE from connect, not ECONNREFUSED', async () => {
+    const listener = libos.socket(AF_INET, SOCK_STREAM);
+    libos.bind(listener, { address: ADDRESS, port: 0 });
+    libos.listen(listener, 128);
+    const port = libos.getsockname(listener).port;
+    // 120 connects at once from a process that may open 100 descriptors: some cannot
+    // open the listener's control pipe or create their own, and must say why.
+    const client = peer('client', port, 120, { maxFiles: 100 });
+    const result = client.result<{ results: string[] }>();
+    const serving: Promise<unknown>[] = [];
+    let finished = false;
+    void result.finally(() => {
+      finished = true;
+    });
+    // One accept at a time: a timed-out wait leaves its token pending, to be waited on again.
+    let accept = libos.accept(listener);
+    while (!finished) {
+      const r = await libos.wait(accept, 200).catch((err: { code?: string }) => {
+        if (err.code !== 'ETIMEDOUT') throw err;
+      });
+      if (r === undefined) continue;
+      accept = libos.accept(listener);
+      if (r.opcode !== Opcode.ACCEPT) continue;
+      const qd = r.accepted!.qd;
+      serving.push(
+        (async () => {
+          const data = await popExactly(libos, qd, 4);
+          await ok(libos, libos.push(qd, sgaOf(data)), Opcode.PUSH);
+          await drain(libos, qd);
+          libos.close(qd);
+        })(),
+      );
+    }
+    const { results } = await result;
+    const failures = results.filter((r) => r !== 'ok');
+    expect(failures.length).toBeGreaterThan(0);
+    for (const f of failures)
+      expect(f).toMatch(new RegExp(`^connect \\d+: errno ${ERRNO.EMFILE}$`));
+    await Promise.all(serving);
+    expect(serving.length).toBe(results.length - failures.length);
+    libos.close(listener);
+  });
+
+  it('a connect with no descriptor left to open the listener is EMFILE, and works once there are', async () => {
+    const listener = libos.socket(AF_INET, SOCK_STREAM);
+    libos.bind(listener, { address: ADDRESS, port: 0 });
+    libos.listen(listener, 4);
+    const port = libos.getsockname(listener).port;
+    const client = peer('starved', port, undefined, { maxFiles: 100 });
+    const accepted = ok(libos, libos.accept(listener), Opcode.ACCEPT);
+    expect(await client.result()).toEqual({ starved: ERRNO.EMFILE, fed: true });
+    libos.close((await accepted).accepted!.qd);
+    libos.close(listener);
   });
 
   it('a listener that dies with connects queued refuses them', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AF_INET, Opcode, type QResult, SOCK_STREAM } from '@demi/core';
+import { Opcode, type QResult } from '@demi/core';
 import { describe, expect, it } from 'vitest';
 import type { Catloop } from '../src/index.js';
 import { instancesPerTest, openConnections, TEST_NET } from './support/env.js';

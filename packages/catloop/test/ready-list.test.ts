@@ -5,7 +5,7 @@
 import { AF_INET, type DemiError, Opcode, type QDesc, type QResult, SOCK_STREAM } from '@demi/core';
 import { describe, expect, it } from 'vitest';
 import type { Catloop } from '../src/index.js';
-import { freshPort, instancesPerTest, openConnections, TEST_NET } from './support/env.js';
+import { instancesPerTest, openConnections, TEST_NET } from './support/env.js';
 
 const ADDRESS = `${TEST_NET}5.1`;
 const WAIT_MS = 30_000;

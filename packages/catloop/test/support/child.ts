@@ -15,7 +15,14 @@ export class Peer {
   #stderr = '';
   #waiters: Array<() => void> = [];
 
-  constructor(mode: string, address: string, port: number, arg?: string | number) {
+  /** `maxFiles`: the child's descriptor limit (RLIMIT_NOFILE, set by the shell). */
+  constructor(
+    mode: string,
+    address: string,
+    port: number,
+    arg?: string | number,
+    options: { maxFiles?: number } = {},
+  ) {
     const args = [
       '--import',
       'tsx',
@@ -25,7 +32,15 @@ export class Peer {
       String(port),
       ...(arg === undefined ? [] : [String(arg)]),
     ];
-    this.child = spawn(process.execPath, args, { cwd: PACKAGE, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdio: ['pipe', 'pipe', 'pipe'] = ['pipe', 'pipe', 'pipe'];
+    this.child =
+      options.maxFiles === undefined
+        ? spawn(process.execPath, args, { cwd: PACKAGE, stdio })
+        : spawn(
+            '/bin/sh',
+            ['-c', `ulimit -n ${options.maxFiles} && exec "$0" "$@"`, process.execPath, ...args],
+            { cwd: PACKAGE, stdio },
+          );
     this.child.stdout!.on('data', (chunk: Buffer) => {
       const parts = (this.#partial + String(chunk)).split('\n');
       this.#partial = parts.pop()!;
