@@ -111,8 +111,8 @@ Connected Connect(const std::string& ip, uint32_t port, const std::string& local
     // Out of descriptors is this process's trouble, not a refusal.
     if (!m && (errno == EMFILE || errno == ENFILE)) {
       const int err = errno;
-      throw SysError{err, "cannot open the listener's control pipe for " + target + ": " +
-                              strerror(err)};
+      throw SysError{
+          err, "cannot open the listener's control pipe for " + target + ": " + strerror(err)};
     }
     if (m && Listening(*m) && !catmem::EndDied(*m, 0)) {
       control = std::move(m);

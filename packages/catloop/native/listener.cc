@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <cstring>
-
 #include <string>
 
 #include "clients_lock.h"
@@ -104,8 +103,8 @@ bool Listener::Accept(Accepted* out) {
       // Dropping the request would leave its client waiting for a reply that
       // never comes: refuse it, and fail this accept as Linux's accept fails.
       RefuseWithSpare(req);
-      throw SysError{e.err(), "no descriptor left to accept a connection: " +
-                                  std::string(strerror(e.err()))};
+      throw SysError{
+          e.err(), "no descriptor left to accept a connection: " + std::string(strerror(e.err()))};
     }
     if (!end) continue;
     out->end = std::move(end);
