@@ -1,3 +1,4 @@
+import { Adopt } from './adopt.js';
 import { AF_INET, Opcode, SOCK_DGRAM, SOCK_STREAM } from './constants.js';
 import { DemiError } from './errors.js';
 import { NextWaiter } from './next-waiter.js';
@@ -302,12 +303,11 @@ export abstract class BaseLibOS implements LibOS {
     return this.doSgaalloc(assertInteger(size, 'size', 'sgaalloc', 1, MAX_SGA_SIZE));
   }
 
-  readonly #freed = new WeakSet<Sga>();
   sgafree(sga: Sga): void {
     assertSga(sga, 'sgafree');
-    if (this.#freed.has(sga))
+    if (FreedSga.by(sga) === this)
       throw new DemiError('EINVAL', 'sga was already freed', { syscall: 'sgafree' });
-    this.#freed.add(sga);
+    FreedSga.mark(sga, this);
     this.doSgafree(sga);
   }
 
@@ -686,4 +686,22 @@ function assertPipeName(name: unknown, syscall: string): string {
     );
   }
   return name;
+}
+
+/**
+ * The LibOS that an sga was given back to: a private field on the sga (see
+ * Adopt) rather than a WeakSet entry per freed pop, which every garbage
+ * collection would have to trace.
+ */
+class FreedSga extends Adopt {
+  #by: BaseLibOS | undefined;
+
+  static by(sga: Sga): BaseLibOS | undefined {
+    return #by in sga ? (sga as unknown as FreedSga).#by : undefined;
+  }
+
+  static mark(sga: Sga, libos: BaseLibOS): void {
+    if (!(#by in sga)) new FreedSga(sga);
+    (sga as unknown as FreedSga).#by = libos;
+  }
 }

@@ -1,3 +1,4 @@
+import { Adopt } from './adopt.js';
 import { ShortSlab } from './short-slab.js';
 import type { TokenTable, ViewMaker } from './token-table.js';
 import type { QToken, Sga } from './types.js';
@@ -10,14 +11,6 @@ export const SHORT_POP_MAX = 4096;
 
 /** A spare at least this long (or as long as the pop) takes a claimed pop. */
 const REUSE_MIN = 64 * 1024;
-
-/** A class whose constructor returns the object it is given, so a subclass can add a private field to it. */
-class Adopt {
-  constructor(o: object) {
-    // biome-ignore lint/correctness/noConstructorReturn: how a private field is put on any object
-    return o;
-  }
-}
 
 /**
  * Which pool lent a buffer out and has not had it back: a private field on the
