@@ -150,6 +150,7 @@ class PortWrap : public Napi::ObjectWrap<PortWrap>, public demi::GuardedMethods<
   void Release() {
     if (port_ == nullptr) return;
     RunOnControlThread([&] { port_->Close(); });
+    QuiesceControlThread();
     port_.reset();
     EalRelease();
   }

@@ -2,6 +2,7 @@
 
 #include <rte_alarm.h>
 #include <rte_interrupts.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <exception>
@@ -48,6 +49,13 @@ void RunOnControlThread(const std::function<void()>& work) {
   std::unique_lock<std::mutex> lock(job.mu);
   job.cv.wait(lock, [&] { return job.done; });
   if (job.error) std::rethrow_exception(job.error);
+}
+
+void QuiesceControlThread() {
+  for (int i = 0; i < 3; i++) {
+    RunOnControlThread([] {});
+    usleep(2000);
+  }
 }
 
 }  // namespace catnip

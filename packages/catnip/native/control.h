@@ -11,4 +11,11 @@ namespace catnip {
 
 void RunOnControlThread(const std::function<void()>& work);
 
+// Lets the interrupt thread finish what drivers left it after a port closed
+// (memif unregisters its control channels lazily, there): a few rounds of an
+// empty job. A port set up before that may get a descriptor number whose old
+// control handler is still registered, and that handler then waits in recvmsg
+// on the new socket, holding the thread (and every later set-up) forever.
+void QuiesceControlThread();
+
 }  // namespace catnip

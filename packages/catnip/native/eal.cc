@@ -187,18 +187,11 @@ void CloseAllPortsLocked() {
 // still runs. Drivers leave interrupt sources whose handles live in that
 // memory (memif unregisters its control channels lazily, on the interrupt
 // thread), and the thread walks them whenever it rebuilds its epoll set: if
-// that happens during the unmap, it faults. Letting the thread finish its
-// pending work first closes that window.
-void QuiesceInterruptThread() {
-  for (int i = 0; i < 3; i++) {
-    RunOnControlThread([] {});
-    usleep(2000);
-  }
-}
-
+// that happens during the unmap, it faults. QuiesceControlThread lets the
+// thread finish that pending work first.
 void CleanupLocked(Global& g) {
   CloseAllPortsLocked();
-  QuiesceInterruptThread();
+  QuiesceControlThread();
   if (g.memif_used) {
     g.cleanup_skipped =
         "a net_memif port was used: DPDK 22.11's memif driver leaves interrupt sources behind "
