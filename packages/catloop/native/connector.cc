@@ -106,14 +106,7 @@ Connected Connect(const std::string& ip, uint32_t port, const std::string& local
   const std::string target = ip + ":" + std::to_string(port);
   std::shared_ptr<Mapping> control;
   for (const auto& c : candidates) {
-    errno = 0;
     auto m = MapExisting(PipeName(c, port));
-    // Out of descriptors is this process's trouble, not a refusal.
-    if (!m && (errno == EMFILE || errno == ENFILE)) {
-      const int err = errno;
-      throw SysError{
-          err, "cannot open the listener's control pipe for " + target + ": " + strerror(err)};
-    }
     if (m && Listening(*m) && !catmem::EndDied(*m, 0)) {
       control = std::move(m);
       break;

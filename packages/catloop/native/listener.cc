@@ -17,8 +17,6 @@ using catmem::SysError;
 
 namespace {
 
-bool OutOfDescriptors(int err) { return err == EMFILE || err == ENFILE; }
-
 int OpenSpare() { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
 }  // namespace

@@ -100,8 +100,17 @@ std::shared_ptr<Mapping> ClaimAddress(const std::string& ip, uint32_t port, uint
                                     " on " + ip + " is in use"};
 }
 
+bool OutOfDescriptors(int err) { return err == EMFILE || err == ENFILE; }
+
 std::shared_ptr<Mapping> MapExisting(const std::string& name) {
-  return catmem::MapExisting(name, catmem::Place{});
+  errno = 0;
+  std::shared_ptr<Mapping> map = catmem::MapExisting(name, catmem::Place{});
+  // Out of descriptors is this process's trouble, not a missing segment.
+  if (!map && OutOfDescriptors(errno)) {
+    const int err = errno;
+    throw SysError{err, "cannot open " + name + ": " + strerror(err)};
+  }
+  return map;
 }
 
 bool NameLive(const std::string& name) { return catmem::SegmentLive(name, catmem::Place{}); }
@@ -109,12 +118,7 @@ bool NameLive(const std::string& name) { return catmem::SegmentLive(name, catmem
 void RemoveIfStale(const std::string& name) { catmem::RemoveIfStale(name, catmem::Place{}); }
 
 bool ConnectionWaiting(const std::string& name, uint64_t nonce) {
-  errno = 0;
   std::shared_ptr<Mapping> map = MapExisting(name);
-  if (!map && (errno == EMFILE || errno == ENFILE)) {
-    const int err = errno;
-    throw catmem::SysError{err, "cannot open " + name + ": " + strerror(err)};
-  }
   if (!map) return false;
   const Block* b = BlockOf(map->base());
   return b->magic == kConnectionMagic && b->nonce == nonce &&

@@ -27,8 +27,12 @@ std::shared_ptr<catmem::Mapping> ClaimAddress(const std::string& ip, uint32_t po
 
 // Maps an existing segment without joining it as either end (a client writing
 // into a listener's control ring). nullptr when there is no valid, ready
-// segment of that name.
+// segment of that name; throws SysError (EMFILE, ENFILE) when no descriptor is
+// left to look.
 std::shared_ptr<catmem::Mapping> MapExisting(const std::string& name);
+
+// EMFILE or ENFILE: this process (or the system) has no descriptor left.
+bool OutOfDescriptors(int err);
 
 // Whether a segment of that name exists and one of its ends is alive.
 bool NameLive(const std::string& name);
@@ -38,7 +42,7 @@ void RemoveIfStale(const std::string& name);
 
 // Reads a connection segment's block without joining it: true when it is a
 // connection still waiting with this nonce.
-// Throws SysError (EMFILE, ENFILE) when no descriptor is left to look.
+// Throws as MapExisting does.
 bool ConnectionWaiting(const std::string& name, uint64_t nonce);
 
 }  // namespace catloop
